@@ -1,0 +1,1 @@
+export { baseVars, bindingWith, booleanVar, defineConfig } from "./config.ts";

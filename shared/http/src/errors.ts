@@ -1,0 +1,54 @@
+import { AppError, type ErrorCode, problemResponse, toProblem, validationError } from "@edgebank/errors";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ZodError } from "zod";
+import type { AppEnv } from "./context.ts";
+import { describeError } from "./logger.ts";
+
+const codeByStatus: Record<number, ErrorCode> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  409: "conflict",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  422: "unprocessable",
+  429: "rate_limited",
+  503: "dependency_unavailable",
+  504: "dependency_timeout",
+};
+
+/** Maps Hono's own HTTPExceptions (body limit, malformed JSON in a validator…) onto AppErrors. */
+function fromHttpException(error: HTTPException): AppError {
+  if (error.status === 400 && /json/i.test(error.message)) {
+    return new AppError("malformed_json", "The request body is not valid JSON.");
+  }
+  const code = codeByStatus[error.status] ?? "internal";
+  return new AppError(code, code === "internal" ? undefined : error.message || undefined);
+}
+
+/** The one error handler of every app: any thrown value becomes an RFC 9457 problem response. */
+export function handleError(error: unknown, c: Context<AppEnv>): Response {
+  const appError = error instanceof HTTPException ? fromHttpException(error) : error;
+  const requestId = c.get("requestId") ?? "";
+  const { problem, headers } = toProblem(appError, { instance: c.req.path, requestId });
+  if (problem.status >= 500) {
+    c.get("log")?.error("request failed", { status: problem.status, code: problem.code, ...describeError(error) });
+  }
+  return problemResponse(problem, { ...headers, "x-request-id": requestId });
+}
+
+/** The not-found handler: a 404 problem naming the method and path that matched nothing. */
+export function handleNotFound(c: Context<AppEnv>): Response {
+  return handleError(new AppError("not_found", `No route matches ${c.req.method} ${c.req.path}.`), c);
+}
+
+/** Default hook of OpenAPIHono: zod failures of params, query, headers or body go through the same renderer. */
+export function validationHook(result: { success: boolean; error?: ZodError; target: string }): void {
+  if (!result.success && result.error) {
+    const location = result.target === "json" || result.target === "form" ? "body" : result.target;
+    throw validationError(result.error, location);
+  }
+}

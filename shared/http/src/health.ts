@@ -1,0 +1,107 @@
+import { AppError } from "@edgebank/errors";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "./context.ts";
+import { describeError } from "./logger.ts";
+import type { HttpSettings } from "./middleware.ts";
+
+/** A readiness check: resolves when the dependency is usable, throws otherwise. */
+export type ReadinessCheck<E extends AppEnv> = (c: Context<E>, signal: AbortSignal) => Promise<void>;
+
+export interface CheckResult {
+  status: "up" | "down";
+  latencyMs: number;
+  /** Why a check is down: `timeout` or `error` (details go to the logs, not to callers). */
+  reason?: "timeout" | "error";
+}
+
+const liveness = z.object({ status: z.literal("ok"), service: z.string(), version: z.string() }).openapi("Liveness");
+const readiness = z
+  .object({
+    status: z.literal("ready"),
+    service: z.string(),
+    version: z.string(),
+    checks: z.record(z.string(), z.object({ status: z.enum(["up", "down"]), latencyMs: z.number() })),
+  })
+  .openapi("Readiness");
+
+const healthRoute = createRoute({
+  method: "get",
+  path: "/health",
+  tags: ["health"],
+  summary: "Liveness: the worker runs",
+  responses: { 200: { description: "Alive", content: { "application/json": { schema: liveness } } } },
+});
+
+const readyRoute = createRoute({
+  method: "get",
+  path: "/ready",
+  tags: ["health"],
+  summary: "Readiness: every dependency of the worker answers",
+  responses: {
+    200: { description: "Ready", content: { "application/json": { schema: readiness } } },
+    503: { description: "Not ready: problem document with a `checks` member" },
+  },
+});
+
+async function runCheck<E extends AppEnv>(
+  c: Context<E>,
+  check: ReadinessCheck<E>,
+  timeoutMs: number,
+): Promise<CheckResult> {
+  const started = performance.now();
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const deadline = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
+  const latency = () => Math.round(performance.now() - started);
+  try {
+    const outcome = await Promise.race([check(c, controller.signal).then(() => "up" as const), deadline]);
+    if (outcome === "timeout") {
+      controller.abort();
+      return { status: "down", latencyMs: latency(), reason: "timeout" };
+    }
+    return { status: "up", latencyMs: latency() };
+  } catch (error) {
+    c.get("log").warn("readiness check failed", describeError(error));
+    return { status: "down", latencyMs: latency(), reason: "error" };
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+  }
+}
+
+/**
+ * `GET /health` (liveness, no I/O) and `GET /ready` (runs every check concurrently, each with
+ * a deadline; 200 when all are up, else a 503 problem listing each check's state).
+ */
+export function registerHealth<E extends AppEnv>(
+  app: OpenAPIHono<E>,
+  options: {
+    service: string;
+    settings: (env: object) => HttpSettings;
+    checks: Record<string, ReadinessCheck<E>>;
+    timeoutMs?: number;
+  },
+): void {
+  const version = (c: Context<E>) => options.settings(c.env).SERVICE_VERSION;
+  app.openapi(healthRoute, (c) =>
+    c.json({ status: "ok" as const, service: options.service, version: version(c) }, 200),
+  );
+  app.openapi(readyRoute, async (c) => {
+    const entries = await Promise.all(
+      Object.entries(options.checks).map(
+        async ([name, check]) => [name, await runCheck(c, check, options.timeoutMs ?? 2_000)] as const,
+      ),
+    );
+    const checks = Object.fromEntries(entries);
+    const down = entries.filter(([, result]) => result.status === "down").map(([name]) => name);
+    if (down.length > 0) {
+      throw new AppError("not_ready", `Not ready: ${down.join(", ")} down.`, {
+        extensions: { service: options.service, checks },
+      });
+    }
+    c.header("cache-control", "no-store");
+    return c.json({ status: "ready" as const, service: options.service, version: version(c), checks }, 200);
+  });
+}

@@ -1,0 +1,66 @@
+import { BulkheadFullError } from "./errors.ts";
+
+export interface BulkheadOptions {
+  /** Calls allowed in flight at once. */
+  maxConcurrent: number;
+  /** Calls allowed to wait for a slot; beyond that a call is refused at once. */
+  maxQueued: number;
+}
+
+/**
+ * Limits concurrent calls to one downstream so a slow dependency cannot take every connection
+ * or request slot of the worker. Waiting calls are served first-in, first-out.
+ */
+export class Bulkhead {
+  #active = 0;
+  #queue: Array<() => void> = [];
+
+  constructor(
+    readonly downstream: string,
+    private readonly options: BulkheadOptions,
+  ) {}
+
+  get active(): number {
+    return this.#active;
+  }
+
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  async execute<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.#acquire(signal);
+    try {
+      return await call();
+    } finally {
+      this.#release();
+    }
+  }
+
+  #acquire(signal?: AbortSignal): Promise<void> {
+    if (this.#active < this.options.maxConcurrent) {
+      this.#active += 1;
+      return Promise.resolve();
+    }
+    if (this.#queue.length >= this.options.maxQueued) return Promise.reject(new BulkheadFullError(this.downstream));
+    return new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        this.#queue = this.#queue.filter((waiter) => waiter !== grant);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#queue.push(grant);
+    });
+  }
+
+  #release(): void {
+    const next = this.#queue.shift();
+    if (next)
+      next(); // the slot passes straight to the next waiter
+    else this.#active -= 1;
+  }
+}

@@ -34,8 +34,11 @@ export function handleError(error: unknown, c: Context<AppEnv>): Response {
   const appError = error instanceof HTTPException ? fromHttpException(error) : error;
   const requestId = c.get("requestId") ?? "";
   const { problem, headers } = toProblem(appError, { instance: c.req.path, requestId });
-  if (problem.status >= 500) {
+  if (problem.code === "internal") {
     c.get("log")?.error("request failed", { status: problem.status, code: problem.code, ...describeError(error) });
+  } else if (problem.status >= 500) {
+    // An expected operational state (dependency down, not ready): no stack, not an error.
+    c.get("log")?.warn("request refused", { status: problem.status, code: problem.code, detail: problem.detail });
   }
   return problemResponse(problem, { ...headers, "x-request-id": requestId });
 }

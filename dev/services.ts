@@ -1,0 +1,33 @@
+/**
+ * The services of edgebank as the local tooling sees them: where each worker lives, the name
+ * of its Hyperdrive binding, and the PostgreSQL schema its migrations create. The gateway owns
+ * no database. The order is the order `wrangler dev` is given the configs after the gateway.
+ */
+export interface ServiceInfo {
+  name: string;
+  /** The wrangler config, relative to the repository root. */
+  config: string;
+  /** Hyperdrive binding name; unique per service so each can point at its own database. */
+  dbBinding?: string;
+}
+
+export const gateway: ServiceInfo = { name: "gateway", config: "wrangler.toml" };
+
+export const dataServices = [
+  "auth",
+  "accounts",
+  "transfers",
+  "payments",
+  "ledger",
+  "notifications",
+  "orders",
+  "inventory",
+].map(
+  (name): Required<ServiceInfo> => ({
+    name,
+    config: `workers/${name}/wrangler.toml`,
+    dbBinding: `${name.toUpperCase()}_DB`,
+  }),
+);
+
+export const allServices: ServiceInfo[] = [gateway, ...dataServices];

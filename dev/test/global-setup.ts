@@ -1,0 +1,36 @@
+import type { TestProject } from "vitest/node";
+import { startNeonRelay } from "../neon-relay/relay.ts";
+import { type DatabaseLayout, prepareDatabases } from "../postgres/databases.ts";
+import { startEmbeddedPostgres } from "../postgres/embedded.ts";
+import { migrateAll } from "../postgres/migrate.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** Where each service's test database is, and whether clients may prepare statements. */
+    databases: DatabaseLayout;
+    /** NEON_WS_PROXY for workers using the Neon driver. */
+    neonWsProxy: string;
+  }
+}
+
+/**
+ * Starts what worker tests run against: PostgreSQL (the server in DATABASE_URL, with
+ * `edgebank_test_<service>` databases; else an in-memory embedded PGlite), every service's
+ * migrations, and the WebSocket relay of the Neon driver.
+ */
+export default async function setup(project: TestProject) {
+  const serverUrl = process.env.DATABASE_URL;
+  const embedded = serverUrl ? undefined : await startEmbeddedPostgres();
+  const layout = await prepareDatabases(serverUrl ?? embedded?.url ?? "", {
+    prefix: "edgebank_test",
+    embedded: !serverUrl,
+  });
+  await migrateAll(layout.urls);
+  const relay = await startNeonRelay();
+  project.provide("databases", layout);
+  project.provide("neonWsProxy", relay.proxy);
+  return async () => {
+    await relay.close();
+    await embedded?.stop();
+  };
+}

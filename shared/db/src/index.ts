@@ -1,0 +1,19 @@
+export {
+  type Database,
+  type DatabaseHandle,
+  openDatabase,
+  resultRows,
+  type Transaction,
+  type TransactionOptions,
+  withTransaction,
+} from "./client.ts";
+export { checkDatabase } from "./health.ts";
+export { type DatabaseVariables, databaseMiddleware } from "./middleware.ts";
+export {
+  type DatabaseSettings,
+  type DbDriver,
+  databaseSettings,
+  databaseVars,
+  dbDrivers,
+  hyperdriveBinding,
+} from "./settings.ts";

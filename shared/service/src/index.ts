@@ -1,0 +1,7 @@
+export {
+  createServiceApp,
+  type ServiceConfig,
+  type ServiceDefinition,
+  type ServiceEnv,
+  serviceConfigSchema,
+} from "./service.ts";

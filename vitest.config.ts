@@ -56,6 +56,16 @@ export default defineConfig({
         ],
         test: { name: "worker-gateway", include: ["workers/gateway/test/**/*.test.ts"] },
       }),
+      // The whole stack as `npm run dev` starts it, checked from outside; runs after the rest.
+      defineProject({
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.e2e.test.ts"],
+          environment: "node",
+          testTimeout: 30_000,
+          sequence: { groupOrder: 1 },
+        },
+      }),
       // Each data service runs inside workerd against its real database.
       ...dataServices.map((service) =>
         defineProject({

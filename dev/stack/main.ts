@@ -1,0 +1,55 @@
+/**
+ * npm run dev: the whole of edgebank on this machine, on embedded defaults.
+ *
+ *   DATABASE_URL   a PostgreSQL server to use instead of the embedded PGlite
+ *   DB_DRIVER      hyperdrive (default) or neon (the Neon serverless driver over WebSocket)
+ *   PORT           the gateway's port (default 8787)
+ *   EDGEBANK_STATE_DIR   where local state lives (default .dev: PGlite files, wrangler state)
+ *   EDGEBANK_DB_PREFIX   database name prefix on a real server (default edgebank)
+ *
+ * Ctrl-C stops everything it started.
+ */
+import { join } from "node:path";
+import { repositoryRoot, startStack, waitForOk } from "./stack.ts";
+
+const log = (line: string) => console.log(`[edgebank] ${line}`);
+const dbDriver = process.env.DB_DRIVER === "neon" ? "neon" : "hyperdrive";
+if (process.env.DB_DRIVER && process.env.DB_DRIVER !== dbDriver) {
+  console.error(`DB_DRIVER must be hyperdrive or neon, not ${process.env.DB_DRIVER}`);
+  process.exit(2);
+}
+
+const stateDir = process.env.EDGEBANK_STATE_DIR ?? join(repositoryRoot, ".dev");
+const stack = await startStack({
+  port: Number(process.env.PORT ?? 8787),
+  ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { pgliteDir: join(stateDir, "pglite") }),
+  databasePrefix: process.env.EDGEBANK_DB_PREFIX ?? "edgebank",
+  persistDir: join(stateDir, "wrangler"),
+  dbDriver,
+  output: "inherit",
+  log,
+});
+
+let stopping = false;
+async function shutdown(code: number) {
+  if (stopping) return;
+  stopping = true;
+  log("stopping…");
+  await stack.stop();
+  log("stopped");
+  process.exit(code);
+}
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+void stack.exited.then((code) => shutdown(code === 0 ? 1 : code));
+
+try {
+  const response = await waitForOk(`${stack.url}/health/all`, 60_000, stack.exited);
+  const body = (await response.json()) as { services: Record<string, { status: string }> };
+  log(`ready: every service reports ready (${Object.keys(body.services).join(", ")})`);
+  log(`gateway: ${stack.url}   (try: curl ${stack.url}/health/all)`);
+  log("press Ctrl-C to stop");
+} catch (error) {
+  log(error instanceof Error ? error.message : String(error));
+  await shutdown(1);
+}

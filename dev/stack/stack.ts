@@ -1,0 +1,171 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type NeonRelay, startNeonRelay } from "../neon-relay/relay.ts";
+import { type DatabaseLayout, prepareDatabases } from "../postgres/databases.ts";
+import { type EmbeddedPostgres, startEmbeddedPostgres } from "../postgres/embedded.ts";
+import { migrateAll } from "../postgres/migrate.ts";
+import { allServices, dataServices } from "../services.ts";
+import { writeDevVars } from "./dev-vars.ts";
+import { freePort } from "./ports.ts";
+
+export const repositoryRoot = fileURLToPath(new URL("../../", import.meta.url));
+
+export interface StackOptions {
+  /** Port of the gateway. */
+  port: number;
+  /** A PostgreSQL server; unset: embedded PGlite. */
+  databaseUrl?: string;
+  /** Database name prefix on a real server (`<prefix>_<service>`). */
+  databasePrefix: string;
+  /** Where PGlite keeps its files; unset: in memory. */
+  pgliteDir?: string;
+  /** Where wrangler keeps local state (Durable Objects, caches). */
+  persistDir: string;
+  dbDriver: "hyperdrive" | "neon";
+  /** Where wrangler's output goes. */
+  output: "inherit" | "pipe";
+  log: (line: string) => void;
+}
+
+export interface RunningStack {
+  url: string;
+  databases: DatabaseLayout;
+  wrangler: ChildProcess;
+  /** Stops wrangler (its whole process group), the relay and the embedded database. */
+  stop(): Promise<void>;
+  /** Resolves with wrangler's exit code when it ends. */
+  exited: Promise<number>;
+}
+
+/** Polls `url` until it answers 200 or `timeoutMs` passes. */
+export async function waitForOk(url: string, timeoutMs: number, exited?: Promise<number>): Promise<Response> {
+  const deadline = Date.now() + timeoutMs;
+  let ended = false;
+  void exited?.then(() => {
+    ended = true;
+  });
+  let last = "no answer";
+  while (Date.now() < deadline && !ended) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      if (response.ok) return response;
+      last = `${response.status} ${await response.text()}`;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(
+    ended ? `wrangler exited before ${url} was ready` : `${url} not ready after ${timeoutMs} ms: ${last}`,
+  );
+}
+
+/**
+ * Starts the whole system on one machine: PostgreSQL (real or embedded), every service's
+ * database and migrations, the Neon relay when asked for, and every worker in one
+ * `wrangler dev` (the gateway first, so it owns the port), with each service's Hyperdrive
+ * binding pointed at its database.
+ */
+export async function startStack(options: StackOptions): Promise<RunningStack> {
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanup = async () => {
+    for (const step of cleanups.splice(0).reverse()) await step().catch(() => undefined);
+  };
+  try {
+    let embedded: EmbeddedPostgres | undefined;
+    if (!options.databaseUrl) {
+      if (options.pgliteDir) mkdirSync(options.pgliteDir, { recursive: true });
+      embedded = await startEmbeddedPostgres(options.pgliteDir ? { dataDir: options.pgliteDir } : {});
+      cleanups.push(() => embedded?.stop() ?? Promise.resolve());
+      options.log(
+        `embedded PostgreSQL (PGlite) on ${new URL(embedded.url).host}${options.pgliteDir ? `, data in ${options.pgliteDir}` : ", in memory"}`,
+      );
+    }
+    const databases = await prepareDatabases(options.databaseUrl ?? embedded?.url ?? "", {
+      prefix: options.databasePrefix,
+      embedded: !options.databaseUrl,
+    });
+    await migrateAll(databases.urls);
+    options.log(`databases migrated (${dataServices.length} services)`);
+
+    let relay: NeonRelay | undefined;
+    if (options.dbDriver === "neon") {
+      relay = await startNeonRelay();
+      cleanups.push(() => relay?.close() ?? Promise.resolve());
+      options.log(`Neon WebSocket relay on ${relay.proxy}`);
+    }
+
+    const hyperdriveEnv: Record<string, string> = {};
+    for (const service of dataServices) {
+      const url = databases.urls[service.name] ?? "";
+      hyperdriveEnv[`CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_${service.dbBinding}`] = url;
+      writeDevVars(repositoryRoot, service.config, {
+        DB_DRIVER: options.dbDriver,
+        DB_PREPARE: String(databases.prepare),
+        ...(relay ? { DATABASE_URL: url, NEON_WS_PROXY: relay.proxy } : {}),
+      });
+    }
+
+    const inspectorPort = await freePort();
+    const args = [
+      "dev",
+      ...allServices.flatMap((service) => ["-c", service.config]),
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(options.port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      options.persistDir,
+      "--show-interactive-dev-session=false",
+    ];
+    const wrangler = spawn(join(repositoryRoot, "node_modules/.bin/wrangler"), args, {
+      cwd: repositoryRoot,
+      // Its own process group, so stopping takes workerd and every helper with it.
+      detached: true,
+      stdio: options.output === "inherit" ? ["ignore", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        ...hyperdriveEnv,
+        WRANGLER_SEND_METRICS: "false",
+        CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      },
+    });
+    const exited = new Promise<number>((resolve) =>
+      wrangler.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+    );
+    cleanups.push(() => stopProcessGroup(wrangler, exited));
+    options.log(`wrangler dev started (process group ${wrangler.pid})`);
+
+    const url = `http://127.0.0.1:${options.port}`;
+    return { url, databases, wrangler, exited, stop: cleanup };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+/** SIGTERM to the whole group, SIGKILL after 10 s if anything is left. */
+async function stopProcessGroup(child: ChildProcess, exited: Promise<number>): Promise<void> {
+  if (child.pid === undefined) return;
+  const group = -child.pid;
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(group, signal);
+      return true;
+    } catch {
+      return false; // the group is gone already
+    }
+  };
+  if (!signalGroup("SIGTERM")) return;
+  const timeout = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 10_000).unref());
+  if ((await Promise.race([exited, timeout])) === "timeout") signalGroup("SIGKILL");
+  // wrangler has exited; make sure nothing it started outlives it.
+  for (let attempt = 0; attempt < 50 && signalGroup("SIGTERM"); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  signalGroup("SIGKILL");
+}

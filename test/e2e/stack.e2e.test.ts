@@ -1,0 +1,91 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../dev/stack/ports.ts";
+
+/**
+ * Starts the local stack exactly as `npm run dev` does (same entry point, its own port, state
+ * and databases), checks it as a client would, then stops it like Ctrl-C and checks that
+ * nothing it started is left running.
+ */
+const services = ["auth", "accounts", "transfers", "payments", "ledger", "notifications", "orders", "inventory"];
+
+let child: ChildProcess;
+let output = "";
+let url = "";
+let wranglerGroup = 0;
+const stateDir = mkdtempSync(join(tmpdir(), "edgebank-e2e-"));
+
+function waitForLine(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const check = () => {
+      const match = output.match(pattern);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    };
+    child.stdout?.on("data", check);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      reject(new Error(`npm run dev exited early:\n${output}`));
+    });
+    check();
+  });
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  child = spawn(process.execPath, ["dev/stack/main.ts"], {
+    env: { ...process.env, PORT: String(port), EDGEBANK_STATE_DIR: stateDir, EDGEBANK_DB_PREFIX: "edgebank_e2e" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  wranglerGroup = Number((await waitForLine(/process group (\d+)/, 90_000))[1]);
+  url = (await waitForLine(/gateway: (http:\/\/127\.0\.0\.1:\d+)/, 90_000))[1] ?? "";
+}, 120_000);
+
+afterAll(() => {
+  if (child.exitCode === null) child.kill("SIGKILL");
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+describe("npm run dev", () => {
+  it("reports every service ready through the gateway", async () => {
+    const response = await fetch(`${url}/health/all`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { status: string; services: Record<string, { status: string }> };
+    expect(body.status).toBe("ready");
+    expect(Object.keys(body.services).sort()).toEqual([...services].sort());
+  });
+
+  it("answers an unknown route with a 404 problem and a request id", async () => {
+    const response = await fetch(`${url}/v1/no-such-route`);
+    expect(response.status).toBe(404);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    const problem = (await response.json()) as { code: string; requestId: string };
+    expect(problem.code).toBe("not_found");
+    expect(problem.requestId).toBe(response.headers.get("x-request-id"));
+  });
+
+  it("serves the gateway's OpenAPI document", async () => {
+    const document = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(document.paths)).toContain("/health/all");
+  });
+
+  it("stops everything on Ctrl-C", async () => {
+    const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill("SIGINT");
+    expect(await exit).toBe(0);
+    expect(() => process.kill(-wranglerGroup, 0)).toThrow(/ESRCH/);
+    await expect(fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
+  }, 30_000);
+});

@@ -25,7 +25,7 @@ export interface StackOptions {
   persistDir: string;
   dbDriver: "hyperdrive" | "neon";
   /** Where wrangler's output goes. */
-  output: "inherit" | "pipe";
+  output: "inherit" | "ignore";
   log: (line: string) => void;
 }
 
@@ -126,7 +126,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       cwd: repositoryRoot,
       // Its own process group, so stopping takes workerd and every helper with it.
       detached: true,
-      stdio: options.output === "inherit" ? ["ignore", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
+      stdio: ["ignore", options.output, options.output],
       env: {
         ...process.env,
         ...hyperdriveEnv,

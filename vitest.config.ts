@@ -6,9 +6,9 @@ import { control, fakeService } from "./workers/gateway/test/fake-services.ts";
 /** Pure-logic packages: tested in Node, beside their code. */
 const unitPackages = ["errors", "money", "ids", "resilience", "config", "http"];
 
-/** Bindings every worker gets under test, on top of its wrangler config. */
-function testBindings(databases: { prepare: boolean }) {
-  return { ENVIRONMENT: "test", LOG_LEVEL: "warn", DB_PREPARE: String(databases.prepare) };
+/** A project whose tests run inside workerd, with a wrangler config and Miniflare overrides. */
+function workerdProject(name: string, include: string, options: Parameters<typeof cloudflareTest>[0]) {
+  return defineProject({ plugins: [cloudflareTest(options)], test: { name, include: [include] } });
 }
 
 export default defineConfig({
@@ -21,40 +21,30 @@ export default defineConfig({
         }),
       ),
       // Both database drivers, inside workerd, against the real test database.
-      defineProject({
-        plugins: [
-          cloudflareTest(({ inject }) => {
-            const databases = inject("databases");
-            return {
-              wrangler: { configPath: "./shared/db/test/wrangler.toml" },
-              miniflare: {
-                bindings: {
-                  DATABASE_URL: databases.serverUrl,
-                  NEON_WS_PROXY: inject("neonWsProxy"),
-                  DB_PREPARE: String(databases.prepare),
-                },
-                hyperdrives: { CONFORMANCE_DB: databases.serverUrl },
-              },
-            };
-          }),
-        ],
-        test: { name: "shared-db", include: ["shared/db/test/**/*.test.ts"] },
+      workerdProject("shared-db", "shared/db/test/**/*.test.ts", ({ inject }) => {
+        const databases = inject("databases");
+        return {
+          wrangler: { configPath: "./shared/db/test/wrangler.toml" },
+          miniflare: {
+            bindings: {
+              DATABASE_URL: databases.serverUrl,
+              NEON_WS_PROXY: inject("neonWsProxy"),
+              DB_PREPARE: String(databases.prepare),
+            },
+            hyperdrives: { CONFORMANCE_DB: databases.serverUrl },
+          },
+        };
       }),
       // The gateway inside workerd, with the services behind it replaced by test-only bindings.
-      defineProject({
-        plugins: [
-          cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: { ENVIRONMENT: "test", LOG_LEVEL: "warn", DOWNSTREAM_TIMEOUT_MS: "300" },
-              serviceBindings: {
-                CONTROL: control,
-                ...Object.fromEntries(dataServices.map((s) => [s.name.toUpperCase(), fakeService(s.name)])),
-              },
-            },
-          }),
-        ],
-        test: { name: "worker-gateway", include: ["workers/gateway/test/**/*.test.ts"] },
+      workerdProject("worker-gateway", "workers/gateway/test/**/*.test.ts", {
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: { ENVIRONMENT: "test", LOG_LEVEL: "warn", DOWNSTREAM_TIMEOUT_MS: "300" },
+          serviceBindings: {
+            CONTROL: control,
+            ...Object.fromEntries(dataServices.map((s) => [s.name.toUpperCase(), fakeService(s.name)])),
+          },
+        },
       }),
       // The whole stack as `npm run dev` starts it, checked from outside; runs after the rest.
       defineProject({
@@ -68,20 +58,15 @@ export default defineConfig({
       }),
       // Each data service runs inside workerd against its real database.
       ...dataServices.map((service) =>
-        defineProject({
-          plugins: [
-            cloudflareTest(({ inject }) => {
-              const databases = inject("databases");
-              return {
-                wrangler: { configPath: `./${service.config}` },
-                miniflare: {
-                  bindings: testBindings(databases),
-                  hyperdrives: { [service.dbBinding]: databases.urls[service.name] ?? "" },
-                },
-              };
-            }),
-          ],
-          test: { name: `worker-${service.name}`, include: [`workers/${service.name}/test/**/*.test.ts`] },
+        workerdProject(`worker-${service.name}`, `workers/${service.name}/test/**/*.test.ts`, ({ inject }) => {
+          const databases = inject("databases");
+          return {
+            wrangler: { configPath: `./${service.config}` },
+            miniflare: {
+              bindings: { ENVIRONMENT: "test", LOG_LEVEL: "warn", DB_PREPARE: String(databases.prepare) },
+              hyperdrives: { [service.dbBinding]: databases.urls[service.name] ?? "" },
+            },
+          };
         }),
       ),
     ],

@@ -2,7 +2,14 @@ import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { bigint, integer, jsonb, pgSchema, text, timestamp } from "drizzle-orm/pg-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DatabaseSettings, type DbDriver, openDatabase, resultRows, withTransaction } from "../src/index.ts";
+import {
+  type Database,
+  type DatabaseSettings,
+  type DbDriver,
+  openDatabase,
+  resultRows,
+  withTransaction,
+} from "../src/index.ts";
 
 const schema = pgSchema("db_conformance");
 const items = schema.table("items", {
@@ -23,42 +30,46 @@ function settingsFor(driver: DbDriver): DatabaseSettings {
     : { driver, connectionString: env.CONFORMANCE_DB.connectionString, prepare };
 }
 
+/** Runs `work` with a fresh client of `driver`, closed afterwards whatever happens. */
+async function withClient<T>(driver: DbDriver, work: (db: Database) => Promise<T>): Promise<T> {
+  const { db, close } = openDatabase(settingsFor(driver));
+  try {
+    return await work(db);
+  } finally {
+    await close();
+  }
+}
+
 beforeAll(async () => {
-  const { db, close } = openDatabase(settingsFor("hyperdrive"));
-  await db.execute(sql`create schema if not exists db_conformance`);
-  await db.execute(sql`create table if not exists db_conformance.items (
-    id text primary key, amount bigint not null, attributes jsonb not null,
-    created_at timestamptz not null default now())`);
-  await db.execute(
-    sql`create table if not exists db_conformance.counters (id text primary key, value integer not null)`,
-  );
-  await close();
+  await withClient("hyperdrive", async (db) => {
+    await db.execute(sql`create schema if not exists db_conformance`);
+    await db.execute(sql`create table if not exists db_conformance.items (
+      id text primary key, amount bigint not null, attributes jsonb not null,
+      created_at timestamptz not null default now())`);
+    await db.execute(
+      sql`create table if not exists db_conformance.counters (id text primary key, value integer not null)`,
+    );
+  });
 });
 
 afterAll(async () => {
-  const { db, close } = openDatabase(settingsFor("hyperdrive"));
-  await db.execute(sql`drop schema if exists db_conformance cascade`);
-  await close();
+  await withClient("hyperdrive", (db) => db.execute(sql`drop schema if exists db_conformance cascade`));
 });
 
 describe.each(["hyperdrive", "neon"] as const)("driver conformance: %s", (driver) => {
   const key = (name: string) => `${driver}-${name}-${crypto.randomUUID()}`;
 
   it("runs raw SQL with parameters", async () => {
-    const { db, close } = openDatabase(settingsFor(driver));
-    try {
-      const rows = resultRows<{ sum: number; echoed: string }>(
+    const rows = await withClient(driver, async (db) =>
+      resultRows<{ sum: number; echoed: string }>(
         await db.execute(sql`select ${20}::int + ${22}::int as sum, ${"it's"}::text as echoed`),
-      );
-      expect(rows).toEqual([{ sum: 42, echoed: "it's" }]);
-    } finally {
-      await close();
-    }
+      ),
+    );
+    expect(rows).toEqual([{ sum: 42, echoed: "it's" }]);
   });
 
   it("round-trips bigint minor units exactly, jsonb as an object and timestamps", async () => {
-    const { db, close } = openDatabase(settingsFor(driver));
-    try {
+    await withClient(driver, async (db) => {
       const id = key("item");
       const max = 9_223_372_036_854_775_807n;
       const [inserted] = await db
@@ -74,14 +85,11 @@ describe.each(["hyperdrive", "neon"] as const)("driver conformance: %s", (driver
         await db.execute(sql`select jsonb_typeof(attributes) as kind from db_conformance.items where id = ${id}`),
       );
       expect(kind?.kind).toBe("object");
-    } finally {
-      await close();
-    }
+    });
   });
 
   it("rolls an interactive transaction back when its work throws", async () => {
-    const { db, close } = openDatabase(settingsFor(driver));
-    try {
+    await withClient(driver, async (db) => {
       const id = key("rollback");
       const failure = await withTransaction(db, async (tx) => {
         await tx.insert(items).values({ id, amount: 1n, attributes: {} });
@@ -92,34 +100,26 @@ describe.each(["hyperdrive", "neon"] as const)("driver conformance: %s", (driver
       );
       expect((failure as Error).message).toBe("business rule failed");
       expect(await db.select().from(items).where(eq(items.id, id))).toEqual([]);
-    } finally {
-      await close();
-    }
+    });
   });
 
   it("serializes concurrent read-modify-write with SELECT ... FOR UPDATE", async () => {
     const id = key("counter");
-    const setup = openDatabase(settingsFor(driver));
-    await setup.db.insert(counters).values({ id, value: 0 });
-    const increment = async () => {
-      // Each writer has its own client, as two requests would.
-      const { db, close } = openDatabase(settingsFor(driver));
-      try {
-        await withTransaction(db, async (tx) => {
+    await withClient(driver, (db) => db.insert(counters).values({ id, value: 0 }));
+    // Each writer has its own client, as two requests would.
+    const increment = () =>
+      withClient(driver, (db) =>
+        withTransaction(db, async (tx) => {
           const [row] = await tx.select().from(counters).where(eq(counters.id, id)).for("update");
           await tx.execute(sql`select pg_sleep(0.02)`); // widen the window a lost update needs
           await tx
             .update(counters)
             .set({ value: (row?.value ?? 0) + 1 })
             .where(eq(counters.id, id));
-        });
-      } finally {
-        await close();
-      }
-    };
+        }),
+      );
     await Promise.all(Array.from({ length: 5 }, increment));
-    const [row] = await setup.db.select().from(counters).where(eq(counters.id, id));
-    await setup.close();
+    const [row] = await withClient(driver, (db) => db.select().from(counters).where(eq(counters.id, id)));
     expect(row?.value).toBe(5);
   });
 

@@ -20,6 +20,10 @@ export default defineConfig({
           test: { name: `shared-${name}`, root: `shared/${name}`, include: ["test/**/*.test.ts"], environment: "node" },
         }),
       ),
+      // The local stand-ins for hosted services, driven through the real client libraries.
+      defineProject({
+        test: { name: "dev-upstash", include: ["dev/upstash-redis/test/**/*.test.ts"], environment: "node" },
+      }),
       // Both database drivers, inside workerd, against the real test database.
       workerdProject("shared-db", "shared/db/test/**/*.test.ts", ({ inject }) => {
         const databases = inject("databases");

@@ -4,7 +4,7 @@ import { dataServices } from "./dev/services.ts";
 import { control, fakeService } from "./workers/gateway/test/fake-services.ts";
 
 /** Pure-logic packages: tested in Node, beside their code. */
-const unitPackages = ["errors", "money", "ids", "resilience", "config", "http"];
+const unitPackages = ["errors", "money", "ids", "resilience", "config", "http", "auth"];
 
 /** A project whose tests run inside workerd, with a wrangler config and Miniflare overrides. */
 function workerdProject(name: string, include: string, options: Parameters<typeof cloudflareTest>[0]) {

@@ -1,0 +1,11 @@
+export { JwksCache, type JwksCacheOptions } from "./jwks-cache.ts";
+export { type AuthVariables, requireAuth } from "./middleware.ts";
+export { assertOwnerOr, hasScope, type Principal } from "./principal.ts";
+export { isScope, type Role, roles, type Scope, scopes, scopesByRole } from "./scopes.ts";
+export {
+  ACCESS_TOKEN_ALGORITHMS,
+  ACCESS_TOKEN_TYPE,
+  bearerToken,
+  type VerifyOptions,
+  verifyAccessToken,
+} from "./verify.ts";

@@ -1,0 +1,51 @@
+/**
+ * The scopes access tokens carry, and the roles that grant them. One table for the auth
+ * service (which issues them) and every verifier (gateway and services, which require them).
+ */
+export const scopes = [
+  "accounts:read",
+  "accounts:write",
+  "transfers:read",
+  "transfers:write",
+  "payments:read",
+  "payments:write",
+  "orders:read",
+  "orders:write",
+  "notifications:read",
+  "merchant:read",
+  "ledger:read",
+  "operator",
+  "auditor",
+] as const;
+export type Scope = (typeof scopes)[number];
+
+export const roles = ["customer", "merchant", "operator", "auditor"] as const;
+export type Role = (typeof roles)[number];
+
+const customerScopes: Scope[] = [
+  "accounts:read",
+  "accounts:write",
+  "transfers:read",
+  "transfers:write",
+  "payments:read",
+  "payments:write",
+  "orders:read",
+  "orders:write",
+  "notifications:read",
+];
+
+/**
+ * What each role may do. Operators act on other people's resources (freeze, deposit, retry a
+ * saga) and every such action is recorded with who did it; auditors read everything, change nothing.
+ */
+export const scopesByRole: Record<Role, readonly Scope[]> = {
+  customer: customerScopes,
+  merchant: [...customerScopes, "merchant:read"],
+  operator: ["accounts:read", "transfers:read", "payments:read", "orders:read", "operator"],
+  auditor: ["accounts:read", "transfers:read", "payments:read", "orders:read", "ledger:read", "auditor"],
+};
+
+/** Whether `value` is a known scope. */
+export function isScope(value: string): value is Scope {
+  return (scopes as readonly string[]).includes(value);
+}

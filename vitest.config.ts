@@ -6,6 +6,9 @@ import { control, fakeService } from "./workers/gateway/test/fake-services.ts";
 /** Pure-logic packages: tested in Node, beside their code. */
 const unitPackages = ["errors", "money", "ids", "resilience", "config", "http", "auth"];
 
+/** A fixed key-encryption key for the auth service's signing keys in tests (32 bytes, base64url). */
+const testKek = "dGVzdC1vbmx5LWtleS1lbmNyeXB0aW9uLWtleS0zMmI";
+
 /** A project whose tests run inside workerd, with a wrangler config and Miniflare overrides. */
 function workerdProject(name: string, include: string, options: Parameters<typeof cloudflareTest>[0]) {
   return defineProject({ plugins: [cloudflareTest(options)], test: { name, include: [include] } });
@@ -67,7 +70,12 @@ export default defineConfig({
           return {
             wrangler: { configPath: `./${service.config}` },
             miniflare: {
-              bindings: { ENVIRONMENT: "test", LOG_LEVEL: "warn", DB_PREPARE: String(databases.prepare) },
+              bindings: {
+                ENVIRONMENT: "test",
+                LOG_LEVEL: "warn",
+                DB_PREPARE: String(databases.prepare),
+                ...(service.name === "auth" ? { SIGNING_KEY_KEK: testKek } : {}),
+              },
               hyperdrives: { [service.dbBinding]: databases.urls[service.name] ?? "" },
             },
           };

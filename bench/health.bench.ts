@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../dev/stack/ports.ts";
-import { startStack, waitForOk } from "../dev/stack/stack.ts";
+import { newKek, startStack, waitForOk } from "../dev/stack/stack.ts";
 import { load } from "./load.ts";
 
 const stateDir = mkdtempSync(join(tmpdir(), "edgebank-bench-"));
@@ -20,6 +20,7 @@ const stack = await startStack({
   databasePrefix: "edgebank_bench",
   persistDir: join(stateDir, "wrangler"),
   dbDriver: process.env.DB_DRIVER === "neon" ? "neon" : "hyperdrive",
+  signingKeyKek: newKek(),
   output: "ignore",
   log: () => {},
 });

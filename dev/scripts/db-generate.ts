@@ -1,12 +1,14 @@
 /**
- * npm run db:generate -- <service> <name>
+ * npm run db:generate -- <service> <name> [--custom]
  * Writes the next drizzle-kit migration of a service (from workers/<service>/src/db/schema.ts)
- * into migrations/<service>.
+ * into migrations/<service>; with --custom, an empty migration for data or SQL drizzle cannot
+ * express (seed rows, triggers).
  */
 import { spawnSync } from "node:child_process";
 import { dataServices } from "../services.ts";
 
-const [service, name] = process.argv.slice(2);
+const custom = process.argv.includes("--custom");
+const [service, name] = process.argv.slice(2).filter((arg) => arg !== "--custom");
 if (!service || !name || !dataServices.some((s) => s.name === service)) {
   console.error(`usage: npm run db:generate -- <${dataServices.map((s) => s.name).join("|")}> <migration_name>`);
   process.exit(2);
@@ -24,6 +26,7 @@ const result = spawnSync(
     `migrations/${service}`,
     "--name",
     name,
+    ...(custom ? ["--custom"] : []),
   ],
   { stdio: "inherit" },
 );

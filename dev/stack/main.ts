@@ -9,8 +9,10 @@
  *
  * Ctrl-C stops everything it started.
  */
+
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { repositoryRoot, startStack, waitForOk } from "./stack.ts";
+import { newKek, repositoryRoot, startStack, waitForOk } from "./stack.ts";
 
 const log = (line: string) => console.log(`[edgebank] ${line}`);
 const dbDriver = process.env.DB_DRIVER === "neon" ? "neon" : "hyperdrive";
@@ -20,12 +22,18 @@ if (process.env.DB_DRIVER && process.env.DB_DRIVER !== dbDriver) {
 }
 
 const stateDir = process.env.EDGEBANK_STATE_DIR ?? join(repositoryRoot, ".dev");
+mkdirSync(stateDir, { recursive: true });
+// The development key that encrypts auth's signing keys: kept with the data it protects.
+const kekFile = join(stateDir, "signing-key-kek");
+if (!existsSync(kekFile)) writeFileSync(kekFile, newKek(), { mode: 0o600 });
+const signingKeyKek = readFileSync(kekFile, "utf8").trim();
 const stack = await startStack({
   port: Number(process.env.PORT ?? 8787),
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { pgliteDir: join(stateDir, "pglite") }),
   databasePrefix: process.env.EDGEBANK_DB_PREFIX ?? "edgebank",
   persistDir: join(stateDir, "wrangler"),
   dbDriver,
+  signingKeyKek,
   output: "inherit",
   log,
 });

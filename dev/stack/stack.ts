@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +25,8 @@ export interface StackOptions {
   /** Where wrangler keeps local state (Durable Objects, caches). */
   persistDir: string;
   dbDriver: "hyperdrive" | "neon";
+  /** The auth service's key-encryption key (SIGNING_KEY_KEK): 32 bytes, base64url. */
+  signingKeyKek: string;
   /** Where wrangler's output goes. */
   output: "inherit" | "ignore";
   log: (line: string) => void;
@@ -37,6 +40,11 @@ export interface RunningStack {
   stop(): Promise<void>;
   /** Resolves with wrangler's exit code when it ends. */
   exited: Promise<number>;
+}
+
+/** A new random key-encryption key for development (32 bytes, base64url). */
+export function newKek(): string {
+  return randomBytes(32).toString("base64url");
 }
 
 /** Polls `url` until it answers 200 or `timeoutMs` passes. */
@@ -105,6 +113,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         DB_DRIVER: options.dbDriver,
         DB_PREPARE: String(databases.prepare),
         ...(relay ? { DATABASE_URL: url, NEON_WS_PROXY: relay.proxy } : {}),
+        ...(service.name === "auth" ? { SIGNING_KEY_KEK: options.signingKeyKek } : {}),
       });
     }
 

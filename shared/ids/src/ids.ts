@@ -22,6 +22,10 @@ export const idPrefixes = {
   webhook: "whk",
   event: "evt",
   request: "req",
+  signingKey: "key",
+  refreshToken: "rt",
+  tokenFamily: "rtf",
+  audit: "aud",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

@@ -1,9 +1,20 @@
-import { createServiceApp } from "@edgebank/service";
+import { registerAdmin } from "./routes/admin.ts";
+import { registerRegistration } from "./routes/register.ts";
+import { registerRevocation } from "./routes/revoke.ts";
+import { registerToken } from "./routes/token.ts";
+import { registerWellKnown } from "./routes/well-known.ts";
+import { scheduled } from "./scheduled.ts";
+import { app } from "./service.ts";
 
 /**
- * The auth service. Its features arrive with their issues; for now it is the platform's
- * service skeleton: shared middleware, its database, health and readiness.
+ * The auth service: an OAuth 2.0 / OIDC-style issuer. Users and their passwords, first-party
+ * and machine clients, ES256 access tokens, rotating refresh tokens, signing-key rotation,
+ * the JWKS and discovery documents.
  */
-const { app } = createServiceApp({ name: "auth", dbBinding: "AUTH_DB", dbSchema: "auth" });
+registerWellKnown(app);
+registerRegistration(app);
+registerToken(app);
+registerRevocation(app);
+registerAdmin(app);
 
-export default app;
+export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;

@@ -1,0 +1,20 @@
+import { defineConfig } from "@edgebank/config";
+import { z } from "zod";
+
+/**
+ * The auth service's own settings, beside the common service config. SIGNING_KEY_KEK is a
+ * Workers secret: 32 random bytes, base64url, that encrypt the private signing keys at rest.
+ */
+export const authConfig = defineConfig(
+  z.object({
+    TOKEN_ISSUER: z.string().min(1),
+    TOKEN_AUDIENCE: z.string().min(1),
+    ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+    REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(3600).default(2_592_000),
+    /** How long a key signs before the rotation cron replaces it. */
+    KEY_ROTATION_INTERVAL_SECONDS: z.coerce.number().int().min(60).default(2_592_000),
+    SIGNING_KEY_KEK: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "32 bytes, base64url without padding"),
+  }),
+);
+
+export type AuthConfig = ReturnType<typeof authConfig>;

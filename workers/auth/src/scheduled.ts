@@ -1,0 +1,44 @@
+import { openDatabase } from "@edgebank/db";
+import { createLogger } from "@edgebank/http";
+import { authConfig } from "./config.ts";
+import { importKek } from "./domain/key-encryption.ts";
+import { ensureKeys, retireExpiredKeys, rotateKeys, rotationDue } from "./domain/signing-keys.ts";
+import { config, serviceSettings } from "./service.ts";
+
+/**
+ * The key cron: make sure keys exist, rotate when the current key has signed for a whole
+ * interval, and retire previous keys once every token they signed has expired.
+ */
+export async function runKeyMaintenance(env: object): Promise<{ rotated: boolean; retired: string[] }> {
+  const settings = authConfig(env);
+  const kek = await importKek(settings.SIGNING_KEY_KEK);
+  const { db, close } = openDatabase(serviceSettings(env));
+  try {
+    await ensureKeys(db, kek);
+    const due = await rotationDue(db, settings.KEY_ROTATION_INTERVAL_SECONDS);
+    if (due)
+      await rotateKeys(db, kek, {
+        accessTokenTtlSeconds: settings.ACCESS_TOKEN_TTL_SECONDS,
+        actor: "cron",
+        reason: "schedule",
+      });
+    return { rotated: due, retired: await retireExpiredKeys(db) };
+  } finally {
+    await close();
+  }
+}
+
+export async function scheduled(controller: ScheduledController, env: object, ctx: ExecutionContext): Promise<void> {
+  const { SERVICE_VERSION, LOG_LEVEL } = config(env);
+  const log = createLogger({ service: "auth", version: SERVICE_VERSION }, LOG_LEVEL);
+  ctx.waitUntil(
+    runKeyMaintenance(env).then(
+      (outcome) => log.info("key maintenance", { cron: controller.cron, ...outcome }),
+      (error: unknown) =>
+        log.error("key maintenance failed", {
+          cron: controller.cron,
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    ),
+  );
+}

@@ -1,0 +1,29 @@
+import { JwksCache, type VerifyOptions } from "@edgebank/auth";
+import { openDatabase } from "@edgebank/db";
+import { authConfig } from "./config.ts";
+import { publishedJwks } from "./domain/signing-keys.ts";
+import { serviceSettings } from "./service.ts";
+
+let cache: JwksCache | undefined;
+
+/**
+ * How the auth service verifies access tokens on its own protected routes: like every other
+ * service, through a cached JWKS, except that it reads its keys from its own database.
+ */
+export function verifier(env: object): Omit<VerifyOptions, "requiredScopes"> {
+  const config = authConfig(env);
+  cache ??= new JwksCache({
+    fetchJwks: async () => {
+      const { db, close } = openDatabase(serviceSettings(env));
+      try {
+        return await publishedJwks(db);
+      } finally {
+        await close();
+      }
+    },
+    ttlMs: 60_000,
+    unknownKidCooldownMs: 10_000,
+    maxStaleMs: 3_600_000,
+  });
+  return { jwks: cache, issuer: config.TOKEN_ISSUER, audience: config.TOKEN_AUDIENCE };
+}

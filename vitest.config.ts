@@ -1,13 +1,31 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig, defineProject } from "vitest/config";
 import { dataServices } from "./dev/services.ts";
-import { control, fakeService } from "./workers/gateway/test/fake-services.ts";
+import { createFakeServices } from "./workers/gateway/test/fake-services.ts";
 
 /** Pure-logic packages: tested in Node, beside their code. */
 const unitPackages = ["errors", "money", "ids", "resilience", "config", "http", "auth"];
 
 /** A fixed key-encryption key for the auth service's signing keys in tests (32 bytes, base64url). */
 const testKek = "dGVzdC1vbmx5LWtleS1lbmNyeXB0aW9uLWtleS0zMmI";
+
+/** The gateway's settings under test: its Redis, fast JWKS refresh, small auth limits. */
+function gatewayTestBindings(upstash: { url: string; token: string }) {
+  return {
+    ENVIRONMENT: "test",
+    LOG_LEVEL: "error",
+    DOWNSTREAM_TIMEOUT_MS: "300",
+    UPSTASH_REDIS_REST_URL: upstash.url,
+    UPSTASH_REDIS_REST_TOKEN: upstash.token,
+    JWKS_TTL_SECONDS: "1",
+    JWKS_REFETCH_COOLDOWN_SECONDS: "1",
+    RATE_LIMIT_AUTH_PER_MINUTE: "5",
+    CORS_ORIGINS: "https://app.edgebank.test",
+  };
+}
+
+/** The services behind the gateway in its tests: stand-ins controlled through CONTROL. */
+const fakeServiceNames = dataServices.map((s) => s.name);
 
 /** A project whose tests run inside workerd, with a wrangler config and Miniflare overrides. */
 function workerdProject(name: string, include: string, options: Parameters<typeof cloudflareTest>[0]) {
@@ -43,14 +61,19 @@ export default defineConfig({
         };
       }),
       // The gateway inside workerd, with the services behind it replaced by test-only bindings.
-      workerdProject("worker-gateway", "workers/gateway/test/**/*.test.ts", {
+      workerdProject("worker-gateway", "workers/gateway/test/*.test.ts", ({ inject }) => ({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
-          bindings: { ENVIRONMENT: "test", LOG_LEVEL: "warn", DOWNSTREAM_TIMEOUT_MS: "300" },
-          serviceBindings: {
-            CONTROL: control,
-            ...Object.fromEntries(dataServices.map((s) => [s.name.toUpperCase(), fakeService(s.name)])),
-          },
+          bindings: gatewayTestBindings(inject("upstash")),
+          serviceBindings: createFakeServices(fakeServiceNames),
+        },
+      })),
+      // The same gateway with its Redis unreachable: rate limits fall back to local windows.
+      workerdProject("worker-gateway-redis-down", "workers/gateway/test/redis-down/*.test.ts", {
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: gatewayTestBindings({ url: "http://127.0.0.1:9", token: "unreachable" }),
+          serviceBindings: createFakeServices(fakeServiceNames),
         },
       }),
       // The whole stack as `npm run dev` starts it, checked from outside; runs after the rest.
@@ -74,7 +97,7 @@ export default defineConfig({
                 ENVIRONMENT: "test",
                 LOG_LEVEL: "warn",
                 DB_PREPARE: String(databases.prepare),
-                ...(service.name === "auth" ? { SIGNING_KEY_KEK: testKek } : {}),
+                ...(service.name === "auth" ? { SIGNING_KEY_KEK: testKek, JWKS_TTL_SECONDS: "1" } : {}),
               },
               hyperdrives: { [service.dbBinding]: databases.urls[service.name] ?? "" },
             },

@@ -2,6 +2,7 @@
  * npm run dev: the whole of edgebank on this machine, on embedded defaults.
  *
  *   DATABASE_URL   a PostgreSQL server to use instead of the embedded PGlite
+ *   REDIS_URL      a Redis server behind the Upstash REST endpoint instead of the embedded engine
  *   DB_DRIVER      hyperdrive (default) or neon (the Neon serverless driver over WebSocket)
  *   PORT           the gateway's port (default 8787)
  *   EDGEBANK_STATE_DIR   where local state lives (default .dev: PGlite files, wrangler state)
@@ -30,6 +31,7 @@ const signingKeyKek = readFileSync(kekFile, "utf8").trim();
 const stack = await startStack({
   port: Number(process.env.PORT ?? 8787),
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { pgliteDir: join(stateDir, "pglite") }),
+  ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
   databasePrefix: process.env.EDGEBANK_DB_PREFIX ?? "edgebank",
   persistDir: join(stateDir, "wrangler"),
   dbDriver,

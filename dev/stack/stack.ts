@@ -8,6 +8,8 @@ import { type DatabaseLayout, prepareDatabases } from "../postgres/databases.ts"
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "../postgres/embedded.ts";
 import { migrateAll } from "../postgres/migrate.ts";
 import { allServices, dataServices } from "../services.ts";
+import { embeddedBackend, redisBackend } from "../upstash-redis/backend.ts";
+import { startUpstashRestServer } from "../upstash-redis/server.ts";
 import { writeDevVars } from "./dev-vars.ts";
 import { freePort } from "./ports.ts";
 
@@ -18,6 +20,8 @@ export interface StackOptions {
   port: number;
   /** A PostgreSQL server; unset: embedded PGlite. */
   databaseUrl?: string;
+  /** A Redis server behind the Upstash REST endpoint; unset: the embedded in-memory engine. */
+  redisUrl?: string;
   /** Database name prefix on a real server (`<prefix>_<service>`). */
   databasePrefix: string;
   /** Where PGlite keeps its files; unset: in memory. */
@@ -104,6 +108,19 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       cleanups.push(() => relay?.close() ?? Promise.resolve());
       options.log(`Neon WebSocket relay on ${relay.proxy}`);
     }
+
+    const upstash = await startUpstashRestServer({
+      backend: options.redisUrl ? redisBackend(options.redisUrl) : embeddedBackend(),
+      token: randomBytes(24).toString("base64url"),
+    });
+    cleanups.push(() => upstash.close());
+    options.log(
+      `Upstash-compatible Redis REST endpoint on ${upstash.url} (${options.redisUrl ? "Redis at REDIS_URL" : "embedded in-memory engine"})`,
+    );
+    writeDevVars(repositoryRoot, "wrangler.toml", {
+      UPSTASH_REDIS_REST_URL: upstash.url,
+      UPSTASH_REDIS_REST_TOKEN: upstash.token,
+    });
 
     const hyperdriveEnv: Record<string, string> = {};
     for (const service of dataServices) {

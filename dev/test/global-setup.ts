@@ -1,8 +1,11 @@
+import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
 import { startNeonRelay } from "../neon-relay/relay.ts";
 import { type DatabaseLayout, prepareDatabases } from "../postgres/databases.ts";
 import { startEmbeddedPostgres } from "../postgres/embedded.ts";
 import { migrateAll } from "../postgres/migrate.ts";
+import { embeddedBackend, redisBackend } from "../upstash-redis/backend.ts";
+import { startUpstashRestServer } from "../upstash-redis/server.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -10,13 +13,15 @@ declare module "vitest" {
     databases: DatabaseLayout;
     /** NEON_WS_PROXY for workers using the Neon driver. */
     neonWsProxy: string;
+    /** The Upstash-compatible Redis REST endpoint (over REDIS_URL when set, else embedded). */
+    upstash: { url: string; token: string };
   }
 }
 
 /**
  * Starts what worker tests run against: PostgreSQL (the server in DATABASE_URL, with
  * `edgebank_test_<service>` databases; else an in-memory embedded PGlite), every service's
- * migrations, and the WebSocket relay of the Neon driver.
+ * migrations, the WebSocket relay of the Neon driver, and the Upstash-compatible Redis endpoint.
  */
 export default async function setup(project: TestProject) {
   const serverUrl = process.env.DATABASE_URL;
@@ -27,9 +32,15 @@ export default async function setup(project: TestProject) {
   });
   await migrateAll(layout.urls);
   const relay = await startNeonRelay();
+  const upstash = await startUpstashRestServer({
+    backend: process.env.REDIS_URL ? redisBackend(process.env.REDIS_URL) : embeddedBackend(),
+    token: randomBytes(24).toString("base64url"),
+  });
   project.provide("databases", layout);
   project.provide("neonWsProxy", relay.proxy);
+  project.provide("upstash", { url: upstash.url, token: upstash.token });
   return async () => {
+    await upstash.close();
     await relay.close();
     await embedded?.stop();
   };

@@ -81,6 +81,45 @@ describe("npm run dev", () => {
     expect(Object.keys(document.paths)).toContain("/health/all");
   });
 
+  it("lets a new user register, log in, call an authenticated route, refresh, and be throttled", async () => {
+    const email = `e2e.${Date.now()}@example.test`;
+    const password = "a long enough passphrase";
+    const register = await fetch(`${url}/v1/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password }),
+    });
+    expect(register.status).toBe(201);
+
+    const token = (params: Record<string, string>) =>
+      fetch(`${url}/v1/auth/token`, {
+        method: "POST",
+        body: new URLSearchParams({ client_id: "edgebank-app", ...params }),
+      });
+    const login = await token({ grant_type: "password", username: email, password });
+    expect(login.status).toBe(200);
+    const tokens = (await login.json()) as { access_token: string; refresh_token: string };
+
+    const me = await fetch(`${url}/v1/auth/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ email, role: "customer" });
+    expect(me.headers.get("ratelimit-policy")).toBe('"api";q=600;w=60');
+    expect((await fetch(`${url}/v1/auth/userinfo`)).status).toBe(401);
+
+    const refreshed = await token({ grant_type: "refresh_token", refresh_token: tokens.refresh_token });
+    expect(refreshed.status).toBe(200);
+
+    // Auth endpoints allow 20 calls a minute per client IP; register, login and refresh used 3.
+    const answers: Response[] = [];
+    for (let i = 0; i < 18; i++)
+      answers.push(await token({ grant_type: "password", username: email, password: "wrong" }));
+    expect(answers.slice(0, 17).map((r) => r.status)).toEqual(Array(17).fill(400));
+    const throttled = answers[17];
+    expect(throttled?.status).toBe(429);
+    expect(Number(throttled?.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(throttled?.headers.get("ratelimit")).toMatch(/^"auth";r=0;t=\d+$/);
+  }, 60_000);
+
   it("stops everything on Ctrl-C", async () => {
     const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     child.kill("SIGINT");

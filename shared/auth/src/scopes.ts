@@ -12,7 +12,9 @@ export const scopes = [
   "orders:read",
   "orders:write",
   "notifications:read",
+  "notifications:write",
   "merchant:read",
+  "merchant:write",
   "ledger:read",
   "operator",
   "auditor",
@@ -32,6 +34,7 @@ const customerScopes: Scope[] = [
   "orders:read",
   "orders:write",
   "notifications:read",
+  "notifications:write",
 ];
 
 /**
@@ -40,7 +43,7 @@ const customerScopes: Scope[] = [
  */
 export const scopesByRole: Record<Role, readonly Scope[]> = {
   customer: customerScopes,
-  merchant: [...customerScopes, "merchant:read"],
+  merchant: [...customerScopes, "merchant:read", "merchant:write"],
   operator: ["accounts:read", "transfers:read", "payments:read", "orders:read", "operator"],
   auditor: ["accounts:read", "transfers:read", "payments:read", "orders:read", "ledger:read", "auditor"],
 };

@@ -23,8 +23,11 @@ export async function withTimeout<T>(
     () => controller.abort(new TimeoutError(options.downstream, options.ms)),
     () => undefined, // the attempt settled first and cancelled the timer
   );
+  const attempted = attempt(controller.signal);
+  // If the deadline wins, the attempt may still reject later: that is expected, not unhandled.
+  attempted.catch(() => undefined);
   try {
-    return await Promise.race([attempt(controller.signal), aborted]);
+    return await Promise.race([attempted, aborted]);
   } finally {
     cancelTimer.abort();
     parent?.removeEventListener("abort", onParentAbort);

@@ -26,6 +26,31 @@ describe("withTimeout", () => {
     expect(seen?.aborted).toBe(true);
   });
 
+  it("leaves no unhandled rejection when the attempt fails after its deadline", async () => {
+    const clock = new ManualClock();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      let fail: (error: Error) => void = () => {};
+      const result = withTimeout(() => new Promise<never>((_, reject) => (fail = reject)), {
+        ms: 10,
+        downstream: "x",
+        clock,
+      }).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      await clock.advance(10);
+      expect(await result).toBeInstanceOf(TimeoutError);
+      fail(new Error("connection lost, too late"));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
   it("returns the result and cancels its timer when the attempt is faster", async () => {
     const clock = new ManualClock();
     const value = await withTimeout(async () => 42, { ms: 100, downstream: "x", clock });

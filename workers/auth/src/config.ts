@@ -13,6 +13,8 @@ export const authConfig = defineConfig(
     REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(3600).default(2_592_000),
     /** How long a key signs before the rotation cron replaces it. */
     KEY_ROTATION_INTERVAL_SECONDS: z.coerce.number().int().min(60).default(2_592_000),
+    /** How long this service keeps its own JWKS for verifying tokens on its protected routes. */
+    JWKS_TTL_SECONDS: z.coerce.number().int().positive().max(3600).default(60),
     SIGNING_KEY_KEK: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "32 bytes, base64url without padding"),
   }),
 );

@@ -2,6 +2,7 @@ import { registerAdmin } from "./routes/admin.ts";
 import { registerRegistration } from "./routes/register.ts";
 import { registerRevocation } from "./routes/revoke.ts";
 import { registerToken } from "./routes/token.ts";
+import { registerUserInfo } from "./routes/userinfo.ts";
 import { registerWellKnown } from "./routes/well-known.ts";
 import { scheduled } from "./scheduled.ts";
 import { app } from "./service.ts";
@@ -15,6 +16,7 @@ registerWellKnown(app);
 registerRegistration(app);
 registerToken(app);
 registerRevocation(app);
+registerUserInfo(app);
 registerAdmin(app);
 
 export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;

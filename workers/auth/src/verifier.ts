@@ -21,8 +21,8 @@ export function verifier(env: object): Omit<VerifyOptions, "requiredScopes"> {
         await close();
       }
     },
-    ttlMs: 60_000,
-    unknownKidCooldownMs: 10_000,
+    ttlMs: config.JWKS_TTL_SECONDS * 1000,
+    unknownKidCooldownMs: Math.min(10_000, config.JWKS_TTL_SECONDS * 1000),
     maxStaleMs: 3_600_000,
   });
   return { jwks: cache, issuer: config.TOKEN_ISSUER, audience: config.TOKEN_AUDIENCE };

@@ -197,3 +197,31 @@ describe("revocation and logout", () => {
     expect(response.headers.get("www-authenticate")).toContain("Bearer");
   });
 });
+
+describe("ownership", () => {
+  it("does not let one user log out another user's session", async () => {
+    const alice = await register();
+    const bob = await register();
+    const aliceTokens = await login(alice.email);
+    const bobTokens = await login(bob.email);
+    const response = await call(
+      "/v1/auth/logout",
+      json({ refresh_token: bobTokens.refresh_token }, { authorization: `Bearer ${aliceTokens.access_token}` }),
+    );
+    expect(await response.json()).toEqual({ revoked: 0 });
+    const stillValid = await call(
+      "/v1/auth/token",
+      form({ grant_type: "refresh_token", refresh_token: bobTokens.refresh_token ?? "", client_id: CLIENT_ID }),
+    );
+    expect(stillValid.status).toBe(200);
+  });
+
+  it("tells each caller about themselves only", async () => {
+    const alice = await register();
+    const tokens = await login(alice.email);
+    const info = (await (
+      await call("/v1/auth/userinfo", { headers: { authorization: `Bearer ${tokens.access_token}` } })
+    ).json()) as Record<string, unknown>;
+    expect(info).toMatchObject({ sub: alice.user.id, email: alice.email, role: "customer", client_id: CLIENT_ID });
+  });
+});

@@ -9,10 +9,34 @@ const bindings = Object.fromEntries(downstreams.map(({ binding }) => [binding, s
   [K in DownstreamBinding]: typeof serviceBinding;
 };
 
+const perMinute = z.coerce.number().int().positive().max(100_000);
+
 export const gatewayConfig = defineConfig(
   baseVars.extend({
-    /** Deadline of one call to a service behind the gateway. */
+    /** Deadline of one readiness probe of a service. */
     DOWNSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().max(30_000).default(2_000),
+    /** Deadline of a proxied API call (a transfer may wait a few seconds for its saga). */
+    PROXY_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(10_000),
+    TOKEN_ISSUER: z.string().min(1),
+    TOKEN_AUDIENCE: z.string().min(1),
+    /** How long the gateway keeps auth's JWKS, and the least time between refetches for unknown kids. */
+    JWKS_TTL_SECONDS: z.coerce.number().int().positive().max(3600).default(300),
+    JWKS_REFETCH_COOLDOWN_SECONDS: z.coerce.number().int().positive().max(3600).default(30),
+    /** Comma-separated origins allowed by CORS (exact match); empty: no cross-origin access. */
+    CORS_ORIGINS: z
+      .string()
+      .default("")
+      .transform((value) =>
+        value
+          .split(",")
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      ),
+    UPSTASH_REDIS_REST_URL: z.url(),
+    UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
+    /** Requests per minute per principal on the API, and per client IP on auth endpoints. */
+    RATE_LIMIT_API_PER_MINUTE: perMinute.default(600),
+    RATE_LIMIT_AUTH_PER_MINUTE: perMinute.default(20),
     ...bindings,
   }),
 );

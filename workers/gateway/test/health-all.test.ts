@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 const services = ["auth", "accounts", "transfers", "payments", "ledger", "notifications", "orders", "inventory"];
 
 function setBehaviours(behaviours: Record<string, string>) {
-  return env.CONTROL.fetch("http://control/", { method: "POST", body: JSON.stringify(behaviours) });
+  return env.CONTROL.fetch("http://control/", { method: "POST", body: JSON.stringify({ behaviours }) });
 }
 
 const call = (path: string, init?: RequestInit) =>
@@ -51,7 +51,9 @@ describe("GET /health/all", () => {
     await call("/health/all", {
       headers: { "x-request-id": "req-e2e-1", traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
     });
-    const seen = (await (await env.CONTROL.fetch("http://control/")).json()) as Record<string, Record<string, string>>;
+    const { seenHeaders: seen } = (await (await env.CONTROL.fetch("http://control/")).json()) as {
+      seenHeaders: Record<string, Record<string, string>>;
+    };
     for (const service of services) {
       expect(seen[service]?.["x-request-id"]).toBe("req-e2e-1");
       expect(seen[service]?.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));

@@ -100,17 +100,27 @@ export async function rotateRefreshToken(
   return outcome;
 }
 
-/** Revokes the family of a refresh token (RFC 7009: unknown tokens are not an error). */
-export async function revokeRefreshToken(db: Database, token: string, reason: string): Promise<void> {
+/**
+ * Revokes the family of a refresh token (RFC 7009: unknown tokens are not an error). With
+ * `ownerId`, only a token of that user is revoked: nobody logs out somebody else's session.
+ * Returns whether a family was revoked.
+ */
+export async function revokeRefreshToken(
+  db: Database,
+  token: string,
+  reason: string,
+  ownerId?: string,
+): Promise<boolean> {
   const [row] = await db
-    .select({ familyId: refreshTokens.familyId })
+    .select({ familyId: refreshTokens.familyId, userId: refreshTokens.userId })
     .from(refreshTokens)
     .where(eq(refreshTokens.tokenHash, hashSecret(token)));
-  if (!row) return;
+  if (!row || (ownerId !== undefined && row.userId !== ownerId)) return false;
   await db
     .update(refreshTokens)
     .set({ revokedAt: new Date(), revokeReason: reason })
     .where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
+  return true;
 }
 
 /** Revokes every refresh token of a user (log out everywhere). */

@@ -1,7 +1,9 @@
 import { isScope, requireAuth } from "@edgebank/auth";
 import type { ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { desc } from "drizzle-orm";
 import { authConfig } from "../config.ts";
+import { signingKeys } from "../db/schema.ts";
 import { createMachineClient } from "../domain/identity.ts";
 import { importKek } from "../domain/key-encryption.ts";
 import { retireExpiredKeys, rotateKeys } from "../domain/signing-keys.ts";
@@ -64,7 +66,63 @@ const rotateRoute = createRoute({
   },
 });
 
+const listKeysRoute = createRoute({
+  method: "get",
+  path: "/v1/auth/keys",
+  tags: ["auth", "operator"],
+  summary: "The signing keys and their states (never their key material)",
+  security: [{ bearer: [] }],
+  middleware: [requireAuth(verifier, ["operator"])] as const,
+  responses: {
+    200: {
+      description: "Keys, newest first",
+      content: {
+        "application/json": {
+          schema: z.object({
+            keys: z.array(
+              z.object({
+                kid: z.string(),
+                status: z.string(),
+                createdAt: z.string(),
+                activatedAt: z.string().nullable(),
+                retireAfter: z.string().nullable(),
+                retiredAt: z.string().nullable(),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+  },
+});
+
 export function registerAdmin(app: OpenAPIHono<ServiceEnv>): void {
+  app.openapi(listKeysRoute, async (c) => {
+    const rows = await c.var
+      .db()
+      .select({
+        kid: signingKeys.kid,
+        status: signingKeys.status,
+        createdAt: signingKeys.createdAt,
+        activatedAt: signingKeys.activatedAt,
+        retireAfter: signingKeys.retireAfter,
+        retiredAt: signingKeys.retiredAt,
+      })
+      .from(signingKeys)
+      .orderBy(desc(signingKeys.createdAt))
+      .limit(50);
+    const iso = (date: Date | null) => date?.toISOString() ?? null;
+    const keys = rows.map((row) => ({
+      kid: row.kid,
+      status: row.status,
+      createdAt: row.createdAt.toISOString(),
+      activatedAt: iso(row.activatedAt),
+      retireAfter: iso(row.retireAfter),
+      retiredAt: iso(row.retiredAt),
+    }));
+    return c.json({ keys }, 200);
+  });
+
   app.openapi(createClientRoute, async (c) => {
     const input = c.req.valid("json");
     const client = await createMachineClient(c.var.db(), { ...input, actor: c.var.principal.subject });

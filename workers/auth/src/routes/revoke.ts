@@ -63,8 +63,8 @@ export function registerRevocation(app: OpenAPIHono<ServiceEnv>): void {
     let revoked = 0;
     if (body.all) revoked = await revokeAllRefreshTokens(db, principal.subject, "logout_all");
     else if (body.refresh_token) {
-      await revokeRefreshToken(db, body.refresh_token, "logout");
-      revoked = 1;
+      // Another user's token is treated like an unknown one: nothing is revoked or revealed.
+      revoked = (await revokeRefreshToken(db, body.refresh_token, "logout", principal.subject)) ? 1 : 0;
     }
     return c.json({ revoked }, 200);
   });

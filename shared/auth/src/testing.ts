@@ -1,0 +1,174 @@
+import { type JWK, type JWTPayload, SignJWT } from "jose";
+import { beforeAll, describe, expect, it } from "vitest";
+
+/** A key a test can sign with: the private part and the kid it claims. */
+export interface TestSigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+}
+
+/** What the security suite needs to know about the worker it attacks. */
+export interface SecurityTarget {
+  /** Called once before the suite: keys, users, rotations. */
+  setup(): Promise<{
+    /** A key the issuer publishes and signs with now. */
+    current: TestSigningKey;
+    /** Its public JWK as published (for the HS256 key-confusion attack). */
+    currentPublicJwk: JWK;
+    /** A key the issuer published once and has retired. */
+    retired: TestSigningKey;
+    /** Claims of a valid token for the protected route. */
+    validClaims: () => JWTPayload;
+    /** A scope the protected route requires (dropped to provoke 403). */
+    requiredScope: string;
+    /** The issuer and audience the target expects. */
+    issuer: string;
+    audience: string;
+  }>;
+  /** Calls the protected route; `authorization` undefined sends no header. */
+  call(authorization: string | undefined): Promise<Response>;
+}
+
+function base64url(value: string | Uint8Array): string {
+  const bytes = typeof value === "string" ? new TextEncoder().encode(value) : value;
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+export function signToken(
+  key: TestSigningKey,
+  payload: JWTPayload,
+  header: Record<string, unknown> = {},
+): Promise<string> {
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: key.kid, ...header })
+    .sign(key.privateKey);
+}
+
+/** A fresh ES256 key the issuer has never seen. */
+export async function strangerKey(kid = `stranger-${crypto.randomUUID()}`): Promise<TestSigningKey> {
+  const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+    "sign",
+    "verify",
+  ])) as CryptoKeyPair;
+  return { kid, privateKey: pair.privateKey };
+}
+
+/**
+ * The access-token attacks every protected edgebank route must refuse: each must answer 401
+ * with a Bearer challenge (403 insufficient_scope for a missing scope) as a problem document.
+ */
+export function describeAccessTokenSecurity(name: string, target: SecurityTarget): void {
+  describe(`access-token security: ${name}`, () => {
+    let ctx: Awaited<ReturnType<SecurityTarget["setup"]>>;
+    beforeAll(async () => {
+      ctx = await target.setup();
+    }, 30_000);
+
+    const expectRefused = async (authorization: string | undefined, status = 401) => {
+      const response = await target.call(authorization);
+      expect(response.status).toBe(status);
+      expect(response.headers.get("content-type")).toBe("application/problem+json");
+      expect(response.headers.get("www-authenticate") ?? "").toMatch(/^Bearer/);
+      return (await response.json()) as { code: string; detail: string };
+    };
+    const now = () => Math.floor(Date.now() / 1000);
+
+    it("accepts a valid token", async () => {
+      const response = await target.call(`Bearer ${await signToken(ctx.current, ctx.validClaims())}`);
+      expect(response.status).toBeLessThan(300);
+    });
+
+    it("refuses a request without a token", async () => {
+      expect((await expectRefused(undefined)).code).toBe("unauthorized");
+    });
+
+    it.each(["Basic dXNlcjpwYXNz", "Bearer", "Bearer not.a.jwt!", "Token abc.def.ghi", "bearer abc.def.ghi"])(
+      "refuses the malformed header %j",
+      async (header) => {
+        await expectRefused(header);
+      },
+    );
+
+    it("refuses alg none", async () => {
+      const header = base64url(JSON.stringify({ alg: "none", typ: "at+jwt", kid: ctx.current.kid }));
+      await expectRefused(`Bearer ${header}.${base64url(JSON.stringify(ctx.validClaims()))}.`);
+    });
+
+    it("refuses HS256 signed with the issuer's public key", async () => {
+      const header = base64url(JSON.stringify({ alg: "HS256", typ: "at+jwt", kid: ctx.current.kid }));
+      const body = base64url(JSON.stringify(ctx.validClaims()));
+      for (const secret of [JSON.stringify(ctx.currentPublicJwk), String(ctx.currentPublicJwk.x)]) {
+        const key = await crypto.subtle.importKey(
+          "raw",
+          new TextEncoder().encode(secret),
+          { name: "HMAC", hash: "SHA-256" },
+          false,
+          ["sign"],
+        );
+        const signature = new Uint8Array(
+          await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${header}.${body}`)),
+        );
+        await expectRefused(`Bearer ${header}.${body}.${base64url(signature)}`);
+      }
+    });
+
+    it("refuses an expired token", async () => {
+      const detail = (
+        await expectRefused(
+          `Bearer ${await signToken(ctx.current, { ...ctx.validClaims(), iat: now() - 3600, exp: now() - 120 })}`,
+        )
+      ).detail;
+      expect(detail).toMatch(/expired/);
+    });
+
+    it("refuses a token that is not valid yet", async () => {
+      await expectRefused(`Bearer ${await signToken(ctx.current, { ...ctx.validClaims(), nbf: now() + 600 })}`);
+    });
+
+    it("refuses a wrong issuer", async () => {
+      await expectRefused(
+        `Bearer ${await signToken(ctx.current, { ...ctx.validClaims(), iss: "https://issuer.evil.example" })}`,
+      );
+    });
+
+    it("refuses a wrong audience", async () => {
+      await expectRefused(`Bearer ${await signToken(ctx.current, { ...ctx.validClaims(), aud: "some-other-api" })}`);
+    });
+
+    it("refuses an unknown kid", async () => {
+      await expectRefused(`Bearer ${await signToken(await strangerKey(), ctx.validClaims())}`);
+    });
+
+    it("refuses a forged signature under a known kid", async () => {
+      await expectRefused(`Bearer ${await signToken(await strangerKey(ctx.current.kid), ctx.validClaims())}`);
+    });
+
+    it("refuses a tampered payload", async () => {
+      const [header, , signature] = (await signToken(ctx.current, ctx.validClaims())).split(".");
+      const forged = base64url(
+        JSON.stringify({
+          ...ctx.validClaims(),
+          sub: "usr_someone_else",
+          scope: `${ctx.requiredScope} operator auditor`,
+        }),
+      );
+      await expectRefused(`Bearer ${header}.${forged}.${signature}`);
+    });
+
+    it("refuses a token signed by a retired key", async () => {
+      await expectRefused(`Bearer ${await signToken(ctx.retired, ctx.validClaims())}`);
+    });
+
+    it("refuses a token without the required scope with 403 insufficient_scope", async () => {
+      const claims = ctx.validClaims();
+      const scope = String(claims.scope)
+        .split(" ")
+        .filter((s) => s !== ctx.requiredScope)
+        .join(" ");
+      const problem = await expectRefused(`Bearer ${await signToken(ctx.current, { ...claims, scope })}`, 403);
+      expect(problem.code).toBe("forbidden");
+    });
+  });
+}

@@ -1,0 +1,118 @@
+import { AppError } from "@edgebank/errors";
+import type { Logger } from "@edgebank/http";
+import { PolicyRegistry } from "@edgebank/resilience";
+import type { GatewayConfig } from "./config.ts";
+import { redis } from "./redis.ts";
+
+/** How long a first request holds its key before it is presumed dead. */
+const IN_FLIGHT_MS = 60_000;
+/** How long a final response is replayed. */
+const RETAIN_MS = 24 * 60 * 60 * 1000;
+/** Responses larger than this are not kept (a replay then answers 409 until the key expires). */
+const MAX_STORED_BODY = 256 * 1024;
+const keyPattern = /^[\x21-\x7e]{1,255}$/;
+const policies = new PolicyRegistry();
+
+type Record_ =
+  | { state: "in_flight"; fingerprint: string }
+  | { state: "done"; fingerprint: string; status: number; headers: Record<string, string>; body: string };
+
+/** Headers of a stored response worth replaying. */
+const replayedHeaders = ["content-type", "location", "cache-control"];
+
+export function requireIdempotencyKey(header: string | undefined): string {
+  if (header === undefined) {
+    throw new AppError(
+      "bad_request",
+      "This request moves money: send an Idempotency-Key header (a UUID is a good choice).",
+    );
+  }
+  if (!keyPattern.test(header))
+    throw new AppError("bad_request", "The Idempotency-Key must be 1 to 255 visible ASCII characters.");
+  return header;
+}
+
+/** SHA-256 over method, path with query, and the exact body bytes. */
+export async function fingerprint(method: string, pathAndQuery: string, body: ArrayBuffer): Promise<string> {
+  const head = new TextEncoder().encode(`${method} ${pathAndQuery}\n`);
+  const bytes = new Uint8Array(head.length + body.byteLength);
+  bytes.set(head);
+  bytes.set(new Uint8Array(body), head.length);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The Idempotency-Key fast path (Stripe; draft-ietf-httpapi-idempotency-key-header), scoped to
+ * the caller: the first request claims the key; a retry with the same fingerprint gets the
+ * stored response with `Idempotent-Replayed: true`; a different fingerprint is 422; a retry
+ * while the first is still running is 409. Server errors release the key so the client may
+ * retry. The owning service's database is the source of truth; this cache only answers early.
+ */
+export async function withIdempotency(
+  config: GatewayConfig,
+  log: Logger,
+  scope: { principal: string; key: string; fingerprint: string },
+  run: () => Promise<Response>,
+): Promise<Response> {
+  const store = redis(config);
+  const redisKey = `idem:${scope.principal}:${scope.key}`;
+  const policy = policies.get("upstash-idempotency", { attemptTimeoutMs: 500, retry: { maxAttempts: 2 } });
+  let claimed: boolean;
+  try {
+    const inFlight: Record_ = { state: "in_flight", fingerprint: scope.fingerprint };
+    claimed =
+      (await policy.execute(() => store.set(redisKey, JSON.stringify(inFlight), { nx: true, px: IN_FLIGHT_MS }))) ===
+      "OK";
+  } catch (error) {
+    // The fast path is down: the service's durable check still stops a double spend.
+    log.warn("idempotency store unavailable: forwarding without the fast path", {
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return run();
+  }
+
+  if (!claimed) {
+    const existing = await policy.execute(() => store.get<Record_ | string>(redisKey));
+    const record = typeof existing === "string" ? (JSON.parse(existing) as Record_) : existing;
+    if (!record) throw new AppError("conflict", "A request with this Idempotency-Key just finished; retry it.");
+    if (record.fingerprint !== scope.fingerprint) {
+      throw new AppError("unprocessable", "This Idempotency-Key was used with a different request.");
+    }
+    if (record.state === "in_flight") {
+      throw new AppError("conflict", "A request with this Idempotency-Key is still being processed.", {
+        headers: { "retry-after": "1" },
+      });
+    }
+    const headers = new Headers(record.headers);
+    headers.set("idempotent-replayed", "true");
+    return new Response(record.status === 204 ? null : record.body, { status: record.status, headers });
+  }
+
+  let response: Response;
+  try {
+    response = await run();
+  } catch (error) {
+    await store.del(redisKey).catch(() => undefined);
+    throw error;
+  }
+  if (response.status >= 500) {
+    await store.del(redisKey).catch(() => undefined);
+    return response;
+  }
+  const body = await response.text();
+  const headers: Record<string, string> = {};
+  for (const name of replayedHeaders) {
+    const value = response.headers.get(name);
+    if (value !== null) headers[name] = value;
+  }
+  if (body.length <= MAX_STORED_BODY) {
+    const done: Record_ = { state: "done", fingerprint: scope.fingerprint, status: response.status, headers, body };
+    await policy
+      .execute(() => store.set(redisKey, JSON.stringify(done), { px: RETAIN_MS }))
+      .catch((error: unknown) => {
+        log.warn("idempotency result not stored", { error: error instanceof Error ? error.message : String(error) });
+      });
+  }
+  return new Response(response.status === 204 ? null : body, response);
+}

@@ -1,0 +1,65 @@
+import type { Principal } from "@edgebank/auth";
+import { type AppEnv, propagationHeaders } from "@edgebank/http";
+import { PolicyRegistry } from "@edgebank/resilience";
+import type { Context } from "hono";
+import type { GatewayConfig } from "./config.ts";
+import type { RouteRule } from "./route-table.ts";
+import { downstreams } from "./services.ts";
+
+const policies = new PolicyRegistry();
+
+/** Headers that describe one hop and must not be forwarded (RFC 9110 §7.6.1), plus ours. */
+const dropped = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "x-request-id",
+  "traceparent",
+  "cloudflare-workers-version-key",
+  "cloudflare-workers-version-overrides",
+]);
+
+/**
+ * Forwards a request to the service behind `rule` through its binding: same method, path,
+ * query and body (streamed, or the bytes already read for the idempotency fingerprint), the
+ * caller's Authorization (every service verifies it again), the request id and trace, and the
+ * version-affinity key so one user stays on one version during a gradual deployment.
+ * Never retried here: a POST may move money. A timeout, breaker and bulkhead per service apply.
+ */
+export async function forward(
+  c: Context<AppEnv>,
+  config: GatewayConfig,
+  rule: RouteRule,
+  principal: Principal | undefined,
+  body?: ArrayBuffer,
+): Promise<Response> {
+  const service = downstreams.find((d) => d.binding === rule.binding)?.service ?? rule.binding.toLowerCase();
+  const url = new URL(c.req.url);
+  const headers = new Headers();
+  for (const [name, value] of c.req.raw.headers) if (!dropped.has(name)) headers.set(name, value);
+  for (const [name, value] of Object.entries(propagationHeaders(c))) headers.set(name, value);
+  if (principal) headers.set("cloudflare-workers-version-key", principal.subject);
+  const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
+  const policy = policies.get(`proxy:${service}`, {
+    attemptTimeoutMs: config.PROXY_TIMEOUT_MS,
+    retry: { maxAttempts: 1 },
+  });
+  const response = await policy.execute((signal) =>
+    config[rule.binding].fetch(
+      new Request(`https://${service}.internal${url.pathname}${url.search}`, {
+        method: c.req.method,
+        headers,
+        body: hasBody ? (body ?? c.req.raw.body) : null,
+        redirect: "manual",
+        signal,
+      }),
+    ),
+  );
+  // A fresh Response: the binding's headers are immutable and the gateway adds its own.
+  return new Response(response.body, response);
+}

@@ -1,0 +1,16 @@
+import { Redis } from "@upstash/redis/cloudflare";
+import type { GatewayConfig } from "./config.ts";
+
+let client: Redis | undefined;
+
+/** The Upstash Redis REST client, one per isolate (it holds no socket: every command is a fetch). */
+export function redis(config: GatewayConfig): Redis {
+  client ??= new Redis({
+    url: config.UPSTASH_REDIS_REST_URL,
+    token: config.UPSTASH_REDIS_REST_TOKEN,
+    // Resilience is the gateway's: one attempt here, the policy decides the rest.
+    retry: false,
+    enableTelemetry: false,
+  });
+  return client;
+}

@@ -1,0 +1,206 @@
+import { env, exports } from "cloudflare:workers";
+import { signToken } from "@edgebank/auth/testing";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { claims, issuerKey, publish } from "./keys.ts";
+
+let token: string;
+let key: Awaited<ReturnType<typeof issuerKey>>;
+
+const call = (path: string, init: RequestInit = {}) =>
+  exports.default.fetch(new Request(`https://api.edgebank.test${path}`, init));
+const authed = (headers: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, ...headers });
+
+interface Echo {
+  service: string;
+  method: string;
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+  body: string;
+  call: number;
+}
+
+beforeAll(async () => {
+  key = await issuerKey(`edge-${crypto.randomUUID()}`);
+  await publish([key.publicJwk]);
+  token = await signToken(key, claims());
+});
+
+beforeEach(async () => {
+  await env.CONTROL.fetch("http://control/", { method: "DELETE" });
+  await publish([key.publicJwk]);
+});
+
+describe("routing", () => {
+  it("forwards method, path, query, body and caller to the owning service", async () => {
+    const response = await call("/v1/accounts/acc_1/operations?limit=5", {
+      headers: authed({ "x-request-id": "req-edge-1" }),
+    });
+    expect(response.status).toBe(200);
+    const echo = (await response.json()) as Echo;
+    expect(echo).toMatchObject({
+      service: "accounts",
+      method: "GET",
+      path: "/v1/accounts/acc_1/operations",
+      query: "?limit=5",
+    });
+    expect(echo.headers.authorization).toBe(`Bearer ${token}`);
+    expect(echo.headers["x-request-id"]).toBe("req-edge-1");
+    expect(echo.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(response.headers.get("x-request-id")).toBe("req-edge-1");
+  });
+
+  it("sets the version-affinity key from the caller, never from the client", async () => {
+    const echo = (await (
+      await call("/v1/accounts", { headers: authed({ "cloudflare-workers-version-key": "attacker-chosen" }) })
+    ).json()) as Echo;
+    expect(echo.headers["cloudflare-workers-version-key"]).toBe("usr_alice");
+  });
+
+  it("serves public routes without a token", async () => {
+    const echo = (await (await call("/.well-known/openid-configuration")).json()) as Echo;
+    expect(echo).toMatchObject({ service: "auth", path: "/.well-known/openid-configuration" });
+  });
+
+  it("answers routes outside the table with 404, and wrong methods too", async () => {
+    expect((await call("/v1/secret-admin", { headers: authed() })).status).toBe(404);
+    expect((await call("/v1/accounts", { method: "DELETE", headers: authed() })).status).toBe(404);
+  });
+
+  it("refuses a token whose scopes do not fit the route", async () => {
+    const readOnly = await signToken(key, claims({ scope: "accounts:read" }));
+    const response = await call("/v1/transfers", {
+      method: "POST",
+      headers: { authorization: `Bearer ${readOnly}`, "idempotency-key": crypto.randomUUID() },
+      body: "{}",
+    });
+    expect(response.status).toBe(403);
+    expect(response.headers.get("www-authenticate")).toContain('error="insufficient_scope"');
+  });
+});
+
+describe("rate limits", () => {
+  it("limits auth endpoints per client IP: the 6th call in a minute gets 429 with headers", async () => {
+    const ip = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+    const attempt = () =>
+      call("/v1/auth/token", {
+        method: "POST",
+        headers: { "cf-connecting-ip": ip, "content-type": "application/json" },
+        body: "{}",
+      });
+    const answers = [];
+    for (let i = 0; i < 6; i++) answers.push(await attempt());
+    expect(answers.slice(0, 5).map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(answers[4]?.headers.get("ratelimit")).toMatch(/^"auth";r=0;t=\d+$/);
+    const limited = answers[5];
+    expect(limited?.status).toBe(429);
+    expect(limited?.headers.get("content-type")).toBe("application/problem+json");
+    expect(Number(limited?.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(limited?.headers.get("ratelimit-policy")).toBe('"auth";q=5;w=60');
+    expect(await limited?.json()).toMatchObject({ code: "rate_limited" });
+    // Another client is not affected.
+    const other = await call("/v1/auth/token", {
+      method: "POST",
+      headers: { "cf-connecting-ip": "203.0.113.7" },
+      body: "{}",
+    });
+    expect(other.status).toBe(200);
+  });
+
+  it("counts the API per principal and says so in the headers", async () => {
+    const response = await call("/v1/accounts", { headers: authed() });
+    expect(response.headers.get("ratelimit-policy")).toBe('"api";q=600;w=60');
+    expect(response.headers.get("ratelimit")).toMatch(/^"api";r=\d+;t=\d+$/);
+  });
+});
+
+describe("Idempotency-Key", () => {
+  const transfer = (key: string | undefined, body = '{"amount":"100"}') =>
+    call("/v1/transfers", {
+      method: "POST",
+      headers: authed({ "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) }),
+      body,
+    });
+
+  it("is required on money-moving POSTs", async () => {
+    const response = await transfer(undefined);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { detail: string }).detail).toContain("Idempotency-Key");
+  });
+
+  it("replays the first response for a retry, without calling the service again", async () => {
+    const idempotencyKey = crypto.randomUUID();
+    const first = await transfer(idempotencyKey);
+    const firstBody = (await first.json()) as Echo;
+    const replay = await transfer(idempotencyKey);
+    expect(replay.status).toBe(first.status);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(await replay.json()).toEqual(firstBody);
+    expect(first.headers.get("idempotent-replayed")).toBeNull();
+  });
+
+  it("refuses the same key with a different request (422)", async () => {
+    const idempotencyKey = crypto.randomUUID();
+    await transfer(idempotencyKey, '{"amount":"100"}');
+    const other = await transfer(idempotencyKey, '{"amount":"999"}');
+    expect(other.status).toBe(422);
+  });
+
+  it("answers 409 while the first request is still running", async () => {
+    await env.CONTROL.fetch("http://control/", { method: "POST", body: JSON.stringify({ echoDelayMs: 400 }) });
+    const idempotencyKey = crypto.randomUUID();
+    const [a, b] = await Promise.all([
+      transfer(idempotencyKey),
+      new Promise((r) => setTimeout(r, 100)).then(() => transfer(idempotencyKey)),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+  });
+
+  it("scopes keys to the caller", async () => {
+    const idempotencyKey = crypto.randomUUID();
+    await transfer(idempotencyKey);
+    const bob = await signToken(key, claims({ sub: "usr_bob" }));
+    const response = await call("/v1/transfers", {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${bob}`,
+        "content-type": "application/json",
+        "idempotency-key": idempotencyKey,
+      },
+      body: '{"amount":"100"}',
+    });
+    expect(response.headers.get("idempotent-replayed")).toBeNull();
+    expect(((await response.json()) as Echo).headers["cloudflare-workers-version-key"]).toBe("usr_bob");
+  });
+
+  it("releases the key when the service fails, so the client can retry", async () => {
+    await env.CONTROL.fetch("http://control/", { method: "POST", body: JSON.stringify({ echoStatus: 503 }) });
+    const idempotencyKey = crypto.randomUUID();
+    expect((await transfer(idempotencyKey)).status).toBe(503);
+    await env.CONTROL.fetch("http://control/", { method: "POST", body: JSON.stringify({ echoStatus: 201 }) });
+    const retry = await transfer(idempotencyKey);
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get("idempotent-replayed")).toBeNull();
+  });
+});
+
+describe("CORS", () => {
+  it("answers a preflight from an allowed origin", async () => {
+    const response = await call("/v1/transfers", {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://app.edgebank.test",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization,idempotency-key",
+      },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get("access-control-allow-origin")).toBe("https://app.edgebank.test");
+    expect(response.headers.get("access-control-allow-headers")).toContain("idempotency-key");
+  });
+
+  it("grants nothing to other origins", async () => {
+    const response = await call("/v1/accounts", { headers: authed({ origin: "https://evil.example" }) });
+    expect(response.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import {
@@ -7,6 +8,7 @@ import {
   json,
   login,
   PASSWORD,
+  query,
   register,
   uniqueEmail,
   verifyWithPublishedKeys,
@@ -223,5 +225,34 @@ describe("ownership", () => {
       await call("/v1/auth/userinfo", { headers: { authorization: `Bearer ${tokens.access_token}` } })
     ).json()) as Record<string, unknown>;
     expect(info).toMatchObject({ sub: alice.user.id, email: alice.email, role: "customer", client_id: CLIENT_ID });
+  });
+});
+
+describe("per-account throttling", () => {
+  const attempt = (username: string, password: string) =>
+    call("/v1/auth/token", form({ grant_type: "password", username, password, client_id: CLIENT_ID }));
+
+  it("locks an account after 5 failures in a row, refusing even the right password, identically", async () => {
+    const { email } = await register();
+    for (let i = 0; i < 5; i++) expect((await attempt(email, `wrong guess ${i}`)).status).toBe(400);
+    const locked = await attempt(email, PASSWORD);
+    expect(locked.status).toBe(400);
+    const { requestId: _, ...lockedBody } = (await locked.json()) as Record<string, unknown>;
+    const unknown = await attempt(uniqueEmail("nobody"), PASSWORD);
+    const { requestId: __, ...unknownBody } = (await unknown.json()) as Record<string, unknown>;
+    expect(lockedBody).toEqual(unknownBody);
+
+    // When the lock has passed, the right password works and the count starts again.
+    await query(sql`update auth.password_credentials set locked_until = now() - interval '1 second'
+      where user_id = (select id from auth.users where email = ${email})`);
+    expect((await attempt(email, PASSWORD)).status).toBe(200);
+    expect((await attempt(email, "wrong again")).status).toBe(400);
+    expect((await attempt(email, PASSWORD)).status).toBe(200);
+  });
+
+  it("does not lock an account for fewer than 5 failures", async () => {
+    const { email } = await register();
+    for (let i = 0; i < 4; i++) await attempt(email, "wrong");
+    expect((await attempt(email, PASSWORD)).status).toBe(200);
   });
 });

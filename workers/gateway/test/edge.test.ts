@@ -204,3 +204,27 @@ describe("CORS", () => {
     expect(response.headers.get("access-control-allow-origin")).toBeNull();
   });
 });
+
+describe("signing-key rotation at the edge", () => {
+  const get = (token: string) => call("/v1/accounts", { headers: { authorization: `Bearer ${token}` } });
+
+  it("accepts the new key at once, keeps the previous one until it retires, then refuses it", async () => {
+    const previous = await issuerKey(`rot-prev-${crypto.randomUUID()}`);
+    const next = await issuerKey(`rot-next-${crypto.randomUUID()}`);
+    await publish([previous.publicJwk]);
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // let the gateway's JWKS cache expire
+    const oldToken = await signToken(previous, claims());
+    expect((await get(oldToken)).status).toBe(200);
+
+    // Rotation: auth publishes the new key and signs with it. No gateway restart.
+    await publish([previous.publicJwk, next.publicJwk]);
+    expect((await get(await signToken(next, claims()))).status).toBe(200);
+    expect((await get(oldToken)).status).toBe(200);
+
+    // Retirement: the previous key leaves the JWKS once its tokens have expired.
+    await publish([next.publicJwk]);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await get(oldToken)).status).toBe(401);
+    expect((await get(await signToken(next, claims()))).status).toBe(200);
+  });
+});

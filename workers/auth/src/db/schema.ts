@@ -30,6 +30,10 @@ export const passwordCredentials = authSchema.table("password_credentials", {
   salt: text("salt").notNull(),
   hash: text("hash").notNull(),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  /** Consecutive failed logins; reset by a successful one. */
+  failedAttempts: integer("failed_attempts").notNull().default(0),
+  /** Logins are refused until then (per-account throttling). */
+  lockedUntil: timestamp("locked_until", { withTimezone: true }),
 });
 
 /**

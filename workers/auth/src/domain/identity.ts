@@ -2,7 +2,7 @@ import type { Role } from "@edgebank/auth";
 import type { Database } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { newId } from "@edgebank/ids";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { auditLog, clients, passwordCredentials, users } from "../db/schema.ts";
 import { hashPassword, needsRehash, verifyAgainstNothing, verifyPassword } from "./passwords.ts";
 import { hashSecret, newSecret, secretMatches } from "./secrets.ts";
@@ -34,24 +34,53 @@ export async function registerUser(db: Database, input: { email: string; passwor
   return user;
 }
 
+/** Failed logins in a row after which an account is locked, and the lock's growth. */
+export const LOCK_AFTER_FAILURES = 5;
+const LOCK_BASE_SECONDS = 30;
+const LOCK_MAX_SECONDS = 900;
+
 /**
  * Checks an email and password. An unknown email and a wrong password get the same error after
- * the same amount of work. A hash made with weaker parameters is upgraded on success.
+ * the same amount of work. From the 5th failure in a row an account is locked for 30 s, doubling
+ * up to 15 min; while locked even the right password is refused, with the same answer, after
+ * the same work, so a lock reveals neither the account nor the guess. Success resets the count.
+ * A hash made with weaker parameters is upgraded on success.
  */
 export async function authenticateUser(db: Database, email: string, password: string) {
   const [row] = await db
     .select({
+      lockedUntil: passwordCredentials.lockedUntil,
       id: users.id,
       role: users.role,
       params: passwordCredentials.params,
       salt: passwordCredentials.salt,
       hash: passwordCredentials.hash,
+      failedAttempts: passwordCredentials.failedAttempts,
     })
     .from(users)
     .innerJoin(passwordCredentials, eq(passwordCredentials.userId, users.id))
     .where(eq(users.email, normaliseEmail(email)));
   const valid = row ? await verifyPassword(password, row) : await verifyAgainstNothing(password);
-  if (!row || !valid) throw invalidGrant("The email or password is incorrect.");
+  const locked = row?.lockedUntil !== null && row?.lockedUntil !== undefined && row.lockedUntil.getTime() > Date.now();
+  if (row && !valid) {
+    const failures = sql`${passwordCredentials.failedAttempts} + 1`;
+    await db
+      .update(passwordCredentials)
+      .set({
+        failedAttempts: failures,
+        lockedUntil: sql`case when ${failures} >= ${LOCK_AFTER_FAILURES}
+          then now() + least(${LOCK_MAX_SECONDS}, ${LOCK_BASE_SECONDS} * power(2, ${failures} - ${LOCK_AFTER_FAILURES})) * interval '1 second'
+          else ${passwordCredentials.lockedUntil} end`,
+      })
+      .where(eq(passwordCredentials.userId, row.id));
+  }
+  if (!row || !valid || locked) throw invalidGrant("The email or password is incorrect.");
+  if (row.failedAttempts > 0) {
+    await db
+      .update(passwordCredentials)
+      .set({ failedAttempts: 0, lockedUntil: null })
+      .where(eq(passwordCredentials.userId, row.id));
+  }
   if (needsRehash(row.params)) {
     await db
       .update(passwordCredentials)

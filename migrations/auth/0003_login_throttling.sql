@@ -1,0 +1,2 @@
+ALTER TABLE "auth"."password_credentials" ADD COLUMN "failed_attempts" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "auth"."password_credentials" ADD COLUMN "locked_until" timestamp with time zone;

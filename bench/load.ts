@@ -18,7 +18,12 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Sends `requests` GETs to `url` from `concurrency` loops; a non-2xx answer counts as an error. */
-export async function load(url: string, requests: number, concurrency: number): Promise<LoadResult> {
+export async function load(
+  url: string,
+  requests: number,
+  concurrency: number,
+  headers: Record<string, string> = {},
+): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
   let next = 0;
@@ -28,7 +33,7 @@ export async function load(url: string, requests: number, concurrency: number): 
       next += 1;
       const t0 = performance.now();
       try {
-        const response = await fetch(url);
+        const response = await fetch(url, { headers });
         await response.arrayBuffer();
         if (!response.ok) errors += 1;
       } catch {

@@ -33,12 +33,16 @@ export interface StackOptions {
   signingKeyKek: string;
   /** Where wrangler's output goes. */
   output: "inherit" | "ignore";
+  /** Extra vars for the gateway (benchmarks raise its rate limits). */
+  gatewayVars?: Record<string, string>;
   log: (line: string) => void;
 }
 
 export interface RunningStack {
   url: string;
   databases: DatabaseLayout;
+  /** CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_* of every service, to start one on its own. */
+  hyperdriveEnv: Record<string, string>;
   wrangler: ChildProcess;
   /** Stops wrangler (its whole process group), the relay and the embedded database. */
   stop(): Promise<void>;
@@ -120,6 +124,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     writeDevVars(repositoryRoot, "wrangler.toml", {
       UPSTASH_REDIS_REST_URL: upstash.url,
       UPSTASH_REDIS_REST_TOKEN: upstash.token,
+      ...options.gatewayVars,
     });
 
     const hyperdriveEnv: Record<string, string> = {};
@@ -134,44 +139,63 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       });
     }
 
-    const inspectorPort = await freePort();
-    const args = [
-      "dev",
-      ...allServices.flatMap((service) => ["-c", service.config]),
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(options.port),
-      "--inspector-port",
-      String(inspectorPort),
-      "--persist-to",
-      options.persistDir,
-      "--show-interactive-dev-session=false",
-    ];
-    const wrangler = spawn(join(repositoryRoot, "node_modules/.bin/wrangler"), args, {
-      cwd: repositoryRoot,
-      // Its own process group, so stopping takes workerd and every helper with it.
-      detached: true,
-      stdio: ["ignore", options.output, options.output],
-      env: {
-        ...process.env,
-        ...hyperdriveEnv,
-        WRANGLER_SEND_METRICS: "false",
-        CLOUDFLARE_CF_FETCH_ENABLED: "false",
-      },
+    const {
+      child: wrangler,
+      exited,
+      stop,
+    } = await spawnWrangler({
+      configs: allServices.map((service) => service.config),
+      port: options.port,
+      persistDir: options.persistDir,
+      env: hyperdriveEnv,
+      output: options.output,
     });
-    const exited = new Promise<number>((resolve) =>
-      wrangler.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))),
-    );
-    cleanups.push(() => stopProcessGroup(wrangler, exited));
+    cleanups.push(stop);
     options.log(`wrangler dev started (process group ${wrangler.pid})`);
 
     const url = `http://127.0.0.1:${options.port}`;
-    return { url, databases, wrangler, exited, stop: cleanup };
+    return { url, databases, hyperdriveEnv, wrangler, exited, stop: cleanup };
   } catch (error) {
     await cleanup();
     throw error;
   }
+}
+
+/**
+ * Runs `wrangler dev` for the given configs (the first one owns the port) in a process group
+ * of its own, so stopping it takes workerd and every helper with it.
+ */
+export async function spawnWrangler(options: {
+  configs: string[];
+  port: number;
+  persistDir: string;
+  env: Record<string, string>;
+  output: "inherit" | "ignore";
+}): Promise<{ child: ChildProcess; exited: Promise<number>; stop: () => Promise<void> }> {
+  const inspectorPort = await freePort();
+  const args = [
+    "dev",
+    ...options.configs.flatMap((config) => ["-c", config]),
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(options.port),
+    "--inspector-port",
+    String(inspectorPort),
+    "--persist-to",
+    options.persistDir,
+    "--show-interactive-dev-session=false",
+  ];
+  const child = spawn(join(repositoryRoot, "node_modules/.bin/wrangler"), args, {
+    cwd: repositoryRoot,
+    detached: true,
+    stdio: ["ignore", options.output, options.output],
+    env: { ...process.env, ...options.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  });
+  const exited = new Promise<number>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+  );
+  return { child, exited, stop: () => stopProcessGroup(child, exited) };
 }
 
 /** SIGTERM to the whole group, SIGKILL after 10 s if anything is left. */

@@ -34,9 +34,10 @@ export const gatewayConfig = defineConfig(
       ),
     UPSTASH_REDIS_REST_URL: z.url(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
-    /** Requests per minute per principal on the API, and per client IP on auth endpoints. */
+    /** Requests per minute: per principal on the API; per client IP on credentials endpoints and public documents. */
     RATE_LIMIT_API_PER_MINUTE: perMinute.default(600),
     RATE_LIMIT_AUTH_PER_MINUTE: perMinute.default(20),
+    RATE_LIMIT_PUBLIC_PER_MINUTE: perMinute.default(300),
     ...bindings,
   }),
 );

@@ -5,7 +5,7 @@ import { Ratelimit } from "@upstash/ratelimit";
 import type { GatewayConfig } from "./config.ts";
 import { redis } from "./redis.ts";
 
-export type LimitClass = "api" | "auth";
+export type LimitClass = "api" | "auth" | "public";
 
 export interface LimitDecision {
   allowed: boolean;
@@ -22,24 +22,25 @@ const policies = new PolicyRegistry();
 let limiters: Record<LimitClass, Ratelimit> | undefined;
 
 function limitOf(config: GatewayConfig, kind: LimitClass): number {
-  return kind === "api" ? config.RATE_LIMIT_API_PER_MINUTE : config.RATE_LIMIT_AUTH_PER_MINUTE;
+  switch (kind) {
+    case "api":
+      return config.RATE_LIMIT_API_PER_MINUTE;
+    case "auth":
+      return config.RATE_LIMIT_AUTH_PER_MINUTE;
+    case "public":
+      return config.RATE_LIMIT_PUBLIC_PER_MINUTE;
+  }
 }
 
 function shared(config: GatewayConfig): Record<LimitClass, Ratelimit> {
-  limiters ??= {
-    api: new Ratelimit({
+  const limiter = (kind: LimitClass) =>
+    new Ratelimit({
       redis: redis(config),
-      limiter: Ratelimit.slidingWindow(config.RATE_LIMIT_API_PER_MINUTE, `${WINDOW_SECONDS} s`),
-      prefix: "rl:api",
+      limiter: Ratelimit.slidingWindow(limitOf(config, kind), `${WINDOW_SECONDS} s`),
+      prefix: `rl:${kind}`,
       analytics: false,
-    }),
-    auth: new Ratelimit({
-      redis: redis(config),
-      limiter: Ratelimit.slidingWindow(config.RATE_LIMIT_AUTH_PER_MINUTE, `${WINDOW_SECONDS} s`),
-      prefix: "rl:auth",
-      analytics: false,
-    }),
-  };
+    });
+  limiters ??= { api: limiter("api"), auth: limiter("auth"), public: limiter("public") };
   return limiters;
 }
 

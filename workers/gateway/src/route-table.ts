@@ -10,8 +10,11 @@ export interface RouteRule {
   path: string;
   binding: DownstreamBinding;
   access: Access;
-  /** Rate-limit class: per client IP (auth endpoints) or per principal (the API). */
-  limit: "ip" | "principal";
+  /**
+   * Rate-limit class: `auth` (credentials endpoints, per client IP, strict), `public`
+   * (documents anyone may read, per client IP) or `api` (per principal).
+   */
+  limit: "auth" | "public" | "api";
   /** Money-moving POST: an Idempotency-Key is required and replays are served from the cache. */
   idempotent?: boolean;
 }
@@ -26,30 +29,30 @@ const write = (resource: string, ...also: Scope[]): Access => ({ anyOf: [`${reso
  */
 export const routeTable: readonly RouteRule[] = [
   // Identity: the issuer's public documents and the OAuth endpoints.
-  { method: "GET", path: "/.well-known/jwks.json", binding: "AUTH", access: "public", limit: "ip" },
-  { method: "GET", path: "/.well-known/openid-configuration", binding: "AUTH", access: "public", limit: "ip" },
-  { method: "POST", path: "/v1/auth/register", binding: "AUTH", access: "public", limit: "ip" },
-  { method: "POST", path: "/v1/auth/token", binding: "AUTH", access: "public", limit: "ip" },
-  { method: "POST", path: "/v1/auth/revoke", binding: "AUTH", access: "public", limit: "ip" },
-  { method: "POST", path: "/v1/auth/logout", binding: "AUTH", access: "authenticated", limit: "principal" },
-  { method: "GET", path: "/v1/auth/userinfo", binding: "AUTH", access: "authenticated", limit: "principal" },
-  { method: "POST", path: "/v1/auth/clients", binding: "AUTH", access: { anyOf: ["operator"] }, limit: "principal" },
+  { method: "GET", path: "/.well-known/jwks.json", binding: "AUTH", access: "public", limit: "public" },
+  { method: "GET", path: "/.well-known/openid-configuration", binding: "AUTH", access: "public", limit: "public" },
+  { method: "POST", path: "/v1/auth/register", binding: "AUTH", access: "public", limit: "auth" },
+  { method: "POST", path: "/v1/auth/token", binding: "AUTH", access: "public", limit: "auth" },
+  { method: "POST", path: "/v1/auth/revoke", binding: "AUTH", access: "public", limit: "auth" },
+  { method: "POST", path: "/v1/auth/logout", binding: "AUTH", access: "authenticated", limit: "api" },
+  { method: "GET", path: "/v1/auth/userinfo", binding: "AUTH", access: "authenticated", limit: "api" },
+  { method: "POST", path: "/v1/auth/clients", binding: "AUTH", access: { anyOf: ["operator"] }, limit: "api" },
   {
     method: "POST",
     path: "/v1/auth/keys/rotate",
     binding: "AUTH",
     access: { anyOf: ["operator"] },
-    limit: "principal",
+    limit: "api",
   },
   // Accounts.
-  { method: "GET", path: "/v1/accounts", binding: "ACCOUNTS", access: read("accounts"), limit: "principal" },
-  { method: "GET", path: "/v1/accounts/*", binding: "ACCOUNTS", access: read("accounts"), limit: "principal" },
+  { method: "GET", path: "/v1/accounts", binding: "ACCOUNTS", access: read("accounts"), limit: "api" },
+  { method: "GET", path: "/v1/accounts/*", binding: "ACCOUNTS", access: read("accounts"), limit: "api" },
   {
     method: "POST",
     path: "/v1/accounts",
     binding: "ACCOUNTS",
     access: write("accounts"),
-    limit: "principal",
+    limit: "api",
     idempotent: true,
   },
   {
@@ -57,17 +60,17 @@ export const routeTable: readonly RouteRule[] = [
     path: "/v1/accounts/*",
     binding: "ACCOUNTS",
     access: write("accounts", "operator"),
-    limit: "principal",
+    limit: "api",
   },
   // Transfers (deposits and withdrawals are operator transfers).
-  { method: "GET", path: "/v1/transfers", binding: "TRANSFERS", access: read("transfers"), limit: "principal" },
-  { method: "GET", path: "/v1/transfers/*", binding: "TRANSFERS", access: read("transfers"), limit: "principal" },
+  { method: "GET", path: "/v1/transfers", binding: "TRANSFERS", access: read("transfers"), limit: "api" },
+  { method: "GET", path: "/v1/transfers/*", binding: "TRANSFERS", access: read("transfers"), limit: "api" },
   {
     method: "POST",
     path: "/v1/transfers",
     binding: "TRANSFERS",
     access: write("transfers", "operator"),
-    limit: "principal",
+    limit: "api",
     idempotent: true,
   },
   {
@@ -75,7 +78,7 @@ export const routeTable: readonly RouteRule[] = [
     path: "/v1/transfers/*",
     binding: "TRANSFERS",
     access: { anyOf: ["operator"] },
-    limit: "principal",
+    limit: "api",
   },
   // Payments and refunds.
   {
@@ -83,21 +86,21 @@ export const routeTable: readonly RouteRule[] = [
     path: "/v1/payments",
     binding: "PAYMENTS",
     access: read("payments", "merchant:read"),
-    limit: "principal",
+    limit: "api",
   },
   {
     method: "GET",
     path: "/v1/payments/*",
     binding: "PAYMENTS",
     access: read("payments", "merchant:read"),
-    limit: "principal",
+    limit: "api",
   },
   {
     method: "POST",
     path: "/v1/payments",
     binding: "PAYMENTS",
     access: write("payments"),
-    limit: "principal",
+    limit: "api",
     idempotent: true,
   },
   {
@@ -105,7 +108,7 @@ export const routeTable: readonly RouteRule[] = [
     path: "/v1/payments/:id/refunds",
     binding: "PAYMENTS",
     access: write("payments", "operator"),
-    limit: "principal",
+    limit: "api",
     idempotent: true,
   },
   // Ledger (owners and auditors).
@@ -114,7 +117,7 @@ export const routeTable: readonly RouteRule[] = [
     path: "/v1/ledger/*",
     binding: "LEDGER",
     access: read("accounts", "ledger:read"),
-    limit: "principal",
+    limit: "api",
   },
   // Notifications and webhooks.
   {
@@ -122,42 +125,42 @@ export const routeTable: readonly RouteRule[] = [
     path: "/v1/notifications",
     binding: "NOTIFICATIONS",
     access: read("notifications"),
-    limit: "principal",
+    limit: "api",
   },
-  { method: "GET", path: "/v1/webhooks", binding: "NOTIFICATIONS", access: read("notifications"), limit: "principal" },
+  { method: "GET", path: "/v1/webhooks", binding: "NOTIFICATIONS", access: read("notifications"), limit: "api" },
   {
     method: "POST",
     path: "/v1/webhooks",
     binding: "NOTIFICATIONS",
     access: write("notifications"),
-    limit: "principal",
+    limit: "api",
   },
   // Commerce.
-  { method: "GET", path: "/v1/orders", binding: "ORDERS", access: read("orders"), limit: "principal" },
-  { method: "GET", path: "/v1/orders/*", binding: "ORDERS", access: read("orders"), limit: "principal" },
+  { method: "GET", path: "/v1/orders", binding: "ORDERS", access: read("orders"), limit: "api" },
+  { method: "GET", path: "/v1/orders/*", binding: "ORDERS", access: read("orders"), limit: "api" },
   {
     method: "POST",
     path: "/v1/orders",
     binding: "ORDERS",
     access: write("orders"),
-    limit: "principal",
+    limit: "api",
     idempotent: true,
   },
-  { method: "POST", path: "/v1/orders/:id/cancel", binding: "ORDERS", access: write("orders"), limit: "principal" },
-  { method: "GET", path: "/v1/products", binding: "INVENTORY", access: "public", limit: "ip" },
-  { method: "GET", path: "/v1/products/*", binding: "INVENTORY", access: "public", limit: "ip" },
+  { method: "POST", path: "/v1/orders/:id/cancel", binding: "ORDERS", access: write("orders"), limit: "api" },
+  { method: "GET", path: "/v1/products", binding: "INVENTORY", access: "public", limit: "public" },
+  { method: "GET", path: "/v1/products/*", binding: "INVENTORY", access: "public", limit: "public" },
   {
     method: "POST",
     path: "/v1/products",
     binding: "INVENTORY",
     access: { anyOf: ["merchant:write"] },
-    limit: "principal",
+    limit: "api",
   },
   {
     method: "POST",
     path: "/v1/products/*",
     binding: "INVENTORY",
     access: { anyOf: ["merchant:write"] },
-    limit: "principal",
+    limit: "api",
   },
 ];

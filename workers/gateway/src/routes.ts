@@ -32,10 +32,10 @@ function handler(rule: RouteRule) {
       if (!decision.allowed) throw tooManyRequests(kind, decision);
     };
 
-    if (rule.limit === "ip") await count("auth", `ip:${c.req.header("cf-connecting-ip") ?? "unknown"}`);
+    if (rule.limit !== "api") await count(rule.limit, `ip:${c.req.header("cf-connecting-ip") ?? "unknown"}`);
     let principal: Principal | undefined;
     if (rule.access !== "public") principal = await authenticate(config, c.req.header("authorization"), rule.access);
-    if (rule.limit === "principal" && principal) await count("api", principal.subject);
+    if (rule.limit === "api" && principal) await count("api", principal.subject);
 
     let response: Response;
     if (rule.idempotent) {

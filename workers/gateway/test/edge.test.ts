@@ -228,3 +228,14 @@ describe("signing-key rotation at the edge", () => {
     expect((await get(await signToken(next, claims()))).status).toBe(200);
   });
 });
+
+describe("rate-limit classes", () => {
+  it("keeps public documents out of the credentials bucket", async () => {
+    const ip = "198.51.100.250";
+    for (let i = 0; i < 6; i++)
+      await call("/v1/auth/token", { method: "POST", headers: { "cf-connecting-ip": ip }, body: "{}" });
+    const jwks = await call("/.well-known/jwks.json", { headers: { "cf-connecting-ip": ip } });
+    expect(jwks.status).toBe(200);
+    expect(jwks.headers.get("ratelimit-policy")).toBe('"public";q=300;w=60');
+  });
+});

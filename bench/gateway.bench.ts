@@ -20,12 +20,13 @@ const stack = await startStack({
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
   ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
   databasePrefix: "edgebank_bench",
+  freshDatabases: true,
   persistDir: join(stateDir, "wrangler"),
   dbDriver: "hyperdrive",
   signingKeyKek: newKek(),
   output: "ignore",
   // The benchmark is one principal sending thousands of requests: lift the per-principal limit.
-  gatewayVars: { RATE_LIMIT_API_PER_MINUTE: "100000", LOG_LEVEL: "warn" },
+  gatewayVars: { RATE_LIMIT_API_PER_MINUTE: "100000", LOG_LEVEL: "warn", REDIS_KEY_PREFIX: `bench-${Date.now()}` },
   log: () => {},
 });
 const directPort = await freePort();

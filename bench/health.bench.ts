@@ -18,6 +18,7 @@ const stack = await startStack({
   port: await freePort(),
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
   databasePrefix: "edgebank_bench",
+  freshDatabases: true,
   persistDir: join(stateDir, "wrangler"),
   dbDriver: process.env.DB_DRIVER === "neon" ? "neon" : "hyperdrive",
   signingKeyKek: newKek(),

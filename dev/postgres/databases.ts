@@ -26,12 +26,12 @@ function localServerUrl(url: URL): URL {
 
 /**
  * Every service gets its own database `<prefix>_<service>` on the server behind `serverUrl`
- * (created when missing). On the embedded server every service shares the one database and
+ * (created when missing; dropped first with `recreate`, for throwaway stacks). On the embedded server every service shares the one database and
  * is kept apart by its schema.
  */
 export async function prepareDatabases(
   serverUrl: string,
-  options: { prefix: string; embedded: boolean },
+  options: { prefix: string; embedded: boolean; recreate?: boolean },
 ): Promise<DatabaseLayout> {
   const server = localServerUrl(new URL(serverUrl));
   if (options.embedded) {
@@ -43,6 +43,7 @@ export async function prepareDatabases(
     const urls: Record<string, string> = {};
     for (const service of dataServices) {
       const name = `${options.prefix}_${service.name}`;
+      if (options.recreate) await admin.unsafe(`drop database if exists "${name}" with (force)`);
       const [existing] = await admin`select 1 from pg_database where datname = ${name}`;
       if (!existing) await admin.unsafe(`create database "${name}"`);
       const url = new URL(server);

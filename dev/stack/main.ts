@@ -7,6 +7,8 @@
  *   PORT           the gateway's port (default 8787)
  *   EDGEBANK_STATE_DIR   where local state lives (default .dev: PGlite files, wrangler state)
  *   EDGEBANK_DB_PREFIX   database name prefix on a real server (default edgebank)
+ *   EDGEBANK_FRESH_DATABASES=true   drop and recreate them first (throwaway stacks)
+ *   EDGEBANK_REDIS_PREFIX   namespace of the gateway's Redis keys (default edgebank)
  *
  * Ctrl-C stops everything it started.
  */
@@ -33,9 +35,13 @@ const stack = await startStack({
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { pgliteDir: join(stateDir, "pglite") }),
   ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
   databasePrefix: process.env.EDGEBANK_DB_PREFIX ?? "edgebank",
+  freshDatabases: process.env.EDGEBANK_FRESH_DATABASES === "true",
   persistDir: join(stateDir, "wrangler"),
   dbDriver,
   signingKeyKek,
+  ...(process.env.EDGEBANK_REDIS_PREFIX
+    ? { gatewayVars: { REDIS_KEY_PREFIX: process.env.EDGEBANK_REDIS_PREFIX } }
+    : {}),
   output: "inherit",
   log,
 });

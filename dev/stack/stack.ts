@@ -24,6 +24,8 @@ export interface StackOptions {
   redisUrl?: string;
   /** Database name prefix on a real server (`<prefix>_<service>`). */
   databasePrefix: string;
+  /** Drop and recreate the service databases first (throwaway stacks: tests, benchmarks). */
+  freshDatabases?: boolean;
   /** Where PGlite keeps its files; unset: in memory. */
   pgliteDir?: string;
   /** Where wrangler keeps local state (Durable Objects, caches). */
@@ -102,6 +104,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const databases = await prepareDatabases(options.databaseUrl ?? embedded?.url ?? "", {
       prefix: options.databasePrefix,
       embedded: !options.databaseUrl,
+      recreate: options.freshDatabases ?? false,
     });
     await migrateAll(databases.urls);
     options.log(`databases migrated (${dataServices.length} services)`);

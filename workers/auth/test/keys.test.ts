@@ -161,3 +161,24 @@ describe("client_credentials", () => {
     expect(await response.json()).toMatchObject({ error: "unauthorized_client" });
   });
 });
+
+describe("key encryption", () => {
+  it("says plainly when the KEK is not the one that sealed the keys", async () => {
+    const { currentSigningKey } = await import("../src/domain/signing-keys.ts");
+    const { importKek } = await import("../src/domain/key-encryption.ts");
+    const { openDatabase } = await import("@edgebank/db");
+    const { db, close } = openDatabase({
+      driver: "hyperdrive",
+      connectionString: env.AUTH_DB.connectionString,
+      prepare: env.DB_PREPARE === "true",
+    });
+    try {
+      const wrongKek = await importKek("d3JvbmctZGV2ZWxvcG1lbnQta2V5LWVuY3J5cHRpb24");
+      await expect(currentSigningKey(db, wrongKek)).rejects.toThrow(
+        /cannot be decrypted: SIGNING_KEY_KEK is not the key that encrypted it/,
+      );
+    } finally {
+      await close();
+    }
+  });
+});

@@ -34,6 +34,11 @@ export const gatewayConfig = defineConfig(
       ),
     UPSTASH_REDIS_REST_URL: z.url(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
+    /** Namespace of every key the gateway writes to Redis (environments may share a database). */
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .default("edgebank"),
     /** Requests per minute: per principal on the API; per client IP on credentials endpoints and public documents. */
     RATE_LIMIT_API_PER_MINUTE: perMinute.default(600),
     RATE_LIMIT_AUTH_PER_MINUTE: perMinute.default(20),

@@ -56,7 +56,7 @@ export async function withIdempotency(
   run: () => Promise<Response>,
 ): Promise<Response> {
   const store = redis(config);
-  const redisKey = `idem:${scope.principal}:${scope.key}`;
+  const redisKey = `${config.REDIS_KEY_PREFIX}:idem:${scope.principal}:${scope.key}`;
   const policy = policies.get("upstash-idempotency", { attemptTimeoutMs: 500, retry: { maxAttempts: 2 } });
   let claimed: boolean;
   try {

@@ -37,7 +37,7 @@ function shared(config: GatewayConfig): Record<LimitClass, Ratelimit> {
     new Ratelimit({
       redis: redis(config),
       limiter: Ratelimit.slidingWindow(limitOf(config, kind), `${WINDOW_SECONDS} s`),
-      prefix: `rl:${kind}`,
+      prefix: `${config.REDIS_KEY_PREFIX}:rl:${kind}`,
       analytics: false,
     });
   limiters ??= { api: limiter("api"), auth: limiter("auth"), public: limiter("public") };

@@ -5,10 +5,18 @@ import { Buffer } from "node:buffer";
  * the SIGNING_KEY_KEK secret. The key id is the additional authenticated data, so an
  * encrypted key cannot be moved to another row unnoticed.
  */
-export async function importKek(base64url: string): Promise<CryptoKey> {
-  const raw = Buffer.from(base64url, "base64url");
-  if (raw.length !== 32) throw new Error("SIGNING_KEY_KEK must be 32 bytes");
-  return crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+const imported = new Map<string, Promise<CryptoKey>>();
+
+/** The KEK as a non-extractable CryptoKey, imported once per isolate. */
+export function importKek(base64url: string): Promise<CryptoKey> {
+  let key = imported.get(base64url);
+  if (!key) {
+    const raw = Buffer.from(base64url, "base64url");
+    if (raw.length !== 32) return Promise.reject(new Error("SIGNING_KEY_KEK must be 32 bytes"));
+    key = crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+    imported.set(base64url, key);
+  }
+  return key;
 }
 
 export async function encryptPrivateKey(kek: CryptoKey, kid: string, privateJwk: JsonWebKey): Promise<string> {

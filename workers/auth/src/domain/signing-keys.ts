@@ -76,7 +76,8 @@ export async function publishedJwks(db: Database): Promise<JSONWebKeySet> {
   return { keys: rows.map((row) => row.publicJwk) as unknown as JSONWebKeySet["keys"] };
 }
 
-const privateKeys = new Map<string, Promise<CryptoKey>>();
+/** Decrypted private keys per KEK and kid: each is decrypted once per isolate. */
+const privateKeys = new WeakMap<CryptoKey, Map<string, Promise<CryptoKey>>>();
 
 /** The current signing key, its private part decrypted once per isolate. */
 export async function currentSigningKey(db: Database, kek: CryptoKey): Promise<SigningKey> {
@@ -87,13 +88,25 @@ export async function currentSigningKey(db: Database, kek: CryptoKey): Promise<S
   }
   if (!row) throw new Error("no current signing key");
   const { kid, privateJwkEncrypted } = row;
-  let privateKey = privateKeys.get(kid);
+  let decrypted = privateKeys.get(kek);
+  if (!decrypted) {
+    decrypted = new Map();
+    privateKeys.set(kek, decrypted);
+  }
+  const cache = decrypted;
+  let privateKey = cache.get(kid);
   if (!privateKey) {
-    privateKey = decryptPrivateKey(kek, kid, privateJwkEncrypted).then((jwk) =>
-      crypto.subtle.importKey("jwk", jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]),
+    privateKey = decryptPrivateKey(kek, kid, privateJwkEncrypted).then(
+      (jwk) => crypto.subtle.importKey("jwk", jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]),
+      (error: unknown) => {
+        // AES-GCM refuses: the key was sealed under another SIGNING_KEY_KEK (or the row was altered).
+        throw new Error(`signing key ${kid} cannot be decrypted: SIGNING_KEY_KEK is not the key that encrypted it`, {
+          cause: error,
+        });
+      },
     );
-    privateKeys.set(kid, privateKey);
-    privateKey.catch(() => privateKeys.delete(kid));
+    cache.set(kid, privateKey);
+    privateKey.catch(() => cache.delete(kid));
   }
   return { kid, privateKey: await privateKey };
 }

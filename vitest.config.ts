@@ -1,10 +1,39 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { exportJWK, generateKeyPair } from "jose";
 import { defineConfig, defineProject } from "vitest/config";
 import { dataServices } from "./dev/services.ts";
 import { createFakeServices } from "./workers/gateway/test/fake-services.ts";
 
 /** Pure-logic packages: tested in Node, beside their code. */
 const unitPackages = ["errors", "money", "ids", "resilience", "config", "http", "auth"];
+
+/**
+ * The issuer as services see it in their tests: a stand-in AUTH binding publishing one ES256
+ * key, whose private half reaches the tests as a binding so they can mint tokens; and a second
+ * key the issuer does not publish (retired, from the service's point of view).
+ */
+const testIssuer = await (async () => {
+  const key = async (kid: string) => {
+    const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
+    return {
+      kid,
+      privateJwk: { ...(await exportJWK(privateKey)), kid },
+      publicJwk: { ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" },
+    };
+  };
+  const [current, retired] = await Promise.all([key("test-current"), key("test-retired")]);
+  return {
+    bindings: {
+      TEST_SIGNING_JWK: JSON.stringify(current.privateJwk),
+      TEST_RETIRED_JWK: JSON.stringify(retired.privateJwk),
+      JWKS_TTL_SECONDS: "1",
+    },
+    auth: async (request: Request) =>
+      new URL(request.url).pathname === "/.well-known/jwks.json"
+        ? Response.json({ keys: [current.publicJwk] })
+        : new Response("not found", { status: 404 }),
+  };
+})();
 
 /** A fixed key-encryption key for the auth service's signing keys in tests (32 bytes, base64url). */
 const testKek = "dGVzdC1vbmx5LWtleS1lbmNyeXB0aW9uLWtleS0zMmI";
@@ -97,9 +126,12 @@ export default defineConfig({
                 ENVIRONMENT: "test",
                 LOG_LEVEL: "warn",
                 DB_PREPARE: String(databases.prepare),
-                ...(service.name === "auth" ? { SIGNING_KEY_KEK: testKek, JWKS_TTL_SECONDS: "1" } : {}),
+                ...(service.name === "auth"
+                  ? { SIGNING_KEY_KEK: testKek, JWKS_TTL_SECONDS: "1" }
+                  : testIssuer.bindings),
               },
               hyperdrives: { [service.dbBinding]: databases.urls[service.name] ?? "" },
+              ...(service.name === "auth" ? {} : { serviceBindings: { AUTH: testIssuer.auth } }),
             },
           };
         }),

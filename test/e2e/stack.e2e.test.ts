@@ -133,6 +133,51 @@ describe("npm run dev", () => {
     expect(throttled?.headers.get("ratelimit")).toMatch(/^"auth";r=0;t=\d+$/);
   }, 60_000);
 
+  it("opens an account through the gateway that only its owner can see", async () => {
+    const session = async (label: string) => {
+      const email = `e2e.${label}.${Date.now()}@example.test`;
+      const password = "another long passphrase";
+      await fetch(`${url}/v1/auth/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "cf-connecting-ip": `192.0.2.${label === "owner" ? 10 : 11}` },
+        body: JSON.stringify({ email, password }),
+      });
+      const login = await fetch(`${url}/v1/auth/token`, {
+        method: "POST",
+        headers: { "cf-connecting-ip": `192.0.2.${label === "owner" ? 10 : 11}` },
+        body: new URLSearchParams({ grant_type: "password", username: email, password, client_id: "edgebank-app" }),
+      });
+      return ((await login.json()) as { access_token: string }).access_token;
+    };
+    const owner = await session("owner");
+    const stranger = await session("stranger");
+    const open = () =>
+      fetch(`${url}/v1/accounts`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${owner}`,
+          "content-type": "application/json",
+          "idempotency-key": "open-eur-1",
+        },
+        body: JSON.stringify({ currency: "EUR" }),
+      });
+    const opened = await open();
+    expect(opened.status).toBe(201);
+    const account = (await opened.json()) as { id: string };
+    const retried = await open();
+    expect(retried.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await retried.json()) as { id: string }).id).toBe(account.id);
+
+    const balance = await fetch(`${url}/v1/accounts/${account.id}/balance`, {
+      headers: { authorization: `Bearer ${owner}` },
+    });
+    expect(await balance.json()).toMatchObject({ available: "0", currency: "EUR" });
+    const peek = await fetch(`${url}/v1/accounts/${account.id}/balance`, {
+      headers: { authorization: `Bearer ${stranger}` },
+    });
+    expect(peek.status).toBe(404);
+  }, 60_000);
+
   it("stops everything on Ctrl-C", async () => {
     const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     child.kill("SIGINT");

@@ -1,3 +1,4 @@
+export { authenticated } from "./auth.ts";
 export {
   createServiceApp,
   type ServiceConfig,

@@ -1,9 +1,11 @@
 import { createServiceApp } from "@edgebank/service";
+import { registerAccountRoutes } from "./routes/accounts.ts";
 
 /**
- * The accounts service. Its features arrive with their issues; for now it is the platform's
- * service skeleton: shared middleware, its database, health and readiness.
+ * The accounts service: accounts, their owners and balances. Debits, credits and holds arrive
+ * with the AccountDO, the single writer of each account.
  */
 const { app } = createServiceApp({ name: "accounts", dbBinding: "ACCOUNTS_DB", dbSchema: "accounts" });
+registerAccountRoutes(app);
 
 export default app;

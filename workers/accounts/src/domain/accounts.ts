@@ -1,0 +1,81 @@
+import { assertOwnerOr, type Principal } from "@edgebank/auth";
+import type { Database } from "@edgebank/db";
+import { AppError } from "@edgebank/errors";
+import { newId } from "@edgebank/ids";
+import { type Currency, formatDecimal } from "@edgebank/money";
+import { and, asc, eq, gt } from "drizzle-orm";
+import { accounts } from "../db/schema.ts";
+
+type AccountRow = typeof accounts.$inferSelect;
+
+/** An account as the API shows it: amounts as decimal strings of minor units, never floats. */
+export function presentAccount(row: AccountRow) {
+  return {
+    id: row.id,
+    ownerId: row.ownerId,
+    kind: row.kind,
+    name: row.name,
+    currency: row.currency,
+    status: row.status,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** Balances: posted, pending (open holds), available = posted − pending + credit limit. */
+export function presentBalance(row: AccountRow) {
+  const available = row.postedBalance - row.pendingBalance + row.creditLimit;
+  const currency = row.currency as Currency;
+  return {
+    accountId: row.id,
+    currency: row.currency,
+    posted: row.postedBalance.toString(),
+    pending: row.pendingBalance.toString(),
+    available: available.toString(),
+    creditLimit: row.creditLimit.toString(),
+    formatted: {
+      posted: formatDecimal({ amount: row.postedBalance, currency }),
+      available: formatDecimal({ amount: available, currency }),
+    },
+  };
+}
+
+export async function openAccount(
+  db: Database,
+  owner: Principal,
+  input: { currency: Currency; name?: string | undefined },
+) {
+  const [row] = await db
+    .insert(accounts)
+    .values({ id: newId("account"), ownerId: owner.subject, currency: input.currency, name: input.name ?? null })
+    .returning();
+  if (!row) throw new AppError("internal", "The account was not created.");
+  return row;
+}
+
+/**
+ * One account, if the caller may see it: its owner, or an operator or auditor. Anyone else
+ * gets the same 404 as for an account that does not exist, so ids cannot be probed.
+ */
+export async function getVisibleAccount(db: Database, principal: Principal, id: string): Promise<AccountRow> {
+  const [row] = await db.select().from(accounts).where(eq(accounts.id, id));
+  if (!row) throw new AppError("not_found", `Account ${id} does not exist.`);
+  assertOwnerOr(principal, row.ownerId, ["operator", "auditor"], `Account ${id}`);
+  return row;
+}
+
+/** The caller's own accounts, oldest first, after `cursor` (ids sort by creation time). */
+export async function listOwnAccounts(
+  db: Database,
+  principal: Principal,
+  page: { limit: number; cursor?: string | undefined },
+) {
+  const rows = await db
+    .select()
+    .from(accounts)
+    .where(and(eq(accounts.ownerId, principal.subject), page.cursor ? gt(accounts.id, page.cursor) : undefined))
+    .orderBy(asc(accounts.id))
+    .limit(page.limit + 1);
+  const more = rows.length > page.limit;
+  const items = rows.slice(0, page.limit);
+  return { items, nextCursor: more ? items.at(-1)?.id : undefined };
+}

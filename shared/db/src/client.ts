@@ -85,6 +85,19 @@ function wantsTls(connectionString: string): boolean {
   return mode !== null && mode !== "disable";
 }
 
+/**
+ * Runs `work` with a client of its own and closes it afterwards, whatever happens: for work
+ * outside a request's middleware (cron handlers, key fetches, tests).
+ */
+export async function withDatabase<T>(settings: DatabaseSettings, work: (db: Database) => Promise<T>): Promise<T> {
+  const { db, close } = openDatabase(settings);
+  try {
+    return await work(db);
+  } finally {
+    await close();
+  }
+}
+
 export interface TransactionOptions {
   isolationLevel?: "read committed" | "repeatable read" | "serializable";
 }

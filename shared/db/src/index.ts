@@ -5,6 +5,7 @@ export {
   resultRows,
   type Transaction,
   type TransactionOptions,
+  withDatabase,
   withTransaction,
 } from "./client.ts";
 export { checkDatabase } from "./health.ts";

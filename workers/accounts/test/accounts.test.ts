@@ -1,20 +1,16 @@
 import { env } from "cloudflare:workers";
-import { openDatabase } from "@edgebank/db";
+import { withDatabase } from "@edgebank/db";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { call, customer, openAccount } from "./helpers.ts";
 
-async function execute(statement: ReturnType<typeof sql>) {
-  const { db, close } = openDatabase({
-    driver: "hyperdrive",
+function execute(statement: ReturnType<typeof sql>) {
+  const settings = {
+    driver: "hyperdrive" as const,
     connectionString: env.ACCOUNTS_DB.connectionString,
     prepare: env.DB_PREPARE === "true",
-  });
-  try {
-    return await db.execute(statement);
-  } finally {
-    await close();
-  }
+  };
+  return withDatabase(settings, (db) => db.execute(statement));
 }
 
 describe("POST /v1/accounts", () => {

@@ -1,4 +1,4 @@
-import { openDatabase } from "@edgebank/db";
+import { withDatabase } from "@edgebank/db";
 import { createLogger } from "@edgebank/http";
 import { authConfig } from "./config.ts";
 import { importKek } from "./domain/key-encryption.ts";
@@ -12,20 +12,18 @@ import { config, serviceSettings } from "./service.ts";
 export async function runKeyMaintenance(env: object): Promise<{ rotated: boolean; retired: string[] }> {
   const settings = authConfig(env);
   const kek = await importKek(settings.SIGNING_KEY_KEK);
-  const { db, close } = openDatabase(serviceSettings(env));
-  try {
+  return withDatabase(serviceSettings(env), async (db) => {
     await ensureKeys(db, kek);
     const due = await rotationDue(db, settings.KEY_ROTATION_INTERVAL_SECONDS);
-    if (due)
+    if (due) {
       await rotateKeys(db, kek, {
         accessTokenTtlSeconds: settings.ACCESS_TOKEN_TTL_SECONDS,
         actor: "cron",
         reason: "schedule",
       });
+    }
     return { rotated: due, retired: await retireExpiredKeys(db) };
-  } finally {
-    await close();
-  }
+  });
 }
 
 export async function scheduled(controller: ScheduledController, env: object, ctx: ExecutionContext): Promise<void> {

@@ -1,5 +1,5 @@
 import { JwksCache, type VerifyOptions } from "@edgebank/auth";
-import { openDatabase } from "@edgebank/db";
+import { withDatabase } from "@edgebank/db";
 import { authConfig } from "./config.ts";
 import { publishedJwks } from "./domain/signing-keys.ts";
 import { serviceSettings } from "./service.ts";
@@ -13,14 +13,7 @@ let cache: JwksCache | undefined;
 export function verifier(env: object): Omit<VerifyOptions, "requiredScopes"> {
   const config = authConfig(env);
   cache ??= new JwksCache({
-    fetchJwks: async () => {
-      const { db, close } = openDatabase(serviceSettings(env));
-      try {
-        return await publishedJwks(db);
-      } finally {
-        await close();
-      }
-    },
+    fetchJwks: () => withDatabase(serviceSettings(env), publishedJwks),
     ttlMs: config.JWKS_TTL_SECONDS * 1000,
     unknownKidCooldownMs: Math.min(10_000, config.JWKS_TTL_SECONDS * 1000),
     maxStaleMs: 3_600_000,

@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { openDatabase } from "@edgebank/db";
+import { type Database, withDatabase } from "@edgebank/db";
 import { sql } from "drizzle-orm";
 import { createLocalJWKSet, type JWTPayload, jwtVerify } from "jose";
 
@@ -49,18 +49,17 @@ export async function login(email: string, password = PASSWORD, extra: Record<st
   return (await response.json()) as Tokens;
 }
 
+/** Runs `work` with a client of the auth test database. */
+export function withAuthDb<T>(work: (db: Database) => Promise<T>): Promise<T> {
+  return withDatabase(
+    { driver: "hyperdrive", connectionString: env.AUTH_DB.connectionString, prepare: env.DB_PREPARE === "true" },
+    work,
+  );
+}
+
 /** Runs SQL against the auth test database (to set up roles or move time for keys). */
 export async function query(statement: ReturnType<typeof sql>): Promise<void> {
-  const { db, close } = openDatabase({
-    driver: "hyperdrive",
-    connectionString: env.AUTH_DB.connectionString,
-    prepare: env.DB_PREPARE === "true",
-  });
-  try {
-    await db.execute(statement);
-  } finally {
-    await close();
-  }
+  await withAuthDb((db) => db.execute(statement));
 }
 
 export async function registerWithRole(role: "operator" | "auditor" | "merchant") {

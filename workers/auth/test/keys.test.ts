@@ -13,6 +13,7 @@ import {
   register,
   registerWithRole,
   verifyWithPublishedKeys,
+  withAuthDb,
 } from "./helpers.ts";
 
 describe("JWKS and discovery", () => {
@@ -41,12 +42,7 @@ describe("JWKS and discovery", () => {
   });
 
   it("stores private keys encrypted, never in clear", async () => {
-    const { db, close } = (await import("@edgebank/db")).openDatabase({
-      driver: "hyperdrive",
-      connectionString: env.AUTH_DB.connectionString,
-      prepare: env.DB_PREPARE === "true",
-    });
-    try {
+    await withAuthDb(async (db) => {
       const rows = (await db.execute(
         sql`select private_jwk_encrypted from auth.signing_keys limit 5`,
       )) as unknown as Array<{
@@ -56,9 +52,7 @@ describe("JWKS and discovery", () => {
         expect(row.private_jwk_encrypted).not.toContain('"d"');
         expect(row.private_jwk_encrypted).toMatch(/^[A-Za-z0-9_-]+$/);
       }
-    } finally {
-      await close();
-    }
+    });
   });
 });
 
@@ -166,19 +160,11 @@ describe("key encryption", () => {
   it("says plainly when the KEK is not the one that sealed the keys", async () => {
     const { currentSigningKey } = await import("../src/domain/signing-keys.ts");
     const { importKek } = await import("../src/domain/key-encryption.ts");
-    const { openDatabase } = await import("@edgebank/db");
-    const { db, close } = openDatabase({
-      driver: "hyperdrive",
-      connectionString: env.AUTH_DB.connectionString,
-      prepare: env.DB_PREPARE === "true",
-    });
-    try {
+    await withAuthDb(async (db) => {
       const wrongKek = await importKek("d3JvbmctZGV2ZWxvcG1lbnQta2V5LWVuY3J5cHRpb24");
       await expect(currentSigningKey(db, wrongKek)).rejects.toThrow(
         /cannot be decrypted: SIGNING_KEY_KEK is not the key that encrypted it/,
       );
-    } finally {
-      await close();
-    }
+    });
   });
 });

@@ -1,30 +1,16 @@
 import { env } from "cloudflare:workers";
 import { describeAccessTokenSecurity, type TestSigningKey } from "@edgebank/auth/testing";
-import { openDatabase } from "@edgebank/db";
 import { eq, sql } from "drizzle-orm";
 import type { JWK } from "jose";
 import { signingKeys } from "../src/db/schema.ts";
 import { decryptPrivateKey, importKek } from "../src/domain/key-encryption.ts";
 import { retireExpiredKeys, rotateKeys } from "../src/domain/signing-keys.ts";
 import { runKeyMaintenance } from "../src/scheduled.ts";
-import { call, jwks } from "./helpers.ts";
-
-async function withDb<T>(work: (db: ReturnType<typeof openDatabase>["db"]) => Promise<T>): Promise<T> {
-  const { db, close } = openDatabase({
-    driver: "hyperdrive",
-    connectionString: env.AUTH_DB.connectionString,
-    prepare: env.DB_PREPARE === "true",
-  });
-  try {
-    return await work(db);
-  } finally {
-    await close();
-  }
-}
+import { call, jwks, withAuthDb } from "./helpers.ts";
 
 /** The issuer's own private key for `kid`, decrypted as the service does. */
 async function signingKey(kid: string): Promise<TestSigningKey> {
-  const [row] = await withDb((db) => db.select().from(signingKeys).where(eq(signingKeys.kid, kid)));
+  const [row] = await withAuthDb((db) => db.select().from(signingKeys).where(eq(signingKeys.kid, kid)));
   if (!row) throw new Error(`no key ${kid}`);
   const jwk = await decryptPrivateKey(await importKek(env.SIGNING_KEY_KEK), kid, row.privateJwkEncrypted);
   const privateKey = await crypto.subtle.importKey("jwk", jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
@@ -36,7 +22,7 @@ describeAccessTokenSecurity("auth service (direct)", {
   async setup() {
     await runKeyMaintenance(env);
     const kek = await importKek(env.SIGNING_KEY_KEK);
-    const rotated = await withDb(async (db) => {
+    const rotated = await withAuthDb(async (db) => {
       const result = await rotateKeys(db, kek, { accessTokenTtlSeconds: 900, actor: "test", reason: "security suite" });
       await db.execute(
         sql`update auth.signing_keys set retire_after = now() - interval '1 second' where kid = ${result.previous}`,

@@ -13,7 +13,7 @@ const MAX_STORED_BODY = 256 * 1024;
 const keyPattern = /^[\x21-\x7e]{1,255}$/;
 const policies = new PolicyRegistry();
 
-type Record_ =
+type StoredRequest =
   | { state: "in_flight"; fingerprint: string }
   | { state: "done"; fingerprint: string; status: number; headers: Record<string, string>; body: string };
 
@@ -60,7 +60,7 @@ export async function withIdempotency(
   const policy = policies.get("upstash-idempotency", { attemptTimeoutMs: 500, retry: { maxAttempts: 2 } });
   let claimed: boolean;
   try {
-    const inFlight: Record_ = { state: "in_flight", fingerprint: scope.fingerprint };
+    const inFlight: StoredRequest = { state: "in_flight", fingerprint: scope.fingerprint };
     claimed =
       (await policy.execute(() => store.set(redisKey, JSON.stringify(inFlight), { nx: true, px: IN_FLIGHT_MS }))) ===
       "OK";
@@ -73,8 +73,8 @@ export async function withIdempotency(
   }
 
   if (!claimed) {
-    const existing = await policy.execute(() => store.get<Record_ | string>(redisKey));
-    const record = typeof existing === "string" ? (JSON.parse(existing) as Record_) : existing;
+    const existing = await policy.execute(() => store.get<StoredRequest | string>(redisKey));
+    const record = typeof existing === "string" ? (JSON.parse(existing) as StoredRequest) : existing;
     if (!record) throw new AppError("conflict", "A request with this Idempotency-Key just finished; retry it.");
     if (record.fingerprint !== scope.fingerprint) {
       throw new AppError("unprocessable", "This Idempotency-Key was used with a different request.");
@@ -107,7 +107,7 @@ export async function withIdempotency(
     if (value !== null) headers[name] = value;
   }
   if (body.length <= MAX_STORED_BODY) {
-    const done: Record_ = { state: "done", fingerprint: scope.fingerprint, status: response.status, headers, body };
+    const done: StoredRequest = { state: "done", fingerprint: scope.fingerprint, status: response.status, headers, body };
     await policy
       .execute(() => store.set(redisKey, JSON.stringify(done), { px: RETAIN_MS }))
       .catch((error: unknown) => {

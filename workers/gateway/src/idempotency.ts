@@ -107,7 +107,13 @@ export async function withIdempotency(
     if (value !== null) headers[name] = value;
   }
   if (body.length <= MAX_STORED_BODY) {
-    const done: StoredRequest = { state: "done", fingerprint: scope.fingerprint, status: response.status, headers, body };
+    const done: StoredRequest = {
+      state: "done",
+      fingerprint: scope.fingerprint,
+      status: response.status,
+      headers,
+      body,
+    };
     await policy
       .execute(() => store.set(redisKey, JSON.stringify(done), { px: RETAIN_MS }))
       .catch((error: unknown) => {

@@ -17,7 +17,7 @@ import {
 import { type RouteRule, routeTable } from "./route-table.ts";
 
 /**
- * One request through the edge: per-IP limit (auth endpoints), token and scope check,
+ * One request through the edge: per-IP limit (credentials endpoints, public documents), token and scope check,
  * per-principal limit (the API), the Idempotency-Key fast path for money-moving POSTs, then
  * the service. Every answer carries the RateLimit headers of the limit it was counted in.
  */

@@ -70,6 +70,15 @@ export default defineConfig({
           test: { name: `shared-${name}`, root: `shared/${name}`, include: ["test/**/*.test.ts"], environment: "node" },
         }),
       ),
+      // The rules and the group commit of the AccountDO, against an in-memory store.
+      defineProject({
+        test: {
+          name: "do-account",
+          root: "durable-objects/account",
+          include: ["test/**/*.test.ts"],
+          environment: "node",
+        },
+      }),
       // The local stand-ins for hosted services, driven through the real client libraries.
       defineProject({
         test: { name: "dev-upstash", include: ["dev/upstash-redis/test/**/*.test.ts"], environment: "node" },

@@ -1,0 +1,11 @@
+export { AccountCore, type AccountStore, type DecidedOperation, type KnownOperation } from "./core.ts";
+export {
+  type AccountState,
+  apply,
+  available,
+  fingerprint,
+  type Hold,
+  type Operation,
+  type OperationResult,
+  type RefusalReason,
+} from "./operations.ts";

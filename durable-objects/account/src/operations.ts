@@ -1,0 +1,130 @@
+/**
+ * The rules of one account, as pure functions: what an operation does to the account's state
+ * and what its caller is told. No I/O here; the AccountDO serializes calls and persists.
+ */
+
+export interface Hold {
+  amount: bigint;
+  /** Epoch milliseconds after which the hold is released by the object's alarm. */
+  expiresAt: number;
+}
+
+export interface AccountState {
+  accountId: string;
+  kind: "customer" | "system";
+  status: "active" | "frozen" | "closed";
+  posted: bigint;
+  /** Sum of open holds. */
+  pending: bigint;
+  creditLimit: bigint;
+  holds: ReadonlyMap<string, Hold>;
+  /** Incremented by every committed batch; the store guards its writes with it. */
+  version: bigint;
+}
+
+export type Operation =
+  | { kind: "credit"; operationId: string; amount: bigint }
+  | { kind: "debit"; operationId: string; amount: bigint }
+  | { kind: "hold"; operationId: string; holdId: string; amount: bigint; expiresAt: number }
+  | { kind: "capture"; operationId: string; holdId: string; amount?: bigint }
+  | { kind: "release"; operationId: string; holdId: string };
+
+export type RefusalReason =
+  | "insufficient_funds"
+  | "account_frozen"
+  | "account_closed"
+  | "hold_not_found"
+  | "hold_exists"
+  | "capture_exceeds_hold";
+
+export interface OperationResult {
+  operationId: string;
+  status: "applied" | "refused";
+  reason?: RefusalReason;
+  /** Balances after the operation (unchanged when refused), minor units as decimal strings. */
+  posted: string;
+  pending: string;
+  available: string;
+}
+
+export function available(state: AccountState): bigint {
+  return state.posted - state.pending + state.creditLimit;
+}
+
+/**
+ * A stable description of an operation's parameters: the same operation id with a different
+ * fingerprint is a client bug, never a retry.
+ */
+export function fingerprint(op: Operation): string {
+  switch (op.kind) {
+    case "credit":
+    case "debit":
+      return `${op.kind}:${op.amount}`;
+    case "hold":
+      return `hold:${op.holdId}:${op.amount}:${op.expiresAt}`;
+    case "capture":
+      return `capture:${op.holdId}:${op.amount ?? "all"}`;
+    case "release":
+      return `release:${op.holdId}`;
+  }
+}
+
+function result(state: AccountState, op: Operation, reason?: RefusalReason): OperationResult {
+  return {
+    operationId: op.operationId,
+    status: reason ? "refused" : "applied",
+    ...(reason ? { reason } : {}),
+    posted: state.posted.toString(),
+    pending: state.pending.toString(),
+    available: available(state).toString(),
+  };
+}
+
+/** Whether taking `amount` keeps the account within its limit (system accounts have none). */
+function covers(state: AccountState, amount: bigint): boolean {
+  return state.kind === "system" || available(state) >= amount;
+}
+
+/**
+ * Applies one operation. A frozen account still receives credits and releases holds (money
+ * may come in and reservations may end) but refuses debits, new holds and captures; a closed
+ * account refuses everything. Refusals leave the state untouched.
+ */
+export function apply(state: AccountState, op: Operation): { state: AccountState; result: OperationResult } {
+  const refuse = (reason: RefusalReason) => ({ state, result: result(state, op, reason) });
+  const accept = (next: AccountState) => ({ state: next, result: result(next, op) });
+  if (state.status === "closed") return refuse("account_closed");
+  const outgoing = op.kind === "debit" || op.kind === "hold" || op.kind === "capture";
+  if (state.status === "frozen" && outgoing) return refuse("account_frozen");
+
+  switch (op.kind) {
+    case "credit":
+      return accept({ ...state, posted: state.posted + op.amount });
+    case "debit":
+      if (!covers(state, op.amount)) return refuse("insufficient_funds");
+      return accept({ ...state, posted: state.posted - op.amount });
+    case "hold": {
+      if (state.holds.has(op.holdId)) return refuse("hold_exists");
+      if (!covers(state, op.amount)) return refuse("insufficient_funds");
+      const holds = new Map(state.holds).set(op.holdId, { amount: op.amount, expiresAt: op.expiresAt });
+      return accept({ ...state, pending: state.pending + op.amount, holds });
+    }
+    case "capture": {
+      const hold = state.holds.get(op.holdId);
+      if (!hold) return refuse("hold_not_found");
+      const amount = op.amount ?? hold.amount;
+      if (amount > hold.amount) return refuse("capture_exceeds_hold");
+      // The captured part leaves the account; the rest of the hold is released.
+      const holds = new Map(state.holds);
+      holds.delete(op.holdId);
+      return accept({ ...state, posted: state.posted - amount, pending: state.pending - hold.amount, holds });
+    }
+    case "release": {
+      const hold = state.holds.get(op.holdId);
+      if (!hold) return refuse("hold_not_found");
+      const holds = new Map(state.holds);
+      holds.delete(op.holdId);
+      return accept({ ...state, pending: state.pending - hold.amount, holds });
+    }
+  }
+}

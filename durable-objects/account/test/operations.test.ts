@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { type AccountState, apply, type Operation } from "../src/index.ts";
+import { account } from "./memory-store.ts";
+
+function run(state: AccountState, ...ops: Operation[]) {
+  let current = state;
+  const results = ops.map((op) => {
+    const next = apply(current, op);
+    current = next.state;
+    return next.result;
+  });
+  return { state: current, results };
+}
+
+const expiresAt = Date.now() + 60_000;
+
+describe("account operations", () => {
+  it("holds reduce available but not posted; a partial capture releases the rest", () => {
+    const { state, results } = run(
+      account({ posted: 100n }),
+      { kind: "hold", operationId: "h", holdId: "hold-1", amount: 30n, expiresAt },
+      { kind: "capture", operationId: "c", holdId: "hold-1", amount: 20n },
+    );
+    expect(results[0]).toMatchObject({ status: "applied", posted: "100", pending: "30", available: "70" });
+    expect(results[1]).toMatchObject({ status: "applied", posted: "80", pending: "0", available: "80" });
+    expect(state.holds.size).toBe(0);
+  });
+
+  it("releases a hold in full, and refuses unknown, duplicate or over-captured holds", () => {
+    const { results } = run(
+      account({ posted: 100n }),
+      { kind: "hold", operationId: "h1", holdId: "hold-1", amount: 30n, expiresAt },
+      { kind: "hold", operationId: "h2", holdId: "hold-1", amount: 5n, expiresAt },
+      { kind: "capture", operationId: "c1", holdId: "hold-1", amount: 31n },
+      { kind: "release", operationId: "r1", holdId: "hold-1" },
+      { kind: "release", operationId: "r2", holdId: "hold-1" },
+    );
+    expect(results.map((r) => r.reason ?? r.status)).toEqual([
+      "applied",
+      "hold_exists",
+      "capture_exceeds_hold",
+      "applied",
+      "hold_not_found",
+    ]);
+    expect(results[3]).toMatchObject({ posted: "100", pending: "0", available: "100" });
+  });
+
+  it("never lets a customer go below its limit, but lets the settlement account go negative", () => {
+    const customer = run(account({ posted: 10n, creditLimit: 5n }), { kind: "debit", operationId: "d", amount: 16n });
+    expect(customer.results[0]).toMatchObject({ status: "refused", reason: "insufficient_funds", posted: "10" });
+    const withinLimit = run(account({ posted: 10n, creditLimit: 5n }), {
+      kind: "debit",
+      operationId: "d",
+      amount: 15n,
+    });
+    expect(withinLimit.results[0]).toMatchObject({ status: "applied", posted: "-5", available: "0" });
+    const settlement = run(account({ kind: "system" }), { kind: "debit", operationId: "d", amount: 1_000n });
+    expect(settlement.results[0]).toMatchObject({ status: "applied", posted: "-1000" });
+  });
+
+  it("a frozen account takes credits and releases, refuses debits, holds and captures", () => {
+    const frozen = account({
+      status: "frozen",
+      posted: 100n,
+      pending: 10n,
+      holds: new Map([["hold-1", { amount: 10n, expiresAt }]]),
+    });
+    const { results } = run(
+      frozen,
+      { kind: "credit", operationId: "a", amount: 5n },
+      { kind: "debit", operationId: "b", amount: 5n },
+      { kind: "hold", operationId: "c", holdId: "hold-2", amount: 5n, expiresAt },
+      { kind: "capture", operationId: "d", holdId: "hold-1" },
+      { kind: "release", operationId: "e", holdId: "hold-1" },
+    );
+    expect(results.map((r) => r.reason ?? r.status)).toEqual([
+      "applied",
+      "account_frozen",
+      "account_frozen",
+      "account_frozen",
+      "applied",
+    ]);
+  });
+
+  it("a closed account refuses everything", () => {
+    const { results } = run(account({ status: "closed" }), { kind: "credit", operationId: "a", amount: 5n });
+    expect(results[0]).toMatchObject({ status: "refused", reason: "account_closed" });
+  });
+});

@@ -1,11 +1,11 @@
-import { createServiceApp } from "@edgebank/service";
 import { registerAccountRoutes } from "./routes/accounts.ts";
+import { app } from "./service.ts";
 
 /**
- * The accounts service: accounts, their owners and balances. Debits, credits and holds arrive
- * with the AccountDO, the single writer of each account.
+ * The accounts service: accounts, their owners and balances, and the AccountDO, the single
+ * writer of each account's money.
  */
-const { app } = createServiceApp({ name: "accounts", dbBinding: "ACCOUNTS_DB", dbSchema: "accounts" });
 registerAccountRoutes(app);
 
+export { AccountDO } from "./account-do.ts";
 export default app;

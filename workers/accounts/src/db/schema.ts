@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, index, pgSchema, text, timestamp } from "drizzle-orm/pg-core";
+import { bigint, check, index, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 /** Every table of the accounts service lives in this schema of the accounts database. */
 export const accountsSchema = pgSchema("accounts");
@@ -43,4 +43,68 @@ export const accounts = accountsSchema.table(
       sql`${t.kind} = 'system' or ${t.postedBalance} - ${t.pendingBalance} + ${t.creditLimit} >= 0`,
     ),
   ],
+);
+
+/**
+ * The operation journal: every operation the AccountDO decided, applied or refused, once per
+ * (account, operation id), with the balances after it. Refusals are kept so a retried
+ * operation id gets its first answer even after an eviction.
+ */
+export const operations = accountsSchema.table(
+  "operations",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    operationId: text("operation_id").notNull(),
+    kind: text("kind", { enum: ["credit", "debit", "hold", "capture", "release"] }).notNull(),
+    /** The amount asked for (null: release, or capture of the whole hold). */
+    amount: bigint("amount", { mode: "bigint" }),
+    holdId: text("hold_id"),
+    fingerprint: text("fingerprint").notNull(),
+    status: text("status", { enum: ["applied", "refused"] }).notNull(),
+    reason: text("reason"),
+    postedAfter: bigint("posted_after", { mode: "bigint" }).notNull(),
+    pendingAfter: bigint("pending_after", { mode: "bigint" }).notNull(),
+    availableAfter: bigint("available_after", { mode: "bigint" }).notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("operations_account_operation_key").on(t.accountId, t.operationId),
+    index("operations_statement_idx").on(t.accountId, t.id),
+    check("operations_kind_known", sql`${t.kind} in ('credit', 'debit', 'hold', 'capture', 'release')`),
+    check("operations_status_known", sql`${t.status} in ('applied', 'refused')`),
+    check("operations_amount_positive", sql`${t.amount} is null or ${t.amount} > 0`),
+    check("operations_refusal_has_reason", sql`(${t.status} = 'refused') = (${t.reason} is not null)`),
+  ],
+);
+
+/** Open holds only; a captured, released or expired hold is deleted (its history is in the journal). */
+export const holds = accountsSchema.table(
+  "holds",
+  {
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    holdId: text("hold_id").notNull(),
+    amount: bigint("amount", { mode: "bigint" }).notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.holdId] }), check("holds_amount_positive", sql`${t.amount} > 0`)],
+);
+
+/** Events for others, written in the same transaction as the change they describe. */
+export const outbox = accountsSchema.table(
+  "outbox",
+  {
+    id: text("id").primaryKey(),
+    aggregateId: text("aggregate_id").notNull(),
+    type: text("type").notNull(),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    publishedAt: timestamp("published_at", { withTimezone: true }),
+  },
+  (t) => [index("outbox_pending_idx").on(t.createdAt).where(sql`${t.publishedAt} is null`)],
 );

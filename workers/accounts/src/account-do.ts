@@ -1,0 +1,131 @@
+import { DurableObject } from "cloudflare:workers";
+import { type DatabaseHandle, databaseSettings, openDatabase } from "@edgebank/db";
+import { AccountCore, type Operation, type OperationResult } from "@edgebank/durable-objects/account";
+import { AppError } from "@edgebank/errors";
+import { PgAccountStore } from "./db/account-store.ts";
+import { config } from "./service.ts";
+
+/** How long an idle object keeps its database connection before closing it. */
+const IDLE_CLOSE_MS = 30_000;
+
+type Amount = bigint;
+export type CreditInput = { accountId: string; operationId: string; amount: Amount };
+export type HoldInput = { accountId: string; operationId: string; holdId: string; amount: Amount; expiresAt: number };
+export type CaptureInput = { accountId: string; operationId: string; holdId: string; amount?: Amount };
+export type ReleaseInput = { accountId: string; operationId: string; holdId: string };
+
+/**
+ * The single writer of one account (one object per account id, addressed by name). RPC methods
+ * run every operation through AccountCore (rules, idempotency by operation id, group commit)
+ * and answer only after the batch is committed to PostgreSQL. The object keeps one database
+ * connection while busy and closes it when idle, so thousands of quiet accounts hold none.
+ * Holds expire by alarm.
+ */
+export class AccountDO extends DurableObject<Env> {
+  #core: AccountCore | undefined;
+  #database: DatabaseHandle | undefined;
+  #idle: ReturnType<typeof setTimeout> | undefined;
+
+  credit(input: CreditInput): Promise<OperationResult> {
+    return this.#submit(input.accountId, { kind: "credit", operationId: input.operationId, amount: input.amount });
+  }
+
+  debit(input: CreditInput): Promise<OperationResult> {
+    return this.#submit(input.accountId, { kind: "debit", operationId: input.operationId, amount: input.amount });
+  }
+
+  async hold(input: HoldInput): Promise<OperationResult> {
+    const result = await this.#submit(input.accountId, {
+      kind: "hold",
+      operationId: input.operationId,
+      holdId: input.holdId,
+      amount: input.amount,
+      expiresAt: input.expiresAt,
+    });
+    if (result.status === "applied") await this.#scheduleExpiry();
+    return result;
+  }
+
+  capture(input: CaptureInput): Promise<OperationResult> {
+    return this.#submit(input.accountId, {
+      kind: "capture",
+      operationId: input.operationId,
+      holdId: input.holdId,
+      ...(input.amount !== undefined ? { amount: input.amount } : {}),
+    });
+  }
+
+  release(input: ReleaseInput): Promise<OperationResult> {
+    return this.#submit(input.accountId, { kind: "release", operationId: input.operationId, holdId: input.holdId });
+  }
+
+  /** Balances as of the last committed operation (strongly consistent: this object is the only writer). */
+  async balance(accountId: string): Promise<{ posted: string; pending: string; available: string }> {
+    const state = await this.#coreFor(accountId).state();
+    this.#touch();
+    return {
+      posted: state.posted.toString(),
+      pending: state.pending.toString(),
+      available: (state.posted - state.pending + state.creditLimit).toString(),
+    };
+  }
+
+  /** Releases every hold whose time has come; the operation id makes a replayed alarm harmless. */
+  override async alarm(): Promise<void> {
+    const accountId = await this.ctx.storage.get<string>("accountId");
+    if (!accountId) return;
+    const core = this.#coreFor(accountId);
+    const now = Date.now();
+    for (const [holdId, hold] of (await core.state()).holds) {
+      if (hold.expiresAt <= now) await core.submit({ kind: "release", operationId: `expire:${holdId}`, holdId });
+    }
+    await this.#scheduleExpiry();
+  }
+
+  async #submit(accountId: string, operation: Operation): Promise<OperationResult> {
+    const core = this.#coreFor(accountId);
+    try {
+      return await core.submit(operation);
+    } finally {
+      this.#touch();
+    }
+  }
+
+  #coreFor(accountId: string): AccountCore {
+    if (this.#core) {
+      if (this.#core.accountId !== accountId) throw new AppError("bad_request", "This object serves another account.");
+      return this.#core;
+    }
+    if (this.ctx.id.name !== undefined && this.ctx.id.name !== accountId) {
+      throw new AppError("bad_request", "This object serves another account.");
+    }
+    void this.ctx.storage.put("accountId", accountId);
+    this.#core = new AccountCore(accountId, new PgAccountStore(() => this.#db()));
+    return this.#core;
+  }
+
+  #db() {
+    if (!this.#database) {
+      const parsed = config(this.env);
+      this.#database = openDatabase(databaseSettings(parsed, parsed.DB));
+    }
+    return this.#database.db;
+  }
+
+  /** Closes the connection after a quiet period; the next operation opens a new one. */
+  #touch(): void {
+    if (this.#idle !== undefined) clearTimeout(this.#idle);
+    this.#idle = setTimeout(() => {
+      const database = this.#database;
+      this.#database = undefined;
+      void database?.close();
+    }, IDLE_CLOSE_MS);
+  }
+
+  async #scheduleExpiry(): Promise<void> {
+    if (!this.#core) return;
+    const next = Math.min(...[...(await this.#core.state()).holds.values()].map((hold) => hold.expiresAt));
+    if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next);
+    else await this.ctx.storage.deleteAlarm();
+  }
+}

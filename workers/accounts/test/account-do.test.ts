@@ -1,0 +1,126 @@
+import { abortAllDurableObjects, runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { withDatabase } from "@edgebank/db";
+import { sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { customer, openAccount } from "./helpers.ts";
+
+const settings = () => ({
+  driver: "hyperdrive" as const,
+  connectionString: env.ACCOUNTS_DB.connectionString,
+  prepare: env.DB_PREPARE === "true",
+});
+
+async function rows<T>(statement: ReturnType<typeof sql>): Promise<T[]> {
+  return withDatabase(settings(), async (db) => (await db.execute(statement)) as unknown as T[]);
+}
+
+/** A fresh account with `amount` credited, and the stub of its AccountDO. */
+async function funded(amount: bigint) {
+  const { token } = await customer();
+  const { id } = await openAccount(token);
+  const stub = env.ACCOUNT.get(env.ACCOUNT.idFromName(id));
+  if (amount > 0n) await stub.credit({ accountId: id, operationId: "fund", amount });
+  return { id, stub };
+}
+
+describe("AccountDO against PostgreSQL", () => {
+  it("200 concurrent debits of 1 on an account holding 100: exactly 100 succeed, balance 0, 100 journal rows", async () => {
+    const { id, stub } = await funded(100n);
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => stub.debit({ accountId: id, operationId: `d-${i}`, amount: 1n })),
+    );
+    expect(results.filter((r) => r.status === "applied")).toHaveLength(100);
+    expect(results.filter((r) => r.reason === "insufficient_funds")).toHaveLength(100);
+    const [account] = await rows<{ posted_balance: string }>(
+      sql`select posted_balance from accounts.accounts where id = ${id}`,
+    );
+    expect(BigInt(account?.posted_balance ?? -1)).toBe(0n);
+    const [journal] = await rows<{ applied: string; refused: string }>(
+      sql`select count(*) filter (where status = 'applied' and kind = 'debit') as applied,
+                 count(*) filter (where status = 'refused') as refused
+          from accounts.operations where account_id = ${id}`,
+    );
+    expect(Number(journal?.applied)).toBe(100);
+    expect(Number(journal?.refused)).toBe(100);
+    const [events] = await rows<{ n: string }>(
+      sql`select count(*) as n from accounts.outbox where aggregate_id = ${id}`,
+    );
+    expect(Number(events?.n)).toBe(101); // the funding credit and 100 debits
+  });
+
+  it("the same operation id sent 50 times concurrently is applied once; all see the same result", async () => {
+    const { id, stub } = await funded(100n);
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => stub.debit({ accountId: id, operationId: "once", amount: 30n })),
+    );
+    expect(new Set(results.map((r) => JSON.stringify(r))).size).toBe(1);
+    expect(results[0]).toMatchObject({ status: "applied", posted: "70" });
+    const [journal] = await rows<{ n: string }>(
+      sql`select count(*) as n from accounts.operations where account_id = ${id} and operation_id = 'once'`,
+    );
+    expect(Number(journal?.n)).toBe(1);
+  });
+
+  it("places, partly captures and releases holds, keeping posted and available apart", async () => {
+    const { id, stub } = await funded(100n);
+    const expiresAt = Date.now() + 3_600_000;
+    expect(
+      await stub.hold({ accountId: id, operationId: "h1", holdId: "hold-1", amount: 30n, expiresAt }),
+    ).toMatchObject({
+      posted: "100",
+      pending: "30",
+      available: "70",
+    });
+    expect(await stub.balance(id)).toEqual({ posted: "100", pending: "30", available: "70" });
+    expect(await stub.capture({ accountId: id, operationId: "c1", holdId: "hold-1", amount: 20n })).toMatchObject({
+      posted: "80",
+      pending: "0",
+      available: "80",
+    });
+    await stub.hold({ accountId: id, operationId: "h2", holdId: "hold-2", amount: 50n, expiresAt });
+    expect(await stub.release({ accountId: id, operationId: "r2", holdId: "hold-2" })).toMatchObject({
+      pending: "0",
+      available: "80",
+    });
+    expect(await rows(sql`select * from accounts.holds where account_id = ${id}`)).toEqual([]);
+  });
+
+  it("releases an expired hold when its alarm fires", async () => {
+    const { id, stub } = await funded(100n);
+    await stub.hold({ accountId: id, operationId: "h", holdId: "short", amount: 40n, expiresAt: Date.now() + 50 });
+    expect((await stub.balance(id)).available).toBe("60");
+    // The object's own alarm fires at the expiry; wait for it, bounded.
+    let balance = await stub.balance(id);
+    for (let i = 0; i < 60 && balance.available !== "100"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      balance = await stub.balance(id);
+    }
+    expect(balance).toEqual({ posted: "100", pending: "0", available: "100" });
+    expect(await runDurableObjectAlarm(stub)).toBe(false); // nothing left to expire: no alarm pending
+    const [expiry] = await rows<{ status: string }>(
+      sql`select status from accounts.operations where account_id = ${id} and operation_id = 'expire:short'`,
+    );
+    expect(expiry?.status).toBe("applied");
+  });
+
+  it("after a crash, reloads from the database and still answers a known operation id once", async () => {
+    const { id, stub } = await funded(100n);
+    const first = await stub.debit({ accountId: id, operationId: "before-eviction", amount: 10n });
+    // Kill the object as a crash would (eviction proper waits for its open socket to drain).
+    await abortAllDurableObjects();
+    const fresh = env.ACCOUNT.get(env.ACCOUNT.idFromName(id));
+    expect(await fresh.debit({ accountId: id, operationId: "before-eviction", amount: 10n })).toEqual(first);
+    expect(await fresh.balance(id)).toMatchObject({ posted: "90" });
+  });
+
+  it("refuses to serve an account it was not created for", async () => {
+    const { id } = await funded(0n);
+    const other = env.ACCOUNT.get(env.ACCOUNT.idFromName(id));
+    const error = await other.debit({ accountId: "acc_01m85av1y6e8091a16m4f2wd3e", operationId: "x", amount: 1n }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/another account/);
+  });
+});

@@ -13,6 +13,7 @@ export type CreditInput = { accountId: string; operationId: string; amount: Amou
 export type HoldInput = { accountId: string; operationId: string; holdId: string; amount: Amount; expiresAt: number };
 export type CaptureInput = { accountId: string; operationId: string; holdId: string; amount?: Amount };
 export type ReleaseInput = { accountId: string; operationId: string; holdId: string };
+export type AccountBalances = { posted: bigint; pending: bigint; creditLimit: bigint };
 
 /**
  * The single writer of one account (one object per account id, addressed by name). RPC methods
@@ -23,6 +24,7 @@ export type ReleaseInput = { accountId: string; operationId: string; holdId: str
  */
 export class AccountDO extends DurableObject<Env> {
   #core: AccountCore | undefined;
+  #store: PgAccountStore | undefined;
   #database: DatabaseHandle | undefined;
   #idle: ReturnType<typeof setTimeout> | undefined;
 
@@ -60,14 +62,22 @@ export class AccountDO extends DurableObject<Env> {
   }
 
   /** Balances as of the last committed operation (strongly consistent: this object is the only writer). */
-  async balance(accountId: string): Promise<{ posted: string; pending: string; available: string }> {
+  async balance(accountId: string): Promise<AccountBalances> {
     const state = await this.#coreFor(accountId).state();
     this.#touch();
-    return {
-      posted: state.posted.toString(),
-      pending: state.pending.toString(),
-      available: (state.posted - state.pending + state.creditLimit).toString(),
-    };
+    return { posted: state.posted, pending: state.pending, creditLimit: state.creditLimit };
+  }
+
+  /**
+   * Fault injection for tests and staging: the next commit of this account fails before or
+   * after writing. Refused in production.
+   */
+  injectCommitFault(accountId: string, when: "before" | "after"): void {
+    if (config(this.env).ENVIRONMENT === "production") {
+      throw new AppError("forbidden", "Fault injection is disabled in production.");
+    }
+    this.#coreFor(accountId);
+    if (this.#store) this.#store.injectedFault = when;
   }
 
   /** Releases every hold whose time has come; the operation id makes a replayed alarm harmless. */
@@ -100,7 +110,8 @@ export class AccountDO extends DurableObject<Env> {
       throw new AppError("bad_request", "This object serves another account.");
     }
     void this.ctx.storage.put("accountId", accountId);
-    this.#core = new AccountCore(accountId, new PgAccountStore(() => this.#db()));
+    this.#store = new PgAccountStore(() => this.#db());
+    this.#core = new AccountCore(accountId, this.#store);
     return this.#core;
   }
 

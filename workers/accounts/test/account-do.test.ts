@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { withDatabase } from "@edgebank/db";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { customer, openAccount } from "./helpers.ts";
+import { call, customer, openAccount } from "./helpers.ts";
 
 const settings = () => ({
   driver: "hyperdrive" as const,
@@ -13,6 +13,12 @@ const settings = () => ({
 
 async function rows<T>(statement: ReturnType<typeof sql>): Promise<T[]> {
   return withDatabase(settings(), async (db) => (await db.execute(statement)) as unknown as T[]);
+}
+
+/** The object's balances as the API shows them (decimal strings, available derived). */
+async function balanceOf(stub: DurableObjectStub<import("../src/account-do.ts").AccountDO>, id: string) {
+  const { posted, pending, creditLimit } = await stub.balance(id);
+  return { posted: String(posted), pending: String(pending), available: String(posted - pending + creditLimit) };
 }
 
 /** A fresh account with `amount` credited, and the stub of its AccountDO. */
@@ -72,7 +78,7 @@ describe("AccountDO against PostgreSQL", () => {
       pending: "30",
       available: "70",
     });
-    expect(await stub.balance(id)).toEqual({ posted: "100", pending: "30", available: "70" });
+    expect(await balanceOf(stub, id)).toEqual({ posted: "100", pending: "30", available: "70" });
     expect(await stub.capture({ accountId: id, operationId: "c1", holdId: "hold-1", amount: 20n })).toMatchObject({
       posted: "80",
       pending: "0",
@@ -89,12 +95,12 @@ describe("AccountDO against PostgreSQL", () => {
   it("releases an expired hold when its alarm fires", async () => {
     const { id, stub } = await funded(100n);
     await stub.hold({ accountId: id, operationId: "h", holdId: "short", amount: 40n, expiresAt: Date.now() + 50 });
-    expect((await stub.balance(id)).available).toBe("60");
+    expect((await balanceOf(stub, id)).available).toBe("60");
     // The object's own alarm fires at the expiry; wait for it, bounded.
-    let balance = await stub.balance(id);
+    let balance = await balanceOf(stub, id);
     for (let i = 0; i < 60 && balance.available !== "100"; i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      balance = await stub.balance(id);
+      balance = await balanceOf(stub, id);
     }
     expect(balance).toEqual({ posted: "100", pending: "0", available: "100" });
     expect(await runDurableObjectAlarm(stub)).toBe(false); // nothing left to expire: no alarm pending
@@ -111,8 +117,32 @@ describe("AccountDO against PostgreSQL", () => {
     await abortAllDurableObjects();
     const fresh = env.ACCOUNT.get(env.ACCOUNT.idFromName(id));
     expect(await fresh.debit({ accountId: id, operationId: "before-eviction", amount: 10n })).toEqual(first);
-    expect(await fresh.balance(id)).toMatchObject({ posted: "90" });
+    expect(await balanceOf(fresh, id)).toMatchObject({ posted: "90" });
   });
+
+  it.each(["before", "after"] as const)(
+    "with the database failing %s a commit: a retryable error, then object and database agree and the retry applies once",
+    async (when) => {
+      const { id, stub } = await funded(100n);
+      await stub.injectCommitFault(id, when);
+      const failed = await stub.debit({ accountId: id, operationId: "flaky", amount: 25n }).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(failed?.message).toMatch(/retry it with the same operation id/);
+      const retried = await stub.debit({ accountId: id, operationId: "flaky", amount: 25n });
+      expect(retried).toMatchObject({ status: "applied", posted: "75" });
+      expect(await balanceOf(stub, id)).toMatchObject({ posted: "75" });
+      const [account] = await rows<{ posted_balance: string }>(
+        sql`select posted_balance from accounts.accounts where id = ${id}`,
+      );
+      expect(account?.posted_balance).toBe("75");
+      const [journal] = await rows<{ n: string }>(
+        sql`select count(*) as n from accounts.operations where account_id = ${id} and operation_id = 'flaky'`,
+      );
+      expect(Number(journal?.n)).toBe(1);
+    },
+  );
 
   it("refuses to serve an account it was not created for", async () => {
     const { id } = await funded(0n);
@@ -122,5 +152,28 @@ describe("AccountDO against PostgreSQL", () => {
       (e: unknown) => e as Error,
     );
     expect(error?.message).toMatch(/another account/);
+  });
+});
+
+describe("GET /v1/accounts/{id}/balance", () => {
+  it("shows what the AccountDO has committed, including open holds", async () => {
+    const { token } = await customer();
+    const { id } = await openAccount(token);
+    const stub = env.ACCOUNT.get(env.ACCOUNT.idFromName(id));
+    await stub.credit({ accountId: id, operationId: "salary", amount: 250_00n });
+    await stub.hold({
+      accountId: id,
+      operationId: "card",
+      holdId: "card-1",
+      amount: 42_50n,
+      expiresAt: Date.now() + 3_600_000,
+    });
+    const response = await call(`/v1/accounts/${id}/balance`, token);
+    expect(await response.json()).toMatchObject({
+      posted: "25000",
+      pending: "4250",
+      available: "20750",
+      formatted: { posted: "250.00", available: "207.50" },
+    });
   });
 });

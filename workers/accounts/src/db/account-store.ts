@@ -27,6 +27,12 @@ const eventTypes = {
  * rules would never allow, even if the object were wrong.
  */
 export class PgAccountStore implements AccountStore {
+  /**
+   * Test environments only: the next commit fails before writing anything ("before") or after
+   * committing, as if the answer were lost on the way back ("after").
+   */
+  injectedFault: "before" | "after" | undefined;
+
   constructor(private readonly db: () => Database) {}
 
   async load(accountId: string): Promise<AccountState> {
@@ -77,6 +83,9 @@ export class PgAccountStore implements AccountStore {
     after: AccountState;
     decided: DecidedOperation[];
   }): Promise<void> {
+    const fault = this.injectedFault;
+    this.injectedFault = undefined;
+    if (fault === "before") throw new Error("injected fault: database unreachable before the commit");
     await this.db().transaction(async (tx) => {
       const updated = await tx
         .update(accounts)
@@ -145,5 +154,6 @@ export class PgAccountStore implements AccountStore {
         );
       }
     });
+    if (fault === "after") throw new Error("injected fault: connection lost after the commit");
   }
 }

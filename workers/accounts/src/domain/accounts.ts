@@ -22,18 +22,18 @@ export function presentAccount(row: AccountRow) {
 }
 
 /** Balances: posted, pending (open holds), available = posted − pending + credit limit. */
-export function presentBalance(row: AccountRow) {
-  const available = row.postedBalance - row.pendingBalance + row.creditLimit;
+export function presentBalance(row: AccountRow, balances: { posted: bigint; pending: bigint; creditLimit: bigint }) {
+  const available = balances.posted - balances.pending + balances.creditLimit;
   const currency = row.currency as Currency;
   return {
     accountId: row.id,
     currency: row.currency,
-    posted: row.postedBalance.toString(),
-    pending: row.pendingBalance.toString(),
+    posted: balances.posted.toString(),
+    pending: balances.pending.toString(),
     available: available.toString(),
-    creditLimit: row.creditLimit.toString(),
+    creditLimit: balances.creditLimit.toString(),
     formatted: {
-      posted: formatDecimal({ amount: row.postedBalance, currency }),
+      posted: formatDecimal({ amount: balances.posted, currency }),
       available: formatDecimal({ amount: available, currency }),
     },
   };

@@ -3,6 +3,7 @@ import { type Currency, currencies } from "@edgebank/money";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { getVisibleAccount, listOwnAccounts, openAccount, presentAccount, presentBalance } from "../domain/accounts.ts";
+import { accountObjects } from "../service.ts";
 
 const account = z
   .object({
@@ -128,6 +129,9 @@ export function registerAccountRoutes(app: OpenAPIHono<ServiceEnv>): void {
 
   app.openapi(balanceRoute, async (c) => {
     c.header("cache-control", "no-store");
-    return c.json(presentBalance(await getVisibleAccount(c.var.db(), c.var.principal, c.req.valid("param").id)), 200);
+    const row = await getVisibleAccount(c.var.db(), c.var.principal, c.req.valid("param").id);
+    // The AccountDO is the single writer: its balances are the latest committed ones.
+    const balances = await accountObjects(c.env).get(accountObjects(c.env).idFromName(row.id)).balance(row.id);
+    return c.json(presentBalance(row, balances), 200);
   });
 }

@@ -177,3 +177,33 @@ describe("GET /v1/accounts/{id}/balance", () => {
     });
   });
 });
+
+describe("GET /v1/accounts/{id}/operations", () => {
+  it("lists applied operations newest first, a page at a time, to the owner only", async () => {
+    const alice = await customer();
+    const bob = await customer();
+    const { id } = await openAccount(alice.token);
+    const stub = env.ACCOUNT.get(env.ACCOUNT.idFromName(id));
+    await stub.credit({ accountId: id, operationId: "s-1", amount: 100n });
+    await stub.debit({ accountId: id, operationId: "s-2", amount: 30n });
+    await stub.debit({ accountId: id, operationId: "s-3", amount: 500n }); // refused: not a statement line
+    await stub.debit({ accountId: id, operationId: "s-4", amount: 20n });
+    const first = (await (await call(`/v1/accounts/${id}/operations?limit=2`, alice.token)).json()) as {
+      items: Array<{ operationId: string; kind: string; amount: string; posted: string }>;
+      nextCursor?: string;
+    };
+    expect(first.items.map((line) => [line.operationId, line.kind, line.amount, line.posted])).toEqual([
+      ["s-4", "debit", "20", "50"],
+      ["s-2", "debit", "30", "70"],
+    ]);
+    const second = (await (
+      await call(`/v1/accounts/${id}/operations?limit=2&cursor=${first.nextCursor}`, alice.token)
+    ).json()) as {
+      items: Array<{ operationId: string }>;
+      nextCursor?: string;
+    };
+    expect(second.items.map((line) => line.operationId)).toEqual(["s-1"]);
+    expect(second.nextCursor).toBeUndefined();
+    expect((await call(`/v1/accounts/${id}/operations`, bob.token)).status).toBe(404);
+  });
+});

@@ -3,8 +3,8 @@ import type { Database } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { newId } from "@edgebank/ids";
 import { type Currency, formatDecimal } from "@edgebank/money";
-import { and, asc, eq, gt } from "drizzle-orm";
-import { accounts } from "../db/schema.ts";
+import { and, asc, desc, eq, gt, lt } from "drizzle-orm";
+import { accounts, operations } from "../db/schema.ts";
 
 type AccountRow = typeof accounts.$inferSelect;
 
@@ -77,5 +77,38 @@ export async function listOwnAccounts(
     .limit(page.limit + 1);
   const more = rows.length > page.limit;
   const items = rows.slice(0, page.limit);
+  return { items, nextCursor: more ? items.at(-1)?.id : undefined };
+}
+
+/** The statement of an account: applied operations, newest first, before `cursor`. */
+export async function listStatement(
+  db: Database,
+  accountId: string,
+  page: { limit: number; cursor?: string | undefined },
+) {
+  const rows = await db
+    .select()
+    .from(operations)
+    .where(
+      and(
+        eq(operations.accountId, accountId),
+        eq(operations.status, "applied"),
+        page.cursor ? lt(operations.id, page.cursor) : undefined,
+      ),
+    )
+    .orderBy(desc(operations.id))
+    .limit(page.limit + 1);
+  const more = rows.length > page.limit;
+  const items = rows.slice(0, page.limit).map((row) => ({
+    id: row.id,
+    operationId: row.operationId,
+    kind: row.kind,
+    amount: row.amount?.toString() ?? null,
+    holdId: row.holdId,
+    posted: row.postedAfter.toString(),
+    pending: row.pendingAfter.toString(),
+    available: row.availableAfter.toString(),
+    createdAt: row.createdAt.toISOString(),
+  }));
   return { items, nextCursor: more ? items.at(-1)?.id : undefined };
 }

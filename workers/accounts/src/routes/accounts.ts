@@ -2,7 +2,14 @@ import { isId } from "@edgebank/ids";
 import { type Currency, currencies } from "@edgebank/money";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { getVisibleAccount, listOwnAccounts, openAccount, presentAccount, presentBalance } from "../domain/accounts.ts";
+import {
+  getVisibleAccount,
+  listOwnAccounts,
+  listStatement,
+  openAccount,
+  presentAccount,
+  presentBalance,
+} from "../domain/accounts.ts";
 import { accountObjects } from "../service.ts";
 
 const account = z
@@ -107,7 +114,54 @@ const balanceRoute = createRoute({
   responses: { 200: { description: "Balances", content: { "application/json": { schema: balance } } } },
 });
 
+const statementLine = z
+  .object({
+    id: z.string(),
+    operationId: z.string(),
+    kind: z.enum(["credit", "debit", "hold", "capture", "release"]),
+    amount: z.string().nullable().describe("minor units; null for a release or a whole-hold capture"),
+    holdId: z.string().nullable(),
+    posted: z.string(),
+    pending: z.string(),
+    available: z.string(),
+    createdAt: z.string(),
+  })
+  .openapi("StatementLine");
+
+const statementRoute = createRoute({
+  method: "get",
+  path: "/v1/accounts/{id}/operations",
+  tags: ["accounts"],
+  summary: "The account's statement: applied operations, newest first (cursor pagination)",
+  security: [{ bearer: [] }],
+  middleware: [authenticated("accounts:read")] as const,
+  request: {
+    params: accountId,
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(100).default(20),
+      cursor: z
+        .string()
+        .refine((value) => isId("operation", value), "not a cursor from this API")
+        .optional(),
+    }),
+  },
+  responses: {
+    200: {
+      description: "A page of the statement",
+      content: {
+        "application/json": { schema: z.object({ items: z.array(statementLine), nextCursor: z.string().optional() }) },
+      },
+    },
+  },
+});
+
 export function registerAccountRoutes(app: OpenAPIHono<ServiceEnv>): void {
+  app.openapi(statementRoute, async (c) => {
+    const row = await getVisibleAccount(c.var.db(), c.var.principal, c.req.valid("param").id);
+    const page = await listStatement(c.var.db(), row.id, c.req.valid("query"));
+    return c.json({ items: page.items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }, 200);
+  });
+
   app.openapi(openRoute, async (c) => {
     const input = c.req.valid("json");
     const row = await openAccount(c.var.db(), c.var.principal, { currency: input.currency, name: input.name });

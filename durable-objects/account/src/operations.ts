@@ -27,7 +27,10 @@ export type Operation =
   | { kind: "debit"; operationId: string; amount: bigint }
   | { kind: "hold"; operationId: string; holdId: string; amount: bigint; expiresAt: number }
   | { kind: "capture"; operationId: string; holdId: string; amount?: bigint }
-  | { kind: "release"; operationId: string; holdId: string };
+  | { kind: "release"; operationId: string; holdId: string }
+  /** Operator actions: serialized with the money, so no debit slips past a freeze. */
+  | { kind: "set_status"; operationId: string; status: "active" | "frozen" | "closed"; actor: string }
+  | { kind: "set_credit_limit"; operationId: string; creditLimit: bigint; actor: string };
 
 export type RefusalReason =
   | "insufficient_funds"
@@ -35,7 +38,9 @@ export type RefusalReason =
   | "account_closed"
   | "hold_not_found"
   | "hold_exists"
-  | "capture_exceeds_hold";
+  | "capture_exceeds_hold"
+  | "account_not_empty"
+  | "limit_below_balance";
 
 export interface OperationResult {
   operationId: string;
@@ -66,6 +71,10 @@ export function fingerprint(op: Operation): string {
       return `capture:${op.holdId}:${op.amount ?? "all"}`;
     case "release":
       return `release:${op.holdId}`;
+    case "set_status":
+      return `set_status:${op.status}`;
+    case "set_credit_limit":
+      return `set_credit_limit:${op.creditLimit}`;
   }
 }
 
@@ -93,7 +102,7 @@ function covers(state: AccountState, amount: bigint): boolean {
 export function apply(state: AccountState, op: Operation): { state: AccountState; result: OperationResult } {
   const refuse = (reason: RefusalReason) => ({ state, result: result(state, op, reason) });
   const accept = (next: AccountState) => ({ state: next, result: result(next, op) });
-  if (state.status === "closed") return refuse("account_closed");
+  if (state.status === "closed") return refuse("account_closed"); // closing is final
   const outgoing = op.kind === "debit" || op.kind === "hold" || op.kind === "capture";
   if (state.status === "frozen" && outgoing) return refuse("account_frozen");
 
@@ -126,5 +135,13 @@ export function apply(state: AccountState, op: Operation): { state: AccountState
       holds.delete(op.holdId);
       return accept({ ...state, pending: state.pending - hold.amount, holds });
     }
+    case "set_status":
+      // An account closes only empty: nothing posted, nothing held.
+      if (op.status === "closed" && (state.posted !== 0n || state.holds.size > 0)) return refuse("account_not_empty");
+      return accept({ ...state, status: op.status });
+    case "set_credit_limit":
+      if (state.kind === "customer" && state.posted - state.pending + op.creditLimit < 0n)
+        return refuse("limit_below_balance");
+      return accept({ ...state, creditLimit: op.creditLimit });
   }
 }

@@ -87,3 +87,41 @@ describe("account operations", () => {
     expect(results[0]).toMatchObject({ status: "refused", reason: "account_closed" });
   });
 });
+
+describe("operator actions", () => {
+  it("closes only an empty account, and a closed account stays closed", () => {
+    const funded = run(account({ posted: 5n }), {
+      kind: "set_status",
+      operationId: "x",
+      status: "closed",
+      actor: "usr_op",
+    });
+    expect(funded.results[0]).toMatchObject({ status: "refused", reason: "account_not_empty" });
+    const held = run(account({ pending: 5n, creditLimit: 10n, holds: new Map([["h", { amount: 5n, expiresAt }]]) }), {
+      kind: "set_status",
+      operationId: "x",
+      status: "closed",
+      actor: "usr_op",
+    });
+    expect(held.results[0]).toMatchObject({ reason: "account_not_empty" });
+    const empty = run(
+      account(),
+      { kind: "set_status", operationId: "a", status: "closed", actor: "usr_op" },
+      { kind: "set_status", operationId: "b", status: "active", actor: "usr_op" },
+    );
+    expect(empty.results.map((r) => r.reason ?? r.status)).toEqual(["applied", "account_closed"]);
+    expect(empty.state.status).toBe("closed");
+  });
+
+  it("freezes and unfreezes; lowers a credit limit only while the balance allows it", () => {
+    const { state, results } = run(
+      account({ posted: -50n, creditLimit: 100n }),
+      { kind: "set_status", operationId: "f", status: "frozen", actor: "usr_op" },
+      { kind: "set_credit_limit", operationId: "l1", creditLimit: 40n, actor: "usr_op" },
+      { kind: "set_credit_limit", operationId: "l2", creditLimit: 60n, actor: "usr_op" },
+      { kind: "set_status", operationId: "u", status: "active", actor: "usr_op" },
+    );
+    expect(results.map((r) => r.reason ?? r.status)).toEqual(["applied", "limit_below_balance", "applied", "applied"]);
+    expect(state).toMatchObject({ status: "active", creditLimit: 60n });
+  });
+});

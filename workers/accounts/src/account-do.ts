@@ -13,6 +13,13 @@ export type CreditInput = { accountId: string; operationId: string; amount: Amou
 export type HoldInput = { accountId: string; operationId: string; holdId: string; amount: Amount; expiresAt: number };
 export type CaptureInput = { accountId: string; operationId: string; holdId: string; amount?: Amount };
 export type ReleaseInput = { accountId: string; operationId: string; holdId: string };
+export type StatusInput = {
+  accountId: string;
+  operationId: string;
+  status: "active" | "frozen" | "closed";
+  actor: string;
+};
+export type CreditLimitInput = { accountId: string; operationId: string; creditLimit: Amount; actor: string };
 export type AccountBalances = { posted: bigint; pending: bigint; creditLimit: bigint };
 
 /**
@@ -59,6 +66,26 @@ export class AccountDO extends DurableObject<Env> {
 
   release(input: ReleaseInput): Promise<OperationResult> {
     return this.#submit(input.accountId, { kind: "release", operationId: input.operationId, holdId: input.holdId });
+  }
+
+  /** Operator action: freeze, unfreeze or close (close only when empty), recorded with `actor`. */
+  setStatus(input: StatusInput): Promise<OperationResult> {
+    return this.#submit(input.accountId, {
+      kind: "set_status",
+      operationId: input.operationId,
+      status: input.status,
+      actor: input.actor,
+    });
+  }
+
+  /** Operator action: a new credit limit, refused if the balance would then be below it. */
+  setCreditLimit(input: CreditLimitInput): Promise<OperationResult> {
+    return this.#submit(input.accountId, {
+      kind: "set_credit_limit",
+      operationId: input.operationId,
+      creditLimit: input.creditLimit,
+      actor: input.actor,
+    });
   }
 
   /** Balances as of the last committed operation (strongly consistent: this object is the only writer). */

@@ -1,4 +1,5 @@
 import { registerAccountRoutes } from "./routes/accounts.ts";
+import { registerOperatorRoutes } from "./routes/operator.ts";
 import { app } from "./service.ts";
 
 /**
@@ -6,6 +7,7 @@ import { app } from "./service.ts";
  * writer of each account's money.
  */
 registerAccountRoutes(app);
+registerOperatorRoutes(app);
 
 export { AccountDO } from "./account-do.ts";
 export default app;

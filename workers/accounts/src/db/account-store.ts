@@ -5,6 +5,7 @@ import type {
   DecidedOperation,
   Hold,
   KnownOperation,
+  Operation,
 } from "@edgebank/durable-objects/account";
 import { AppError } from "@edgebank/errors";
 import { newId, newUuidV7 } from "@edgebank/ids";
@@ -17,7 +18,22 @@ const eventTypes = {
   hold: "HoldPlaced",
   capture: "HoldCaptured",
   release: "HoldReleased",
+  set_credit_limit: "CreditLimitChanged",
 } as const;
+
+const statusEvents = { active: "AccountUnfrozen", frozen: "AccountFrozen", closed: "AccountClosed" } as const;
+
+/** The event an applied operation publishes. */
+function eventType(operation: Operation): string {
+  return operation.kind === "set_status" ? statusEvents[operation.status] : eventTypes[operation.kind];
+}
+
+/** What an operator action set, for the journal and the event. */
+function details(operation: Operation): Record<string, unknown> | null {
+  if (operation.kind === "set_status") return { status: operation.status };
+  if (operation.kind === "set_credit_limit") return { creditLimit: operation.creditLimit.toString() };
+  return null;
+}
 
 /**
  * The AccountDO's store in the accounts database. A batch is one transaction: the account row
@@ -92,6 +108,8 @@ export class PgAccountStore implements AccountStore {
         .set({
           postedBalance: after.posted,
           pendingBalance: after.pending,
+          status: after.status,
+          creditLimit: after.creditLimit,
           version: after.version,
           updatedAt: new Date(),
         })
@@ -107,6 +125,8 @@ export class PgAccountStore implements AccountStore {
           kind: operation.kind,
           amount: "amount" in operation && operation.amount !== undefined ? operation.amount : null,
           holdId: "holdId" in operation ? operation.holdId : null,
+          details: details(operation),
+          actor: "actor" in operation ? operation.actor : null,
           fingerprint,
           status: result.status,
           reason: result.reason ?? null,
@@ -138,7 +158,7 @@ export class PgAccountStore implements AccountStore {
           events.map(({ operation, result }) => ({
             id: newUuidV7(),
             aggregateId: before.accountId,
-            type: eventTypes[operation.kind],
+            type: eventType(operation),
             payload: {
               accountId: before.accountId,
               operationId: operation.operationId,
@@ -146,6 +166,8 @@ export class PgAccountStore implements AccountStore {
                 ? { amount: operation.amount.toString() }
                 : {}),
               ...("holdId" in operation ? { holdId: operation.holdId } : {}),
+              ...details(operation),
+              ...("actor" in operation ? { actor: operation.actor } : {}),
               posted: result.posted,
               pending: result.pending,
               available: result.available,

@@ -58,10 +58,16 @@ export const operations = accountsSchema.table(
       .notNull()
       .references(() => accounts.id),
     operationId: text("operation_id").notNull(),
-    kind: text("kind", { enum: ["credit", "debit", "hold", "capture", "release"] }).notNull(),
+    kind: text("kind", {
+      enum: ["credit", "debit", "hold", "capture", "release", "set_status", "set_credit_limit"],
+    }).notNull(),
     /** The amount asked for (null: release, or capture of the whole hold). */
     amount: bigint("amount", { mode: "bigint" }),
     holdId: text("hold_id"),
+    /** What an operator action set (status, credit limit). */
+    details: jsonb("details").$type<Record<string, unknown>>(),
+    /** Who asked for an operator action. */
+    actor: text("actor"),
     fingerprint: text("fingerprint").notNull(),
     status: text("status", { enum: ["applied", "refused"] }).notNull(),
     reason: text("reason"),
@@ -73,7 +79,15 @@ export const operations = accountsSchema.table(
   (t) => [
     uniqueIndex("operations_account_operation_key").on(t.accountId, t.operationId),
     index("operations_statement_idx").on(t.accountId, t.id),
-    check("operations_kind_known", sql`${t.kind} in ('credit', 'debit', 'hold', 'capture', 'release')`),
+    check(
+      "operations_kind_known",
+      sql`${t.kind} in ('credit', 'debit', 'hold', 'capture', 'release', 'set_status', 'set_credit_limit')`,
+    ),
+    // Every operator action names its operator.
+    check(
+      "operations_operator_action_has_actor",
+      sql`${t.kind} not in ('set_status', 'set_credit_limit') or ${t.actor} is not null`,
+    ),
     check("operations_status_known", sql`${t.status} in ('applied', 'refused')`),
     check("operations_amount_positive", sql`${t.amount} is null or ${t.amount} > 0`),
     check("operations_refusal_has_reason", sql`(${t.status} = 'refused') = (${t.reason} is not null)`),

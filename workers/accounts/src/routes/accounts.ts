@@ -118,7 +118,7 @@ const statementLine = z
   .object({
     id: z.string(),
     operationId: z.string(),
-    kind: z.enum(["credit", "debit", "hold", "capture", "release"]),
+    kind: z.enum(["credit", "debit", "hold", "capture", "release", "set_status", "set_credit_limit"]),
     amount: z.string().nullable().describe("minor units; null for a release or a whole-hold capture"),
     holdId: z.string().nullable(),
     posted: z.string(),

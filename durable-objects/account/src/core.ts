@@ -1,4 +1,4 @@
-import { AppError } from "@edgebank/errors";
+import { AppError, isAppError } from "@edgebank/errors";
 import { type AccountState, apply, fingerprint, type Operation, type OperationResult } from "./operations.ts";
 
 /** An operation decided in a batch, as the store persists it (journal row, outbox row). */
@@ -84,13 +84,18 @@ export class AccountCore {
           await this.#process(batch);
         } catch (error) {
           this.#state = undefined; // reload: the store is the truth after a failed or ambiguous commit
-          const failure = new AppError(
-            "dependency_unavailable",
-            "The operation could not be recorded; retry it with the same operation id.",
-            {
-              cause: error,
-            },
-          );
+          // A refusal the store states itself (e.g. no such account) is final; anything else is
+          // the database failing, and the caller should retry with the same operation id.
+          const failure =
+            isAppError(error) && !error.retryable
+              ? error
+              : new AppError(
+                  "dependency_unavailable",
+                  "The operation could not be recorded; retry it with the same operation id.",
+                  {
+                    cause: error,
+                  },
+                );
           for (const waiting of batch) waiting.reject(failure);
         }
       }

@@ -1,3 +1,4 @@
+import { AppError } from "@edgebank/errors";
 import { describe, expect, it } from "vitest";
 import { AccountCore } from "../src/index.ts";
 import { account, MemoryStore } from "./memory-store.ts";
@@ -86,6 +87,16 @@ describe("AccountCore: serialization and group commit", () => {
     expect(big).toMatchObject({ status: "refused", reason: "insufficient_funds" });
     expect(small).toMatchObject({ status: "applied" });
     expect(credit).toMatchObject({ status: "applied", posted: "105" });
+  });
+
+  it("answers an operation on an account that does not exist with a final not_found, not a retry", async () => {
+    const store = new MemoryStore();
+    store.load = async () => {
+      throw new AppError("not_found", "Account acc_missing does not exist.");
+    };
+    const error = (await outcome(new AccountCore("acc_missing", store).submit(debit("op-1")))) as AppError;
+    expect(error.code).toBe("not_found");
+    expect(error.retryable).toBe(false);
   });
 
   it("rejects malformed operations before they reach the queue", async () => {

@@ -207,3 +207,19 @@ describe("GET /v1/accounts/{id}/operations", () => {
     expect((await call(`/v1/accounts/${id}/operations`, bob.token)).status).toBe(404);
   });
 });
+
+describe("an AccountDO for an account that does not exist", () => {
+  it("refuses with not_found, and nothing is written", async () => {
+    const missing = "acc_01m85av1y6e8091a16m4f2wd3f";
+    const stub = env.ACCOUNT.get(env.ACCOUNT.idFromName(missing));
+    const error = await stub.credit({ accountId: missing, operationId: "ghost", amount: 5n }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toBe("Account acc_01m85av1y6e8091a16m4f2wd3f does not exist.");
+    const [journal] = await rows<{ n: string }>(
+      sql`select count(*) as n from accounts.operations where account_id = ${missing}`,
+    );
+    expect(Number(journal?.n)).toBe(0);
+  });
+});

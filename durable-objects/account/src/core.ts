@@ -24,7 +24,14 @@ export interface AccountStore {
    * Persists one batch in one transaction: the account as `after`, every decided operation.
    * Must fail, changing nothing, unless the stored account is still at `before.version`.
    */
-  commit(batch: { before: AccountState; after: AccountState; decided: DecidedOperation[] }): Promise<void>;
+  commit(batch: CommitBatch): Promise<void>;
+}
+
+/** One group commit: the account before and after the batch, and every operation it decided. */
+export interface CommitBatch {
+  before: AccountState;
+  after: AccountState;
+  decided: DecidedOperation[];
 }
 
 interface Waiting {

@@ -1,4 +1,10 @@
-export { AccountCore, type AccountStore, type DecidedOperation, type KnownOperation } from "./core.ts";
+export {
+  AccountCore,
+  type AccountStore,
+  type CommitBatch,
+  type DecidedOperation,
+  type KnownOperation,
+} from "./core.ts";
 export {
   type AccountState,
   apply,

@@ -1,4 +1,4 @@
-import type { AccountState, AccountStore, DecidedOperation, KnownOperation } from "../src/index.ts";
+import type { AccountState, AccountStore, CommitBatch, DecidedOperation, KnownOperation } from "../src/index.ts";
 
 /**
  * An AccountStore in memory, with the guarantees the PostgreSQL store must give: a commit is
@@ -37,15 +37,7 @@ export class MemoryStore implements AccountStore {
     return found;
   }
 
-  async commit({
-    before,
-    after,
-    decided,
-  }: {
-    before: AccountState;
-    after: AccountState;
-    decided: DecidedOperation[];
-  }): Promise<void> {
+  async commit({ before, after, decided }: CommitBatch): Promise<void> {
     await this.#wait();
     if (this.failNextCommit) {
       this.failNextCommit = false;

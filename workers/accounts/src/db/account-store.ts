@@ -2,6 +2,7 @@ import type { Database } from "@edgebank/db";
 import type {
   AccountState,
   AccountStore,
+  CommitBatch,
   DecidedOperation,
   Hold,
   KnownOperation,
@@ -90,15 +91,7 @@ export class PgAccountStore implements AccountStore {
     );
   }
 
-  async commit({
-    before,
-    after,
-    decided,
-  }: {
-    before: AccountState;
-    after: AccountState;
-    decided: DecidedOperation[];
-  }): Promise<void> {
+  async commit({ before, after, decided }: CommitBatch): Promise<void> {
     const fault = this.injectedFault;
     this.injectedFault = undefined;
     if (fault === "before") throw new Error("injected fault: database unreachable before the commit");

@@ -75,9 +75,7 @@ export async function listOwnAccounts(
     .where(and(eq(accounts.ownerId, principal.subject), page.cursor ? gt(accounts.id, page.cursor) : undefined))
     .orderBy(asc(accounts.id))
     .limit(page.limit + 1);
-  const more = rows.length > page.limit;
-  const items = rows.slice(0, page.limit);
-  return { items, nextCursor: more ? items.at(-1)?.id : undefined };
+  return toPage(rows, page.limit);
 }
 
 /** The statement of an account: applied operations, newest first, before `cursor`. */
@@ -98,8 +96,8 @@ export async function listStatement(
     )
     .orderBy(desc(operations.id))
     .limit(page.limit + 1);
-  const more = rows.length > page.limit;
-  const items = rows.slice(0, page.limit).map((row) => ({
+  const { items: lines, nextCursor } = toPage(rows, page.limit);
+  const items = lines.map((row) => ({
     id: row.id,
     operationId: row.operationId,
     kind: row.kind,
@@ -110,5 +108,14 @@ export async function listStatement(
     available: row.availableAfter.toString(),
     createdAt: row.createdAt.toISOString(),
   }));
-  return { items, nextCursor: more ? items.at(-1)?.id : undefined };
+  return { items, nextCursor };
+}
+
+/**
+ * A page from rows fetched with `limit + 1`: the extra row only says there is more, and the
+ * last id shown is the cursor of the next page (ids sort by creation time).
+ */
+function toPage<T extends { id: string }>(rows: T[], limit: number): { items: T[]; nextCursor: string | undefined } {
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: rows.length > limit ? items.at(-1)?.id : undefined };
 }

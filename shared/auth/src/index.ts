@@ -7,6 +7,7 @@ export {
   ACCESS_TOKEN_ALGORITHMS,
   ACCESS_TOKEN_TYPE,
   bearerToken,
+  insufficientScope,
   type VerifyOptions,
   verifyAccessToken,
 } from "./verify.ts";

@@ -23,6 +23,18 @@ function challenge(error: "invalid_token" | "insufficient_scope", description: s
   return `Bearer error="${error}", error_description="${description}"${scope ? `, scope="${scope}"` : ""}`;
 }
 
+/**
+ * The 403 for a valid token that lacks what the route needs, with the RFC 6750 challenge
+ * naming the scopes (all of them required, or any one of them: `detail` says which).
+ */
+export function insufficientScope(detail: string, scopes: readonly string[]): AppError {
+  return new AppError("forbidden", detail, {
+    headers: {
+      "www-authenticate": challenge("insufficient_scope", "the token lacks a required scope", scopes.join(" ")),
+    },
+  });
+}
+
 function invalidToken(description: string, cause?: unknown): AppError {
   return new AppError("unauthorized", `The access token is invalid: ${description}.`, {
     headers: { "www-authenticate": challenge("invalid_token", description) },
@@ -73,13 +85,7 @@ export async function verifyAccessToken(token: string, options: VerifyOptions): 
   }
   const granted = new Set(scope.split(" ").filter(Boolean));
   const missing = (options.requiredScopes ?? []).filter((required) => !granted.has(required));
-  if (missing.length > 0) {
-    throw new AppError("forbidden", `This requires the scope ${missing.join(", ")}.`, {
-      headers: {
-        "www-authenticate": challenge("insufficient_scope", "the token lacks a required scope", missing.join(" ")),
-      },
-    });
-  }
+  if (missing.length > 0) throw insufficientScope(`This requires the scope ${missing.join(", ")}.`, missing);
   return {
     subject: sub,
     kind: sub.startsWith("cli_") ? "client" : "user",

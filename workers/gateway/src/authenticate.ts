@@ -1,5 +1,11 @@
-import { bearerToken, type JwksCache, jwksFromAuthService, type Principal, verifyAccessToken } from "@edgebank/auth";
-import { AppError } from "@edgebank/errors";
+import {
+  bearerToken,
+  insufficientScope,
+  type JwksCache,
+  jwksFromAuthService,
+  type Principal,
+  verifyAccessToken,
+} from "@edgebank/auth";
 import type { GatewayConfig } from "./config.ts";
 import type { Access } from "./route-table.ts";
 
@@ -24,11 +30,7 @@ export async function authenticate(
     audience: config.TOKEN_AUDIENCE,
   });
   if (access !== "authenticated" && !access.anyOf.some((scope) => principal.scopes.has(scope))) {
-    throw new AppError("forbidden", `This requires one of the scopes ${access.anyOf.join(", ")}.`, {
-      headers: {
-        "www-authenticate": `Bearer error="insufficient_scope", error_description="the token lacks a required scope", scope="${access.anyOf.join(" ")}"`,
-      },
-    });
+    throw insufficientScope(`This requires one of the scopes ${access.anyOf.join(", ")}.`, access.anyOf);
   }
   return principal;
 }

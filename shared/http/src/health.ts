@@ -1,4 +1,5 @@
 import { AppError } from "@edgebank/errors";
+import { systemClock, TimeoutError, withTimeout } from "@edgebank/resilience";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "./context.ts";
@@ -46,28 +47,19 @@ const readyRoute = createRoute({
 
 async function runCheck<E extends AppEnv>(
   c: Context<E>,
+  name: string,
   check: ReadinessCheck<E>,
   timeoutMs: number,
 ): Promise<CheckResult> {
   const started = performance.now();
-  const controller = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const deadline = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), timeoutMs);
-  });
   const latency = () => Math.round(performance.now() - started);
   try {
-    const outcome = await Promise.race([check(c, controller.signal).then(() => "up" as const), deadline]);
-    if (outcome === "timeout") {
-      controller.abort();
-      return { status: "down", latencyMs: latency(), reason: "timeout" };
-    }
+    await withTimeout((signal) => check(c, signal), { ms: timeoutMs, downstream: name, clock: systemClock });
     return { status: "up", latencyMs: latency() };
   } catch (error) {
+    if (error instanceof TimeoutError) return { status: "down", latencyMs: latency(), reason: "timeout" };
     c.get("log").warn("readiness check failed", describeError(error));
     return { status: "down", latencyMs: latency(), reason: "error" };
-  } finally {
-    if (timer !== null) clearTimeout(timer);
   }
 }
 
@@ -91,7 +83,7 @@ export function registerHealth<E extends AppEnv>(
   app.openapi(readyRoute, async (c) => {
     const entries = await Promise.all(
       Object.entries(options.checks).map(
-        async ([name, check]) => [name, await runCheck(c, check, options.timeoutMs ?? 2_000)] as const,
+        async ([name, check]) => [name, await runCheck(c, name, check, options.timeoutMs ?? 2_000)] as const,
       ),
     );
     const checks = Object.fromEntries(entries);

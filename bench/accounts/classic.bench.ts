@@ -68,7 +68,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const limit = Number(maxConnections) - 5; // leave room for this script and the server's own
-const levels = [1, 8, 32, 128].map((c) => (c <= limit ? c : limit));
+const levels = [1, 8, 32, 128].map((c) => Math.min(c, limit));
 const rows = [];
 for (const [scenario, script] of Object.entries(scripts)) {
   for (const concurrency of [...new Set(levels)]) {

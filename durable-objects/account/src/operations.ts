@@ -12,6 +12,10 @@ export interface Hold {
 export interface AccountState {
   accountId: string;
   kind: "customer" | "system";
+  /** ISO 4217; every money operation that names a currency must name this one. */
+  currency: string;
+  /** The customer who owns the account; system accounts belong to the bank. */
+  ownerId: string;
   status: "active" | "frozen" | "closed";
   posted: bigint;
   /** Sum of open holds. */
@@ -23,9 +27,10 @@ export interface AccountState {
 }
 
 export type Operation =
-  | { kind: "credit"; operationId: string; amount: bigint }
-  | { kind: "debit"; operationId: string; amount: bigint }
-  | { kind: "hold"; operationId: string; holdId: string; amount: bigint; expiresAt: number }
+  /** Money operations may name their currency; a different one than the account's is refused. */
+  | { kind: "credit"; operationId: string; amount: bigint; currency?: string }
+  | { kind: "debit"; operationId: string; amount: bigint; currency?: string }
+  | { kind: "hold"; operationId: string; holdId: string; amount: bigint; expiresAt: number; currency?: string }
   | { kind: "capture"; operationId: string; holdId: string; amount?: bigint }
   | { kind: "release"; operationId: string; holdId: string }
   /** Operator actions: serialized with the money, so no debit slips past a freeze. */
@@ -33,6 +38,7 @@ export type Operation =
   | { kind: "set_credit_limit"; operationId: string; creditLimit: bigint; actor: string };
 
 export type RefusalReason =
+  | "currency_mismatch"
   | "insufficient_funds"
   | "account_frozen"
   | "account_closed"
@@ -52,6 +58,10 @@ export interface OperationResult {
   available: string;
 }
 
+function currencySuffix(currency: string | undefined): string {
+  return currency === undefined ? "" : `:${currency}`;
+}
+
 export function available(state: AccountState): bigint {
   return state.posted - state.pending + state.creditLimit;
 }
@@ -64,9 +74,9 @@ export function fingerprint(op: Operation): string {
   switch (op.kind) {
     case "credit":
     case "debit":
-      return `${op.kind}:${op.amount}`;
+      return `${op.kind}:${op.amount}${currencySuffix(op.currency)}`;
     case "hold":
-      return `hold:${op.holdId}:${op.amount}:${op.expiresAt}`;
+      return `hold:${op.holdId}:${op.amount}:${op.expiresAt}${currencySuffix(op.currency)}`;
     case "capture":
       return `capture:${op.holdId}:${op.amount ?? "all"}`;
     case "release":
@@ -105,6 +115,8 @@ export function apply(state: AccountState, op: Operation): { state: AccountState
   if (state.status === "closed") return refuse("account_closed"); // closing is final
   const outgoing = op.kind === "debit" || op.kind === "hold" || op.kind === "capture";
   if (state.status === "frozen" && outgoing) return refuse("account_frozen");
+  if ("currency" in op && op.currency !== undefined && op.currency !== state.currency)
+    return refuse("currency_mismatch");
 
   switch (op.kind) {
     case "credit":

@@ -69,6 +69,8 @@ export function account(overrides: Partial<AccountState> = {}): AccountState {
   return {
     accountId: "acc_test",
     kind: "customer",
+    currency: "EUR",
+    ownerId: "usr_test",
     status: "active",
     posted: 0n,
     pending: 0n,

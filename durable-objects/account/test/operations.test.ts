@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type AccountState, apply, type Operation } from "../src/index.ts";
+import { type AccountState, apply, fingerprint, type Operation } from "../src/index.ts";
 import { account } from "./memory-store.ts";
 
 function run(state: AccountState, ...ops: Operation[]) {
@@ -85,6 +85,26 @@ describe("account operations", () => {
   it("a closed account refuses everything", () => {
     const { results } = run(account({ status: "closed" }), { kind: "credit", operationId: "a", amount: 5n });
     expect(results[0]).toMatchObject({ status: "refused", reason: "account_closed" });
+  });
+
+  it("refuses money in another currency, and a currency is part of the operation's fingerprint", () => {
+    const { state, results } = run(
+      account({ posted: 100n }),
+      { kind: "credit", operationId: "a", amount: 5n, currency: "USD" },
+      { kind: "debit", operationId: "b", amount: 5n, currency: "GBP" },
+      { kind: "hold", operationId: "c", holdId: "h", amount: 5n, expiresAt, currency: "CHF" },
+      { kind: "credit", operationId: "d", amount: 5n, currency: "EUR" },
+    );
+    expect(results.map((r) => r.reason ?? r.status)).toEqual([
+      "currency_mismatch",
+      "currency_mismatch",
+      "currency_mismatch",
+      "applied",
+    ]);
+    expect(state).toMatchObject({ posted: 105n, pending: 0n });
+    expect(fingerprint({ kind: "credit", operationId: "x", amount: 5n, currency: "EUR" })).not.toBe(
+      fingerprint({ kind: "credit", operationId: "x", amount: 5n }),
+    );
   });
 });
 

@@ -18,6 +18,8 @@ export const scopes = [
   "ledger:read",
   "operator",
   "auditor",
+  /** Service scope: move money on accounts directly (transfers, payments). Machine clients only. */
+  "accounts:operate",
 ] as const;
 export type Scope = (typeof scopes)[number];
 

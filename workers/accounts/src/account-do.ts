@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { type DatabaseHandle, databaseSettings, openDatabase } from "@edgebank/db";
-import { AccountCore, type Operation, type OperationResult } from "@edgebank/durable-objects/account";
+import { AccountCore, available, type Operation, type OperationResult } from "@edgebank/durable-objects/account";
 import { AppError } from "@edgebank/errors";
 import { PgAccountStore } from "./db/account-store.ts";
 import { config } from "./service.ts";
@@ -9,8 +9,15 @@ import { config } from "./service.ts";
 const IDLE_CLOSE_MS = 30_000;
 
 type Amount = bigint;
-export type CreditInput = { accountId: string; operationId: string; amount: Amount };
-export type HoldInput = { accountId: string; operationId: string; holdId: string; amount: Amount; expiresAt: number };
+export type CreditInput = { accountId: string; operationId: string; amount: Amount; currency?: string };
+export type HoldInput = {
+  accountId: string;
+  operationId: string;
+  holdId: string;
+  amount: Amount;
+  expiresAt: number;
+  currency?: string;
+};
 export type CaptureInput = { accountId: string; operationId: string; holdId: string; amount?: Amount };
 export type ReleaseInput = { accountId: string; operationId: string; holdId: string };
 export type StatusInput = {
@@ -21,6 +28,18 @@ export type StatusInput = {
 };
 export type CreditLimitInput = { accountId: string; operationId: string; creditLimit: Amount; actor: string };
 export type AccountBalances = { posted: bigint; pending: bigint; creditLimit: bigint };
+/** What other services may know of an account without reading the accounts database. */
+export type AccountSummary = {
+  id: string;
+  kind: "customer" | "system";
+  ownerId: string;
+  currency: string;
+  status: "active" | "frozen" | "closed";
+  posted: string;
+  pending: string;
+  available: string;
+  creditLimit: string;
+};
 
 /**
  * The single writer of one account (one object per account id, addressed by name). RPC methods
@@ -36,19 +55,18 @@ export class AccountDO extends DurableObject<Env> {
   #idle: ReturnType<typeof setTimeout> | undefined;
 
   credit(input: CreditInput): Promise<OperationResult> {
-    return this.#submit(input.accountId, { kind: "credit", operationId: input.operationId, amount: input.amount });
+    return this.#submit(input.accountId, { kind: "credit", ...money(input) });
   }
 
   debit(input: CreditInput): Promise<OperationResult> {
-    return this.#submit(input.accountId, { kind: "debit", operationId: input.operationId, amount: input.amount });
+    return this.#submit(input.accountId, { kind: "debit", ...money(input) });
   }
 
   async hold(input: HoldInput): Promise<OperationResult> {
     const result = await this.#submit(input.accountId, {
       kind: "hold",
-      operationId: input.operationId,
+      ...money(input),
       holdId: input.holdId,
-      amount: input.amount,
       expiresAt: input.expiresAt,
     });
     if (result.status === "applied") await this.#scheduleExpiry();
@@ -93,6 +111,23 @@ export class AccountDO extends DurableObject<Env> {
     const state = await this.#coreFor(accountId).state();
     this.#touch();
     return { posted: state.posted, pending: state.pending, creditLimit: state.creditLimit };
+  }
+
+  /** The account's identity, status and balances, from memory once loaded (no database round trip). */
+  async summary(accountId: string): Promise<AccountSummary> {
+    const state = await this.#coreFor(accountId).state();
+    this.#touch();
+    return {
+      id: state.accountId,
+      kind: state.kind,
+      ownerId: state.ownerId,
+      currency: state.currency,
+      status: state.status,
+      posted: state.posted.toString(),
+      pending: state.pending.toString(),
+      available: available(state).toString(),
+      creditLimit: state.creditLimit.toString(),
+    };
   }
 
   /**
@@ -166,4 +201,12 @@ export class AccountDO extends DurableObject<Env> {
     if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next);
     else await this.ctx.storage.deleteAlarm();
   }
+}
+
+function money(input: { operationId: string; amount: Amount; currency?: string }) {
+  return {
+    operationId: input.operationId,
+    amount: input.amount,
+    ...(input.currency !== undefined ? { currency: input.currency } : {}),
+  };
 }

@@ -1,4 +1,5 @@
 import { registerAccountRoutes } from "./routes/accounts.ts";
+import { registerInternalRoutes } from "./routes/internal.ts";
 import { registerOperatorRoutes } from "./routes/operator.ts";
 import { app } from "./service.ts";
 
@@ -8,6 +9,7 @@ import { app } from "./service.ts";
  */
 registerAccountRoutes(app);
 registerOperatorRoutes(app);
+registerInternalRoutes(app);
 
 export { AccountDO } from "./account-do.ts";
 export default app;

@@ -3,7 +3,6 @@ import type {
   AccountState,
   AccountStore,
   CommitBatch,
-  DecidedOperation,
   Hold,
   KnownOperation,
   Operation,
@@ -59,6 +58,8 @@ export class PgAccountStore implements AccountStore {
     return {
       accountId,
       kind: row.kind,
+      currency: row.currency,
+      ownerId: row.ownerId,
       status: row.status,
       posted: row.postedBalance,
       pending: row.pendingBalance,

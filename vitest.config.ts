@@ -58,7 +58,9 @@ const fakeServiceNames = dataServices.map((s) => s.name);
 
 /** A project whose tests run inside workerd, with a wrangler config and Miniflare overrides. */
 function workerdProject(name: string, include: string, options: Parameters<typeof cloudflareTest>[0]) {
-  return defineProject({ plugins: [cloudflareTest(options)], test: { name, include: [include] } });
+  // The first test of a file also pays for workerd's start and the first JWKS fetch: seconds on
+  // a loaded two-core machine, so the default 5 s would make it flaky.
+  return defineProject({ plugins: [cloudflareTest(options)], test: { name, include: [include], testTimeout: 20_000 } });
 }
 
 export default defineConfig({

@@ -21,10 +21,20 @@ export interface AccountStore {
   /** Outcomes already persisted for these operation ids (after an eviction, a retry finds them here). */
   findOperations(accountId: string, operationIds: string[]): Promise<Map<string, KnownOperation>>;
   /**
-   * Persists one batch in one transaction: the account as `after`, every decided operation.
-   * Must fail, changing nothing, unless the stored account is still at `before.version`.
+   * Persists one batch atomically: the account as `after`, every decided operation. Must fail,
+   * changing nothing, unless the stored account is still at `before.version`; and must throw
+   * OperationAlreadyRecorded, changing nothing, if one of the operation ids is already journaled.
    */
   commit(batch: CommitBatch): Promise<void>;
+}
+
+/**
+ * A commit found an operation id already journaled: an operation this instance does not
+ * remember (it was evicted or restarted, or the id fell out of memory) was retried. Nothing of
+ * the batch was written; the core looks the ids up and decides the batch again.
+ */
+export class OperationAlreadyRecorded extends Error {
+  override readonly name = "OperationAlreadyRecorded";
 }
 
 /** One group commit: the account before and after the batch, and every operation it decided. */
@@ -111,11 +121,37 @@ export class AccountCore {
     }
   }
 
+  /**
+   * Decides and commits one batch. Optimistic: operation ids are not looked up in the store
+   * first (that would cost a round trip per batch); the journal's uniqueness refuses a commit
+   * that repeats one, and only then are the batch's unremembered ids looked up and the batch
+   * decided again, answering them with their recorded outcome.
+   */
   async #process(batch: Waiting[]): Promise<void> {
     const before = await this.state();
-    const unknownIds = [...new Set(batch.map((w) => w.operation.operationId).filter((id) => !this.#known.has(id)))];
-    const persisted = unknownIds.length > 0 ? await this.store.findOperations(this.accountId, unknownIds) : new Map();
+    let persisted = new Map<string, KnownOperation>();
+    let plan = this.#decide(before, batch, persisted);
+    if (plan.decided.length > 0) {
+      try {
+        await this.store.commit({ before, after: plan.after, decided: plan.decided });
+      } catch (error) {
+        if (!(error instanceof OperationAlreadyRecorded)) throw error;
+        const unknownIds = [...new Set(batch.map((w) => w.operation.operationId).filter((id) => !this.#known.has(id)))];
+        persisted = await this.store.findOperations(this.accountId, unknownIds);
+        plan = this.#decide(before, batch, persisted);
+        if (plan.decided.length > 0) await this.store.commit({ before, after: plan.after, decided: plan.decided });
+      }
+      if (plan.decided.length > 0) {
+        this.commits += 1;
+        this.#state = plan.after;
+      }
+    }
+    for (const [id, outcome] of [...persisted, ...plan.outcomes]) this.#remember(id, outcome);
+    for (const answer of plan.answers) answer();
+  }
 
+  /** Applies the batch to `before` in memory: what to commit, and what to tell each caller. */
+  #decide(before: AccountState, batch: Waiting[], persisted: Map<string, KnownOperation>) {
     let state = before;
     const decided: DecidedOperation[] = [];
     const outcomes = new Map<string, KnownOperation>();
@@ -138,15 +174,7 @@ export class AccountCore {
       decided.push({ operation: waiting.operation, ...outcome });
       answers.push(() => waiting.resolve(next.result));
     }
-
-    if (decided.length > 0) {
-      const after = { ...state, version: before.version + 1n };
-      await this.store.commit({ before, after, decided });
-      this.commits += 1;
-      this.#state = after;
-    }
-    for (const [id, outcome] of [...persisted, ...outcomes]) this.#remember(id, outcome);
-    for (const answer of answers) answer();
+    return { after: { ...state, version: before.version + 1n }, decided, outcomes, answers };
   }
 
   #remember(id: string, outcome: KnownOperation): void {

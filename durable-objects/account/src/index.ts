@@ -4,6 +4,7 @@ export {
   type CommitBatch,
   type DecidedOperation,
   type KnownOperation,
+  OperationAlreadyRecorded,
 } from "./core.ts";
 export {
   type AccountState,

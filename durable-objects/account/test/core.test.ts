@@ -76,6 +76,38 @@ describe("AccountCore: serialization and group commit", () => {
     expect(store.journal).toHaveLength(1);
   });
 
+  it("after eviction, a batch mixing a journaled id with new ones answers the old and applies the new once", async () => {
+    const store = new MemoryStore(account({ posted: 100n }));
+    const original = await new AccountCore("acc_test", store).submit(debit("op-old", 30n));
+    const reborn = new AccountCore("acc_test", store);
+    const results = await Promise.all([
+      reborn.submit(debit("op-new-1", 10n)),
+      reborn.submit(debit("op-old", 30n)),
+      reborn.submit(debit("op-new-2", 10n)),
+    ]);
+    expect(results[1]).toEqual(original);
+    expect(results.map((r) => r.status)).toEqual(["applied", "applied", "applied"]);
+    expect(store.accounts.get("acc_test")?.posted).toBe(50n);
+    expect(store.journal.map((j) => j.operation.operationId).sort()).toEqual(["op-new-1", "op-new-2", "op-old"]);
+    // The first attempt was refused whole by the journal's uniqueness; nothing was half-written.
+    expect(store.commits).toBe(3);
+  });
+
+  it("looks nothing up in the store on the common path: one store call per batch", async () => {
+    const store = new MemoryStore(account({ posted: 1_000n }));
+    let lookups = 0;
+    const find = store.findOperations.bind(store);
+    store.findOperations = (accountId, ids) => {
+      lookups += 1;
+      return find(accountId, ids);
+    };
+    const core = new AccountCore("acc_test", store);
+    await Promise.all(Array.from({ length: 100 }, (_, i) => core.submit(debit(`op-${i}`))));
+    expect(lookups).toBe(0);
+    expect(store.commits).toBeLessThan(10);
+    expect(store.accounts.get("acc_test")?.posted).toBe(900n);
+  });
+
   it("one refused operation does not fail the others of its batch", async () => {
     const store = new MemoryStore(account({ posted: 10n }));
     const core = new AccountCore("acc_test", store);

@@ -1,4 +1,11 @@
-import type { AccountState, AccountStore, CommitBatch, DecidedOperation, KnownOperation } from "../src/index.ts";
+import {
+  type AccountState,
+  type AccountStore,
+  type CommitBatch,
+  type DecidedOperation,
+  type KnownOperation,
+  OperationAlreadyRecorded,
+} from "../src/index.ts";
 
 /**
  * An AccountStore in memory, with the guarantees the PostgreSQL store must give: a commit is
@@ -49,7 +56,7 @@ export class MemoryStore implements AccountStore {
       const duplicate = this.journal.some(
         (j) => j.accountId === before.accountId && j.operation.operationId === entry.operation.operationId,
       );
-      if (duplicate) throw new Error(`unique violation: operation ${entry.operation.operationId}`);
+      if (duplicate) throw new OperationAlreadyRecorded(`operation ${entry.operation.operationId} is journaled`);
     }
     this.accounts.set(after.accountId, after);
     for (const entry of decided) this.journal.push({ accountId: before.accountId, ...entry });

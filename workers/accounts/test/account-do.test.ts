@@ -120,6 +120,31 @@ describe("AccountDO against PostgreSQL", () => {
     expect(await balanceOf(fresh, id)).toMatchObject({ posted: "90" });
   });
 
+  it("after a crash, a batch mixing journaled ids with new ones applies each new one once", async () => {
+    const { id, stub } = await funded(100n);
+    const earlier = await Promise.all(
+      ["a", "b"].map((key) => stub.debit({ accountId: id, operationId: `old-${key}`, amount: 10n })),
+    );
+    await abortAllDurableObjects();
+    const fresh = env.ACCOUNT.get(env.ACCOUNT.idFromName(id));
+    const results = await Promise.all([
+      fresh.debit({ accountId: id, operationId: "old-a", amount: 10n }),
+      fresh.debit({ accountId: id, operationId: "new-1", amount: 5n }),
+      fresh.debit({ accountId: id, operationId: "old-b", amount: 10n }),
+      fresh.debit({ accountId: id, operationId: "new-2", amount: 5n }),
+    ]);
+    expect([results[0], results[2]]).toEqual(earlier);
+    expect(await balanceOf(fresh, id)).toMatchObject({ posted: "70" });
+    const journal = await rows<{ operation_id: string }>(
+      sql`select operation_id from accounts.operations where account_id = ${id} order by operation_id`,
+    );
+    expect(journal.map((row) => row.operation_id)).toEqual(["fund", "new-1", "new-2", "old-a", "old-b"]);
+    const [account] = await rows<{ posted_balance: string }>(
+      sql`select posted_balance from accounts.accounts where id = ${id}`,
+    );
+    expect(String(account?.posted_balance)).toBe("70");
+  });
+
   it.each(["before", "after"] as const)(
     "with the database failing %s a commit: a retryable error, then object and database agree and the retry applies once",
     async (when) => {

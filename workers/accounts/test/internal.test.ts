@@ -82,7 +82,12 @@ describe("internal command API (service scope accounts:operate)", () => {
       const response = await operate(id, token, body);
       expect(response.status, reason).toBe(422);
       expect(response.headers.get("content-type")).toContain("application/problem+json");
-      expect(await response.json()).toMatchObject({ status: 422, reason, operationId: body.operationId, posted: "100" });
+      expect(await response.json()).toMatchObject({
+        status: 422,
+        reason,
+        operationId: body.operationId,
+        posted: "100",
+      });
     }
     const summary = (await (await call(`/internal/v1/accounts/${id}`, token)).json()) as Record<string, string>;
     expect(summary).toMatchObject({ posted: "100", pending: "0", available: "100" });

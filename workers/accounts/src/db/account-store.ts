@@ -1,16 +1,17 @@
-import type { Database } from "@edgebank/db";
-import type {
-  AccountState,
-  AccountStore,
-  CommitBatch,
-  Hold,
-  KnownOperation,
-  Operation,
+import { type Database, resultRows } from "@edgebank/db";
+import {
+  type AccountState,
+  type AccountStore,
+  type CommitBatch,
+  type Hold,
+  type KnownOperation,
+  type Operation,
+  OperationAlreadyRecorded,
 } from "@edgebank/durable-objects/account";
 import { AppError } from "@edgebank/errors";
 import { newId, newUuidV7 } from "@edgebank/ids";
-import { and, eq, inArray } from "drizzle-orm";
-import { accounts, holds, operations, outbox } from "./schema.ts";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { accounts, holds, operations } from "./schema.ts";
 
 const eventTypes = {
   credit: "AccountCredited",
@@ -36,10 +37,11 @@ function details(operation: Operation): Record<string, unknown> | null {
 }
 
 /**
- * The AccountDO's store in the accounts database. A batch is one transaction: the account row
- * (only if it is still at the version the object read: a second writer is refused), a journal
- * row per decided operation (unique per account and operation id), the open holds, and an
- * outbox event per applied operation. The check constraints on `accounts` stop any balance the
+ * The AccountDO's store in the accounts database. A batch is one statement, so one round trip
+ * and one implicit transaction: the account row (only if it is still at the version the object
+ * read: a second writer is refused), a journal row per decided operation (unique per account
+ * and operation id: a repeated id refuses the whole batch), the open holds, and an outbox event
+ * per applied operation. The check constraints on `accounts` stop any balance the
  * rules would never allow, even if the object were wrong.
  */
 export class PgAccountStore implements AccountStore {
@@ -96,80 +98,115 @@ export class PgAccountStore implements AccountStore {
     const fault = this.injectedFault;
     this.injectedFault = undefined;
     if (fault === "before") throw new Error("injected fault: database unreachable before the commit");
-    await this.db().transaction(async (tx) => {
-      const updated = await tx
-        .update(accounts)
-        .set({
-          postedBalance: after.posted,
-          pendingBalance: after.pending,
-          status: after.status,
-          creditLimit: after.creditLimit,
-          version: after.version,
-          updatedAt: new Date(),
-        })
-        .where(and(eq(accounts.id, before.accountId), eq(accounts.version, before.version)))
-        .returning({ id: accounts.id });
-      if (updated.length !== 1) throw new Error(`account ${before.accountId} changed under its single writer`);
-
-      await tx.insert(operations).values(
-        decided.map(({ operation, fingerprint, result }) => ({
-          id: newId("operation"),
-          accountId: before.accountId,
+    const accountId = before.accountId;
+    const journal = decided.map(({ operation, fingerprint, result }) => ({
+      id: newId("operation"),
+      operation_id: operation.operationId,
+      kind: operation.kind,
+      amount: "amount" in operation && operation.amount !== undefined ? operation.amount.toString() : null,
+      hold_id: "holdId" in operation ? operation.holdId : null,
+      details: details(operation),
+      actor: "actor" in operation ? operation.actor : null,
+      fingerprint,
+      status: result.status,
+      reason: result.reason ?? null,
+      posted_after: result.posted,
+      pending_after: result.pending,
+      available_after: result.available,
+    }));
+    const removed = [...before.holds.keys()].filter((id) => !after.holds.has(id));
+    const placed = [...after.holds]
+      .filter(([id]) => !before.holds.has(id))
+      .map(([holdId, hold]) => ({
+        hold_id: holdId,
+        amount: hold.amount.toString(),
+        expires_at: new Date(hold.expiresAt).toISOString(),
+      }));
+    const events = decided
+      .filter((d) => d.result.status === "applied")
+      .map(({ operation, result }) => ({
+        id: newUuidV7(),
+        type: eventType(operation),
+        payload: {
+          accountId,
           operationId: operation.operationId,
-          kind: operation.kind,
-          amount: "amount" in operation && operation.amount !== undefined ? operation.amount : null,
-          holdId: "holdId" in operation ? operation.holdId : null,
-          details: details(operation),
-          actor: "actor" in operation ? operation.actor : null,
-          fingerprint,
-          status: result.status,
-          reason: result.reason ?? null,
-          postedAfter: BigInt(result.posted),
-          pendingAfter: BigInt(result.pending),
-          availableAfter: BigInt(result.available),
-        })),
+          ...("amount" in operation && operation.amount !== undefined ? { amount: operation.amount.toString() } : {}),
+          ...("holdId" in operation ? { holdId: operation.holdId } : {}),
+          ...details(operation),
+          ...("actor" in operation ? { actor: operation.actor } : {}),
+          posted: result.posted,
+          pending: result.pending,
+          available: result.available,
+        },
+      }));
+
+    // One statement, so one round trip and one implicit transaction: every part is guarded by
+    // the version check, and any constraint violation (a journaled operation id, a balance the
+    // checks forbid) aborts all of it.
+    let rows: Array<{ updated: number }>;
+    try {
+      rows = resultRows<{ updated: number }>(
+        await this.db().execute(sql`
+          with updated as (
+            update accounts.accounts
+               set posted_balance = ${after.posted.toString()}::bigint,
+                   pending_balance = ${after.pending.toString()}::bigint,
+                   status = ${after.status},
+                   credit_limit = ${after.creditLimit.toString()}::bigint,
+                   version = ${after.version.toString()}::bigint,
+                   updated_at = now()
+             where id = ${accountId} and version = ${before.version.toString()}::bigint
+            returning id
+          ), journal as (
+            insert into accounts.operations
+              (id, account_id, operation_id, kind, amount, hold_id, details, actor, fingerprint, status, reason,
+               posted_after, pending_after, available_after)
+            select r.id, u.id, r.operation_id, r.kind, r.amount, r.hold_id, r.details, r.actor, r.fingerprint,
+                   r.status, r.reason, r.posted_after, r.pending_after, r.available_after
+              from updated u, jsonb_to_recordset(${JSON.stringify(journal)}::jsonb) as r(
+                id text, operation_id text, kind text, amount bigint, hold_id text, details jsonb, actor text,
+                fingerprint text, status text, reason text, posted_after bigint, pending_after bigint,
+                available_after bigint)
+            returning 1
+          ), released as (
+            delete from accounts.holds h using updated u
+             where h.account_id = u.id
+               and h.hold_id in (select jsonb_array_elements_text(${JSON.stringify(removed)}::jsonb))
+            returning 1
+          ), placed as (
+            insert into accounts.holds (account_id, hold_id, amount, expires_at)
+            select u.id, p.hold_id, p.amount, p.expires_at
+              from updated u, jsonb_to_recordset(${JSON.stringify(placed)}::jsonb)
+                   as p(hold_id text, amount bigint, expires_at timestamptz)
+            returning 1
+          ), events as (
+            insert into accounts.outbox (id, aggregate_id, type, payload)
+            select e.id, u.id, e.type, e.payload
+              from updated u, jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as e(id text, type text, payload jsonb)
+            returning 1
+          )
+          select (select count(*) from updated)::int as updated`),
       );
-
-      const removed = [...before.holds.keys()].filter((id) => !after.holds.has(id));
-      const placed = [...after.holds].filter(([id]) => !before.holds.has(id));
-      if (removed.length > 0) {
-        await tx.delete(holds).where(and(eq(holds.accountId, before.accountId), inArray(holds.holdId, removed)));
+    } catch (error) {
+      if (isUniqueViolation(error, "operations_account_operation_key")) {
+        throw new OperationAlreadyRecorded(`an operation of this batch is already journaled for ${accountId}`, {
+          cause: error,
+        });
       }
-      if (placed.length > 0) {
-        await tx.insert(holds).values(
-          placed.map(([holdId, hold]) => ({
-            accountId: before.accountId,
-            holdId,
-            amount: hold.amount,
-            expiresAt: new Date(hold.expiresAt),
-          })),
-        );
-      }
-
-      const events = decided.filter((d) => d.result.status === "applied");
-      if (events.length > 0) {
-        await tx.insert(outbox).values(
-          events.map(({ operation, result }) => ({
-            id: newUuidV7(),
-            aggregateId: before.accountId,
-            type: eventType(operation),
-            payload: {
-              accountId: before.accountId,
-              operationId: operation.operationId,
-              ...("amount" in operation && operation.amount !== undefined
-                ? { amount: operation.amount.toString() }
-                : {}),
-              ...("holdId" in operation ? { holdId: operation.holdId } : {}),
-              ...details(operation),
-              ...("actor" in operation ? { actor: operation.actor } : {}),
-              posted: result.posted,
-              pending: result.pending,
-              available: result.available,
-            },
-          })),
-        );
-      }
-    });
+      throw error;
+    }
+    if (rows[0]?.updated !== 1) throw new Error(`account ${accountId} changed under its single writer`);
     if (fault === "after") throw new Error("injected fault: connection lost after the commit");
   }
+}
+
+/** Whether `error` (or what drizzle wrapped) is PostgreSQL's unique_violation on `constraint`. */
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  for (let current = error; current instanceof Error || typeof current === "object"; ) {
+    if (current === null) return false;
+    const fields = current as { code?: unknown; constraint_name?: unknown; constraint?: unknown; cause?: unknown };
+    if (fields.code === "23505") return (fields.constraint_name ?? fields.constraint) === constraint;
+    current = fields.cause;
+  }
+  return false;
 }

@@ -174,6 +174,8 @@ export async function spawnWrangler(options: {
   persistDir: string;
   env: Record<string, string>;
   output: "inherit" | "ignore";
+  /** More `wrangler dev` arguments (e.g. `--var NAME:value` for the first worker). */
+  args?: string[];
 }): Promise<{ child: ChildProcess; exited: Promise<number>; stop: () => Promise<void> }> {
   const inspectorPort = await freePort();
   const args = [
@@ -188,6 +190,7 @@ export async function spawnWrangler(options: {
     "--persist-to",
     options.persistDir,
     "--show-interactive-dev-session=false",
+    ...(options.args ?? []),
   ];
   const child = spawn(join(repositoryRoot, "node_modules/.bin/wrangler"), args, {
     cwd: repositoryRoot,

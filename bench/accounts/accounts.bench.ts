@@ -1,0 +1,351 @@
+/**
+ * npm run bench:accounts
+ *
+ * Debits through the accounts service and its AccountDOs, beside the classic design, in one run
+ * on one PostgreSQL server (DATABASE_URL, default the local server):
+ * - AccountDO: `POST /internal/v1/accounts/:id/operations` (a debit of 1 with a fresh operation
+ *   id, service token verified by the worker, one RPC to the account's object, group commit),
+ *   sent by wrk to workerd's own port (wrangler's front proxy would halve throughput), with the
+ *   accounts database behind PgBouncer in transaction mode, as Hyperdrive pools it in production
+ *   (a thousand objects each keeping a connection would otherwise exhaust max_connections).
+ * - no-op: `GET /internal/v1/accounts/:id` through the same worker, token check and RPC, answered
+ *   from the object's memory: the runtime ceiling of this path on this machine.
+ * - classic: the pgbench baseline of classic.ts.
+ * (a) all on one hot account, (b) spread over 1,000 accounts; concurrency 1, 8, 32, 128.
+ * PostgreSQL commits per operation = xact_commit delta of the service's database / operations.
+ * Needs wrk and pgbouncer (Debian packages) and pgbench.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import postgres from "postgres";
+import { startPgBouncer } from "../../dev/postgres/pgbouncer.ts";
+import { freePort } from "../../dev/stack/ports.ts";
+import { newKek, spawnWrangler, startStack, waitForOk } from "../../dev/stack/stack.ts";
+import { findWorkerdPort } from "../workerd.ts";
+import { classicLevels, runClassic } from "./classic.ts";
+import { type BenchRow, concurrencyLevels, printable, type Scenario, scenarios } from "./scenarios.ts";
+
+const serverUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const spreadCount = 1_000;
+const luaScript = fileURLToPath(new URL("./operations.lua", import.meta.url));
+for (const tool of ["wrk", "pgbench", "pgbouncer"]) {
+  if (spawnSync("which", [tool]).status !== 0) throw new Error(`${tool} is needed (Debian: apt-get install ${tool})`);
+}
+
+const log = (line: string) => console.error(`[bench] ${line}`);
+// The baseline first, while the server has every connection free.
+log("classic baseline (pgbench)");
+const classicConcurrency = await classicLevels(new URL(serverUrl), concurrencyLevels);
+const classicRows = await runClassic(new URL(serverUrl), classicConcurrency, seconds);
+
+const work = mkdtempSync(join(tmpdir(), "edgebank-bench-accounts-"));
+const stack = await startStack({
+  port: await freePort(),
+  databaseUrl: serverUrl,
+  ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+  databasePrefix: "edgebank_bench",
+  freshDatabases: true,
+  persistDir: join(work, "wrangler"),
+  dbDriver: "hyperdrive",
+  signingKeyKek: newKek(),
+  output: "ignore",
+  gatewayVars: { RATE_LIMIT_API_PER_MINUTE: "100000", LOG_LEVEL: "warn", REDIS_KEY_PREFIX: `bench-${Date.now()}` },
+  log,
+});
+const accountsDb = stack.databases.urls.accounts ?? "";
+const pooler = await startPgBouncer({ upstream: serverUrl, poolSize: 20 });
+const directPort = await freePort();
+const direct = await spawnWrangler({
+  configs: ["workers/accounts/wrangler.toml", "workers/auth/wrangler.toml"],
+  port: directPort,
+  persistDir: join(work, "wrangler-direct"),
+  env: {
+    ...stack.hyperdriveEnv,
+    CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_ACCOUNTS_DB: pooler.url(accountsDb),
+  },
+  // Unnamed statements through PgBouncer 1.18; no per-request access log line (local dev ships
+  // every console line to wrangler, which costs more than the request).
+  args: ["--var", "DB_PREPARE:false", "--var", "LOG_LEVEL:warn"],
+  output: "ignore",
+});
+const stats = postgres(accountsDb, { max: 1, onnotice: () => {} });
+let stopped: Promise<void> | undefined;
+const stopAll = () => {
+  stopped ??= (async () => {
+    await stats.end();
+    await direct.stop();
+    await pooler.stop();
+    await stack.stop();
+    rmSync(work, { recursive: true, force: true });
+  })();
+  return stopped;
+};
+// Ctrl-C leaves nothing running either.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => void stopAll().finally(() => process.exit(130)));
+}
+
+try {
+  await waitForOk(`${stack.url}/health/all`, 90_000, stack.exited);
+  await waitForOk(`http://127.0.0.1:${directPort}/ready`, 90_000, direct.exited);
+  const accountsUrl = `http://127.0.0.1:${await findWorkerdPort(direct.child, "accounts", directPort)}`;
+  log(`accounts worker on workerd's own port: ${accountsUrl}`);
+
+  const serviceToken = await provisionServiceToken();
+  const { hot, spread } = await openAccounts(serviceToken);
+  const files: Record<Scenario, string> = {
+    "hot account": join(work, "hot.txt"),
+    "1,000 accounts": join(work, "spread.txt"),
+  };
+  writeFileSync(files["hot account"], `${hot}\n`);
+  writeFileSync(files["1,000 accounts"], `${spread.join("\n")}\n`);
+
+  const rows: BenchRow[] = [];
+  for (const scenario of scenarios) {
+    wrk(accountsUrl, { token: serviceToken, accounts: files[scenario], mode: "debit", run: "warmup" }, 8, 3);
+    for (const concurrency of concurrencyLevels) {
+      for (const mode of ["debit", "noop"] as const) {
+        await new Promise((resolve) => setTimeout(resolve, 600)); // let pg_stat_database catch up
+        const before = await commits();
+        const run = `r${Date.now().toString(36)}`;
+        const result = wrk(
+          accountsUrl,
+          { token: serviceToken, accounts: files[scenario], mode, run },
+          concurrency,
+          seconds,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        const after = await commits();
+        const ok = result.requests - result.status;
+        rows.push({
+          design: mode === "debit" ? "AccountDO" : "no-op (same path)",
+          scenario,
+          concurrency,
+          operations: ok,
+          opsPerSecond: Math.round(ok / (result.durationUs / 1e6)),
+          p50: result.p50 / 1000,
+          p99: result.p99 / 1000,
+          commitsPerOp: mode === "debit" ? (after - before) / ok : Number.NaN,
+          errors: result.status + result.connect + result.read + result.write + result.timeout,
+        });
+        log(`${mode} ${scenario} c=${concurrency}: ${rows.at(-1)?.opsPerSecond} ops/s`);
+      }
+    }
+  }
+  await checkBalances(hot, spread, rows);
+
+  rows.push(...classicRows);
+
+  console.log(
+    `accounts benchmark: PostgreSQL at ${new URL(serverUrl).host}, ${seconds} s per run, wrk on loopback, ` +
+      `AccountDO database behind PgBouncer (transaction mode, 20 server connections)`,
+  );
+  if (!classicConcurrency.includes(128)) {
+    console.log(`classic: concurrency 128 needs max_connections > 133; ran ${classicConcurrency.at(-1)}`);
+  }
+  console.table(printable(rows));
+  report(rows);
+} finally {
+  await stopAll();
+}
+
+async function commits(): Promise<number> {
+  const [row] = await stats<{ n: string }[]>`
+    select xact_commit as n from pg_stat_database where datname = current_database()`;
+  return Number(row?.n ?? 0);
+}
+
+interface WrkResult {
+  requests: number;
+  durationUs: number;
+  status: number;
+  connect: number;
+  read: number;
+  write: number;
+  timeout: number;
+  p50: number;
+  p99: number;
+}
+
+function wrk(
+  url: string,
+  env: { token: string; accounts: string; mode: "debit" | "noop"; run: string },
+  concurrency: number,
+  duration: number,
+): WrkResult {
+  const run = spawnSync(
+    "wrk",
+    [
+      "-t",
+      String(Math.min(2, concurrency)),
+      "-c",
+      String(concurrency),
+      "-d",
+      `${duration}s`,
+      "--timeout",
+      "10s",
+      "-s",
+      luaScript,
+      url,
+    ],
+    {
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        BENCH_TOKEN: env.token,
+        BENCH_ACCOUNTS: env.accounts,
+        BENCH_MODE: env.mode,
+        BENCH_RUN: env.run,
+      },
+    },
+  );
+  const line = /WRK_RESULT (\{.*\})/.exec(run.stdout)?.[1];
+  if (run.status !== 0 || !line) throw new Error(`wrk failed: ${run.stderr}${run.stdout}`);
+  return JSON.parse(line) as WrkResult;
+}
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+async function login(email: string, password: string): Promise<string> {
+  const response = await fetch(`${stack.url}/v1/auth/token`, {
+    method: "POST",
+    body: new URLSearchParams({ grant_type: "password", username: email, password, client_id: "edgebank-app" }),
+  });
+  if (!response.ok) throw new Error(`login failed: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+/**
+ * A machine client with accounts:operate, as transfers and payments will have: an operator
+ * (promoted in the auth database, as a bank would do out of band) creates it, and the benchmark
+ * signs in with client_credentials.
+ */
+async function provisionServiceToken(): Promise<string> {
+  const email = `bench.operator.${Date.now()}@example.test`;
+  const password = "benchmark operator passphrase";
+  const registered = await post(`${stack.url}/v1/auth/register`, { email, password });
+  if (!registered.ok) throw new Error(`register failed: ${registered.status} ${await registered.text()}`);
+  const auth = postgres(stack.databases.urls.auth ?? "", { max: 1, onnotice: () => {} });
+  await auth`update auth.users set role = 'operator' where email = ${email}`;
+  await auth.end();
+  const operator = await login(email, password);
+  const created = await post(
+    `${stack.url}/v1/auth/clients`,
+    { name: "accounts benchmark", scopes: ["accounts:operate"] },
+    { authorization: `Bearer ${operator}` },
+  );
+  if (created.status !== 201) throw new Error(`client creation failed: ${created.status} ${await created.text()}`);
+  const client = (await created.json()) as { client_id: string; client_secret: string };
+  const token = await fetch(`${stack.url}/v1/auth/token`, {
+    method: "POST",
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: client.client_id,
+      client_secret: client.client_secret,
+      scope: "accounts:operate",
+    }),
+  });
+  if (!token.ok) throw new Error(`client_credentials failed: ${token.status} ${await token.text()}`);
+  return ((await token.json()) as { access_token: string }).access_token;
+}
+
+/** One customer opens the hot account and 1,000 more through the gateway; each is funded. */
+async function openAccounts(serviceToken: string): Promise<{ hot: string; spread: string[] }> {
+  const email = `bench.customer.${Date.now()}@example.test`;
+  const password = "benchmark customer passphrase";
+  await post(`${stack.url}/v1/auth/register`, { email, password });
+  const customer = await login(email, password);
+  const ids: string[] = [];
+  let next = 0;
+  const opener = async () => {
+    while (next < spreadCount + 1) {
+      next += 1;
+      const response = await post(
+        `${stack.url}/v1/accounts`,
+        { currency: "EUR" },
+        { authorization: `Bearer ${customer}`, "idempotency-key": crypto.randomUUID() },
+      );
+      if (response.status !== 201) throw new Error(`open failed: ${response.status} ${await response.text()}`);
+      ids.push(((await response.json()) as { id: string }).id);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, opener));
+  let funded = 0;
+  const funder = async () => {
+    while (funded < ids.length) {
+      const id = ids[funded++] ?? "";
+      const response = await post(
+        `http://127.0.0.1:${directPort}/internal/v1/accounts/${id}/operations`,
+        { kind: "credit", operationId: "bench-funding", amount: "1000000000000", currency: "EUR" },
+        { authorization: `Bearer ${serviceToken}` },
+      );
+      if (!response.ok) throw new Error(`funding failed: ${response.status} ${await response.text()}`);
+      await response.arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, funder));
+  log(`opened and funded ${ids.length} accounts`);
+  const [hot = "", ...spread] = ids;
+  return { hot, spread };
+}
+
+/**
+ * After the runs, the books must agree: every account's balance in PostgreSQL equals its
+ * funding minus its journaled debits, and the journal holds one row per successful debit.
+ */
+async function checkBalances(hot: string, spread: string[], rows: BenchRow[]): Promise<void> {
+  const [row] = await stats<{ mismatched: string; debits: string }[]>`
+    with journal as (
+      select account_id, count(*) filter (where kind = 'debit') as debits,
+             sum(case kind when 'credit' then amount when 'debit' then -amount else 0 end) as net
+      from accounts.operations where account_id = any(${[hot, ...spread]}) and status = 'applied'
+      group by account_id)
+    select count(*) filter (where a.posted_balance <> j.net) as mismatched, coalesce(sum(j.debits), 0) as debits
+    from accounts.accounts a join journal j on j.account_id = a.id`;
+  const answered = rows.filter((r) => r.design === "AccountDO").reduce((sum, r) => sum + r.operations, 0);
+  log(`books: ${row?.mismatched} accounts off; ${row?.debits} journaled debits, ${answered} answered in measured runs`);
+  if (Number(row?.mismatched) !== 0) throw new Error("account balances disagree with their journals");
+}
+
+function report(rows: BenchRow[]): void {
+  const find = (design: string, scenario: Scenario, concurrency: number) =>
+    rows.find((r) => r.design.startsWith(design) && r.scenario === scenario && r.concurrency === concurrency);
+  const classicTop = Math.max(...rows.filter((r) => r.design.startsWith("classic")).map((r) => r.concurrency));
+  const ratio = (a?: BenchRow, b?: BenchRow) => (a && b ? a.opsPerSecond / b.opsPerSecond : Number.NaN);
+  const checks = [
+    [
+      "hot account, c=32: AccountDO / classic ≥ 1.0",
+      ratio(find("AccountDO", "hot account", 32), find("classic", "hot account", 32)),
+      1.0,
+    ],
+    [
+      `hot account, c=128: AccountDO / classic (c=${classicTop}) ≥ 1.5`,
+      ratio(find("AccountDO", "hot account", 128), find("classic", "hot account", classicTop)),
+      1.5,
+    ],
+    [
+      "1,000 accounts, c=128: AccountDO / no-op ≥ 0.3",
+      ratio(find("AccountDO", "1,000 accounts", 128), find("no-op", "1,000 accounts", 128)),
+      0.3,
+    ],
+  ] as const;
+  for (const [label, value, target] of checks) {
+    console.log(`${value >= target ? "met   " : "missed"} ${label}: ${value.toFixed(2)}`);
+  }
+  const commitsHot = find("AccountDO", "hot account", 32)?.commitsPerOp ?? Number.NaN;
+  console.log(
+    `${commitsHot < 0.25 ? "met   " : "missed"} hot account, c=32: commits/op < 0.25: ${commitsHot.toFixed(3)}`,
+  );
+  const errors = rows.filter((r) => r.design === "AccountDO").reduce((sum, r) => sum + r.errors, 0);
+  console.log(`${errors === 0 ? "met   " : "missed"} AccountDO runs without errors: ${errors}`);
+}

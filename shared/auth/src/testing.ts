@@ -172,3 +172,77 @@ export function describeAccessTokenSecurity(name: string, target: SecurityTarget
     });
   });
 }
+
+/** The settings a service's tests mint tokens from: the stand-in issuer's private JWK and the claims. */
+export interface TestIssuerEnv {
+  TEST_SIGNING_JWK: string;
+  TOKEN_ISSUER: string;
+  TOKEN_AUDIENCE: string;
+}
+
+/** Imports a private ES256 JWK (with its kid) as a test signing key. */
+export async function importTestSigningKey(json: string): Promise<TestSigningKey> {
+  const jwk = JSON.parse(json) as JsonWebKey & { kid: string };
+  const privateKey = await crypto.subtle.importKey("jwk", jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+  return { kid: jwk.kid, privateKey };
+}
+
+/**
+ * A fresh caller of a service under test: a new subject (a user, or a machine client when the
+ * scope is a service scope) and an access token for it with `scope`, signed by the stand-in issuer.
+ */
+export async function testCaller(
+  env: TestIssuerEnv,
+  scope: string,
+  kind: "user" | "client" = "user",
+): Promise<{ id: string; token: string }> {
+  const id = `${kind === "user" ? "usr" : "cli"}_test_${crypto.randomUUID().replaceAll("-", "")}`;
+  const now = Math.floor(Date.now() / 1000);
+  const token = await signToken(await importTestSigningKey(env.TEST_SIGNING_JWK), {
+    iss: env.TOKEN_ISSUER,
+    aud: env.TOKEN_AUDIENCE,
+    sub: id,
+    scope,
+    client_id: kind === "user" ? "edgebank-app" : id,
+    jti: crypto.randomUUID(),
+    iat: now,
+    exp: now + 900,
+  });
+  return { id, token };
+}
+
+/**
+ * The security suite's target for a data service under test: keys and claims from the
+ * stand-in issuer's bindings (TEST_SIGNING_JWK, TEST_RETIRED_JWK), a valid token for `scope`.
+ */
+export function serviceSecurityTarget(
+  env: TestIssuerEnv & { TEST_RETIRED_JWK: string },
+  scope: string,
+  call: SecurityTarget["call"],
+): SecurityTarget {
+  return {
+    async setup() {
+      const { d: _private, ...currentPublicJwk } = JSON.parse(env.TEST_SIGNING_JWK) as JWK;
+      const now = () => Math.floor(Date.now() / 1000);
+      return {
+        current: await importTestSigningKey(env.TEST_SIGNING_JWK),
+        currentPublicJwk,
+        retired: await importTestSigningKey(env.TEST_RETIRED_JWK),
+        validClaims: () => ({
+          iss: env.TOKEN_ISSUER,
+          aud: env.TOKEN_AUDIENCE,
+          sub: "usr_security",
+          scope,
+          client_id: "edgebank-app",
+          jti: crypto.randomUUID(),
+          iat: now(),
+          exp: now() + 900,
+        }),
+        requiredScope: scope,
+        issuer: env.TOKEN_ISSUER,
+        audience: env.TOKEN_AUDIENCE,
+      };
+    },
+    call,
+  };
+}

@@ -1,36 +1,12 @@
 import { env, exports } from "cloudflare:workers";
-import { signToken, type TestSigningKey } from "@edgebank/auth/testing";
+import { testCaller } from "@edgebank/auth/testing";
 
-async function importTestKey(json: string): Promise<TestSigningKey> {
-  const jwk = JSON.parse(json) as JsonWebKey & { kid: string };
-  const privateKey = await crypto.subtle.importKey("jwk", jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
-  return { kid: jwk.kid, privateKey };
-}
-
-export const currentKey = () => importTestKey(env.TEST_SIGNING_JWK);
-export const retiredKey = () => importTestKey(env.TEST_RETIRED_JWK);
-
-export function claims(subject: string, scope: string) {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    iss: env.TOKEN_ISSUER,
-    aud: env.TOKEN_AUDIENCE,
-    sub: subject,
-    scope,
-    client_id: "edgebank-app",
-    jti: crypto.randomUUID(),
-    iat: now,
-    exp: now + 900,
-  };
+/** A caller: a fresh user id and an access token for it (customer scopes unless told otherwise). */
+export function customer(scope = CUSTOMER) {
+  return testCaller(env, scope);
 }
 
 export const CUSTOMER = "accounts:read accounts:write transfers:read transfers:write";
-
-/** A caller: a fresh user id and an access token for it. */
-export async function customer(scope = CUSTOMER) {
-  const id = `usr_test_${crypto.randomUUID().replaceAll("-", "")}`;
-  return { id, token: await signToken(await currentKey(), claims(id, scope)) };
-}
 
 export function call(path: string, token: string | undefined, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);

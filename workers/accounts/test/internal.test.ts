@@ -1,9 +1,11 @@
+import { env } from "cloudflare:workers";
+import { testCaller } from "@edgebank/auth/testing";
 import { newId } from "@edgebank/ids";
 import { describe, expect, it } from "vitest";
 import { call, customer, openAccount } from "./helpers.ts";
 
 /** A machine client of another service (transfers, payments): the only holder of accounts:operate. */
-const service = () => customer("accounts:operate");
+const service = () => testCaller(env, "accounts:operate", "client");
 
 function operate(id: string, token: string, body: Record<string, unknown>) {
   return call(`/internal/v1/accounts/${id}/operations`, token, {

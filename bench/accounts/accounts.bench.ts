@@ -32,6 +32,7 @@ const serverUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:543
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const spreadCount = 1_000;
 const luaScript = fileURLToPath(new URL("./operations.lua", import.meta.url));
+const reportScript = fileURLToPath(new URL("./report.lua", import.meta.url));
 for (const tool of ["wrk", "pgbench", "pgbouncer"]) {
   if (spawnSync("which", [tool]).status !== 0) throw new Error(`${tool} is needed (Debian: apt-get install ${tool})`);
 }
@@ -72,12 +73,22 @@ const direct = await spawnWrangler({
   args: ["--var", "DB_PREPARE:false", "--var", "LOG_LEVEL:warn"],
   output: "ignore",
 });
+// The runtime's own ceiling for one Durable Object round trip, with nothing of edgebank in it.
+const hopPort = await freePort();
+const hop = await spawnWrangler({
+  configs: ["bench/fixtures/do-hop/wrangler.toml"],
+  port: hopPort,
+  persistDir: join(work, "wrangler-hop"),
+  env: {},
+  output: "ignore",
+});
 const stats = postgres(accountsDb, { max: 1, onnotice: () => {} });
 let stopped: Promise<void> | undefined;
 const stopAll = () => {
   stopped ??= (async () => {
     await stats.end();
     await direct.stop();
+    await hop.stop();
     await pooler.stop();
     await stack.stop();
     rmSync(work, { recursive: true, force: true });
@@ -94,6 +105,8 @@ try {
   await waitForOk(`http://127.0.0.1:${directPort}/ready`, 90_000, direct.exited);
   const accountsUrl = `http://127.0.0.1:${await findWorkerdPort(direct.child, "accounts", directPort)}`;
   log(`accounts worker on workerd's own port: ${accountsUrl}`);
+  await waitForOk(`http://127.0.0.1:${hopPort}/health`, 60_000, hop.exited);
+  const hopUrl = `http://127.0.0.1:${await findWorkerdPort(hop.child, "do-hop", hopPort)}`;
 
   const serviceToken = await provisionServiceToken();
   const { hot, spread } = await openAccounts(serviceToken);
@@ -136,6 +149,20 @@ try {
       }
     }
   }
+  for (const concurrency of concurrencyLevels) {
+    const result = wrk(`${hopUrl}/hop/hot`, undefined, concurrency, seconds);
+    rows.push({
+      design: "bare DO round trip",
+      scenario: "hot account",
+      concurrency,
+      operations: result.requests - result.status,
+      opsPerSecond: Math.round((result.requests - result.status) / (result.durationUs / 1e6)),
+      p50: result.p50 / 1000,
+      p99: result.p99 / 1000,
+      commitsPerOp: Number.NaN,
+      errors: result.status + result.connect + result.read + result.write + result.timeout,
+    });
+  }
   await checkBalances(hot, spread, rows);
 
   rows.push(...classicRows);
@@ -171,9 +198,10 @@ interface WrkResult {
   p99: number;
 }
 
+/** wrk against `url`; with `env`, through operations.lua (else plain GETs, results from report.lua). */
 function wrk(
   url: string,
-  env: { token: string; accounts: string; mode: "debit" | "noop"; run: string },
+  env: { token: string; accounts: string; mode: "debit" | "noop"; run: string } | undefined,
   concurrency: number,
   duration: number,
 ): WrkResult {
@@ -189,17 +217,17 @@ function wrk(
       "--timeout",
       "10s",
       "-s",
-      luaScript,
+      env ? luaScript : reportScript,
       url,
     ],
     {
       encoding: "utf8",
       env: {
         ...process.env,
-        BENCH_TOKEN: env.token,
-        BENCH_ACCOUNTS: env.accounts,
-        BENCH_MODE: env.mode,
-        BENCH_RUN: env.run,
+        BENCH_REPORT_LUA: reportScript,
+        ...(env
+          ? { BENCH_TOKEN: env.token, BENCH_ACCOUNTS: env.accounts, BENCH_MODE: env.mode, BENCH_RUN: env.run }
+          : {}),
       },
     },
   );

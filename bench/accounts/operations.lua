@@ -4,7 +4,7 @@
 --   BENCH_MODE      "debit": POST a debit of 1 minor unit with a fresh operation id
 --                   "noop":  GET the account's summary (same path, answered from memory)
 --   BENCH_RUN       a prefix that makes this run's operation ids unique
--- Prints one line "WRK_RESULT {json}" with counts, errors and latency percentiles (microseconds).
+--   BENCH_REPORT_LUA  report.lua, which prints one line "WRK_RESULT {json}" at the end
 
 local token = os.getenv("BENCH_TOKEN")
 local accounts_file = os.getenv("BENCH_ACCOUNTS")
@@ -38,10 +38,5 @@ function request()
   return wrk.format("POST", "/internal/v1/accounts/" .. account .. "/operations", headers, body)
 end
 
-function done(summary, latency, requests)
-  local errors = summary.errors
-  io.write(string.format(
-    'WRK_RESULT {"requests":%d,"durationUs":%d,"status":%d,"connect":%d,"read":%d,"write":%d,"timeout":%d,"p50":%d,"p99":%d}\n',
-    summary.requests, summary.duration, errors.status, errors.connect, errors.read, errors.write, errors.timeout,
-    latency:percentile(50), latency:percentile(99)))
-end
+-- done(): the shared "WRK_RESULT" report.
+dofile(os.getenv("BENCH_REPORT_LUA"))

@@ -5,7 +5,12 @@
 import { spawnSync } from "node:child_process";
 import { allServices } from "../services.ts";
 
-const projects = ["tsconfig.json", "dev/tsconfig.json", ...allServices.map((s) => `workers/${s.name}/tsconfig.json`)];
+const projects = [
+  "tsconfig.json",
+  "dev/tsconfig.json",
+  "bench/fixtures/do-hop/tsconfig.json",
+  ...allServices.map((s) => `workers/${s.name}/tsconfig.json`),
+];
 let failed = false;
 for (const project of projects) {
   const result = spawnSync("npx", ["tsc", "--noEmit", "-p", project], { stdio: "inherit" });

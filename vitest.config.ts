@@ -37,6 +37,8 @@ const testIssuer = await (async () => {
 
 /** A fixed key-encryption key for the auth service's signing keys in tests (32 bytes, base64url). */
 const testKek = "dGVzdC1vbmx5LWtleS1lbmNyeXB0aW9uLWtleS0zMmI";
+/** A fixed checkpoint signing key for the ledger in tests (32 bytes, base64url). */
+const testCheckpointKey = "dGVzdC1vbmx5LWxlZGdlci1jaGVja3BvaW50LWtleTE";
 
 /** The gateway's settings under test: its Redis, fast JWKS refresh, small auth limits. */
 function gatewayTestBindings(upstash: { url: string; token: string }) {
@@ -140,6 +142,7 @@ export default defineConfig({
                 ...(service.name === "auth"
                   ? { SIGNING_KEY_KEK: testKek, JWKS_TTL_SECONDS: "1" }
                   : testIssuer.bindings),
+                ...(service.name === "ledger" ? { LEDGER_CHECKPOINT_KEY: testCheckpointKey } : {}),
               },
               hyperdrives: { [service.dbBinding]: databases.urls[service.name] ?? "" },
               ...(service.name === "auth" ? {} : { serviceBindings: { AUTH: testIssuer.auth } }),

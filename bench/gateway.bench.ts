@@ -24,6 +24,7 @@ const stack = await startStack({
   persistDir: join(stateDir, "wrangler"),
   dbDriver: "hyperdrive",
   signingKeyKek: newKek(),
+  ledgerCheckpointKey: newKek(),
   output: "ignore",
   // The benchmark is one principal sending thousands of requests: lift the per-principal limit.
   gatewayVars: { RATE_LIMIT_API_PER_MINUTE: "100000", LOG_LEVEL: "warn", REDIS_KEY_PREFIX: `bench-${Date.now()}` },

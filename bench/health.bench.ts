@@ -22,6 +22,7 @@ const stack = await startStack({
   persistDir: join(stateDir, "wrangler"),
   dbDriver: process.env.DB_DRIVER === "neon" ? "neon" : "hyperdrive",
   signingKeyKek: newKek(),
+  ledgerCheckpointKey: newKek(),
   output: "ignore",
   log: () => {},
 });

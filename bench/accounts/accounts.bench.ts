@@ -53,6 +53,7 @@ const stack = await startStack({
   persistDir: join(work, "wrangler"),
   dbDriver: "hyperdrive",
   signingKeyKek: newKek(),
+  ledgerCheckpointKey: newKek(),
   output: "ignore",
   gatewayVars: { RATE_LIMIT_API_PER_MINUTE: "100000", LOG_LEVEL: "warn", REDIS_KEY_PREFIX: `bench-${Date.now()}` },
   log,

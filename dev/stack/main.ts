@@ -13,9 +13,9 @@
  * Ctrl-C stops everything it started.
  */
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { newKek, repositoryRoot, startStack, waitForOk } from "./stack.ts";
+import { devSecret, repositoryRoot, startStack, waitForOk } from "./stack.ts";
 
 const log = (line: string) => console.log(`[edgebank] ${line}`);
 const dbDriver = process.env.DB_DRIVER === "neon" ? "neon" : "hyperdrive";
@@ -26,10 +26,10 @@ if (process.env.DB_DRIVER && process.env.DB_DRIVER !== dbDriver) {
 
 const stateDir = process.env.EDGEBANK_STATE_DIR ?? join(repositoryRoot, ".dev");
 mkdirSync(stateDir, { recursive: true });
-// The development key that encrypts auth's signing keys: kept with the data it protects.
-const kekFile = join(stateDir, "signing-key-kek");
-if (!existsSync(kekFile)) writeFileSync(kekFile, newKek(), { mode: 0o600 });
-const signingKeyKek = readFileSync(kekFile, "utf8").trim();
+// Development keys, kept with the data they protect: auth's key-encryption key and the
+// ledger's checkpoint signing key.
+const signingKeyKek = devSecret(join(stateDir, "signing-key-kek"));
+const ledgerCheckpointKey = devSecret(join(stateDir, "ledger-checkpoint-key"));
 const stack = await startStack({
   port: Number(process.env.PORT ?? 8787),
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { pgliteDir: join(stateDir, "pglite") }),
@@ -39,6 +39,7 @@ const stack = await startStack({
   persistDir: join(stateDir, "wrangler"),
   dbDriver,
   signingKeyKek,
+  ledgerCheckpointKey,
   ...(process.env.EDGEBANK_REDIS_PREFIX
     ? { gatewayVars: { REDIS_KEY_PREFIX: process.env.EDGEBANK_REDIS_PREFIX } }
     : {}),

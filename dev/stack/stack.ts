@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type NeonRelay, startNeonRelay } from "../neon-relay/relay.ts";
@@ -33,6 +33,8 @@ export interface StackOptions {
   dbDriver: "hyperdrive" | "neon";
   /** The auth service's key-encryption key (SIGNING_KEY_KEK): 32 bytes, base64url. */
   signingKeyKek: string;
+  /** The ledger's checkpoint signing key (LEDGER_CHECKPOINT_KEY): 32 bytes, base64url. */
+  ledgerCheckpointKey: string;
   /** Where wrangler's output goes. */
   output: "inherit" | "ignore";
   /** Extra vars for the gateway (benchmarks raise its rate limits). */
@@ -55,6 +57,15 @@ export interface RunningStack {
 /** A new random key-encryption key for development (32 bytes, base64url). */
 export function newKek(): string {
   return randomBytes(32).toString("base64url");
+}
+
+/**
+ * A development secret of 32 random bytes kept in `file` (created on first use), so data it
+ * protects or signs stays readable across restarts.
+ */
+export function devSecret(file: string): string {
+  if (!existsSync(file)) writeFileSync(file, newKek(), { mode: 0o600 });
+  return readFileSync(file, "utf8").trim();
 }
 
 /** Polls `url` until it answers 200 or `timeoutMs` passes. */
@@ -139,6 +150,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         DB_PREPARE: String(databases.prepare),
         ...(relay ? { DATABASE_URL: url, NEON_WS_PROXY: relay.proxy } : {}),
         ...(service.name === "auth" ? { SIGNING_KEY_KEK: options.signingKeyKek } : {}),
+        ...(service.name === "ledger" ? { LEDGER_CHECKPOINT_KEY: options.ledgerCheckpointKey } : {}),
       });
     }
 

@@ -20,6 +20,8 @@ export const scopes = [
   "auditor",
   /** Service scope: move money on accounts directly (transfers, payments). Machine clients only. */
   "accounts:operate",
+  /** Service scope: record entries in the ledger (transfers). Machine clients only. */
+  "ledger:write",
 ] as const;
 export type Scope = (typeof scopes)[number];
 

@@ -1,9 +1,13 @@
-import { createServiceApp } from "@edgebank/service";
+import { registerAuditRoutes } from "./routes/audit.ts";
+import { registerEntryRoutes } from "./routes/entries.ts";
+import { scheduled } from "./scheduled.ts";
+import { app } from "./service.ts";
 
 /**
- * The ledger service. Its features arrive with their issues; for now it is the platform's
- * service skeleton: shared middleware, its database, health and readiness.
+ * The ledger service: an append-only double-entry journal of every completed money movement,
+ * chained by hashes and anchored by signed checkpoints, and its verification.
  */
-const { app } = createServiceApp({ name: "ledger", dbBinding: "LEDGER_DB", dbSchema: "ledger" });
+registerEntryRoutes(app);
+registerAuditRoutes(app);
 
-export default app;
+export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;

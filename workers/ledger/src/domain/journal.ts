@@ -1,0 +1,163 @@
+import { type Database, withTransaction } from "@edgebank/db";
+import { AppError } from "@edgebank/errors";
+import { newId } from "@edgebank/ids";
+import { asc, desc, eq, sql } from "drizzle-orm";
+import { checkpoints, entries, postings } from "../db/schema.ts";
+import { type ChainedEntry, type CheckpointKey, entryHash, GENESIS_HASH, signCheckpoint } from "./chain.ts";
+
+/** A checkpoint is signed every this many entries (and by the cron in between). */
+export const CHECKPOINT_EVERY = 100n;
+
+export interface PostingInput {
+  accountId: string;
+  amount: bigint;
+  currency: string;
+}
+
+export interface EntryInput {
+  transferId: string;
+  description: string;
+  postings: PostingInput[];
+}
+
+export interface RecordedEntry extends ChainedEntry {
+  previousHash: string;
+  hash: string;
+}
+
+/**
+ * Refuses what the database would refuse anyway, with a clear answer: fewer than two legs, a
+ * zero amount, or legs that do not sum to zero in every currency.
+ */
+export function assertBalanced(input: EntryInput): void {
+  if (input.postings.length < 2) throw new AppError("unprocessable", "An entry needs at least two postings.");
+  const totals = new Map<string, bigint>();
+  for (const posting of input.postings) {
+    if (posting.amount === 0n) throw new AppError("unprocessable", "A posting's amount cannot be zero.");
+    totals.set(posting.currency, (totals.get(posting.currency) ?? 0n) + posting.amount);
+  }
+  const unbalanced = [...totals].filter(([, total]) => total !== 0n);
+  if (unbalanced.length > 0) {
+    throw new AppError(
+      "unprocessable",
+      `The postings do not balance: ${unbalanced.map(([currency, total]) => `${currency} ${total}`).join(", ")}.`,
+      { extensions: { reason: "unbalanced" } },
+    );
+  }
+}
+
+/** Whether a stored entry is the same movement as `input` (a replay), not a different one. */
+function sameMovement(stored: RecordedEntry, input: EntryInput): boolean {
+  const key = (p: PostingInput) => `${p.accountId}|${p.currency}|${p.amount}`;
+  const a = stored.postings.map(key).sort();
+  const b = input.postings.map(key).sort();
+  return stored.description === input.description && a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
+/**
+ * Records one balanced entry at the head of the chain, once per transfer id: a replay with the
+ * same content returns the entry already recorded; the same transfer id with other content is
+ * a conflict. Appends are serialized by a transaction-scoped advisory lock (the chain is one
+ * total order); the entry, its postings and, every CHECKPOINT_EVERY entries, a signed
+ * checkpoint are written in one transaction.
+ */
+export async function recordEntry(
+  db: Database,
+  input: EntryInput,
+  key: CheckpointKey,
+): Promise<{ entry: RecordedEntry; replayed: boolean }> {
+  assertBalanced(input);
+  return withTransaction(db, async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('edgebank.ledger.chain', 0))`);
+    const existing = await findEntry(tx as unknown as Database, { transferId: input.transferId });
+    if (existing) {
+      if (!sameMovement(existing, input)) {
+        throw new AppError("conflict", `Transfer ${input.transferId} is already recorded with other postings.`);
+      }
+      return { entry: existing, replayed: true };
+    }
+    const [head] = await tx
+      .select({ sequence: entries.sequence, hash: entries.hash })
+      .from(entries)
+      .orderBy(desc(entries.sequence))
+      .limit(1);
+    const previousHash = head?.hash ?? GENESIS_HASH;
+    const chained: ChainedEntry = {
+      sequence: (head?.sequence ?? 0n) + 1n,
+      id: newId("ledgerEntry"),
+      transferId: input.transferId,
+      description: input.description,
+      recordedAt: new Date(),
+      postings: input.postings.map((p, leg) => ({ leg, ...p })),
+    };
+    const hash = await entryHash(previousHash, chained);
+    await tx.insert(entries).values({
+      sequence: chained.sequence,
+      id: chained.id,
+      transferId: chained.transferId,
+      description: chained.description,
+      recordedAt: chained.recordedAt,
+      previousHash,
+      hash,
+    });
+    await tx.insert(postings).values(chained.postings.map((p) => ({ entrySequence: chained.sequence, ...p })));
+    if (chained.sequence % CHECKPOINT_EVERY === 0n) {
+      await tx.insert(checkpoints).values({
+        sequence: chained.sequence,
+        hash,
+        keyId: key.id,
+        signature: await signCheckpoint(key, chained.sequence, hash),
+      });
+    }
+    return { entry: { ...chained, previousHash, hash }, replayed: false };
+  });
+}
+
+/** One entry with its postings, by transfer id or sequence. */
+export async function findEntry(
+  db: Database,
+  by: { transferId: string } | { sequence: bigint },
+): Promise<RecordedEntry | undefined> {
+  const [row] = await db
+    .select()
+    .from(entries)
+    .where("transferId" in by ? eq(entries.transferId, by.transferId) : eq(entries.sequence, by.sequence));
+  if (!row) return undefined;
+  const legs = await db
+    .select()
+    .from(postings)
+    .where(eq(postings.entrySequence, row.sequence))
+    .orderBy(asc(postings.leg));
+  return {
+    ...row,
+    postings: legs.map((p) => ({ leg: p.leg, accountId: p.accountId, amount: p.amount, currency: p.currency })),
+  };
+}
+
+/**
+ * Signs the chain head now if it has no checkpoint yet (the cron's job, so a quiet ledger is
+ * still anchored). Returns the sequence signed, or undefined when there was nothing new.
+ */
+export async function checkpointHead(db: Database, key: CheckpointKey): Promise<bigint | undefined> {
+  return withTransaction(db, async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('edgebank.ledger.chain', 0))`);
+    const [head] = await tx
+      .select({ sequence: entries.sequence, hash: entries.hash })
+      .from(entries)
+      .orderBy(desc(entries.sequence))
+      .limit(1);
+    if (!head) return undefined;
+    const [signed] = await tx
+      .select({ sequence: checkpoints.sequence })
+      .from(checkpoints)
+      .where(eq(checkpoints.sequence, head.sequence));
+    if (signed) return undefined;
+    await tx.insert(checkpoints).values({
+      sequence: head.sequence,
+      hash: head.hash,
+      keyId: key.id,
+      signature: await signCheckpoint(key, head.sequence, head.hash),
+    });
+    return head.sequence;
+  });
+}

@@ -5,7 +5,15 @@ export interface BulkheadOptions {
   maxConcurrent: number;
   /** Calls allowed to wait for a slot; beyond that a call is refused at once. */
   maxQueued: number;
+  /**
+   * How long a call may wait for a slot before it is refused. The wait is a timer of the
+   * waiting request's own: in workerd a request that only waits for another request to release
+   * a slot has no I/O of its own and is cancelled as hung.
+   */
+  maxQueueWaitMs?: number;
 }
+
+const DEFAULT_QUEUE_WAIT_MS = 10_000;
 
 /**
  * Limits concurrent calls to one downstream so a slow dependency cannot take every connection
@@ -44,14 +52,22 @@ export class Bulkhead {
     }
     if (this.#queue.length >= this.options.maxQueued) return Promise.reject(new BulkheadFullError(this.downstream));
     return new Promise<void>((resolve, reject) => {
+      const leave = (reason: unknown) => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        this.#queue = this.#queue.filter((waiter) => waiter !== grant);
+        reject(reason);
+      };
       const grant = () => {
+        clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
         resolve();
       };
-      const onAbort = () => {
-        this.#queue = this.#queue.filter((waiter) => waiter !== grant);
-        reject(signal?.reason);
-      };
+      const onAbort = () => leave(signal?.reason);
+      const timer = setTimeout(
+        () => leave(new BulkheadFullError(this.downstream)),
+        this.options.maxQueueWaitMs ?? DEFAULT_QUEUE_WAIT_MS,
+      );
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#queue.push(grant);
     });

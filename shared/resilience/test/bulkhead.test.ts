@@ -66,4 +66,22 @@ describe("Bulkhead", () => {
     await first;
     expect(bulkhead.active).toBe(0);
   });
+
+  it("refuses a call that waited longer than maxQueueWaitMs, and frees its place in the queue", async () => {
+    const bulkhead = new Bulkhead("slow", { maxConcurrent: 1, maxQueued: 1, maxQueueWaitMs: 20 });
+    const busy = gate();
+    const first = bulkhead.execute(() => busy.promise);
+    const waited = await bulkhead
+      .execute(async () => "served")
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(waited).toBeInstanceOf(BulkheadFullError);
+    expect(bulkhead.queued).toBe(0);
+    busy.open();
+    await first;
+    expect(await bulkhead.execute(async () => "next")).toBe("next");
+    expect(bulkhead.active).toBe(0);
+  });
 });

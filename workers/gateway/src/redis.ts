@@ -11,6 +11,9 @@ export function redis(config: GatewayConfig): Redis {
     // Resilience is the gateway's: one attempt here, the policy decides the rest.
     retry: false,
     enableTelemetry: false,
+    // Auto-pipelining batches commands of concurrent requests into one fetch made by one of
+    // them: the others then wait on another request's I/O, which workerd cancels as hung.
+    enableAutoPipelining: false,
   });
   return client;
 }

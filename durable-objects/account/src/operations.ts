@@ -28,7 +28,8 @@ export interface AccountState {
 
 export type Operation =
   /** Money operations may name their currency; a different one than the account's is refused. */
-  | { kind: "credit"; operationId: string; amount: bigint; currency?: string }
+  /** `requireActive`: a transfer's credit, refused by a frozen account (a deposit is not). */
+  | { kind: "credit"; operationId: string; amount: bigint; currency?: string; requireActive?: boolean }
   | { kind: "debit"; operationId: string; amount: bigint; currency?: string }
   | { kind: "hold"; operationId: string; holdId: string; amount: bigint; expiresAt: number; currency?: string }
   | { kind: "capture"; operationId: string; holdId: string; amount?: bigint }
@@ -73,8 +74,9 @@ export function available(state: AccountState): bigint {
 export function fingerprint(op: Operation): string {
   switch (op.kind) {
     case "credit":
+      return `credit:${op.amount}${currencySuffix(op.currency)}${op.requireActive ? ":active" : ""}`;
     case "debit":
-      return `${op.kind}:${op.amount}${currencySuffix(op.currency)}`;
+      return `debit:${op.amount}${currencySuffix(op.currency)}`;
     case "hold":
       return `hold:${op.holdId}:${op.amount}:${op.expiresAt}${currencySuffix(op.currency)}`;
     case "capture":
@@ -113,7 +115,8 @@ export function apply(state: AccountState, op: Operation): { state: AccountState
   const refuse = (reason: RefusalReason) => ({ state, result: result(state, op, reason) });
   const accept = (next: AccountState) => ({ state: next, result: result(next, op) });
   if (state.status === "closed") return refuse("account_closed"); // closing is final
-  const outgoing = op.kind === "debit" || op.kind === "hold" || op.kind === "capture";
+  const outgoing =
+    op.kind === "debit" || op.kind === "hold" || op.kind === "capture" || (op.kind === "credit" && op.requireActive);
   if (state.status === "frozen" && outgoing) return refuse("account_frozen");
   if ("currency" in op && op.currency !== undefined && op.currency !== state.currency)
     return refuse("currency_mismatch");

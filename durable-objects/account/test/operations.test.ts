@@ -82,6 +82,15 @@ describe("account operations", () => {
     ]);
   });
 
+  it("a frozen account refuses a credit that requires an active account (a transfer's)", () => {
+    const { results } = run(
+      account({ status: "frozen" }),
+      { kind: "credit", operationId: "t", amount: 5n, requireActive: true },
+      { kind: "credit", operationId: "d", amount: 5n },
+    );
+    expect(results.map((r) => r.reason ?? r.status)).toEqual(["account_frozen", "applied"]);
+  });
+
   it("a closed account refuses everything", () => {
     const { results } = run(account({ status: "closed" }), { kind: "credit", operationId: "a", amount: 5n });
     expect(results[0]).toMatchObject({ status: "refused", reason: "account_closed" });

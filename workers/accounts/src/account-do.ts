@@ -9,7 +9,13 @@ import { config } from "./service.ts";
 const IDLE_CLOSE_MS = 30_000;
 
 type Amount = bigint;
-export type CreditInput = { accountId: string; operationId: string; amount: Amount; currency?: string };
+export type CreditInput = {
+  accountId: string;
+  operationId: string;
+  amount: Amount;
+  currency?: string;
+  requireActive?: boolean;
+};
 export type HoldInput = {
   accountId: string;
   operationId: string;
@@ -55,7 +61,11 @@ export class AccountDO extends DurableObject<Env> {
   #idle: ReturnType<typeof setTimeout> | undefined;
 
   credit(input: CreditInput): Promise<OperationResult> {
-    return this.#submit(input.accountId, { kind: "credit", ...money(input) });
+    return this.#submit(input.accountId, {
+      kind: "credit",
+      ...money(input),
+      ...(input.requireActive ? { requireActive: true } : {}),
+    });
   }
 
   debit(input: CreditInput): Promise<OperationResult> {

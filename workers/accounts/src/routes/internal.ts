@@ -3,6 +3,8 @@ import { AppError } from "@edgebank/errors";
 import { isId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { and, asc, eq } from "drizzle-orm";
+import { accounts } from "../db/schema.ts";
 import { accountObjects } from "../service.ts";
 
 /**
@@ -25,7 +27,13 @@ const reference = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "1 to 128 charact
 
 const operation = z
   .discriminatedUnion("kind", [
-    z.object({ kind: z.literal("credit"), operationId: reference, amount: minorUnits, currency }),
+    z.object({
+      kind: z.literal("credit"),
+      operationId: reference,
+      amount: minorUnits,
+      currency,
+      requireActive: z.boolean().optional().describe("refused by a frozen account (transfers; not deposits)"),
+    }),
     z.object({ kind: z.literal("debit"), operationId: reference, amount: minorUnits, currency }),
     z.object({
       kind: z.literal("hold"),
@@ -99,6 +107,24 @@ const operateRoute = createRoute({
   responses: { 200: { description: "Applied", content: { "application/json": { schema: result } } } },
 });
 
+const settlementRoute = createRoute({
+  method: "get",
+  path: "/internal/v1/settlement-accounts/{currency}",
+  tags: ["internal"],
+  summary: "Service: the external settlement account of a currency (counterpart of deposits and withdrawals)",
+  security: [{ bearer: [] }],
+  middleware: [authenticated("accounts:operate")] as const,
+  request: {
+    params: z.object({ currency: currency.openapi({ param: { name: "currency", in: "path" } }) }),
+  },
+  responses: {
+    200: {
+      description: "The settlement account",
+      content: { "application/json": { schema: z.object({ id: z.string(), currency: z.string() }) } },
+    },
+  },
+});
+
 const reasons: Record<string, string> = {
   insufficient_funds: "The account's available balance does not cover the amount.",
   account_frozen: "The account is frozen: it takes no debits, holds or captures.",
@@ -123,6 +149,19 @@ function refusal(outcome: OperationResult): AppError {
 }
 
 export function registerInternalRoutes(app: OpenAPIHono<ServiceEnv>): void {
+  app.openapi(settlementRoute, async (c) => {
+    const { currency: code } = c.req.valid("param");
+    const [row] = await c.var
+      .db()
+      .select({ id: accounts.id, currency: accounts.currency })
+      .from(accounts)
+      .where(and(eq(accounts.kind, "system"), eq(accounts.currency, code)))
+      .orderBy(asc(accounts.id))
+      .limit(1);
+    if (!row) throw new AppError("not_found", `No settlement account holds ${code}.`);
+    return c.json(row, 200);
+  });
+
   app.openapi(summaryRoute, async (c) => {
     const { id } = c.req.valid("param");
     const objects = accountObjects(c.env);
@@ -139,7 +178,12 @@ export function registerInternalRoutes(app: OpenAPIHono<ServiceEnv>): void {
     let outcome: OperationResult;
     switch (body.kind) {
       case "credit":
-        outcome = await stub.credit({ ...base, amount: BigInt(body.amount), currency: body.currency });
+        outcome = await stub.credit({
+          ...base,
+          amount: BigInt(body.amount),
+          currency: body.currency,
+          ...(body.requireActive ? { requireActive: true } : {}),
+        });
         break;
       case "debit":
         outcome = await stub.debit({ ...base, amount: BigInt(body.amount), currency: body.currency });

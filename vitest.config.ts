@@ -1,5 +1,5 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { exportJWK, generateKeyPair } from "jose";
+import { exportJWK, generateKeyPair, importJWK, SignJWT } from "jose";
 import { defineConfig, defineProject } from "vitest/config";
 import { dataServices } from "./dev/services.ts";
 import { createFakeServices } from "./workers/gateway/test/fake-services.ts";
@@ -22,18 +22,50 @@ const testIssuer = await (async () => {
     };
   };
   const [current, retired] = await Promise.all([key("test-current"), key("test-retired")]);
+  const signingKey = await importJWK(current.privateJwk, "ES256");
   return {
     bindings: {
       TEST_SIGNING_JWK: JSON.stringify(current.privateJwk),
       TEST_RETIRED_JWK: JSON.stringify(retired.privateJwk),
       JWKS_TTL_SECONDS: "1",
     },
-    auth: async (request: Request) =>
-      new URL(request.url).pathname === "/.well-known/jwks.json"
-        ? Response.json({ keys: [current.publicJwk] })
-        : new Response("not found", { status: 404 }),
+    auth: async (request: Request) => {
+      const { pathname } = new URL(request.url);
+      if (pathname === "/.well-known/jwks.json") return Response.json({ keys: [current.publicJwk] });
+      if (pathname === "/v1/auth/token" && request.method === "POST") return serviceToken(request, signingKey);
+      return new Response("not found", { status: 404 });
+    },
   };
 })();
+
+/** The secret of the service clients (SERVICE_CLIENT_SECRET) the stand-in issuer accepts. */
+const testServiceSecret = "test-only-service-client-secret";
+
+/** The stand-in issuer's client_credentials grant: a token for a service client of the tests. */
+async function serviceToken(request: Request, signingKey: Awaited<ReturnType<typeof importJWK>>): Promise<Response> {
+  const form = new URLSearchParams(await request.text());
+  const clientId = form.get("client_id") ?? "";
+  if (form.get("grant_type") !== "client_credentials" || form.get("client_secret") !== testServiceSecret) {
+    return Response.json({ error: "invalid_client" }, { status: 401 });
+  }
+  const scope = form.get("scope") ?? "";
+  const access = await new SignJWT({ scope, client_id: clientId, jti: crypto.randomUUID() })
+    .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: "test-current" })
+    .setIssuer("https://api.edgebank.dev")
+    .setAudience("edgebank-api")
+    .setSubject(clientId)
+    .setIssuedAt()
+    .setExpirationTime("15m")
+    .sign(signingKey);
+  return Response.json({ access_token: access, token_type: "Bearer", expires_in: 900, scope });
+}
+
+/** Services a service under test calls, when its tests do not run them: always unavailable. */
+const unavailable = async () =>
+  Response.json(
+    { type: "about:blank", title: "Unavailable in this test", status: 503 },
+    { status: 503, headers: { "content-type": "application/problem+json" } },
+  );
 
 /** A fixed key-encryption key for the auth service's signing keys in tests (32 bytes, base64url). */
 const testKek = "dGVzdC1vbmx5LWtleS1lbmNyeXB0aW9uLWtleS0zMmI";
@@ -143,9 +175,17 @@ export default defineConfig({
                   ? { SIGNING_KEY_KEK: testKek, JWKS_TTL_SECONDS: "1" }
                   : testIssuer.bindings),
                 ...(service.name === "ledger" ? { LEDGER_CHECKPOINT_KEY: testCheckpointKey } : {}),
+                ...(service.name === "transfers" ? { SERVICE_CLIENT_SECRET: testServiceSecret } : {}),
               },
               hyperdrives: { [service.dbBinding]: databases.urls[service.name] ?? "" },
-              ...(service.name === "auth" ? {} : { serviceBindings: { AUTH: testIssuer.auth } }),
+              ...(service.name === "auth"
+                ? {}
+                : {
+                    serviceBindings: {
+                      AUTH: testIssuer.auth,
+                      ...(service.name === "transfers" ? { ACCOUNTS: unavailable, LEDGER: unavailable } : {}),
+                    },
+                  }),
             },
           };
         }),

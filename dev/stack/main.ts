@@ -30,6 +30,13 @@ mkdirSync(stateDir, { recursive: true });
 // ledger's checkpoint signing key.
 const signingKeyKek = devSecret(join(stateDir, "signing-key-kek"));
 const ledgerCheckpointKey = devSecret(join(stateDir, "ledger-checkpoint-key"));
+// Development staff (printed at start): an operator makes deposits and acts on accounts, an
+// auditor verifies the ledger.
+const staff = (["operator", "auditor"] as const).map((role) => ({
+  role,
+  email: `${role}@edgebank.dev`,
+  password: devSecret(join(stateDir, `${role}-password`)),
+}));
 const stack = await startStack({
   port: Number(process.env.PORT ?? 8787),
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { pgliteDir: join(stateDir, "pglite") }),
@@ -40,6 +47,7 @@ const stack = await startStack({
   dbDriver,
   signingKeyKek,
   ledgerCheckpointKey,
+  staff,
   ...(process.env.EDGEBANK_REDIS_PREFIX
     ? { gatewayVars: { REDIS_KEY_PREFIX: process.env.EDGEBANK_REDIS_PREFIX } }
     : {}),

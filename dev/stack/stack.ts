@@ -12,6 +12,8 @@ import { embeddedBackend, redisBackend } from "../upstash-redis/backend.ts";
 import { startUpstashRestServer } from "../upstash-redis/server.ts";
 import { writeDevVars } from "./dev-vars.ts";
 import { freePort } from "./ports.ts";
+import { provisionServiceClients, serviceClients } from "./service-clients.ts";
+import { ensureStaffUser } from "./staff.ts";
 
 export const repositoryRoot = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -35,6 +37,8 @@ export interface StackOptions {
   signingKeyKek: string;
   /** The ledger's checkpoint signing key (LEDGER_CHECKPOINT_KEY): 32 bytes, base64url. */
   ledgerCheckpointKey: string;
+  /** Development staff to create (or appoint) in the auth database. */
+  staff?: Array<{ email: string; password: string; role: "operator" | "auditor" }>;
   /** Where wrangler's output goes. */
   output: "inherit" | "ignore";
   /** Extra vars for the gateway (benchmarks raise its rate limits). */
@@ -119,6 +123,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     });
     await migrateAll(databases.urls);
     options.log(`databases migrated (${dataServices.length} services)`);
+    const clientSecrets = Object.fromEntries(serviceClients.map((client) => [client.service, newKek()]));
+    await provisionServiceClients(databases.urls.auth ?? "", clientSecrets);
+    for (const user of options.staff ?? []) {
+      await ensureStaffUser(databases.urls.auth ?? "", user);
+      options.log(`${user.role}: ${user.email} / ${user.password}`);
+    }
 
     let relay: NeonRelay | undefined;
     if (options.dbDriver === "neon") {
@@ -151,6 +161,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         ...(relay ? { DATABASE_URL: url, NEON_WS_PROXY: relay.proxy } : {}),
         ...(service.name === "auth" ? { SIGNING_KEY_KEK: options.signingKeyKek } : {}),
         ...(service.name === "ledger" ? { LEDGER_CHECKPOINT_KEY: options.ledgerCheckpointKey } : {}),
+        ...(clientSecrets[service.name] ? { SERVICE_CLIENT_SECRET: clientSecrets[service.name] } : {}),
       });
     }
 

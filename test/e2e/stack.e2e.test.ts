@@ -1,9 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../dev/stack/ports.ts";
+import { type DevStack, session, startDevStack } from "./dev-stack.ts";
 
 /**
  * Starts the local stack exactly as `npm run dev` does (same entry point, its own port, state
@@ -12,58 +8,15 @@ import { freePort } from "../../dev/stack/ports.ts";
  */
 const services = ["auth", "accounts", "transfers", "payments", "ledger", "notifications", "orders", "inventory"];
 
-let child: ChildProcess;
-let output = "";
+let stack: DevStack;
 let url = "";
-let wranglerGroup = 0;
-const stateDir = mkdtempSync(join(tmpdir(), "edgebank-e2e-"));
-
-function waitForLine(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${output}`)), timeoutMs);
-    const check = () => {
-      const match = output.match(pattern);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match);
-      }
-    };
-    child.stdout?.on("data", check);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      reject(new Error(`npm run dev exited early:\n${output}`));
-    });
-    check();
-  });
-}
 
 beforeAll(async () => {
-  const port = await freePort();
-  child = spawn(process.execPath, ["dev/stack/main.ts"], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      EDGEBANK_STATE_DIR: stateDir,
-      EDGEBANK_DB_PREFIX: "edgebank_e2e",
-      EDGEBANK_FRESH_DATABASES: "true",
-      EDGEBANK_REDIS_PREFIX: `e2e-${Date.now()}`,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  wranglerGroup = Number((await waitForLine(/process group (\d+)/, 90_000))[1]);
-  url = (await waitForLine(/gateway: (http:\/\/127\.0\.0\.1:\d+)/, 90_000))[1] ?? "";
+  stack = await startDevStack("e2e");
+  url = stack.url;
 }, 120_000);
 
-afterAll(() => {
-  if (child.exitCode === null) child.kill("SIGKILL");
-  rmSync(stateDir, { recursive: true, force: true });
-});
+afterAll(() => stack.kill());
 
 describe("npm run dev", () => {
   it("reports every service ready through the gateway", async () => {
@@ -134,23 +87,13 @@ describe("npm run dev", () => {
   }, 60_000);
 
   it("opens an account through the gateway that only its owner can see", async () => {
-    const session = async (label: string) => {
-      const email = `e2e.${label}.${Date.now()}@example.test`;
-      const password = "another long passphrase";
-      await fetch(`${url}/v1/auth/register`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "cf-connecting-ip": `192.0.2.${label === "owner" ? 10 : 11}` },
-        body: JSON.stringify({ email, password }),
-      });
-      const login = await fetch(`${url}/v1/auth/token`, {
-        method: "POST",
-        headers: { "cf-connecting-ip": `192.0.2.${label === "owner" ? 10 : 11}` },
-        body: new URLSearchParams({ grant_type: "password", username: email, password, client_id: "edgebank-app" }),
-      });
-      return ((await login.json()) as { access_token: string }).access_token;
-    };
-    const owner = await session("owner");
-    const stranger = await session("stranger");
+    const owner = await session(url, `e2e.owner.${Date.now()}@example.test`, "another long passphrase", "192.0.2.10");
+    const stranger = await session(
+      url,
+      `e2e.stranger.${Date.now()}@example.test`,
+      "another long passphrase",
+      "192.0.2.11",
+    );
     const open = () =>
       fetch(`${url}/v1/accounts`, {
         method: "POST",
@@ -179,10 +122,10 @@ describe("npm run dev", () => {
   }, 60_000);
 
   it("stops everything on Ctrl-C", async () => {
-    const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    child.kill("SIGINT");
+    const exit = new Promise<number | null>((resolve) => stack.child.once("exit", (code) => resolve(code)));
+    stack.child.kill("SIGINT");
     expect(await exit).toBe(0);
-    expect(() => process.kill(-wranglerGroup, 0)).toThrow(/ESRCH/);
+    expect(() => process.kill(-stack.wranglerGroup, 0)).toThrow(/ESRCH/);
     await expect(fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
   }, 30_000);
 });

@@ -1,4 +1,5 @@
 export { authenticated } from "./auth.ts";
+export { forgetServiceToken, serviceToken } from "./credentials.ts";
 export {
   createServiceApp,
   type ServiceConfig,

@@ -1,9 +1,11 @@
-import { createServiceApp } from "@edgebank/service";
+import { registerTransferRoutes } from "./routes/transfers.ts";
+import { app } from "./service.ts";
 
 /**
- * The transfers service. Its features arrive with their issues; for now it is the platform's
- * service skeleton: shared middleware, its database, health and readiness.
+ * The transfers service: money moved between accounts as an orchestrated saga (one
+ * TransferSagaDO per transfer), durable idempotency records, and the outbox of its outcomes.
  */
-const { app } = createServiceApp({ name: "transfers", dbBinding: "TRANSFERS_DB", dbSchema: "transfers" });
+registerTransferRoutes(app);
 
+export { TransferSagaDO } from "./saga/transfer-saga-do.ts";
 export default app;

@@ -1,0 +1,100 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "../../dev/stack/ports.ts";
+
+/** The local stack started exactly as `npm run dev` starts it, with its own port, state and databases. */
+export interface DevStack {
+  url: string;
+  child: ChildProcess;
+  /** wrangler's process group. */
+  wranglerGroup: number;
+  /** The development staff's credentials, as printed at start. */
+  operator: { email: string; password: string };
+  auditor: { email: string; password: string };
+  output(): string;
+  /** Kills it outright (the Ctrl-C path is a test of its own) and removes its state. */
+  kill(): void;
+}
+
+export async function startDevStack(label: string): Promise<DevStack> {
+  const stateDir = mkdtempSync(join(tmpdir(), `edgebank-${label}-`));
+  const port = await freePort();
+  const child = spawn(process.execPath, ["dev/stack/main.ts"], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      EDGEBANK_STATE_DIR: stateDir,
+      EDGEBANK_DB_PREFIX: `edgebank_${label.replaceAll("-", "_")}`,
+      EDGEBANK_FRESH_DATABASES: "true",
+      EDGEBANK_REDIS_PREFIX: `${label}-${Date.now()}`,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const waitForLine = (pattern: RegExp, timeoutMs: number) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+      const check = () => {
+        const match = output.match(pattern);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match);
+        }
+      };
+      child.stdout?.on("data", check);
+      child.once("exit", () => {
+        clearTimeout(timer);
+        reject(new Error(`npm run dev exited early:\n${output}`));
+      });
+      check();
+    });
+  const staff = async (role: string) => {
+    const [, email = "", password = ""] = await waitForLine(new RegExp(`${role}: (\\S+) / (\\S+)`), 90_000);
+    return { email, password };
+  };
+  const operator = await staff("operator");
+  const auditor = await staff("auditor");
+  const wranglerGroup = Number((await waitForLine(/process group (\d+)/, 90_000))[1]);
+  const url = (await waitForLine(/gateway: (http:\/\/127\.0\.0\.1:\d+)/, 90_000))[1] ?? "";
+  return {
+    url,
+    child,
+    wranglerGroup,
+    operator,
+    auditor,
+    output: () => output,
+    kill() {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      try {
+        process.kill(-wranglerGroup, "SIGKILL");
+      } catch {
+        // already gone
+      }
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Registers (if new) and logs in a user through the gateway; its access token. */
+export async function session(url: string, email: string, password: string, ip = "192.0.2.10"): Promise<string> {
+  await fetch(`${url}/v1/auth/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "cf-connecting-ip": ip },
+    body: JSON.stringify({ email, password }),
+  });
+  const login = await fetch(`${url}/v1/auth/token`, {
+    method: "POST",
+    headers: { "cf-connecting-ip": ip },
+    body: new URLSearchParams({ grant_type: "password", username: email, password, client_id: "edgebank-app" }),
+  });
+  if (!login.ok) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+  return ((await login.json()) as { access_token: string }).access_token;
+}

@@ -1,0 +1,217 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevStack, session, startDevStack } from "./dev-stack.ts";
+
+/**
+ * Transfers through the gateway against the real services (accounts and their AccountDOs,
+ * the ledger, auth), as `npm run dev` runs them: the saga's happy path, its business failures
+ * with the hold released, and the Idempotency-Key's durable semantics.
+ */
+let stack: DevStack;
+let url = "";
+let operator = "";
+let alice = "";
+let bob = "";
+let auditor = "";
+
+beforeAll(async () => {
+  stack = await startDevStack("e2e-transfers");
+  url = stack.url;
+  operator = await session(url, stack.operator.email, stack.operator.password, "192.0.2.20");
+  alice = await session(url, `alice.${Date.now()}@example.test`, "alice's long passphrase", "192.0.2.21");
+  bob = await session(url, `bob.${Date.now()}@example.test`, "bob's long passphrase", "192.0.2.22");
+  auditor = await session(url, stack.auditor.email, stack.auditor.password, "192.0.2.23");
+}, 150_000);
+
+afterAll(() => stack.kill());
+
+function api(path: string, token: string, init: RequestInit & { key?: string } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Bearer ${token}`);
+  if (init.body) headers.set("content-type", "application/json");
+  if (init.key) headers.set("idempotency-key", init.key);
+  return fetch(`${url}${path}`, { ...init, headers });
+}
+
+async function openAccount(token: string, currency = "EUR"): Promise<string> {
+  const response = await api("/v1/accounts", token, {
+    method: "POST",
+    key: crypto.randomUUID(),
+    body: JSON.stringify({ currency }),
+  });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { id: string }).id;
+}
+
+async function deposit(accountId: string, amount: string, currency = "EUR"): Promise<Response> {
+  return api("/v1/transfers/deposits", operator, {
+    method: "POST",
+    key: crypto.randomUUID(),
+    body: JSON.stringify({ accountId, amount, currency, description: "cash in" }),
+  });
+}
+
+async function balance(token: string, accountId: string) {
+  const response = await api(`/v1/accounts/${accountId}/balance`, token);
+  expect(response.status).toBe(200);
+  return (await response.json()) as { posted: string; pending: string; available: string };
+}
+
+function transfer(token: string, body: Record<string, string>, key: string = crypto.randomUUID()) {
+  return api("/v1/transfers", token, { method: "POST", key, body: JSON.stringify(body) });
+}
+
+describe("transfers through the gateway", () => {
+  it("moves money between two customers, and records it once in the ledger", async () => {
+    const from = await openAccount(alice);
+    const to = await openAccount(bob);
+    const funded = await deposit(from, "10000");
+    expect(funded.status).toBe(201);
+    expect(await funded.json()).toMatchObject({ kind: "deposit", status: "COMPLETED", toAccountId: from });
+
+    const response = await transfer(alice, {
+      fromAccountId: from,
+      toAccountId: to,
+      amount: "2550",
+      currency: "EUR",
+      description: "dinner",
+    });
+    expect(response.status).toBe(201);
+    const done = (await response.json()) as { id: string; status: string };
+    expect(done.status).toBe("COMPLETED");
+    expect(await balance(alice, from)).toMatchObject({ posted: "7450", pending: "0", available: "7450" });
+    expect(await balance(bob, to)).toMatchObject({ posted: "2550", available: "2550" });
+
+    const read = await api(`/v1/transfers/${done.id}`, alice);
+    expect(await read.json()).toMatchObject({ id: done.id, status: "COMPLETED", amount: "2550" });
+    expect((await api(`/v1/transfers/${done.id}`, bob)).status).toBe(404);
+  }, 60_000);
+
+  it("fails on insufficient funds with nothing moved and nothing held", async () => {
+    const from = await openAccount(alice);
+    const to = await openAccount(bob);
+    await deposit(from, "100");
+    const response = await transfer(alice, {
+      fromAccountId: from,
+      toAccountId: to,
+      amount: "101",
+      currency: "EUR",
+      description: "too much",
+    });
+    expect(response.status).toBe(422);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(await response.json()).toMatchObject({ reason: "insufficient_funds" });
+    expect(await balance(alice, from)).toMatchObject({ posted: "100", pending: "0" });
+    expect(await balance(bob, to)).toMatchObject({ posted: "0" });
+  }, 60_000);
+
+  it("compensates when the destination is frozen or closed: the hold is released", async () => {
+    const from = await openAccount(alice);
+    await deposit(from, "1000");
+    const frozen = await openAccount(bob);
+    const closed = await openAccount(bob);
+    const act = (id: string, action: string) =>
+      api(`/v1/accounts/${id}/${action}`, operator, { method: "POST", key: crypto.randomUUID() });
+    expect((await act(frozen, "freeze")).status).toBe(200);
+    expect((await act(closed, "close")).status).toBe(200);
+
+    for (const [to, reason] of [
+      [frozen, "account_frozen"],
+      [closed, "account_closed"],
+    ] as const) {
+      const response = await transfer(alice, {
+        fromAccountId: from,
+        toAccountId: to,
+        amount: "300",
+        currency: "EUR",
+        description: "to a blocked account",
+      });
+      expect(response.status).toBe(422);
+      expect(await response.json()).toMatchObject({ reason });
+    }
+    expect(await balance(alice, from)).toMatchObject({ posted: "1000", pending: "0", available: "1000" });
+    // Deposits still reach a frozen account: money may always come in.
+    expect((await deposit(frozen, "5")).status).toBe(201);
+  }, 60_000);
+
+  it("refuses a currency mismatch, and a stranger's source account", async () => {
+    const eur = await openAccount(alice, "EUR");
+    const usd = await openAccount(bob, "USD");
+    await deposit(eur, "500");
+    const mismatch = await transfer(alice, {
+      fromAccountId: eur,
+      toAccountId: usd,
+      amount: "100",
+      currency: "EUR",
+      description: "wrong currency",
+    });
+    expect(mismatch.status).toBe(422);
+    expect(await mismatch.json()).toMatchObject({ reason: "currency_mismatch" });
+    expect(await balance(alice, eur)).toMatchObject({ posted: "500", pending: "0" });
+
+    const theft = await transfer(bob, {
+      fromAccountId: eur,
+      toAccountId: usd,
+      amount: "100",
+      currency: "EUR",
+      description: "not mine",
+    });
+    expect(theft.status).toBe(404);
+  }, 60_000);
+
+  it("one transfer for one Idempotency-Key, however often it is sent; another body with it is a 422", async () => {
+    const from = await openAccount(alice);
+    const to = await openAccount(bob);
+    await deposit(from, "1000");
+    const body = { fromAccountId: from, toAccountId: to, amount: "10", currency: "EUR", description: "once" };
+    const key = `once-${Date.now()}`;
+    const answers = await Promise.all(Array.from({ length: 50 }, () => transfer(alice, body, key)));
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201).length).toBeGreaterThanOrEqual(1);
+    expect(
+      statuses.filter((s) => s !== 201 && s !== 409),
+      JSON.stringify(statuses),
+    ).toEqual([]);
+    const ids = new Set(
+      (await Promise.all(answers.filter((r) => r.status === 201).map((r) => r.json()))).map(
+        (b) => (b as { id: string }).id,
+      ),
+    );
+    expect(ids.size).toBe(1);
+
+    const replay = await transfer(alice, body, key);
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(await balance(alice, from)).toMatchObject({ posted: "990" });
+    expect(await balance(bob, to)).toMatchObject({ posted: "10" });
+
+    const other = await transfer(alice, { ...body, amount: "11" }, key);
+    expect(other.status).toBe(422);
+  }, 90_000);
+
+  it("every completed transfer has exactly one ledger entry, failed ones none, and the chain verifies", async () => {
+    const list = async (status: string) =>
+      (
+        (await (await api(`/v1/transfers?status=${status}&limit=100`, auditor)).json()) as {
+          items: Array<{ id: string; amount: string; fromAccountId: string; toAccountId: string }>;
+        }
+      ).items;
+    const completed = await list("COMPLETED");
+    expect(completed.length).toBeGreaterThan(5);
+    for (const t of completed) {
+      const entry = await api(`/v1/ledger/entries/by-transfer/${t.id}`, auditor);
+      expect(entry.status).toBe(200);
+      expect(await entry.json()).toMatchObject({
+        transferId: t.id,
+        postings: [
+          { accountId: t.fromAccountId, amount: `-${t.amount}` },
+          { accountId: t.toAccountId, amount: t.amount },
+        ],
+      });
+    }
+    for (const t of await list("FAILED")) {
+      expect((await api(`/v1/ledger/entries/by-transfer/${t.id}`, auditor)).status).toBe(404);
+    }
+    const verification = await api("/v1/ledger/verify", auditor);
+    expect(await verification.json()).toMatchObject({ valid: true, entries: completed.length });
+  }, 60_000);
+});

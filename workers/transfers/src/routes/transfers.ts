@@ -1,0 +1,302 @@
+import type { AuthVariables } from "@edgebank/auth";
+import { AppError, problemResponse, toProblem } from "@edgebank/errors";
+import { isId } from "@edgebank/ids";
+import { authenticated, type ServiceEnv } from "@edgebank/service";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { accountSummary, settlementAccount } from "../clients.ts";
+import { transferStatuses } from "../db/schema.ts";
+import {
+  beginTransfer,
+  getVisibleTransfer,
+  listTransfers,
+  presentTransfer,
+  requestFingerprint,
+  storeResponse,
+  type TransferInput,
+  type TransferRow,
+} from "../domain/transfers.ts";
+import type { SagaState } from "../saga/transfer-saga-do.ts";
+import { sagaOf } from "../service.ts";
+
+type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
+
+/** How long POST /v1/transfers waits for the saga before answering 202. */
+const WAIT_MS = 5_000;
+
+const transfer = z
+  .object({
+    id: z.string(),
+    kind: z.enum(["transfer", "deposit", "withdrawal"]),
+    fromAccountId: z.string(),
+    toAccountId: z.string(),
+    amount: z.string(),
+    currency: z.string(),
+    description: z.string(),
+    status: z.enum(transferStatuses),
+    failureReason: z.string().optional(),
+    createdAt: z.string(),
+    completedAt: z.string().optional(),
+  })
+  .openapi("Transfer");
+
+const accountId = z.string().refine((value) => isId("account", value), "not an account id");
+const minorUnits = z.string().regex(/^[1-9][0-9]{0,17}$/, "a positive whole number of minor units");
+const currency = z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code");
+const idempotencyKey = z.object({ "idempotency-key": z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/) });
+const transferId = z.object({
+  id: z
+    .string()
+    .refine((value) => isId("transfer", value), "not a transfer id")
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+const createRouteDef = createRoute({
+  method: "post",
+  path: "/v1/transfers",
+  tags: ["transfers"],
+  summary: "Move money from one of the caller's accounts to another account (same currency)",
+  description:
+    "Requires an Idempotency-Key. 201 with the completed transfer; 422 with a `reason` when it " +
+    "failed (insufficient_funds, account_frozen, account_closed, currency_mismatch, …; nothing " +
+    "moved); 202 with Location while it is still running. A repeat with the same key gets the " +
+    "same answer with Idempotent-Replayed: true; the same key with another body is a 422.",
+  security: [{ bearer: [] }],
+  middleware: [authenticated("transfers:write")] as const,
+  request: {
+    headers: idempotencyKey,
+    body: {
+      content: {
+        "application/json": {
+          schema: z.object({
+            fromAccountId: accountId,
+            toAccountId: accountId,
+            amount: minorUnits,
+            currency,
+            description: z.string().trim().min(1).max(140),
+          }),
+        },
+      },
+      required: true,
+    },
+  },
+  responses: {
+    201: { description: "Completed", content: { "application/json": { schema: transfer } } },
+    202: { description: "Still running", content: { "application/json": { schema: transfer } } },
+  },
+});
+
+const getRouteDef = createRoute({
+  method: "get",
+  path: "/v1/transfers/{id}",
+  tags: ["transfers"],
+  summary: "One transfer (its requester, operators and auditors)",
+  security: [{ bearer: [] }],
+  middleware: [authenticated("transfers:read")] as const,
+  request: { params: transferId },
+  responses: { 200: { description: "The transfer", content: { "application/json": { schema: transfer } } } },
+});
+
+const listRouteDef = createRoute({
+  method: "get",
+  path: "/v1/transfers",
+  tags: ["transfers"],
+  summary: "The caller's transfers, newest first (operators and auditors: everyone's)",
+  security: [{ bearer: [] }],
+  middleware: [authenticated("transfers:read")] as const,
+  request: {
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(100).default(20),
+      cursor: z
+        .string()
+        .refine((value) => isId("transfer", value), "not a cursor from this API")
+        .optional(),
+      status: z.enum(transferStatuses).optional(),
+    }),
+  },
+  responses: {
+    200: {
+      description: "A page of transfers",
+      content: {
+        "application/json": { schema: z.object({ items: z.array(transfer), nextCursor: z.string().optional() }) },
+      },
+    },
+  },
+});
+
+function operatorRouteDef(kind: "deposit" | "withdrawal") {
+  return createRoute({
+    method: "post",
+    path: `/v1/transfers/${kind}s`,
+    tags: ["transfers", "operator"],
+    summary:
+      kind === "deposit"
+        ? "Operator: money in, from the currency's external settlement account"
+        : "Operator: money out, to the currency's external settlement account",
+    description: "Answers like POST /v1/transfers; the operator is recorded as the requester.",
+    security: [{ bearer: [] }],
+    middleware: [authenticated("operator")] as const,
+    request: {
+      headers: idempotencyKey,
+      body: {
+        content: {
+          "application/json": {
+            schema: z.object({
+              accountId,
+              amount: minorUnits,
+              currency,
+              description: z.string().trim().min(1).max(140),
+            }),
+          },
+        },
+        required: true,
+      },
+    },
+    responses: {
+      201: { description: "Completed", content: { "application/json": { schema: transfer } } },
+      202: { description: "Still running", content: { "application/json": { schema: transfer } } },
+    },
+  });
+}
+
+/** Reasons a failed transfer is answered with, in words. */
+const failureDetails: Record<string, string> = {
+  insufficient_funds: "The source account's available balance does not cover the amount.",
+  account_frozen: "An account of this transfer is frozen.",
+  account_closed: "An account of this transfer is closed.",
+  currency_mismatch: "The accounts do not both hold this currency.",
+  destination_not_found: "The destination account does not exist.",
+};
+
+/** The answer to a transfer request once its saga has had its time: final or 202. */
+function answerFor(c: Context<AuthedEnv>, row: TransferRow, saga: SagaState | undefined): Response {
+  if (row.status === "COMPLETED") return c.json(presentTransfer(row), 201);
+  if (row.status === "FAILED") {
+    const reason = row.failureReason ?? "failed";
+    const { problem } = toProblem(
+      new AppError("unprocessable", failureDetails[reason] ?? `The transfer failed: ${reason}.`, {
+        extensions: { reason, transferId: row.id },
+      }),
+      { instance: new URL(c.req.url).pathname, requestId: c.var.requestId },
+    );
+    return problemResponse(problem);
+  }
+  c.header("location", `/v1/transfers/${row.id}`);
+  c.header("retry-after", "1");
+  return c.json({ ...presentTransfer(row), ...(saga ? { step: saga.step } : {}) }, 202);
+}
+
+/**
+ * Runs a validated movement under the caller's Idempotency-Key: the durable record and the
+ * transfer row, the saga, a bounded wait for its outcome, and the stored final answer.
+ */
+async function runTransfer(
+  c: Context<AuthedEnv>,
+  key: string,
+  request: { path: string; body: unknown },
+  input: TransferInput,
+): Promise<Response> {
+  const principal = c.var.principal;
+  const db = c.var.db();
+  const fingerprint = await requestFingerprint("POST", request.path, request.body);
+  const begun = await beginTransfer(db, principal, key, fingerprint, input);
+  if (begun.kind === "replay") {
+    return new Response(JSON.stringify(begun.body), {
+      status: begun.status,
+      headers: {
+        "content-type": begun.status >= 400 ? "application/problem+json" : "application/json",
+        "idempotent-replayed": "true",
+        ...(begun.status === 202 ? { location: `/v1/transfers/${String(begun.body.id)}` } : {}),
+      },
+    });
+  }
+  const row = begun.transfer;
+  const saga = sagaOf(c.env, row.id);
+  await saga.start({
+    id: row.id,
+    kind: row.kind,
+    fromAccountId: row.fromAccountId,
+    toAccountId: row.toAccountId,
+    amount: row.amount.toString(),
+    currency: row.currency,
+    description: row.description,
+  });
+  const state = await saga.outcome(WAIT_MS);
+  const settled = await getVisibleTransfer(db, principal, row.id);
+  const response = answerFor(c, settled, state);
+  await storeResponse(db, principal, key, response.status, (await response.clone().json()) as Record<string, unknown>);
+  return response;
+}
+
+function currencyMismatch(): AppError {
+  return new AppError("unprocessable", failureDetails.currency_mismatch ?? "", {
+    extensions: { reason: "currency_mismatch" },
+  });
+}
+
+export function registerTransferRoutes(app: OpenAPIHono<ServiceEnv>): void {
+  app.openapi(createRouteDef, async (c) => {
+    const principal = c.var.principal;
+    const body = c.req.valid("json");
+    if (body.fromAccountId === body.toAccountId) {
+      throw new AppError("unprocessable", "The source and destination must differ.", {
+        extensions: { reason: "same_account" },
+      });
+    }
+    // The caller must own the source; a stranger's account is reported missing, like a missing one.
+    const source = await accountSummary(c.env, body.fromAccountId);
+    if (!source || source.ownerId !== principal.subject || source.kind !== "customer") {
+      throw new AppError("not_found", `Account ${body.fromAccountId} does not exist.`);
+    }
+    if (source.currency !== body.currency) throw currencyMismatch();
+    const response = await runTransfer(
+      c,
+      c.req.valid("header")["idempotency-key"],
+      { path: "/v1/transfers", body },
+      { kind: "transfer", ...body, amount: BigInt(body.amount) },
+    );
+    return response as never;
+  });
+
+  for (const kind of ["deposit", "withdrawal"] as const) {
+    app.openapi(operatorRouteDef(kind), async (c) => {
+      const body = c.req.valid("json");
+      const account = await accountSummary(c.env, body.accountId);
+      if (account?.kind !== "customer") {
+        throw new AppError("not_found", `Account ${body.accountId} does not exist.`);
+      }
+      if (account.currency !== body.currency) throw currencyMismatch();
+      const settlement = await settlementAccount(c.env, body.currency);
+      if (!settlement) throw new AppError("unprocessable", `The bank does not settle ${body.currency}.`);
+      const [fromAccountId, toAccountId] =
+        kind === "deposit" ? [settlement, body.accountId] : [body.accountId, settlement];
+      const response = await runTransfer(
+        c,
+        c.req.valid("header")["idempotency-key"],
+        { path: `/v1/transfers/${kind}s`, body },
+        {
+          kind,
+          fromAccountId,
+          toAccountId,
+          amount: BigInt(body.amount),
+          currency: body.currency,
+          description: body.description,
+        },
+      );
+      return response as never;
+    });
+  }
+
+  app.openapi(getRouteDef, async (c) => {
+    const row = await getVisibleTransfer(c.var.db(), c.var.principal, c.req.valid("param").id);
+    return c.json(presentTransfer(row), 200);
+  });
+
+  app.openapi(listRouteDef, async (c) => {
+    const page = await listTransfers(c.var.db(), c.var.principal, c.req.valid("query"));
+    return c.json(
+      { items: page.items.map(presentTransfer), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) },
+      200,
+    );
+  });
+}

@@ -1,0 +1,287 @@
+import { DurableObject } from "cloudflare:workers";
+import { AppError } from "@edgebank/errors";
+import { fullJitterDelay } from "@edgebank/resilience";
+import { type Outcome, operateAccount, recordInLedger, TransientFailure } from "../clients.ts";
+import { settleTransfer } from "../domain/settlement.ts";
+import { config } from "../service.ts";
+
+/** What a saga moves; amounts in minor units as decimal strings. */
+export interface SagaTransfer {
+  id: string;
+  /** A deposit may credit a frozen account (money may always come in); a transfer may not. */
+  kind: "transfer" | "deposit" | "withdrawal";
+  fromAccountId: string;
+  toAccountId: string;
+  amount: string;
+  currency: string;
+  description: string;
+}
+
+/**
+ * The steps, in order. Forward: hold on the source → credit the destination → capture the
+ * hold → record the ledger entry → complete. Compensation: release the hold → fail.
+ */
+export type SagaStep = "hold" | "credit" | "capture" | "record" | "complete" | "release" | "fail" | "escalate";
+export type SagaStatus = "RUNNING" | "COMPLETED" | "FAILED" | "NEEDS_ATTENTION";
+
+export interface SagaState {
+  transfer: SagaTransfer;
+  step: SagaStep;
+  status: SagaStatus;
+  /** Why it failed or needs attention (a stable reason). */
+  reason?: string;
+  /** Failed attempts of the current step. */
+  attempts: number;
+  /** Each step's intent and outcome, in order: what an operator reads. */
+  history: Array<{ step: SagaStep; event: "started" | "done" | "retry"; detail?: string; at: string }>;
+}
+
+/** Test environments only: where the object crashes (before or after a step's side effect). */
+export type CrashPoint = `${SagaStep}:${"before" | "after"}`;
+
+/** A hold outlives any saga that is still running; an abandoned one is released by its alarm. */
+const HOLD_TTL_MS = 7 * 24 * 3600_000;
+/** Transient failures of a step before the saga stops trying it, and the backoff between. */
+const MAX_ATTEMPTS = 8;
+const RETRY = { maxAttempts: MAX_ATTEMPTS, baseDelayMs: 200, maxDelayMs: 30_000 };
+
+/** Reasons a business refusal at each step is reported with. */
+const refusalReasons: Record<string, string> = {
+  insufficient_funds: "insufficient_funds",
+  account_frozen: "account_frozen",
+  account_closed: "account_closed",
+  currency_mismatch: "currency_mismatch",
+};
+
+/**
+ * The orchestrator of one transfer, addressed by its id. Every step's intent is stored before
+ * its side effect and its outcome after, each side effect carries a deterministic operation id
+ * (`<transfer>:<step>`), and the alarm drives the steps, so a crash anywhere resumes where it
+ * stopped and never applies anything twice. Business refusals compensate (release the hold)
+ * and end FAILED; transient failures retry with full-jitter backoff; what can neither finish nor
+ * compensate ends NEEDS_ATTENTION for an operator.
+ */
+export class TransferSagaDO extends DurableObject<Env> {
+  #waiters: Array<() => void> = [];
+  #running = false;
+
+  /** Starts the saga (once: a second call with the same transfer changes nothing). */
+  async start(transfer: SagaTransfer): Promise<void> {
+    if (await this.#load()) return;
+    const state: SagaState = { transfer, step: "hold", status: "RUNNING", attempts: 0, history: [] };
+    await this.ctx.storage.put("saga", state);
+    await this.ctx.storage.setAlarm(Date.now());
+  }
+
+  /** The saga's state now; waits up to `waitMs` for it to end first. */
+  async outcome(waitMs = 0): Promise<SagaState | undefined> {
+    const state = await this.#load();
+    if (state?.status !== "RUNNING" || waitMs <= 0) return state;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      this.#waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return this.#load();
+  }
+
+  /** Operator: run a saga in NEEDS_ATTENTION again from the step it stopped at. */
+  async retry(): Promise<SagaState | undefined> {
+    const state = await this.#load();
+    if (!state) return undefined;
+    if (state.status !== "NEEDS_ATTENTION") throw new AppError("conflict", `The saga is ${state.status}.`);
+    const resumed: SagaState = { ...state, status: "RUNNING", attempts: 0, step: state.history.at(-1)?.step ?? "hold" };
+    delete resumed.reason;
+    await this.ctx.storage.put("saga", resumed);
+    await this.ctx.storage.setAlarm(Date.now());
+    return resumed;
+  }
+
+  /** Test environments only: crash at `point` the next time the saga gets there. */
+  async injectCrash(point: CrashPoint): Promise<void> {
+    if (config(this.env).ENVIRONMENT === "production") {
+      throw new AppError("forbidden", "Fault injection is disabled in production.");
+    }
+    await this.ctx.storage.put("crashAt", point);
+  }
+
+  override async alarm(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    try {
+      let state = await this.#load();
+      while (state && state.status === "RUNNING") {
+        const next = await this.#advance(state);
+        if (next === "later") return;
+        state = next;
+      }
+    } finally {
+      this.#running = false;
+      for (const wake of this.#waiters.splice(0)) wake();
+    }
+  }
+
+  async #load(): Promise<SagaState | undefined> {
+    return this.ctx.storage.get<SagaState>("saga");
+  }
+
+  async #save(state: SagaState): Promise<SagaState> {
+    await this.ctx.storage.put("saga", state);
+    return state;
+  }
+
+  /** Runs the current step once: the next state, or "later" when a retry was scheduled. */
+  async #advance(state: SagaState): Promise<SagaState | "later"> {
+    const { step } = state;
+    const at = () => new Date().toISOString();
+    await this.#crashIf(`${step}:before`);
+    const started = await this.#save({
+      ...state,
+      history: [...state.history, { step, event: "started", at: at() }],
+    });
+    let next: Pick<SagaState, "step" | "status" | "reason">;
+    try {
+      next = await this.#perform(started);
+    } catch (error) {
+      if (!(error instanceof TransientFailure)) throw error;
+      return this.#retryLater(started, error.what);
+    }
+    const done = await this.#save({
+      ...started,
+      ...next,
+      attempts: 0,
+      history: [...started.history, { step, event: "done", detail: next.reason ?? next.step, at: at() }],
+    });
+    await this.#crashIf(`${step}:after`);
+    return done;
+  }
+
+  /** The side effect of a step, and where the outcome leads. */
+  async #perform(state: SagaState): Promise<Pick<SagaState, "step" | "status" | "reason">> {
+    const t = state.transfer;
+    const running = (step: SagaStep) => ({ step, status: "RUNNING" as const });
+    const fail = (reason: string) => ({ step: "release" as const, status: "RUNNING" as const, reason });
+    const escalate = (reason: string) => ({ step: "escalate" as const, status: "RUNNING" as const, reason });
+    switch (state.step) {
+      case "hold": {
+        const outcome = await operateAccount(this.env, t.fromAccountId, {
+          kind: "hold",
+          operationId: `${t.id}:hold`,
+          holdId: t.id,
+          amount: t.amount,
+          currency: t.currency,
+          expiresAt: new Date(Date.now() + HOLD_TTL_MS).toISOString(),
+        });
+        if (outcome.kind === "applied") return running("credit");
+        return { step: "fail", status: "RUNNING", reason: businessReason(outcome, "source") };
+      }
+      case "credit": {
+        const outcome = await operateAccount(this.env, t.toAccountId, {
+          kind: "credit",
+          operationId: `${t.id}:credit`,
+          amount: t.amount,
+          currency: t.currency,
+          requireActive: t.kind !== "deposit",
+        });
+        if (outcome.kind === "applied") return running("capture");
+        return fail(businessReason(outcome, "destination"));
+      }
+      case "capture": {
+        const outcome = await operateAccount(this.env, t.fromAccountId, {
+          kind: "capture",
+          operationId: `${t.id}:capture`,
+          holdId: t.id,
+        });
+        if (outcome.kind === "applied") return running("record");
+        // The destination was credited but the hold is gone: only a person can settle this.
+        return escalate(`capture_failed: ${describe(outcome)}`);
+      }
+      case "record": {
+        const outcome = await recordInLedger(this.env, {
+          transferId: t.id,
+          description: t.description,
+          postings: [
+            { accountId: t.fromAccountId, amount: `-${t.amount}`, currency: t.currency },
+            { accountId: t.toAccountId, amount: t.amount, currency: t.currency },
+          ],
+        });
+        if (outcome.kind === "applied") return running("complete");
+        return escalate(`ledger_refused: ${describe(outcome)}`);
+      }
+      case "complete":
+        await settleTransfer(this.env, t.id, { status: "COMPLETED" });
+        return { step: "complete", status: "COMPLETED" };
+      case "release": {
+        const outcome = await operateAccount(this.env, t.fromAccountId, {
+          kind: "release",
+          operationId: `${t.id}:release`,
+          holdId: t.id,
+        });
+        // Released now, or already gone (expired): either way nothing is held any more.
+        if (outcome.kind === "applied" || (outcome.kind === "refused" && outcome.reason === "hold_not_found")) {
+          return { step: "fail", status: "RUNNING", ...(state.reason ? { reason: state.reason } : {}) };
+        }
+        return escalate(`release_failed: ${describe(outcome)}`);
+      }
+      case "fail": {
+        const reason = state.reason ?? "failed";
+        await settleTransfer(this.env, t.id, { status: "FAILED", reason });
+        return { step: "fail", status: "FAILED", reason };
+      }
+      case "escalate": {
+        const reason = state.reason ?? "needs_attention";
+        await settleTransfer(this.env, t.id, { status: "NEEDS_ATTENTION", reason });
+        return { step: "escalate", status: "NEEDS_ATTENTION", reason };
+      }
+    }
+  }
+
+  /**
+   * Schedules the step again after a full-jitter backoff. A step that keeps failing stops:
+   * before anything was credited the saga compensates; after, it needs a person.
+   */
+  async #retryLater(state: SagaState, detail: string): Promise<"later" | SagaState> {
+    const attempts = state.attempts + 1;
+    const at = new Date().toISOString();
+    if (attempts >= MAX_ATTEMPTS) {
+      const compensable = state.step === "hold";
+      return this.#save({
+        ...state,
+        attempts: 0,
+        step: compensable ? "release" : "escalate",
+        reason: `${state.step}_unavailable`,
+        history: [...state.history, { step: state.step, event: "retry", detail: `gave up: ${detail}`, at }],
+      });
+    }
+    await this.#save({
+      ...state,
+      attempts,
+      history: [...state.history, { step: state.step, event: "retry", detail, at }],
+    });
+    const delay = fullJitterDelay(attempts - 1, RETRY, Math.random);
+    await this.ctx.storage.setAlarm(Date.now() + Math.max(delay, 10));
+    return "later";
+  }
+
+  async #crashIf(point: CrashPoint): Promise<void> {
+    if ((await this.ctx.storage.get<CrashPoint>("crashAt")) !== point) return;
+    await this.ctx.storage.delete("crashAt");
+    // As if the machine died here: the next alarm (set now) finds the state as stored.
+    await this.ctx.storage.setAlarm(Date.now() + 50);
+    this.ctx.abort(`injected crash at ${point}`);
+  }
+}
+
+function businessReason(outcome: Outcome, side: "source" | "destination"): string {
+  if (outcome.kind === "refused") return refusalReasons[outcome.reason] ?? outcome.reason;
+  if (outcome.kind === "not_found") return `${side}_not_found`;
+  return `${side}_rejected`;
+}
+
+function describe(outcome: Outcome): string {
+  if (outcome.kind === "refused") return outcome.reason;
+  if (outcome.kind === "conflict") return outcome.detail;
+  return outcome.kind;
+}

@@ -1,0 +1,29 @@
+import { bindingWith, defineConfig } from "@edgebank/config";
+import { databaseSettings } from "@edgebank/db";
+import { createServiceApp } from "@edgebank/service";
+import { z } from "zod";
+
+/** The transfers service skeleton: shared middleware, its database, health and readiness. */
+export const { app, config } = createServiceApp({
+  name: "transfers",
+  dbBinding: "TRANSFERS_DB",
+  dbSchema: "transfers",
+});
+
+/** The database settings of an env, for work done outside a request (the saga objects). */
+export function serviceSettings(env: object) {
+  const parsed = config(env);
+  return databaseSettings(parsed, parsed.DB);
+}
+
+const objects = defineConfig(
+  z.object({
+    TRANSFER_SAGA: bindingWith("idFromName", "get").transform((ns) => ns as unknown as Env["TRANSFER_SAGA"]),
+  }),
+);
+
+/** The saga object of a transfer. */
+export function sagaOf(env: object, transferId: string) {
+  const namespace = objects(env).TRANSFER_SAGA;
+  return namespace.get(namespace.idFromName(transferId));
+}

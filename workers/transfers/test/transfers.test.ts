@@ -1,0 +1,82 @@
+import { env, exports } from "cloudflare:workers";
+import { describeAccessTokenSecurity, serviceSecurityTarget, testCaller } from "@edgebank/auth/testing";
+import { newId } from "@edgebank/ids";
+import { describe, expect, it } from "vitest";
+
+/**
+ * The transfers service on its own: its edges (authentication, input, idempotency key) and its
+ * behaviour when the services it depends on are down. The sagas themselves run against the
+ * real accounts and ledger services in test/e2e/transfers.e2e.test.ts.
+ */
+function call(path: string, token: string | undefined, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (token) headers.set("authorization", `Bearer ${token}`);
+  return exports.default.fetch(new Request(`https://transfers.internal${path}`, { ...init, headers }));
+}
+
+const customer = () => testCaller(env, "accounts:read accounts:write transfers:read transfers:write");
+
+function post(token: string, body: unknown, key?: string) {
+  return call("/v1/transfers", token, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(key ? { "idempotency-key": key } : {}) },
+    body: JSON.stringify(body),
+  });
+}
+
+const body = () => ({
+  fromAccountId: newId("account"),
+  toAccountId: newId("account"),
+  amount: "100",
+  currency: "EUR",
+  description: "rent",
+});
+
+describeAccessTokenSecurity(
+  "transfers service (direct)",
+  serviceSecurityTarget(env, "transfers:read", (authorization) =>
+    call("/v1/transfers", undefined, { headers: authorization ? { authorization } : {} }),
+  ),
+);
+
+describe("POST /v1/transfers at the edges", () => {
+  it("requires an Idempotency-Key and a well-formed body", async () => {
+    const { token } = await customer();
+    expect((await post(token, body())).status).toBe(400);
+    for (const bad of [
+      { ...body(), amount: "0" },
+      { ...body(), amount: "1.50" },
+      { ...body(), currency: "euro" },
+      { ...body(), fromAccountId: "not-an-account" },
+      { ...body(), description: "" },
+    ]) {
+      expect((await post(token, bad, crypto.randomUUID())).status, JSON.stringify(bad)).toBe(400);
+    }
+  });
+
+  it("refuses a transfer to the same account, and callers without transfers:write", async () => {
+    const { token } = await customer();
+    const same = { ...body() };
+    same.toAccountId = same.fromAccountId;
+    const refused = await post(token, same, "same-1");
+    expect(refused.status).toBe(422);
+    expect(await refused.json()).toMatchObject({ reason: "same_account" });
+    const reader = await testCaller(env, "transfers:read");
+    expect((await post(reader.token, body(), "reader-1")).status).toBe(403);
+  });
+
+  it("answers 503 and creates nothing when the accounts service is unavailable", async () => {
+    const caller = await customer();
+    const response = await post(caller.token, body(), "down-1");
+    expect(response.status).toBe(503);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    const list = await call("/v1/transfers", caller.token);
+    expect(await list.json()).toEqual({ items: [] });
+  });
+
+  it("lists and reads only the caller's own transfers", async () => {
+    const { token } = await customer();
+    expect((await call(`/v1/transfers/${newId("transfer")}`, token)).status).toBe(404);
+    expect((await call("/v1/transfers?status=SOMETHING", token)).status).toBe(400);
+  });
+});

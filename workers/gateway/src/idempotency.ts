@@ -14,7 +14,8 @@ const keyPattern = /^[\x21-\x7e]{1,255}$/;
 const policies = new PolicyRegistry();
 
 type StoredRequest =
-  | { state: "in_flight"; fingerprint: string }
+  /** `claim`: who holds it, so a claim retried after a lost answer recognises itself. */
+  | { state: "in_flight"; fingerprint: string; claim?: string }
   | { state: "done"; fingerprint: string; status: number; headers: Record<string, string>; body: string };
 
 /** Headers of a stored response worth replaying. */
@@ -59,8 +60,9 @@ export async function withIdempotency(
   const redisKey = `${config.REDIS_KEY_PREFIX}:idem:${scope.principal}:${scope.key}`;
   const policy = policies.get("upstash-idempotency", { attemptTimeoutMs: 500, retry: { maxAttempts: 2 } });
   let claimed: boolean;
+  const claim = crypto.randomUUID();
   try {
-    const inFlight: StoredRequest = { state: "in_flight", fingerprint: scope.fingerprint };
+    const inFlight: StoredRequest = { state: "in_flight", fingerprint: scope.fingerprint, claim };
     claimed =
       (await policy.execute(() => store.set(redisKey, JSON.stringify(inFlight), { nx: true, px: IN_FLIGHT_MS }))) ===
       "OK";
@@ -79,6 +81,8 @@ export async function withIdempotency(
     if (record.fingerprint !== scope.fingerprint) {
       throw new AppError("unprocessable", "This Idempotency-Key was used with a different request.");
     }
+    // Our own claim, written by an attempt whose answer was lost (a timeout) and then retried.
+    if (record.state === "in_flight" && record.claim === claim) return runClaimed();
     if (record.state === "in_flight") {
       throw new AppError("conflict", "A request with this Idempotency-Key is still being processed.", {
         headers: { "retry-after": "1" },
@@ -89,36 +93,40 @@ export async function withIdempotency(
     return new Response(record.status === 204 ? null : record.body, { status: record.status, headers });
   }
 
-  let response: Response;
-  try {
-    response = await run();
-  } catch (error) {
-    await store.del(redisKey).catch(() => undefined);
-    throw error;
+  return runClaimed();
+
+  async function runClaimed(): Promise<Response> {
+    let response: Response;
+    try {
+      response = await run();
+    } catch (error) {
+      await store.del(redisKey).catch(() => undefined);
+      throw error;
+    }
+    if (response.status >= 500) {
+      await store.del(redisKey).catch(() => undefined);
+      return response;
+    }
+    const body = await response.text();
+    const headers: Record<string, string> = {};
+    for (const name of replayedHeaders) {
+      const value = response.headers.get(name);
+      if (value !== null) headers[name] = value;
+    }
+    if (body.length <= MAX_STORED_BODY) {
+      const done: StoredRequest = {
+        state: "done",
+        fingerprint: scope.fingerprint,
+        status: response.status,
+        headers,
+        body,
+      };
+      await policy
+        .execute(() => store.set(redisKey, JSON.stringify(done), { px: RETAIN_MS }))
+        .catch((error: unknown) => {
+          log.warn("idempotency result not stored", { error: error instanceof Error ? error.message : String(error) });
+        });
+    }
+    return new Response(response.status === 204 ? null : body, response);
   }
-  if (response.status >= 500) {
-    await store.del(redisKey).catch(() => undefined);
-    return response;
-  }
-  const body = await response.text();
-  const headers: Record<string, string> = {};
-  for (const name of replayedHeaders) {
-    const value = response.headers.get(name);
-    if (value !== null) headers[name] = value;
-  }
-  if (body.length <= MAX_STORED_BODY) {
-    const done: StoredRequest = {
-      state: "done",
-      fingerprint: scope.fingerprint,
-      status: response.status,
-      headers,
-      body,
-    };
-    await policy
-      .execute(() => store.set(redisKey, JSON.stringify(done), { px: RETAIN_MS }))
-      .catch((error: unknown) => {
-        log.warn("idempotency result not stored", { error: error instanceof Error ? error.message : String(error) });
-      });
-  }
-  return new Response(response.status === 204 ? null : body, response);
 }

@@ -19,10 +19,13 @@ export interface PgBouncer {
   stop(): Promise<void>;
 }
 
+/** Whether the pgbouncer binary is on PATH. */
+export function pgBouncerInstalled(): boolean {
+  return spawnSync("pgbouncer", ["--version"]).status === 0;
+}
+
 export async function startPgBouncer(options: { upstream: string; poolSize: number }): Promise<PgBouncer> {
-  if (spawnSync("pgbouncer", ["--version"]).status !== 0) {
-    throw new Error("pgbouncer is not installed (Debian: apt-get install pgbouncer)");
-  }
+  if (!pgBouncerInstalled()) throw new Error("pgbouncer is not installed (Debian: apt-get install pgbouncer)");
   const upstream = new URL(options.upstream);
   const user = decodeURIComponent(upstream.username || "postgres");
   const port = await freePort();

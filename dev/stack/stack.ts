@@ -7,6 +7,7 @@ import { type NeonRelay, startNeonRelay } from "../neon-relay/relay.ts";
 import { type DatabaseLayout, prepareDatabases } from "../postgres/databases.ts";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "../postgres/embedded.ts";
 import { migrateAll } from "../postgres/migrate.ts";
+import { type PgBouncer, pgBouncerInstalled, startPgBouncer } from "../postgres/pgbouncer.ts";
 import { allServices, dataServices } from "../services.ts";
 import { embeddedBackend, redisBackend } from "../upstash-redis/backend.ts";
 import { startUpstashRestServer } from "../upstash-redis/server.ts";
@@ -151,14 +152,30 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       ...options.gatewayVars,
     });
 
+    // On a PostgreSQL server, the Workers' Hyperdrive bindings go through PgBouncer in
+    // transaction mode when it is installed: Hyperdrive pools the same way in production, and
+    // without a pooler every request, saga step and AccountDO holds a server connection of
+    // its own, so a few dozen concurrent transfers exhaust max_connections.
+    let pooler: PgBouncer | undefined;
+    if (options.databaseUrl && options.dbDriver === "hyperdrive") {
+      if (pgBouncerInstalled()) {
+        pooler = await startPgBouncer({ upstream: options.databaseUrl, poolSize: 40 });
+        cleanups.push(() => pooler?.stop() ?? Promise.resolve());
+        options.log("PgBouncer (transaction mode, 40 server connections) in front of PostgreSQL, as Hyperdrive");
+      } else {
+        options.log("pgbouncer is not installed: Workers connect straight to PostgreSQL (max_connections applies)");
+      }
+    }
     const hyperdriveEnv: Record<string, string> = {};
     for (const service of dataServices) {
-      const url = databases.urls[service.name] ?? "";
+      const direct = databases.urls[service.name] ?? "";
+      const url = pooler ? pooler.url(direct) : direct;
       hyperdriveEnv[`CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_${service.dbBinding}`] = url;
       writeDevVars(repositoryRoot, service.config, {
         DB_DRIVER: options.dbDriver,
-        DB_PREPARE: String(databases.prepare),
-        ...(relay ? { DATABASE_URL: url, NEON_WS_PROXY: relay.proxy } : {}),
+        // PgBouncer 1.18 keeps no prepared statements across transactions: unnamed ones only.
+        DB_PREPARE: String(databases.prepare && !pooler),
+        ...(relay ? { DATABASE_URL: direct, NEON_WS_PROXY: relay.proxy } : {}),
         ...(service.name === "auth" ? { SIGNING_KEY_KEK: options.signingKeyKek } : {}),
         ...(service.name === "ledger" ? { LEDGER_CHECKPOINT_KEY: options.ledgerCheckpointKey } : {}),
         ...(clientSecrets[service.name] ? { SERVICE_CLIENT_SECRET: clientSecrets[service.name] } : {}),

@@ -18,7 +18,7 @@ export interface DevStack {
   kill(): void;
 }
 
-export async function startDevStack(label: string): Promise<DevStack> {
+export async function startDevStack(label: string, env: Record<string, string> = {}): Promise<DevStack> {
   const stateDir = mkdtempSync(join(tmpdir(), `edgebank-${label}-`));
   const port = await freePort();
   const child = spawn(process.execPath, ["dev/stack/main.ts"], {
@@ -29,6 +29,7 @@ export async function startDevStack(label: string): Promise<DevStack> {
       EDGEBANK_DB_PREFIX: `edgebank_${label.replaceAll("-", "_")}`,
       EDGEBANK_FRESH_DATABASES: "true",
       EDGEBANK_REDIS_PREFIX: `${label}-${Date.now()}`,
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -4,8 +4,11 @@ import { type DevStack, session, startDevStack } from "./dev-stack.ts";
 /**
  * Transfers through the gateway against the real services (accounts and their AccountDOs,
  * the ledger, auth), as `npm run dev` runs them: the saga's happy path, its business failures
- * with the hold released, and the Idempotency-Key's durable semantics.
+ * with the hold released, the Idempotency-Key's durable semantics, and crashes at every step.
+ * Against a PostgreSQL server (DATABASE_URL, else the local one): the embedded PGlite is one
+ * session shared by every connection, and sagas running beside requests interleave there.
  */
+const SERVER = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 let stack: DevStack;
 let url = "";
 let operator = "";
@@ -14,7 +17,7 @@ let bob = "";
 let auditor = "";
 
 beforeAll(async () => {
-  stack = await startDevStack("e2e-transfers");
+  stack = await startDevStack("e2e-transfers", { DATABASE_URL: SERVER });
   url = stack.url;
   operator = await session(url, stack.operator.email, stack.operator.password, "192.0.2.20");
   alice = await session(url, `alice.${Date.now()}@example.test`, "alice's long passphrase", "192.0.2.21");
@@ -214,4 +217,88 @@ describe("transfers through the gateway", () => {
     const verification = await api("/v1/ledger/verify", auditor);
     expect(await verification.json()).toMatchObject({ valid: true, entries: completed.length });
   }, 60_000);
+});
+
+describe("a saga that crashes at a step boundary", () => {
+  async function settled(id: string, token: string): Promise<{ status: string; failureReason?: string }> {
+    for (let attempt = 0; attempt < 150; attempt++) {
+      const body = (await (await api(`/v1/transfers/${id}`, token)).json()) as { status: string };
+      if (body.status !== "PENDING") return body;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`transfer ${id} still pending`);
+  }
+
+  /** The statement lines of an account that belong to one transfer (operation ids `<transfer>:<step>`). */
+  async function linesOf(token: string, accountId: string, transferId: string): Promise<string[]> {
+    const page = (await (await api(`/v1/accounts/${accountId}/operations?limit=100`, token)).json()) as {
+      items: Array<{ operationId: string }>;
+    };
+    return page.items
+      .map((line) => line.operationId)
+      .filter((id) => id.startsWith(`${transferId}:`))
+      .sort();
+  }
+
+  async function crashingTransfer(point: string, to: string, from: string) {
+    const response = await api("/v1/transfers", alice, {
+      method: "POST",
+      key: crypto.randomUUID(),
+      headers: { "x-test-crash-at": point },
+      body: JSON.stringify({
+        fromAccountId: from,
+        toAccountId: to,
+        amount: "100",
+        currency: "EUR",
+        description: point,
+      }),
+    });
+    // The crash cuts the request's wait for the outcome short: it answers 202 and the saga goes
+    // on. After the last step the outcome is already in the database, and the answer is final.
+    const final = { "complete:after": 201, "fail:after": 422 }[point] ?? 202;
+    expect(response.status).toBe(final);
+    const { id, transferId } = (await response.json()) as { id?: string; transferId?: string };
+    return id ?? transferId ?? "";
+  }
+
+  const forward = ["hold", "credit", "capture", "record", "complete"].flatMap((step) => [
+    `${step}:before`,
+    `${step}:after`,
+  ]);
+  it.each(forward)(
+    "completes exactly once after a crash at %s",
+    async (point) => {
+      const from = await openAccount(alice);
+      const to = await openAccount(bob);
+      await deposit(from, "1000");
+      const id = await crashingTransfer(point, to, from);
+      expect(await settled(id, alice)).toMatchObject({ status: "COMPLETED" });
+      expect(await balance(alice, from)).toMatchObject({ posted: "900", pending: "0", available: "900" });
+      expect(await balance(bob, to)).toMatchObject({ posted: "100" });
+      expect(await linesOf(alice, from, id)).toEqual([`${id}:capture`, `${id}:hold`]);
+      expect(await linesOf(bob, to, id)).toEqual([`${id}:credit`]);
+      const entry = await api(`/v1/ledger/entries/by-transfer/${id}`, auditor);
+      expect(entry.status).toBe(200);
+    },
+    60_000,
+  );
+
+  const compensation = ["release", "fail"].flatMap((step) => [`${step}:before`, `${step}:after`]);
+  it.each(compensation)(
+    "fails cleanly, hold released, after a crash at %s",
+    async (point) => {
+      const from = await openAccount(alice);
+      const to = await openAccount(bob);
+      await deposit(from, "1000");
+      expect(
+        (await api(`/v1/accounts/${to}/freeze`, operator, { method: "POST", key: crypto.randomUUID() })).status,
+      ).toBe(200);
+      const id = await crashingTransfer(point, to, from);
+      expect(await settled(id, alice)).toMatchObject({ status: "FAILED", failureReason: "account_frozen" });
+      expect(await balance(alice, from)).toMatchObject({ posted: "1000", pending: "0", available: "1000" });
+      expect(await linesOf(alice, from, id)).toEqual([`${id}:hold`, `${id}:release`]);
+      expect((await api(`/v1/ledger/entries/by-transfer/${id}`, auditor)).status).toBe(404);
+    },
+    60_000,
+  );
 });

@@ -39,7 +39,9 @@ export function createLogger(context: LogContext, minLevel: LogLevel = "info", s
 /** What may be logged of a thrown value: its name, message and stack stay in the logs only. */
 export function describeError(error: unknown): Record<string, unknown> {
   if (error instanceof Error) {
-    return { errorName: error.name, errorMessage: error.message, stack: error.stack };
+    // Drivers and ORMs wrap the database's own error (drizzle: "Failed query: …"): keep its words.
+    const cause = error.cause instanceof Error ? { errorCause: error.cause.message } : {};
+    return { errorName: error.name, errorMessage: error.message, ...cause, stack: error.stack };
   }
   return { errorName: typeof error, errorMessage: String(error) };
 }

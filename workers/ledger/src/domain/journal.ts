@@ -67,7 +67,30 @@ export async function recordEntry(
   key: CheckpointKey,
 ): Promise<{ entry: RecordedEntry; replayed: boolean }> {
   assertBalanced(input);
+  return appendUnderLock(db, input, key).catch((error: unknown) => {
+    if (sqlState(error) === "55P03") {
+      throw new AppError("dependency_unavailable", "The ledger is busy; retry the same request.", { cause: error });
+    }
+    throw error;
+  });
+}
+
+/** PostgreSQL's SQLSTATE of an error (or of what drizzle wrapped). */
+function sqlState(error: unknown): string | undefined {
+  const fields = error as { code?: unknown; cause?: { code?: unknown } };
+  const code = fields.code ?? fields.cause?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+async function appendUnderLock(
+  db: Database,
+  input: EntryInput,
+  key: CheckpointKey,
+): Promise<{ entry: RecordedEntry; replayed: boolean }> {
   return withTransaction(db, async (tx) => {
+    // Waiting for the chain is bounded: under a pile-up the caller gets a retryable 503 rather
+    // than holding a pooled connection until its own timeout.
+    await tx.execute(sql`set local lock_timeout = '3s'`);
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('edgebank.ledger.chain', 0))`);
     const existing = await findEntry(tx as unknown as Database, { transferId: input.transferId });
     if (existing) {

@@ -16,8 +16,8 @@ import {
   type TransferInput,
   type TransferRow,
 } from "../domain/transfers.ts";
-import type { SagaState } from "../saga/transfer-saga-do.ts";
-import { sagaOf } from "../service.ts";
+import type { CrashPoint, SagaState } from "../saga/transfer-saga-do.ts";
+import { config, sagaOf } from "../service.ts";
 
 type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
 
@@ -212,20 +212,44 @@ async function runTransfer(
   }
   const row = begun.transfer;
   const saga = sagaOf(c.env, row.id);
-  await saga.start({
-    id: row.id,
-    kind: row.kind,
-    fromAccountId: row.fromAccountId,
-    toAccountId: row.toAccountId,
-    amount: row.amount.toString(),
-    currency: row.currency,
-    description: row.description,
-  });
-  const state = await saga.outcome(WAIT_MS);
+  const crashAt = crashPointOf(c);
+  await saga.start(
+    {
+      id: row.id,
+      kind: row.kind,
+      fromAccountId: row.fromAccountId,
+      toAccountId: row.toAccountId,
+      amount: row.amount.toString(),
+      currency: row.currency,
+      description: row.description,
+    },
+    crashAt ? { crashAt } : {},
+  );
+  // The object may crash or be evicted while we wait: the saga resumes by its alarm, and the
+  // caller gets a 202 to poll.
+  const state = await saga.outcome(WAIT_MS).catch(() => undefined);
   const settled = await getVisibleTransfer(db, principal, row.id);
   const response = answerFor(c, settled, state);
   await storeResponse(db, principal, key, response.status, (await response.clone().json()) as Record<string, unknown>);
   return response;
+}
+
+const crashPoints = new Set(
+  ["hold", "credit", "capture", "record", "complete", "release", "fail"].flatMap((step) => [
+    `${step}:before`,
+    `${step}:after`,
+  ]),
+);
+
+/**
+ * Test environments only: `X-Test-Crash-At: <step>:<before|after>` makes the saga's object
+ * crash once at that boundary. Ignored in production.
+ */
+function crashPointOf(c: Context<AuthedEnv>): CrashPoint | undefined {
+  const point = c.req.header("x-test-crash-at");
+  if (!point || config(c.env).ENVIRONMENT === "production") return undefined;
+  if (!crashPoints.has(point)) throw new AppError("bad_request", `Unknown crash point ${point}.`);
+  return point as CrashPoint;
 }
 
 function currencyMismatch(): AppError {

@@ -41,9 +41,14 @@ export type CrashPoint = `${SagaStep}:${"before" | "after"}`;
 
 /** A hold outlives any saga that is still running; an abandoned one is released by its alarm. */
 const HOLD_TTL_MS = 7 * 24 * 3600_000;
-/** Transient failures of a step before the saga stops trying it, and the backoff between. */
-const MAX_ATTEMPTS = 8;
-const RETRY = { maxAttempts: MAX_ATTEMPTS, baseDelayMs: 200, maxDelayMs: 30_000 };
+/**
+ * Transient failures of a step before the saga stops trying it, and the backoff between. Before
+ * anything was credited, giving up compensates; after, it needs a person, so those steps try
+ * for minutes (up to ~6 with a 30 s cap) before they escalate.
+ */
+const MAX_ATTEMPTS_BEFORE_CREDIT = 8;
+const MAX_ATTEMPTS_AFTER_CREDIT = 16;
+const RETRY = { maxAttempts: MAX_ATTEMPTS_AFTER_CREDIT, baseDelayMs: 200, maxDelayMs: 30_000 };
 
 /** Reasons a business refusal at each step is reported with. */
 const refusalReasons: Record<string, string> = {
@@ -65,9 +70,13 @@ export class TransferSagaDO extends DurableObject<Env> {
   #waiters: Array<() => void> = [];
   #running = false;
 
-  /** Starts the saga (once: a second call with the same transfer changes nothing). */
-  async start(transfer: SagaTransfer): Promise<void> {
+  /**
+   * Starts the saga (once: a second call with the same transfer changes nothing). `crashAt`
+   * (test environments only) makes the object crash once at that step boundary.
+   */
+  async start(transfer: SagaTransfer, options: { crashAt?: CrashPoint } = {}): Promise<void> {
     if (await this.#load()) return;
+    if (options.crashAt) await this.injectCrash(options.crashAt);
     const state: SagaState = { transfer, step: "hold", status: "RUNNING", attempts: 0, history: [] };
     await this.ctx.storage.put("saga", state);
     await this.ctx.storage.setAlarm(Date.now());
@@ -245,8 +254,8 @@ export class TransferSagaDO extends DurableObject<Env> {
   async #retryLater(state: SagaState, detail: string): Promise<"later" | SagaState> {
     const attempts = state.attempts + 1;
     const at = new Date().toISOString();
-    if (attempts >= MAX_ATTEMPTS) {
-      const compensable = state.step === "hold";
+    const compensable = state.step === "hold";
+    if (attempts >= (compensable ? MAX_ATTEMPTS_BEFORE_CREDIT : MAX_ATTEMPTS_AFTER_CREDIT)) {
       return this.#save({
         ...state,
         attempts: 0,
@@ -268,8 +277,10 @@ export class TransferSagaDO extends DurableObject<Env> {
   async #crashIf(point: CrashPoint): Promise<void> {
     if ((await this.ctx.storage.get<CrashPoint>("crashAt")) !== point) return;
     await this.ctx.storage.delete("crashAt");
-    // As if the machine died here: the next alarm (set now) finds the state as stored.
+    // As if the machine died here: the next alarm (set now) finds the state as stored. The
+    // writes are made durable first, or the crash would take them (and this one-shot) with it.
     await this.ctx.storage.setAlarm(Date.now() + 50);
+    await this.ctx.storage.sync();
     this.ctx.abort(`injected crash at ${point}`);
   }
 }

@@ -59,7 +59,7 @@ const stack = await startStack({
   log,
 });
 const accountsDb = stack.databases.urls.accounts ?? "";
-const pooler = await startPgBouncer({ upstream: serverUrl, poolSize: 20 });
+const pooler = await startPgBouncer({ upstream: serverUrl, poolSize: 20, maxServerConnections: 20 });
 const directPort = await freePort();
 const direct = await spawnWrangler({
   configs: ["workers/accounts/wrangler.toml", "workers/auth/wrangler.toml"],

@@ -24,7 +24,15 @@ export function pgBouncerInstalled(): boolean {
   return spawnSync("pgbouncer", ["--version"]).status === 0;
 }
 
-export async function startPgBouncer(options: { upstream: string; poolSize: number }): Promise<PgBouncer> {
+/**
+ * `poolSize` server connections per database, and at most `maxServerConnections` in all (every
+ * service connects as the same user), so the pooler never takes the server's last connections.
+ */
+export async function startPgBouncer(options: {
+  upstream: string;
+  poolSize: number;
+  maxServerConnections?: number;
+}): Promise<PgBouncer> {
   if (!pgBouncerInstalled()) throw new Error("pgbouncer is not installed (Debian: apt-get install pgbouncer)");
   const upstream = new URL(options.upstream);
   const user = decodeURIComponent(upstream.username || "postgres");
@@ -46,6 +54,7 @@ export async function startPgBouncer(options: { upstream: string; poolSize: numb
       "pool_mode = transaction",
       "max_client_conn = 5000",
       `default_pool_size = ${options.poolSize}`,
+      `max_user_connections = ${options.maxServerConnections ?? options.poolSize * 2}`,
       "log_connections = 0",
       "log_disconnections = 0",
       "ignore_startup_parameters = extra_float_digits,options",
@@ -53,9 +62,21 @@ export async function startPgBouncer(options: { upstream: string; poolSize: numb
     ].join("\n"),
     { mode: 0o644 },
   );
-  // PgBouncer refuses to run as root; as root, it drops to the postgres user.
-  const asRoot = process.getuid?.() === 0 ? ["-u", "postgres"] : [];
-  const child: ChildProcess = spawn("pgbouncer", [...asRoot, join(dir, "pgbouncer.ini")], { stdio: "ignore" });
+  // PgBouncer refuses to run as root; as root, it drops to the postgres user. A watchdog shell
+  // ends it when this process ends, however it ends (a SIGKILL runs no cleanup).
+  const asRoot = process.getuid?.() === 0 ? "-u postgres " : "";
+  const child: ChildProcess = spawn(
+    "sh",
+    [
+      "-c",
+      `pgbouncer ${asRoot}"$1" & bouncer=$!; trap 'kill $bouncer 2>/dev/null; exit 0' INT TERM; ` +
+        `while kill -0 ${process.pid} 2>/dev/null && kill -0 $bouncer 2>/dev/null; do sleep 1; done; ` +
+        "kill $bouncer 2>/dev/null",
+      "pgbouncer-watchdog",
+      join(dir, "pgbouncer.ini"),
+    ],
+    { stdio: "ignore" },
+  );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   await waitForPort(port, exited);
   return {

@@ -159,9 +159,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     let pooler: PgBouncer | undefined;
     if (options.databaseUrl && options.dbDriver === "hyperdrive") {
       if (pgBouncerInstalled()) {
-        pooler = await startPgBouncer({ upstream: options.databaseUrl, poolSize: 40 });
+        pooler = await startPgBouncer({ upstream: options.databaseUrl, poolSize: 10, maxServerConnections: 40 });
         cleanups.push(() => pooler?.stop() ?? Promise.resolve());
-        options.log("PgBouncer (transaction mode, 40 server connections) in front of PostgreSQL, as Hyperdrive");
+        options.log(
+          "PgBouncer (transaction mode, at most 40 server connections) in front of PostgreSQL, as Hyperdrive",
+        );
       } else {
         options.log("pgbouncer is not installed: Workers connect straight to PostgreSQL (max_connections applies)");
       }

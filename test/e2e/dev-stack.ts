@@ -14,8 +14,8 @@ export interface DevStack {
   operator: { email: string; password: string };
   auditor: { email: string; password: string };
   output(): string;
-  /** Kills it outright (the Ctrl-C path is a test of its own) and removes its state. */
-  kill(): void;
+  /** Stops it like Ctrl-C (killing what is left after 15 s) and removes its state. */
+  kill(): Promise<void>;
 }
 
 export async function startDevStack(label: string, env: Record<string, string> = {}): Promise<DevStack> {
@@ -72,8 +72,14 @@ export async function startDevStack(label: string, env: Record<string, string> =
     operator,
     auditor,
     output: () => output,
-    kill() {
-      if (child.exitCode === null) child.kill("SIGKILL");
+    async kill() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGINT");
+        const timeout = new Promise((resolve) => setTimeout(resolve, 15_000).unref());
+        await Promise.race([exited, timeout]);
+        if (child.exitCode === null) child.kill("SIGKILL");
+      }
       try {
         process.kill(-wranglerGroup, "SIGKILL");
       } catch {

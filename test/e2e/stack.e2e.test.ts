@@ -16,7 +16,7 @@ beforeAll(async () => {
   url = stack.url;
 }, 120_000);
 
-afterAll(() => stack.kill());
+afterAll(() => stack.kill(), 30_000);
 
 describe("npm run dev", () => {
   it("reports every service ready through the gateway", async () => {

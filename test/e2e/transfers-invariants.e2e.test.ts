@@ -58,7 +58,7 @@ beforeAll(async () => {
   }
 }, 180_000);
 
-afterAll(() => stack.kill());
+afterAll(() => stack.kill(), 30_000);
 
 /** A deterministic pseudo-random sequence (the run is reproducible). */
 function random(seed: number): () => number {

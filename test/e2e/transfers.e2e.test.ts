@@ -1,3 +1,4 @@
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevStack, session, startDevStack } from "./dev-stack.ts";
 
@@ -25,7 +26,7 @@ beforeAll(async () => {
   auditor = await session(url, stack.auditor.email, stack.auditor.password, "192.0.2.23");
 }, 150_000);
 
-afterAll(() => stack.kill());
+afterAll(() => stack.kill(), 30_000);
 
 function api(path: string, token: string, init: RequestInit & { key?: string } = {}): Promise<Response> {
   const headers = new Headers(init.headers);
@@ -282,6 +283,54 @@ describe("a saga that crashes at a step boundary", () => {
     },
     60_000,
   );
+
+  it("an operator resumes a saga that needed attention; the action is recorded with who did it", async () => {
+    const from = await openAccount(alice);
+    const to = await openAccount(bob);
+    await deposit(from, "1000");
+    const response = await api("/v1/transfers", alice, {
+      method: "POST",
+      key: crypto.randomUUID(),
+      headers: { "x-test-refuse-at": "record" },
+      body: JSON.stringify({
+        fromAccountId: from,
+        toAccountId: to,
+        amount: "100",
+        currency: "EUR",
+        description: "stuck",
+      }),
+    });
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    expect(await settled(id, alice)).toMatchObject({
+      status: "NEEDS_ATTENTION",
+      failureReason: "record_refused: injected",
+    });
+    const waiting = (await (await api("/v1/transfers?status=NEEDS_ATTENTION", operator)).json()) as {
+      items: Array<{ id: string }>;
+    };
+    expect(waiting.items.map((t) => t.id)).toContain(id);
+    expect((await api(`/v1/ledger/entries/by-transfer/${id}`, auditor)).status).toBe(404);
+
+    expect((await api(`/v1/transfers/${id}/retry`, alice, { method: "POST" })).status).toBe(403);
+    const retried = await api(`/v1/transfers/${id}/retry`, operator, { method: "POST" });
+    expect(retried.status).toBe(200);
+    expect(await settled(id, alice)).toMatchObject({ status: "COMPLETED" });
+    expect((await api(`/v1/ledger/entries/by-transfer/${id}`, auditor)).status).toBe(200);
+    expect(await balance(alice, from)).toMatchObject({ posted: "900", pending: "0" });
+    expect(await balance(bob, to)).toMatchObject({ posted: "100" });
+    expect((await api(`/v1/transfers/${id}/retry`, operator, { method: "POST" })).status).toBe(409);
+
+    const me = (await (await api("/v1/auth/userinfo", operator)).json()) as { sub: string };
+    const sql = postgres(new URL(`/edgebank_e2e_transfers_transfers`, SERVER).toString(), { max: 1 });
+    try {
+      const actions = await sql<{ actor: string; action: string }[]>`
+        select actor, action from transfers.transfer_actions where transfer_id = ${id}`;
+      expect(actions).toEqual([{ actor: me.sub, action: "retry" }]);
+    } finally {
+      await sql.end();
+    }
+  }, 60_000);
 
   const compensation = ["release", "fail"].flatMap((step) => [`${step}:before`, `${step}:after`]);
   it.each(compensation)(

@@ -3,7 +3,7 @@ import type { Database } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { newId } from "@edgebank/ids";
 import { and, desc, eq, lt } from "drizzle-orm";
-import { idempotencyRecords, type TransferStatus, transfers } from "../db/schema.ts";
+import { idempotencyRecords, type TransferStatus, transferActions, transfers } from "../db/schema.ts";
 
 export type TransferRow = typeof transfers.$inferSelect;
 
@@ -110,6 +110,24 @@ export async function storeResponse(
     .update(idempotencyRecords)
     .set({ responseStatus: status, responseBody: body })
     .where(and(eq(idempotencyRecords.principal, principal.subject), eq(idempotencyRecords.key, key)));
+}
+
+/**
+ * An operator takes a transfer out of NEEDS_ATTENTION to run its saga again: the row goes back
+ * to PENDING and the action is recorded with who did it, in one transaction; 409 otherwise.
+ */
+export async function resumeTransfer(db: Database, principal: Principal, id: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(transfers)
+      .set({ status: "PENDING", failureReason: null, updatedAt: new Date() })
+      .where(and(eq(transfers.id, id), eq(transfers.status, "NEEDS_ATTENTION")))
+      .returning({ id: transfers.id });
+    if (!row) throw new AppError("conflict", `Transfer ${id} does not need attention.`);
+    await tx
+      .insert(transferActions)
+      .values({ id: newId("audit"), transferId: id, actor: principal.subject, action: "retry" });
+  });
 }
 
 const seesEverything = (principal: Principal) => principal.scopes.has("operator") || principal.scopes.has("auditor");

@@ -12,11 +12,12 @@ import {
   listTransfers,
   presentTransfer,
   requestFingerprint,
+  resumeTransfer,
   storeResponse,
   type TransferInput,
   type TransferRow,
 } from "../domain/transfers.ts";
-import type { CrashPoint, SagaState } from "../saga/transfer-saga-do.ts";
+import type { CrashPoint, SagaState, SagaStep } from "../saga/transfer-saga-do.ts";
 import { config, sagaOf } from "../service.ts";
 
 type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
@@ -159,6 +160,18 @@ function operatorRouteDef(kind: "deposit" | "withdrawal") {
   });
 }
 
+const retryRouteDef = createRoute({
+  method: "post",
+  path: "/v1/transfers/{id}/retry",
+  tags: ["transfers", "operator"],
+  summary: "Operator: run a saga in NEEDS_ATTENTION again from the step that could not finish",
+  description: "Recorded with the operator. Answers the transfer after a short wait (PENDING if still running).",
+  security: [{ bearer: [] }],
+  middleware: [authenticated("operator")] as const,
+  request: { params: transferId },
+  responses: { 200: { description: "The transfer", content: { "application/json": { schema: transfer } } } },
+});
+
 /** Reasons a failed transfer is answered with, in words. */
 const failureDetails: Record<string, string> = {
   insufficient_funds: "The source account's available balance does not cover the amount.",
@@ -212,7 +225,7 @@ async function runTransfer(
   }
   const row = begun.transfer;
   const saga = sagaOf(c.env, row.id);
-  const crashAt = crashPointOf(c);
+  const faults = faultsOf(c);
   await saga.start(
     {
       id: row.id,
@@ -223,7 +236,7 @@ async function runTransfer(
       currency: row.currency,
       description: row.description,
     },
-    crashAt ? { crashAt } : {},
+    faults,
   );
   // The object may crash or be evicted while we wait: the saga resumes by its alarm, and the
   // caller gets a 202 to poll.
@@ -245,11 +258,17 @@ const crashPoints = new Set(
  * Test environments only: `X-Test-Crash-At: <step>:<before|after>` makes the saga's object
  * crash once at that boundary. Ignored in production.
  */
-function crashPointOf(c: Context<AuthedEnv>): CrashPoint | undefined {
+function faultsOf(c: Context<AuthedEnv>): { crashAt?: CrashPoint; refuseAt?: SagaStep } {
+  if (config(c.env).ENVIRONMENT === "production") return {};
   const point = c.req.header("x-test-crash-at");
-  if (!point || config(c.env).ENVIRONMENT === "production") return undefined;
-  if (!crashPoints.has(point)) throw new AppError("bad_request", `Unknown crash point ${point}.`);
-  return point as CrashPoint;
+  if (point && !crashPoints.has(point)) throw new AppError("bad_request", `Unknown crash point ${point}.`);
+  // `X-Test-Refuse-At: <step>`: the step is refused for good once (the saga then needs an operator).
+  const refuse = c.req.header("x-test-refuse-at");
+  if (refuse && !crashPoints.has(`${refuse}:before`)) throw new AppError("bad_request", `Unknown step ${refuse}.`);
+  return {
+    ...(point ? { crashAt: point as CrashPoint } : {}),
+    ...(refuse ? { refuseAt: refuse as SagaStep } : {}),
+  };
 }
 
 function currencyMismatch(): AppError {
@@ -310,6 +329,17 @@ export function registerTransferRoutes(app: OpenAPIHono<ServiceEnv>): void {
       return response as never;
     });
   }
+
+  app.openapi(retryRouteDef, async (c) => {
+    const { id } = c.req.valid("param");
+    const db = c.var.db();
+    await resumeTransfer(db, c.var.principal, id);
+    await sagaOf(c.env, id).retry();
+    await sagaOf(c.env, id)
+      .outcome(WAIT_MS)
+      .catch(() => undefined);
+    return c.json(presentTransfer(await getVisibleTransfer(db, c.var.principal, id)), 200);
+  });
 
   app.openapi(getRouteDef, async (c) => {
     const row = await getVisibleTransfer(c.var.db(), c.var.principal, c.req.valid("param").id);

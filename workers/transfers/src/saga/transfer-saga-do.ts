@@ -32,6 +32,8 @@ export interface SagaState {
   reason?: string;
   /** Failed attempts of the current step. */
   attempts: number;
+  /** The step that could not finish, where an operator's retry resumes. */
+  resumeAt?: SagaStep;
   /** Each step's intent and outcome, in order: what an operator reads. */
   history: Array<{ step: SagaStep; event: "started" | "done" | "retry"; detail?: string; at: string }>;
 }
@@ -74,9 +76,10 @@ export class TransferSagaDO extends DurableObject<Env> {
    * Starts the saga (once: a second call with the same transfer changes nothing). `crashAt`
    * (test environments only) makes the object crash once at that step boundary.
    */
-  async start(transfer: SagaTransfer, options: { crashAt?: CrashPoint } = {}): Promise<void> {
+  async start(transfer: SagaTransfer, options: { crashAt?: CrashPoint; refuseAt?: SagaStep } = {}): Promise<void> {
     if (await this.#load()) return;
     if (options.crashAt) await this.injectCrash(options.crashAt);
+    if (options.refuseAt) await this.injectRefusal(options.refuseAt);
     const state: SagaState = { transfer, step: "hold", status: "RUNNING", attempts: 0, history: [] };
     await this.ctx.storage.put("saga", state);
     await this.ctx.storage.setAlarm(Date.now());
@@ -101,8 +104,9 @@ export class TransferSagaDO extends DurableObject<Env> {
     const state = await this.#load();
     if (!state) return undefined;
     if (state.status !== "NEEDS_ATTENTION") throw new AppError("conflict", `The saga is ${state.status}.`);
-    const resumed: SagaState = { ...state, status: "RUNNING", attempts: 0, step: state.history.at(-1)?.step ?? "hold" };
+    const resumed: SagaState = { ...state, status: "RUNNING", attempts: 0, step: state.resumeAt ?? "hold" };
     delete resumed.reason;
+    delete resumed.resumeAt;
     await this.ctx.storage.put("saga", resumed);
     await this.ctx.storage.setAlarm(Date.now());
     return resumed;
@@ -114,6 +118,17 @@ export class TransferSagaDO extends DurableObject<Env> {
       throw new AppError("forbidden", "Fault injection is disabled in production.");
     }
     await this.ctx.storage.put("crashAt", point);
+  }
+
+  /**
+   * Test environments only: the next time the saga performs `step`, it acts as if the callee
+   * refused it for good (a step after the credit then needs an operator).
+   */
+  async injectRefusal(step: SagaStep): Promise<void> {
+    if (config(this.env).ENVIRONMENT === "production") {
+      throw new AppError("forbidden", "Fault injection is disabled in production.");
+    }
+    await this.ctx.storage.put("refuseAt", step);
   }
 
   override async alarm(): Promise<void> {
@@ -152,7 +167,7 @@ export class TransferSagaDO extends DurableObject<Env> {
     });
     let next: Pick<SagaState, "step" | "status" | "reason">;
     try {
-      next = await this.#perform(started);
+      next = (await this.#refusalIf(step)) ?? (await this.#perform(started));
     } catch (error) {
       if (!(error instanceof TransientFailure)) throw error;
       return this.#retryLater(started, error.what);
@@ -160,6 +175,7 @@ export class TransferSagaDO extends DurableObject<Env> {
     const done = await this.#save({
       ...started,
       ...next,
+      ...(next.step === "escalate" && step !== "escalate" ? { resumeAt: step } : {}),
       attempts: 0,
       history: [...started.history, { step, event: "done", detail: next.reason ?? next.step, at: at() }],
     });
@@ -260,6 +276,7 @@ export class TransferSagaDO extends DurableObject<Env> {
         ...state,
         attempts: 0,
         step: compensable ? "release" : "escalate",
+        ...(compensable ? {} : { resumeAt: state.step }),
         reason: `${state.step}_unavailable`,
         history: [...state.history, { step: state.step, event: "retry", detail: `gave up: ${detail}`, at }],
       });
@@ -272,6 +289,12 @@ export class TransferSagaDO extends DurableObject<Env> {
     const delay = fullJitterDelay(attempts - 1, RETRY, Math.random);
     await this.ctx.storage.setAlarm(Date.now() + Math.max(delay, 10));
     return "later";
+  }
+
+  async #refusalIf(step: SagaStep): Promise<Pick<SagaState, "step" | "status" | "reason"> | undefined> {
+    if ((await this.ctx.storage.get<SagaStep>("refuseAt")) !== step) return undefined;
+    await this.ctx.storage.delete("refuseAt");
+    return { step: "escalate", status: "RUNNING", reason: `${step}_refused: injected` };
   }
 
   async #crashIf(point: CrashPoint): Promise<void> {

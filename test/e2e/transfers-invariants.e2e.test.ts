@@ -1,3 +1,4 @@
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevStack, session, startDevStack } from "./dev-stack.ts";
 
@@ -159,6 +160,29 @@ describe(`${TRANSFERS} random transfers at concurrency ${CONCURRENCY}`, () => {
     for (const t of failed.slice(0, 50)) {
       expect((await api(`/v1/ledger/entries/by-transfer/${t.id}`, auditor)).status).toBe(404);
     }
+    // Exactly one TransferCompleted event per completed transfer (deposits included) in the
+    // transfers service's outbox, and one TransferFailed per failed one.
+    const everyCompleted = (await all("COMPLETED")).map((t) => t.id).sort();
+    const sql = postgres(new URL("/edgebank_e2e_invariants_transfers", SERVER).toString(), { max: 1 });
+    try {
+      const events = await sql<{ type: string; transfer: string; n: number }[]>`
+        select type, aggregate_id as transfer, count(*)::int as n from transfers.outbox group by 1, 2`;
+      const ofType = (type: string) => events.filter((e) => e.type === type);
+      expect(events.every((e) => e.n === 1)).toBe(true);
+      expect(
+        ofType("TransferCompleted")
+          .map((e) => e.transfer)
+          .sort(),
+      ).toEqual(everyCompleted);
+      expect(
+        ofType("TransferFailed")
+          .map((e) => e.transfer)
+          .sort(),
+      ).toEqual(failed.map((t) => t.id).sort());
+    } finally {
+      await sql.end();
+    }
+
     const verification = (await (await api("/v1/ledger/verify", auditor)).json()) as {
       valid: boolean;
       entries: number;

@@ -8,6 +8,7 @@ export {
   withDatabase,
   withTransaction,
 } from "./client.ts";
+export { databaseError } from "./errors.ts";
 export { checkDatabase } from "./health.ts";
 export { type DatabaseVariables, databaseMiddleware } from "./middleware.ts";
 export {

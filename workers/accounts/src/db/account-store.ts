@@ -1,4 +1,4 @@
-import { type Database, resultRows } from "@edgebank/db";
+import { type Database, databaseError, resultRows } from "@edgebank/db";
 import {
   type AccountState,
   type AccountStore,
@@ -188,7 +188,8 @@ export class PgAccountStore implements AccountStore {
           select (select count(*) from updated)::int as updated`),
       );
     } catch (error) {
-      if (isUniqueViolation(error, "operations_account_operation_key")) {
+      const violated = databaseError(error);
+      if (violated?.code === "23505" && violated.constraint === "operations_account_operation_key") {
         throw new OperationAlreadyRecorded(`an operation of this batch is already journaled for ${accountId}`, {
           cause: error,
         });
@@ -198,15 +199,4 @@ export class PgAccountStore implements AccountStore {
     if (rows[0]?.updated !== 1) throw new Error(`account ${accountId} changed under its single writer`);
     if (fault === "after") throw new Error("injected fault: connection lost after the commit");
   }
-}
-
-/** Whether `error` (or what drizzle wrapped) is PostgreSQL's unique_violation on `constraint`. */
-function isUniqueViolation(error: unknown, constraint: string): boolean {
-  for (let current = error; current instanceof Error || typeof current === "object"; ) {
-    if (current === null) return false;
-    const fields = current as { code?: unknown; constraint_name?: unknown; constraint?: unknown; cause?: unknown };
-    if (fields.code === "23505") return (fields.constraint_name ?? fields.constraint) === constraint;
-    current = fields.cause;
-  }
-  return false;
 }

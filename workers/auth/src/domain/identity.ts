@@ -1,5 +1,5 @@
 import type { Role } from "@edgebank/auth";
-import type { Database } from "@edgebank/db";
+import { type Database, databaseError } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { newId } from "@edgebank/ids";
 import { eq, sql } from "drizzle-orm";
@@ -13,11 +13,6 @@ export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
-  return code === "23505";
-}
-
 export async function registerUser(db: Database, input: { email: string; password: string; role?: Role }) {
   const email = normaliseEmail(input.email);
   const password = await hashPassword(input.password);
@@ -28,7 +23,8 @@ export async function registerUser(db: Database, input: { email: string; passwor
       await tx.insert(passwordCredentials).values({ userId: user.id, ...password });
     });
   } catch (error) {
-    if (isUniqueViolation(error)) throw new AppError("conflict", "An account with this email already exists.");
+    if (databaseError(error)?.code === "23505")
+      throw new AppError("conflict", "An account with this email already exists.");
     throw error;
   }
   return user;

@@ -1,4 +1,4 @@
-import { type Database, withTransaction } from "@edgebank/db";
+import { type Database, databaseError, withTransaction } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { newId } from "@edgebank/ids";
 import { asc, desc, eq, sql } from "drizzle-orm";
@@ -68,18 +68,11 @@ export async function recordEntry(
 ): Promise<{ entry: RecordedEntry; replayed: boolean }> {
   assertBalanced(input);
   return appendUnderLock(db, input, key).catch((error: unknown) => {
-    if (sqlState(error) === "55P03") {
+    if (databaseError(error)?.code === "55P03") {
       throw new AppError("dependency_unavailable", "The ledger is busy; retry the same request.", { cause: error });
     }
     throw error;
   });
-}
-
-/** PostgreSQL's SQLSTATE of an error (or of what drizzle wrapped). */
-function sqlState(error: unknown): string | undefined {
-  const fields = error as { code?: unknown; cause?: { code?: unknown } };
-  const code = fields.code ?? fields.cause?.code;
-  return typeof code === "string" ? code : undefined;
 }
 
 async function appendUnderLock(

@@ -45,6 +45,13 @@ const accountId = z.string().refine((value) => isId("account", value), "not an a
 const minorUnits = z.string().regex(/^[1-9][0-9]{0,17}$/, "a positive whole number of minor units");
 const currency = z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code");
 const idempotencyKey = z.object({ "idempotency-key": z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/) });
+const descriptionText = z.string().trim().min(1).max(140);
+
+/** What every money-moving POST answers (a failure is a 422 problem). */
+const movementResponses = {
+  201: { description: "Completed", content: { "application/json": { schema: transfer } } },
+  202: { description: "Still running", content: { "application/json": { schema: transfer } } },
+};
 const transferId = z.object({
   id: z
     .string()
@@ -74,17 +81,14 @@ const createRouteDef = createRoute({
             toAccountId: accountId,
             amount: minorUnits,
             currency,
-            description: z.string().trim().min(1).max(140),
+            description: descriptionText,
           }),
         },
       },
       required: true,
     },
   },
-  responses: {
-    201: { description: "Completed", content: { "application/json": { schema: transfer } } },
-    202: { description: "Still running", content: { "application/json": { schema: transfer } } },
-  },
+  responses: movementResponses,
 });
 
 const getRouteDef = createRoute({
@@ -146,17 +150,14 @@ function operatorRouteDef(kind: "deposit" | "withdrawal") {
               accountId,
               amount: minorUnits,
               currency,
-              description: z.string().trim().min(1).max(140),
+              description: descriptionText,
             }),
           },
         },
         required: true,
       },
     },
-    responses: {
-      201: { description: "Completed", content: { "application/json": { schema: transfer } } },
-      202: { description: "Still running", content: { "application/json": { schema: transfer } } },
-    },
+    responses: movementResponses,
   });
 }
 
@@ -226,18 +227,8 @@ async function runTransfer(
   const row = begun.transfer;
   const saga = sagaOf(c.env, row.id);
   const faults = faultsOf(c);
-  await saga.start(
-    {
-      id: row.id,
-      kind: row.kind,
-      fromAccountId: row.fromAccountId,
-      toAccountId: row.toAccountId,
-      amount: row.amount.toString(),
-      currency: row.currency,
-      description: row.description,
-    },
-    faults,
-  );
+  const { id, kind, fromAccountId, toAccountId, amount, currency, description } = presentTransfer(row);
+  await saga.start({ id, kind, fromAccountId, toAccountId, amount, currency, description }, faults);
   // The object may crash or be evicted while we wait: the saga resumes by its alarm, and the
   // caller gets a 202 to poll.
   const state = await saga.outcome(WAIT_MS).catch(() => undefined);

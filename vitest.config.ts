@@ -5,7 +5,7 @@ import { dataServices } from "./dev/services.ts";
 import { createFakeServices } from "./workers/gateway/test/fake-services.ts";
 
 /** Pure-logic packages: tested in Node, beside their code. */
-const unitPackages = ["errors", "money", "ids", "resilience", "config", "http", "auth"];
+const unitPackages = ["errors", "money", "ids", "resilience", "config", "http", "auth", "kafka", "events"];
 
 /**
  * The issuer as services see it in their tests: a stand-in AUTH binding publishing one ES256
@@ -119,6 +119,9 @@ export default defineConfig({
       defineProject({
         test: { name: "dev-upstash", include: ["dev/upstash-redis/test/**/*.test.ts"], environment: "node" },
       }),
+      defineProject({
+        test: { name: "dev-kafka-rest", include: ["dev/kafka-rest/test/**/*.test.ts"], environment: "node" },
+      }),
       // Both database drivers, inside workerd, against the real test database.
       workerdProject("shared-db", "shared/db/test/**/*.test.ts", ({ inject }) => {
         const databases = inject("databases");
@@ -175,7 +178,16 @@ export default defineConfig({
                   ? { SIGNING_KEY_KEK: testKek, JWKS_TTL_SECONDS: "1" }
                   : testIssuer.bindings),
                 ...(service.name === "ledger" ? { LEDGER_CHECKPOINT_KEY: testCheckpointKey } : {}),
-                ...(service.name === "transfers" ? { SERVICE_CLIENT_SECRET: testServiceSecret } : {}),
+                ...(service.name === "transfers" || service.name === "accounts"
+                  ? {
+                      KAFKA_REST_URL: inject("kafkaRestUrl"),
+                      // PGlite's one session cannot serve a relay beside the request that committed.
+                      OUTBOX_RELAY_AFTER_COMMIT: String(!databases.embedded),
+                    }
+                  : {}),
+                ...(service.name === "transfers" || service.name === "ledger"
+                  ? { SERVICE_CLIENT_SECRET: testServiceSecret }
+                  : {}),
               },
               hyperdrives: { [service.dbBinding]: databases.urls[service.name] ?? "" },
               ...(service.name === "auth"
@@ -184,6 +196,7 @@ export default defineConfig({
                     serviceBindings: {
                       AUTH: testIssuer.auth,
                       ...(service.name === "transfers" ? { ACCOUNTS: unavailable, LEDGER: unavailable } : {}),
+                      ...(service.name === "ledger" ? { ACCOUNTS: unavailable } : {}),
                     },
                   }),
             },

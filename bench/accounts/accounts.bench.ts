@@ -25,6 +25,7 @@ import { startPgBouncer } from "../../dev/postgres/pgbouncer.ts";
 import { freePort } from "../../dev/stack/ports.ts";
 import { newKek, spawnWrangler, startStack, waitForOk } from "../../dev/stack/stack.ts";
 import { findWorkerdPort } from "../workerd.ts";
+import { runWrk, type WrkResult } from "../wrk.ts";
 import { classicLevels, runClassic } from "./classic.ts";
 import { type BenchRow, concurrencyLevels, printable, type Scenario, scenarios } from "./scenarios.ts";
 
@@ -32,7 +33,6 @@ const serverUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:543
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const spreadCount = 1_000;
 const luaScript = fileURLToPath(new URL("./operations.lua", import.meta.url));
-const reportScript = fileURLToPath(new URL("./report.lua", import.meta.url));
 for (const tool of ["wrk", "pgbench", "pgbouncer"]) {
   if (spawnSync("which", [tool]).status !== 0) throw new Error(`${tool} is needed (Debian: apt-get install ${tool})`);
 }
@@ -120,13 +120,13 @@ try {
 
   const rows: BenchRow[] = [];
   for (const scenario of scenarios) {
-    wrk(accountsUrl, { token: serviceToken, accounts: files[scenario], mode: "debit", run: "warmup" }, 8, 3);
+    await wrk(accountsUrl, { token: serviceToken, accounts: files[scenario], mode: "debit", run: "warmup" }, 8, 3);
     for (const concurrency of concurrencyLevels) {
       for (const mode of ["debit", "noop"] as const) {
         await new Promise((resolve) => setTimeout(resolve, 600)); // let pg_stat_database catch up
         const before = await commits();
         const run = `r${Date.now().toString(36)}`;
-        const result = wrk(
+        const result = await wrk(
           accountsUrl,
           { token: serviceToken, accounts: files[scenario], mode, run },
           concurrency,
@@ -151,7 +151,7 @@ try {
     }
   }
   for (const concurrency of concurrencyLevels) {
-    const result = wrk(`${hopUrl}/hop/hot`, undefined, concurrency, seconds);
+    const result = await wrk(`${hopUrl}/hop/hot`, undefined, concurrency, seconds);
     rows.push({
       design: "bare DO round trip",
       scenario: "hot account",
@@ -187,54 +187,23 @@ async function commits(): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
-interface WrkResult {
-  requests: number;
-  durationUs: number;
-  status: number;
-  connect: number;
-  read: number;
-  write: number;
-  timeout: number;
-  p50: number;
-  p99: number;
-}
-
-/** wrk against `url`; with `env`, through operations.lua (else plain GETs, results from report.lua). */
+/** wrk against `url`; with `env`, through operations.lua (else plain GETs). */
 function wrk(
   url: string,
   env: { token: string; accounts: string; mode: "debit" | "noop"; run: string } | undefined,
   concurrency: number,
   duration: number,
-): WrkResult {
-  const run = spawnSync(
-    "wrk",
-    [
-      "-t",
-      String(Math.min(2, concurrency)),
-      "-c",
-      String(concurrency),
-      "-d",
-      `${duration}s`,
-      "--timeout",
-      "10s",
-      "-s",
-      env ? luaScript : reportScript,
-      url,
-    ],
-    {
-      encoding: "utf8",
-      env: {
-        ...process.env,
-        BENCH_REPORT_LUA: reportScript,
-        ...(env
-          ? { BENCH_TOKEN: env.token, BENCH_ACCOUNTS: env.accounts, BENCH_MODE: env.mode, BENCH_RUN: env.run }
-          : {}),
-      },
-    },
-  );
-  const line = /WRK_RESULT (\{.*\})/.exec(run.stdout)?.[1];
-  if (run.status !== 0 || !line) throw new Error(`wrk failed: ${run.stderr}${run.stdout}`);
-  return JSON.parse(line) as WrkResult;
+): Promise<WrkResult> {
+  return runWrk(url, {
+    concurrency,
+    seconds: duration,
+    ...(env
+      ? {
+          script: luaScript,
+          env: { BENCH_TOKEN: env.token, BENCH_ACCOUNTS: env.accounts, BENCH_MODE: env.mode, BENCH_RUN: env.run },
+        }
+      : {}),
+  });
 }
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {

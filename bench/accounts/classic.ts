@@ -7,11 +7,11 @@
  * per operation (the xact_commit delta of its database divided by operations). Uses a database
  * of its own, dropped afterwards.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
+import { runPgbench } from "../pgbench.ts";
 import { type BenchRow, percentile, type Scenario, scenarios } from "./scenarios.ts";
 
 const database = "edgebank_bench_classic";
@@ -71,41 +71,18 @@ COMMIT;
     const rows: BenchRow[] = [];
     for (const scenario of scenarios) {
       for (const concurrency of levels) {
-        const logDir = mkdtempSync(join(work, "log-"));
         await new Promise((resolve) => setTimeout(resolve, 600)); // let pg_stat_database catch up
         const before = await commits();
-        const run = spawnSync(
-          "pgbench",
-          [
-            "-n",
-            "-M",
-            "prepared",
-            "-c",
-            String(concurrency),
-            "-j",
-            String(Math.min(concurrency, 2)),
-            "-T",
-            String(seconds),
-            "-f",
-            scripts[scenario],
-            "-l",
-            "--log-prefix",
-            join(logDir, "tx"),
-            benchUrl.toString(),
-          ],
-          { encoding: "utf8" },
-        );
-        if (run.status !== 0) throw new Error(`pgbench failed: ${run.stderr}`);
+        const { latencies, tps, failed } = runPgbench({
+          url: benchUrl.toString(),
+          script: scripts[scenario],
+          concurrency,
+          seconds,
+          workDir: work,
+        });
         await new Promise((resolve) => setTimeout(resolve, 600));
         const after = await commits();
-        const latencies = readdirSync(logDir)
-          .flatMap((file) => readFileSync(join(logDir, file), "utf8").trim().split("\n"))
-          .map((line) => Number(line.split(" ")[2]) / 1000) // microseconds → ms
-          .filter((ms) => Number.isFinite(ms))
-          .sort((a, b) => a - b);
         const operations = latencies.length;
-        const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(run.stdout)?.[1] ?? Number.NaN);
-        const failed = Number(/number of failed transactions: (\d+)/.exec(run.stdout)?.[1] ?? 0);
         rows.push({
           design: "classic (pgbench)",
           scenario,

@@ -3,6 +3,7 @@
  *
  *   DATABASE_URL   a PostgreSQL server to use instead of the embedded PGlite
  *   REDIS_URL      a Redis server behind the Upstash REST endpoint instead of the embedded engine
+ *   KAFKA_REST_URL a Kafka REST endpoint instead of the development broker (dev/kafka-rest)
  *   DB_DRIVER      hyperdrive (default) or neon (the Neon serverless driver over WebSocket)
  *   PORT           the gateway's port (default 8787)
  *   EDGEBANK_STATE_DIR   where local state lives (default .dev: PGlite files, wrangler state)
@@ -41,6 +42,9 @@ const stack = await startStack({
   port: Number(process.env.PORT ?? 8787),
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { pgliteDir: join(stateDir, "pglite") }),
   ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+  ...(process.env.KAFKA_REST_URL
+    ? { kafkaRestUrl: process.env.KAFKA_REST_URL }
+    : { kafkaJournal: join(stateDir, "kafka", "journal.jsonl") }),
   databasePrefix: process.env.EDGEBANK_DB_PREFIX ?? "edgebank",
   freshDatabases: process.env.EDGEBANK_FRESH_DATABASES === "true",
   persistDir: join(stateDir, "wrangler"),

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startKafkaRestServer } from "../kafka-rest/server.ts";
 import { type NeonRelay, startNeonRelay } from "../neon-relay/relay.ts";
 import { type DatabaseLayout, prepareDatabases } from "../postgres/databases.ts";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "../postgres/embedded.ts";
@@ -25,6 +26,10 @@ export interface StackOptions {
   databaseUrl?: string;
   /** A Redis server behind the Upstash REST endpoint; unset: the embedded in-memory engine. */
   redisUrl?: string;
+  /** A Kafka REST endpoint (KAFKA_REST_URL); unset: the development broker of dev/kafka-rest. */
+  kafkaRestUrl?: string;
+  /** The development broker's journal file; unset: it keeps its log in memory. */
+  kafkaJournal?: string;
   /** Database name prefix on a real server (`<prefix>_<service>`). */
   databasePrefix: string;
   /** Drop and recreate the service databases first (throwaway stacks: tests, benchmarks). */
@@ -44,6 +49,8 @@ export interface StackOptions {
   output: "inherit" | "ignore";
   /** Extra vars for the gateway (benchmarks raise its rate limits). */
   gatewayVars?: Record<string, string>;
+  /** Extra variables for every service behind the gateway (benchmarks: quieter logs). */
+  serviceVars?: Record<string, string>;
   log: (line: string) => void;
 }
 
@@ -52,6 +59,8 @@ export interface RunningStack {
   databases: DatabaseLayout;
   /** CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_* of every service, to start one on its own. */
   hyperdriveEnv: Record<string, string>;
+  /** The Kafka REST endpoint the stack uses (the development broker unless one was given). */
+  kafkaRestUrl: string;
   wrangler: ChildProcess;
   /** Stops wrangler (its whole process group), the relay and the embedded database. */
   stop(): Promise<void>;
@@ -83,9 +92,12 @@ export async function waitForOk(url: string, timeoutMs: number, exited?: Promise
   let last = "no answer";
   while (Date.now() < deadline && !ended) {
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
-      if (response.ok) return response;
-      last = `${response.status} ${await response.text()}`;
+      // The body is read inside the attempt: a slow answer on a loaded machine is retried,
+      // not aborted half-read by the caller.
+      const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+      const body = await response.text();
+      if (response.ok) return new Response(body, { status: response.status, headers: response.headers });
+      last = `${response.status} ${body}`;
     } catch (error) {
       last = error instanceof Error ? error.message : String(error);
     }
@@ -138,6 +150,16 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       options.log(`Neon WebSocket relay on ${relay.proxy}`);
     }
 
+    let kafkaRestUrl = options.kafkaRestUrl;
+    if (!kafkaRestUrl) {
+      const broker = await startKafkaRestServer(options.kafkaJournal ? { journal: options.kafkaJournal } : {});
+      cleanups.push(() => broker.close());
+      kafkaRestUrl = broker.url;
+      options.log(
+        `Kafka REST broker (development, v3 and v2) on ${broker.url}${options.kafkaJournal ? `, log in ${options.kafkaJournal}` : ", in memory"}`,
+      );
+    }
+
     const upstash = await startUpstashRestServer({
       backend: options.redisUrl ? redisBackend(options.redisUrl) : embeddedBackend(),
       token: randomBytes(24).toString("base64url"),
@@ -181,6 +203,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         ...(service.name === "auth" ? { SIGNING_KEY_KEK: options.signingKeyKek } : {}),
         ...(service.name === "ledger" ? { LEDGER_CHECKPOINT_KEY: options.ledgerCheckpointKey } : {}),
         ...(clientSecrets[service.name] ? { SERVICE_CLIENT_SECRET: clientSecrets[service.name] } : {}),
+        // Services with an outbox publish to the stack's Kafka REST endpoint.
+        // PGlite's one session cannot serve a relay beside the request that committed: with it,
+        // events wait for the cron sweeper (every minute).
+        ...(service.name === "transfers" || service.name === "accounts"
+          ? { KAFKA_REST_URL: kafkaRestUrl, OUTBOX_RELAY_AFTER_COMMIT: String(!embedded) }
+          : {}),
+        ...options.serviceVars,
       });
     }
 
@@ -199,7 +228,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     options.log(`wrangler dev started (process group ${wrangler.pid})`);
 
     const url = `http://127.0.0.1:${options.port}`;
-    return { url, databases, hyperdriveEnv, wrangler, exited, stop: cleanup };
+    return { url, databases, hyperdriveEnv, kafkaRestUrl, wrangler, exited, stop: cleanup };
   } catch (error) {
     await cleanup();
     throw error;

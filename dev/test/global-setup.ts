@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
+import { startKafkaRestServer } from "../kafka-rest/server.ts";
 import { startNeonRelay } from "../neon-relay/relay.ts";
 import { type DatabaseLayout, prepareDatabases } from "../postgres/databases.ts";
 import { startEmbeddedPostgres } from "../postgres/embedded.ts";
@@ -15,13 +16,16 @@ declare module "vitest" {
     neonWsProxy: string;
     /** The Upstash-compatible Redis REST endpoint (over REDIS_URL when set, else embedded). */
     upstash: { url: string; token: string };
+    /** The Kafka REST endpoint: KAFKA_REST_URL when set, else the development broker (in memory). */
+    kafkaRestUrl: string;
   }
 }
 
 /**
  * Starts what worker tests run against: PostgreSQL (the server in DATABASE_URL, with
  * `edgebank_test_<service>` databases; else an in-memory embedded PGlite), every service's
- * migrations, the WebSocket relay of the Neon driver, and the Upstash-compatible Redis endpoint.
+ * migrations, the WebSocket relay of the Neon driver, the Upstash-compatible Redis endpoint, and
+ * the Kafka REST broker (unless KAFKA_REST_URL names one).
  */
 export default async function setup(project: TestProject) {
   const serverUrl = process.env.DATABASE_URL;
@@ -39,7 +43,10 @@ export default async function setup(project: TestProject) {
   project.provide("databases", layout);
   project.provide("neonWsProxy", relay.proxy);
   project.provide("upstash", { url: upstash.url, token: upstash.token });
+  const broker = process.env.KAFKA_REST_URL ? undefined : await startKafkaRestServer();
+  project.provide("kafkaRestUrl", process.env.KAFKA_REST_URL ?? broker?.url ?? "");
   return async () => {
+    await broker?.close();
     await upstash.close();
     await relay.close();
     await embedded?.stop();

@@ -7,6 +7,8 @@ import { freePort } from "../../dev/stack/ports.ts";
 /** The local stack started exactly as `npm run dev` starts it, with its own port, state and databases. */
 export interface DevStack {
   url: string;
+  /** The Kafka REST endpoint the stack publishes to (its development broker). */
+  kafkaRestUrl: string;
   child: ChildProcess;
   /** wrangler's process group. */
   wranglerGroup: number;
@@ -63,10 +65,13 @@ export async function startDevStack(label: string, env: Record<string, string> =
   };
   const operator = await staff("operator");
   const auditor = await staff("auditor");
+  const kafkaRestUrl =
+    (await waitForLine(/Kafka REST broker \(development, v3 and v2\) on (http:\/\/127\.0\.0\.1:\d+)/, 90_000))[1] ?? "";
   const wranglerGroup = Number((await waitForLine(/process group (\d+)/, 90_000))[1]);
   const url = (await waitForLine(/gateway: (http:\/\/127\.0\.0\.1:\d+)/, 90_000))[1] ?? "";
   return {
     url,
+    kafkaRestUrl,
     child,
     wranglerGroup,
     operator,

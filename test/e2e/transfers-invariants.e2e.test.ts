@@ -123,8 +123,8 @@ describe(`${TRANSFERS} random transfers at concurrency ${CONCURRENCY}`, () => {
       }
     };
     for (let attempt = 0; (await all("PENDING")).length > 0; attempt++) {
-      expect(attempt).toBeLessThan(150);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(attempt).toBeLessThan(60);
+      await new Promise((resolve) => setTimeout(resolve, 500));
     }
     expect(await all("NEEDS_ATTENTION")).toEqual([]);
     const completed = (await all("COMPLETED")).filter((t) => accounts.some((a) => a.id === t.fromAccountId));
@@ -151,13 +151,27 @@ describe(`${TRANSFERS} random transfers at concurrency ${CONCURRENCY}`, () => {
     }
     expect(totals).toEqual({ EUR: 10 * FUNDING, GBP: 10 * FUNDING });
 
-    // Exactly one ledger entry per completed transfer, none for a failed one; the chain holds.
-    for (const t of completed) {
+    // Exactly one ledger entry per completed transfer, none for a failed one (read from the
+    // ledger's database: a thousand auditor calls would spend the auditor's rate limit), and a
+    // sample of each through the gateway; the chain holds.
+    const ledgerSql = postgres(new URL("/edgebank_e2e_invariants_ledger", SERVER).toString(), { max: 1 });
+    try {
+      const recorded = new Set(
+        (await ledgerSql<{ transfer: string }[]>`select transfer_id as transfer from ledger.entries`).map(
+          (row) => row.transfer,
+        ),
+      );
+      expect(completed.filter((t) => !recorded.has(t.id))).toEqual([]);
+      expect(failed.filter((t) => recorded.has(t.id))).toEqual([]);
+    } finally {
+      await ledgerSql.end();
+    }
+    for (const t of completed.slice(0, 20)) {
       const entry = await api(`/v1/ledger/entries/by-transfer/${t.id}`, auditor);
       expect(entry.status).toBe(200);
       await entry.arrayBuffer();
     }
-    for (const t of failed.slice(0, 50)) {
+    for (const t of failed.slice(0, 20)) {
       expect((await api(`/v1/ledger/entries/by-transfer/${t.id}`, auditor)).status).toBe(404);
     }
     // Exactly one TransferCompleted event per completed transfer (deposits included) in the

@@ -1,3 +1,6 @@
+import { parseEvent } from "@edgebank/events";
+import { newId } from "@edgebank/ids";
+import { KafkaRestClient } from "@edgebank/kafka";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevStack, session, startDevStack } from "./dev-stack.ts";
@@ -89,6 +92,48 @@ describe("transfers through the gateway", () => {
     expect(await read.json()).toMatchObject({ id: done.id, status: "COMPLETED", amount: "2550" });
     expect((await api(`/v1/transfers/${done.id}`, bob)).status).toBe(404);
   }, 60_000);
+
+  it("publishes TransferCompleted to Kafka right after the transfer, once, keyed by the transfer", async () => {
+    const kafka = new KafkaRestClient({ url: stack.kafkaRestUrl, produceApi: "v2" });
+    const consumer = await kafka.createConsumer(`e2e-${crypto.randomUUID()}`, { reset: "latest" });
+    await kafka.subscribe(consumer, ["edgebank.transfers"]);
+    await kafka.fetchRecords(consumer, { timeoutMs: 0 }); // from here on
+    const from = await openAccount(alice);
+    const to = await openAccount(bob);
+    await deposit(from, "1000");
+    const started = Date.now();
+    const response = await transfer(alice, {
+      fromAccountId: from,
+      toAccountId: to,
+      amount: "100",
+      currency: "EUR",
+      description: "evented",
+    });
+    expect(response.status).toBe(201);
+    const { id } = (await response.json()) as { id: string };
+
+    const events: Array<{ key: unknown; event: Record<string, unknown> }> = [];
+    let arrivedAfterMs = Number.NaN;
+    while (Date.now() - started < 10_000) {
+      for (const record of await kafka.fetchRecords(consumer, { timeoutMs: 500 })) {
+        const parsed = parseEvent(record.value);
+        if (parsed.ok && parsed.event.subject === id) events.push({ key: record.key, event: parsed.event });
+      }
+      if (events.length > 0 && Number.isNaN(arrivedAfterMs)) arrivedAfterMs = Date.now() - started;
+      if (events.length > 0 && Date.now() - started > arrivedAfterMs + 1_500) break; // and no duplicate follows
+    }
+    expect(events).toHaveLength(1);
+    expect(arrivedAfterMs).toBeLessThan(5_000);
+    expect(events[0]).toMatchObject({
+      key: id,
+      event: {
+        type: "TransferCompleted",
+        source: "/edgebank/transfers",
+        data: { transferId: id, fromAccountId: from, toAccountId: to, amount: "100", currency: "EUR" },
+      },
+    });
+    await kafka.deleteConsumer(consumer);
+  }, 30_000);
 
   it("fails on insufficient funds with nothing moved and nothing held", async () => {
     const from = await openAccount(alice);
@@ -332,6 +377,127 @@ describe("a saga that crashes at a step boundary", () => {
     }
   }, 60_000);
 
+  /** A transfer of 100 from alice to bob whose saga stops in NEEDS_ATTENTION at `step`. */
+  async function stuckTransfer(from: string, to: string, step: "capture" | "record", crashAt?: string) {
+    const response = await api("/v1/transfers", alice, {
+      method: "POST",
+      key: crypto.randomUUID(),
+      headers: { "x-test-refuse-at": step, ...(crashAt ? { "x-test-crash-at": crashAt } : {}) },
+      body: JSON.stringify({
+        fromAccountId: from,
+        toAccountId: to,
+        amount: "100",
+        currency: "EUR",
+        description: "stuck",
+      }),
+    });
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    expect(await settled(id, alice)).toMatchObject({
+      status: "NEEDS_ATTENTION",
+      failureReason: `${step}_refused: injected`,
+    });
+    return id;
+  }
+
+  const compensate = (id: string, token = operator) => api(`/v1/transfers/${id}/compensate`, token, { method: "POST" });
+
+  it("an operator compensates a saga stuck after the capture: credit taken back, capture given back", async () => {
+    const from = await openAccount(alice);
+    const to = await openAccount(bob);
+    await deposit(from, "1000");
+    const id = await stuckTransfer(from, to, "record");
+    expect(await balance(bob, to)).toMatchObject({ posted: "100" });
+
+    expect((await compensate(id, alice)).status).toBe(403);
+    const response = await compensate(id);
+    expect(response.status).toBe(200);
+    expect(await settled(id, alice)).toMatchObject({ status: "FAILED", failureReason: "compensated_by_operator" });
+    expect(await balance(alice, from)).toMatchObject({ posted: "1000", pending: "0", available: "1000" });
+    expect(await balance(bob, to)).toMatchObject({ posted: "0", available: "0" });
+    expect(await linesOf(alice, from, id)).toEqual([`${id}:capture`, `${id}:hold`, `${id}:return-capture`]);
+    expect(await linesOf(bob, to, id)).toEqual([`${id}:credit`, `${id}:reverse-credit`]);
+    expect((await api(`/v1/ledger/entries/by-transfer/${id}`, auditor)).status).toBe(404);
+    // Once FAILED, neither compensated again nor retried.
+    expect((await compensate(id)).status).toBe(409);
+    expect((await api(`/v1/transfers/${id}/retry`, operator, { method: "POST" })).status).toBe(409);
+
+    const me = (await (await api("/v1/auth/userinfo", operator)).json()) as { sub: string };
+    const sql = postgres(new URL("/edgebank_e2e_transfers_transfers", SERVER).toString(), { max: 1 });
+    try {
+      const actions = await sql<{ actor: string; action: string }[]>`
+        select actor, action from transfers.transfer_actions where transfer_id = ${id}`;
+      expect(actions).toEqual([{ actor: me.sub, action: "compensate" }]);
+    } finally {
+      await sql.end();
+    }
+  }, 60_000);
+
+  it("compensating a saga stuck before the capture releases the hold, and survives a crash mid-way", async () => {
+    const from = await openAccount(alice);
+    const to = await openAccount(bob);
+    await deposit(from, "1000");
+    const id = await stuckTransfer(from, to, "capture", "reverse_credit:after");
+    expect(await balance(alice, from)).toMatchObject({ posted: "1000", pending: "100", available: "900" });
+
+    expect((await compensate(id)).status).toBe(200);
+    expect(await settled(id, alice)).toMatchObject({ status: "FAILED", failureReason: "compensated_by_operator" });
+    expect(await balance(alice, from)).toMatchObject({ posted: "1000", pending: "0", available: "1000" });
+    expect(await balance(bob, to)).toMatchObject({ posted: "0" });
+    expect(await linesOf(alice, from, id)).toEqual([`${id}:hold`, `${id}:release`]);
+    expect(await linesOf(bob, to, id)).toEqual([`${id}:credit`, `${id}:reverse-credit`]);
+  }, 60_000);
+
+  it("when the destination already spent the money, compensation waits for a person, then finishes", async () => {
+    const from = await openAccount(alice);
+    const to = await openAccount(bob);
+    const elsewhere = await openAccount(bob);
+    await deposit(from, "1000");
+    const id = await stuckTransfer(from, to, "record");
+    // Bob moves the 100 on before anyone looks.
+    const spent = await transfer(bob, {
+      fromAccountId: to,
+      toAccountId: elsewhere,
+      amount: "100",
+      currency: "EUR",
+      description: "spent",
+    });
+    expect(spent.status).toBe(201);
+
+    expect((await compensate(id)).status).toBe(200);
+    expect(await settled(id, alice)).toMatchObject({
+      status: "NEEDS_ATTENTION",
+      failureReason: "reversal_refused: insufficient_funds",
+    });
+    // Nothing was given back to alice while bob's side could not be taken back.
+    expect(await balance(alice, from)).toMatchObject({ posted: "900", pending: "0" });
+
+    await deposit(to, "100"); // the bank recovers the money from bob
+    expect((await compensate(id)).status).toBe(200);
+    expect(await settled(id, alice)).toMatchObject({ status: "FAILED", failureReason: "compensated_by_operator" });
+    expect(await balance(alice, from)).toMatchObject({ posted: "1000", pending: "0" });
+    expect(await balance(bob, to)).toMatchObject({ posted: "0" });
+  }, 60_000);
+
+  it("a completed transfer is in the ledger and cannot be compensated", async () => {
+    const from = await openAccount(alice);
+    const to = await openAccount(bob);
+    await deposit(from, "1000");
+    const done = await transfer(alice, {
+      fromAccountId: from,
+      toAccountId: to,
+      amount: "5",
+      currency: "EUR",
+      description: "done",
+    });
+    expect(done.status).toBe(201);
+    const { id } = (await done.json()) as { id: string };
+    const refused = await compensate(id);
+    expect(refused.status).toBe(409);
+    expect(await balance(bob, to)).toMatchObject({ posted: "5" });
+    expect((await compensate(newId("transfer"))).status).toBe(404);
+  }, 30_000);
+
   const compensation = ["release", "fail"].flatMap((step) => [`${step}:before`, `${step}:after`]);
   it.each(compensation)(
     "fails cleanly, hold released, after a crash at %s",
@@ -350,4 +516,60 @@ describe("a saga that crashes at a step boundary", () => {
     },
     60_000,
   );
+});
+
+describe("reconciliation of the ledger with accounts", () => {
+  type Report = {
+    id: string;
+    trigger: string;
+    actor: string | null;
+    accountsChecked: number;
+    mismatches: Array<Record<string, string | null>>;
+  };
+  const reconcile = async (token: string) => {
+    const response = await api("/v1/ledger/reconciliations", token, { method: "POST" });
+    expect(response.status).toBe(201);
+    return (await response.json()) as Report;
+  };
+
+  it("after every saga above settled, the books agree; a balance changed behind them is reported", async () => {
+    const from = await openAccount(alice);
+    const to = await openAccount(bob);
+    expect((await deposit(from, "5000")).status).toBe(201);
+    expect(
+      (
+        await transfer(alice, {
+          fromAccountId: from,
+          toAccountId: to,
+          amount: "1200",
+          currency: "EUR",
+          description: "rent",
+        })
+      ).status,
+    ).toBe(201);
+
+    const clean = await reconcile(auditor);
+    expect(clean.mismatches).toEqual([]);
+    expect(clean.accountsChecked).toBeGreaterThanOrEqual(3); // these two and the settlement account, at least
+    expect((await api("/v1/ledger/reconciliations", alice, { method: "POST" })).status).toBe(403);
+    expect((await api("/v1/ledger/reconciliations", operator, { method: "POST" })).status).toBe(403);
+
+    // Someone with database access adds 99 to bob's posted balance: money the books never saw.
+    const sql = postgres(new URL("/edgebank_e2e_transfers_accounts", SERVER).toString(), { max: 1 });
+    try {
+      await sql`update accounts.accounts set posted_balance = posted_balance + 99 where id = ${to}`;
+      const report = await reconcile(auditor);
+      expect(report.mismatches).toEqual([
+        { accountId: to, currency: "EUR", accounts: "1299", ledger: "1200", difference: "99" },
+      ]);
+      const me = (await (await api("/v1/auth/userinfo", auditor)).json()) as { sub: string };
+      const listed = (await (await api("/v1/ledger/reconciliations?limit=2", auditor)).json()) as { items: Report[] };
+      expect(listed.items.map((run) => run.id)).toEqual([report.id, clean.id]);
+      expect(listed.items[0]).toMatchObject({ trigger: "auditor", actor: me.sub, mismatches: report.mismatches });
+    } finally {
+      await sql`update accounts.accounts set posted_balance = posted_balance - 99 where id = ${to}`;
+      await sql.end();
+    }
+    expect((await reconcile(auditor)).mismatches).toEqual([]);
+  }, 90_000);
 });

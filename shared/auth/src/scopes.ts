@@ -22,6 +22,8 @@ export const scopes = [
   "accounts:operate",
   /** Service scope: record entries in the ledger (transfers). Machine clients only. */
   "ledger:write",
+  /** Service scope: read every account's posted balance (the ledger's reconciliation). Machine clients only. */
+  "accounts:reconcile",
 ] as const;
 export type Scope = (typeof scopes)[number];
 

@@ -6,14 +6,22 @@ import type { AppEnv } from "./context.ts";
 import { describeError } from "./logger.ts";
 import type { HttpSettings } from "./middleware.ts";
 
-/** A readiness check: resolves when the dependency is usable, throws otherwise. */
-export type ReadinessCheck<E extends AppEnv> = (c: Context<E>, signal: AbortSignal) => Promise<void>;
+/**
+ * A readiness check: resolves when the dependency is usable (optionally with figures worth
+ * showing operators, e.g. an outbox backlog), throws otherwise.
+ */
+export type ReadinessCheck<E extends AppEnv> = (
+  c: Context<E>,
+  signal: AbortSignal,
+) => Promise<Record<string, number | string> | undefined>;
 
 export interface CheckResult {
   status: "up" | "down";
   latencyMs: number;
   /** Why a check is down: `timeout` or `error` (details go to the logs, not to callers). */
   reason?: "timeout" | "error";
+  /** What an up check reported about itself. */
+  details?: Record<string, number | string>;
 }
 
 const liveness = z.object({ status: z.literal("ok"), service: z.string(), version: z.string() }).openapi("Liveness");
@@ -22,7 +30,14 @@ const readiness = z
     status: z.literal("ready"),
     service: z.string(),
     version: z.string(),
-    checks: z.record(z.string(), z.object({ status: z.enum(["up", "down"]), latencyMs: z.number() })),
+    checks: z.record(
+      z.string(),
+      z.object({
+        status: z.enum(["up", "down"]),
+        latencyMs: z.number(),
+        details: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
+      }),
+    ),
   })
   .openapi("Readiness");
 
@@ -54,8 +69,12 @@ async function runCheck<E extends AppEnv>(
   const started = performance.now();
   const latency = () => Math.round(performance.now() - started);
   try {
-    await withTimeout((signal) => check(c, signal), { ms: timeoutMs, downstream: name, clock: systemClock });
-    return { status: "up", latencyMs: latency() };
+    const details = await withTimeout((signal) => check(c, signal), {
+      ms: timeoutMs,
+      downstream: name,
+      clock: systemClock,
+    });
+    return { status: "up", latencyMs: latency(), ...(details ? { details } : {}) };
   } catch (error) {
     if (error instanceof TimeoutError) return { status: "down", latencyMs: latency(), reason: "timeout" };
     c.get("log").warn("readiness check failed", describeError(error));

@@ -3,6 +3,7 @@ export type { AppEnv, AppVariables } from "./context.ts";
 export { handleError, handleNotFound, validationHook } from "./errors.ts";
 export { type CheckResult, type ReadinessCheck, registerHealth } from "./health.ts";
 export { createLogger, describeError, type LogContext, type Logger, type LogLevel, logLevels } from "./logger.ts";
+export { type MetricsDataset, recordMetric } from "./metrics.ts";
 export { accessLog, type HttpSettings, limitBody, rejectMalformedJson, requestContext } from "./middleware.ts";
 export { propagationHeaders } from "./propagation.ts";
 export {

@@ -183,23 +183,31 @@ describe("createApp", () => {
 });
 
 describe("registerHealth", () => {
-  function healthApp(check: () => Promise<void>) {
+  function healthApp(check: () => Promise<Record<string, number | string> | undefined>) {
     const app = createApp<AppEnv>({ service: "demo", settings });
     registerHealth(app, { service: "demo", settings, checks: { database: check }, timeoutMs: 50 });
     return app;
   }
 
   it("reports liveness without running checks", async () => {
-    const check = vi.fn(async () => {});
+    const check = vi.fn(async () => undefined);
     const response = await healthApp(check).request("/health");
     expect(await response.json()).toEqual({ status: "ok", service: "demo", version: "v-test" });
     expect(check).not.toHaveBeenCalled();
   });
 
   it("is ready when every check passes", async () => {
-    const response = await healthApp(async () => {}).request("/ready");
+    const response = await healthApp(async () => undefined).request("/ready");
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ status: "ready", checks: { database: { status: "up" } } });
+  });
+
+  it("shows what an up check reports about itself", async () => {
+    const response = await healthApp(async () => ({ outboxPending: 3 })).request("/ready");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      checks: { database: { status: "up", details: { outboxPending: 3 } } },
+    });
   });
 
   it("is not ready when a check fails, without leaking the error", async () => {

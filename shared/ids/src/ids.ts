@@ -26,6 +26,8 @@ export const idPrefixes = {
   refreshToken: "rt",
   tokenFamily: "rtf",
   audit: "aud",
+  transferAction: "tra",
+  reconciliation: "rec",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

@@ -8,7 +8,9 @@ import {
   hyperdriveBinding,
 } from "@edgebank/db";
 import { type AppEnv, createApp, registerHealth } from "@edgebank/http";
+import { outboxBacklog } from "@edgebank/outbox";
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { z } from "zod";
 
 export interface ServiceDefinition {
@@ -18,6 +20,8 @@ export interface ServiceDefinition {
   dbBinding: string;
   /** PostgreSQL schema the service's migrations create and its tables live in. */
   dbSchema: string;
+  /** The service has an outbox (in its schema): `/ready` shows its backlog. */
+  outbox?: boolean;
 }
 
 /** The Hono environment of a data service: any bindings, the shared variables and its database. */
@@ -59,7 +63,16 @@ export function createServiceApp(definition: ServiceDefinition): {
   registerHealth(app, {
     service: definition.name,
     settings: config,
-    checks: { database: (c) => checkDatabase(c.var.db(), definition.dbSchema) },
+    checks: {
+      // With an outbox, its backlog too (after the check: one session, one query at a time).
+      // Informational: a backlog never makes the service unready; metrics and alerts watch it.
+      database: async (c: Context<ServiceEnv>) => {
+        await checkDatabase(c.var.db(), definition.dbSchema);
+        if (!definition.outbox) return;
+        const backlog = await outboxBacklog(c.var.db(), definition.dbSchema);
+        return { outboxPending: backlog.pending, outboxOldestAgeSeconds: backlog.oldestAgeSeconds };
+      },
+    },
   });
   return { app, config };
 }

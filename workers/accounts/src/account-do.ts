@@ -3,6 +3,7 @@ import { type DatabaseHandle, databaseSettings, openDatabase } from "@edgebank/d
 import { AccountCore, available, type Operation, type OperationResult } from "@edgebank/durable-objects/account";
 import { AppError } from "@edgebank/errors";
 import { PgAccountStore } from "./db/account-store.ts";
+import { relayAccountEvents } from "./events.ts";
 import { config } from "./service.ts";
 
 /** How long an idle object keeps its database connection before closing it. */
@@ -59,6 +60,9 @@ export class AccountDO extends DurableObject<Env> {
   #store: PgAccountStore | undefined;
   #database: DatabaseHandle | undefined;
   #idle: ReturnType<typeof setTimeout> | undefined;
+  /** A relay of the outbox is running for this object; `#relayAgain`: commits arrived meanwhile. */
+  #relaying = false;
+  #relayAgain = false;
 
   credit(input: CreditInput): Promise<OperationResult> {
     return this.#submit(input.accountId, {
@@ -167,10 +171,38 @@ export class AccountDO extends DurableObject<Env> {
   async #submit(accountId: string, operation: Operation): Promise<OperationResult> {
     const core = this.#coreFor(accountId);
     try {
-      return await core.submit(operation);
+      const result = await core.submit(operation);
+      if (result.status === "applied") this.#relaySoon();
+      return result;
     } finally {
       this.#touch();
     }
+  }
+
+  /**
+   * Publishes the events just committed, after the answer: at most one relay per object at a
+   * time, run again (a few rounds at most) when commits arrived meanwhile; the cron sweeps
+   * whatever is left.
+   */
+  #relaySoon(): void {
+    if (this.#relaying) {
+      this.#relayAgain = true;
+      return;
+    }
+    this.#relaying = true;
+    this.ctx.waitUntil(
+      (async () => {
+        try {
+          for (let round = 0; round < 5; round++) {
+            this.#relayAgain = false;
+            await relayAccountEvents(this.env, "commit");
+            if (!this.#relayAgain) break;
+          }
+        } finally {
+          this.#relaying = false;
+        }
+      })(),
+    );
   }
 
   #coreFor(accountId: string): AccountCore {

@@ -149,3 +149,60 @@ describe("internal command API (service scope accounts:operate)", () => {
     expect(await (await call(`/internal/v1/accounts/${id}`, token)).json()).toMatchObject({ posted: "0" });
   });
 });
+
+describe("balances for the ledger's reconciliation (service scope accounts:reconcile)", () => {
+  const ledger = () => testCaller(env, "accounts:reconcile", "client");
+
+  it("pages every account's posted balance in id order, or answers for named accounts", async () => {
+    const owner = await customer();
+    const { token: operateToken } = await service();
+    const { token } = await ledger();
+    const opened = [];
+    for (const [currency, amount] of [
+      ["EUR", "120"],
+      ["GBP", "7"],
+      ["EUR", "0"],
+    ] as const) {
+      const { id } = await openAccount(owner.token, currency);
+      if (amount !== "0") await operate(id, operateToken, { kind: "credit", operationId: "in", amount, currency });
+      opened.push({ id, currency, posted: amount });
+    }
+
+    const named = await call(`/internal/v1/balances?ids=${opened.map((a) => a.id).join(",")}`, token);
+    expect(named.status).toBe(200);
+    expect(await named.json()).toEqual({ items: [...opened].sort((a, b) => a.id.localeCompare(b.id)), next: null });
+
+    // Paging with a small limit visits every account once, in id order, and ends with null.
+    const seen: Array<{ id: string; posted: string }> = [];
+    let after: string | null = null;
+    for (let page = 0; page < 1000; page++) {
+      const query: string = after ? `limit=2&after=${after}` : "limit=2";
+      const response = await call(`/internal/v1/balances?${query}`, token);
+      const body = (await response.json()) as { items: Array<{ id: string; posted: string }>; next: string | null };
+      seen.push(...body.items);
+      after = body.next;
+      if (!after) break;
+    }
+    const ids = seen.map((item) => item.id);
+    expect(ids).toEqual([...ids].sort());
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const account of opened) expect(seen).toContainEqual(account);
+  });
+
+  it("is closed to customers and to the command scope, and refuses malformed queries", async () => {
+    const owner = await customer();
+    const { token: operateToken } = await service();
+    const { token } = await ledger();
+    expect((await call("/internal/v1/balances", owner.token)).status).toBe(403);
+    expect((await call("/internal/v1/balances", operateToken)).status).toBe(403);
+    for (const query of [
+      "limit=0",
+      "limit=1001",
+      "after=nope",
+      "ids=acc_1",
+      `after=${newId("account")}&ids=${newId("account")}`,
+    ]) {
+      expect((await call(`/internal/v1/balances?${query}`, token)).status, query).toBe(400);
+    }
+  });
+});

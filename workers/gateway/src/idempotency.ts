@@ -18,6 +18,9 @@ type StoredRequest =
   | { state: "in_flight"; fingerprint: string; claim?: string }
   | { state: "done"; fingerprint: string; status: number; headers: Record<string, string>; body: string };
 
+/** The Redis commands the fast path uses (the Upstash client; tests wrap it to lose answers). */
+export type IdempotencyStore = Pick<ReturnType<typeof redis>, "set" | "get" | "del">;
+
 /** Headers of a stored response worth replaying. */
 const replayedHeaders = ["content-type", "location", "cache-control"];
 
@@ -55,8 +58,8 @@ export async function withIdempotency(
   log: Logger,
   scope: { principal: string; key: string; fingerprint: string },
   run: () => Promise<Response>,
+  store: IdempotencyStore = redis(config),
 ): Promise<Response> {
-  const store = redis(config);
   const redisKey = `${config.REDIS_KEY_PREFIX}:idem:${scope.principal}:${scope.key}`;
   const policy = policies.get("upstash-idempotency", { attemptTimeoutMs: 500, retry: { maxAttempts: 2 } });
   let claimed: boolean;

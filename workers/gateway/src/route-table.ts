@@ -119,6 +119,13 @@ export const routeTable: readonly RouteRule[] = [
     access: read("accounts", "ledger:read"),
     limit: "api",
   },
+  {
+    method: "POST",
+    path: "/v1/ledger/reconciliations",
+    binding: "LEDGER",
+    access: { anyOf: ["auditor"] },
+    limit: "api",
+  },
   // Notifications and webhooks.
   {
     method: "GET",

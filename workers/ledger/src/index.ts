@@ -1,13 +1,16 @@
 import { registerAuditRoutes } from "./routes/audit.ts";
 import { registerEntryRoutes } from "./routes/entries.ts";
+import { registerReconciliationRoutes } from "./routes/reconciliations.ts";
 import { scheduled } from "./scheduled.ts";
 import { app } from "./service.ts";
 
 /**
  * The ledger service: an append-only double-entry journal of every completed money movement,
- * chained by hashes and anchored by signed checkpoints, and its verification.
+ * chained by hashes and anchored by signed checkpoints, its verification, and its
+ * reconciliation with the accounts service.
  */
 registerEntryRoutes(app);
 registerAuditRoutes(app);
+registerReconciliationRoutes(app);
 
 export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;

@@ -70,6 +70,7 @@ async function outcomeOf(response: Response): Promise<Outcome> {
 export type AccountOperation =
   | { kind: "hold"; operationId: string; holdId: string; amount: string; currency: string; expiresAt: string }
   | { kind: "credit"; operationId: string; amount: string; currency: string; requireActive?: boolean }
+  | { kind: "debit"; operationId: string; amount: string; currency: string }
   | { kind: "capture"; operationId: string; holdId: string }
   | { kind: "release"; operationId: string; holdId: string };
 

@@ -8,6 +8,7 @@ export const { app, config } = createServiceApp({
   name: "transfers",
   dbBinding: "TRANSFERS_DB",
   dbSchema: "transfers",
+  outbox: true,
 });
 
 /** The database settings of an env, for work done outside a request (the saga objects). */

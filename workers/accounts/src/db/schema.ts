@@ -1,3 +1,4 @@
+import { outboxTable } from "@edgebank/outbox/table";
 import { sql } from "drizzle-orm";
 import { bigint, check, index, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
@@ -110,15 +111,4 @@ export const holds = accountsSchema.table(
 );
 
 /** Events for others, written in the same transaction as the change they describe. */
-export const outbox = accountsSchema.table(
-  "outbox",
-  {
-    id: text("id").primaryKey(),
-    aggregateId: text("aggregate_id").notNull(),
-    type: text("type").notNull(),
-    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    publishedAt: timestamp("published_at", { withTimezone: true }),
-  },
-  (t) => [index("outbox_pending_idx").on(t.createdAt).where(sql`${t.publishedAt} is null`)],
-);
+export const outbox = outboxTable(accountsSchema);

@@ -3,7 +3,7 @@ import { AppError } from "@edgebank/errors";
 import { isId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import { accounts } from "../db/schema.ts";
 import { accountObjects } from "../service.ts";
 
@@ -125,6 +125,55 @@ const settlementRoute = createRoute({
   },
 });
 
+const balancesRoute = createRoute({
+  method: "get",
+  path: "/internal/v1/balances",
+  tags: ["internal"],
+  summary: "Service: every account's posted balance, in id order (the ledger's reconciliation)",
+  description:
+    "Read from the accounts database, which every AccountDO commits to before it answers. " +
+    "Pages by account id: `after` is the last id of the previous page; `ids` asks for named accounts instead.",
+  security: [{ bearer: [] }],
+  middleware: [authenticated("accounts:reconcile")] as const,
+  request: {
+    query: z
+      .object({
+        after: z
+          .string()
+          .refine((value) => isId("account", value), "not an account id")
+          .optional(),
+        ids: z
+          .string()
+          .transform((value) => value.split(","))
+          .pipe(
+            z
+              .array(z.string().refine((value) => isId("account", value), "not an account id"))
+              .min(1)
+              .max(100),
+          )
+          .optional(),
+        limit: z.coerce.number().int().min(1).max(1000).default(500),
+      })
+      .refine((query) => !(query.after && query.ids), "`after` and `ids` exclude each other"),
+  },
+  responses: {
+    200: {
+      description: "A page of balances",
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              items: z.array(z.object({ id: z.string(), currency: z.string(), posted: z.string() })),
+              /** The last id of this page when there may be more; null at the end. */
+              next: z.string().nullable(),
+            })
+            .openapi("AccountBalancesPage"),
+        },
+      },
+    },
+  },
+});
+
 const reasons: Record<string, string> = {
   insufficient_funds: "The account's available balance does not cover the amount.",
   account_frozen: "The account is frozen: it takes no debits, holds or captures.",
@@ -149,6 +198,25 @@ function refusal(outcome: OperationResult): AppError {
 }
 
 export function registerInternalRoutes(app: OpenAPIHono<ServiceEnv>): void {
+  app.openapi(balancesRoute, async (c) => {
+    const { after, ids, limit } = c.req.valid("query");
+    const rows = await c.var
+      .db()
+      .select({ id: accounts.id, currency: accounts.currency, posted: accounts.postedBalance })
+      .from(accounts)
+      .where(ids ? inArray(accounts.id, ids) : after ? gt(accounts.id, after) : undefined)
+      .orderBy(asc(accounts.id))
+      .limit(ids ? ids.length : limit);
+    c.header("cache-control", "no-store");
+    return c.json(
+      {
+        items: rows.map((row) => ({ id: row.id, currency: row.currency, posted: row.posted.toString() })),
+        next: !ids && rows.length === limit ? (rows.at(-1)?.id ?? null) : null,
+      },
+      200,
+    );
+  });
+
   app.openapi(settlementRoute, async (c) => {
     const { currency: code } = c.req.valid("param");
     const [row] = await c.var

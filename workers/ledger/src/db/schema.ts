@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, check, index, pgSchema, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { bigint, check, index, integer, jsonb, pgSchema, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 /** Every table of the ledger service lives in this schema of the ledger database. */
 export const ledgerSchema = pgSchema("ledger");
@@ -65,3 +65,38 @@ export const checkpoints = ledgerSchema.table(
   },
   (t) => [check("checkpoints_hash_hex", sql`${t.hash} ~ '^[0-9a-f]{64}$'`)],
 );
+
+/**
+ * Reconciliation runs (cron or on an auditor's request): how many accounts were compared and
+ * every account whose ledger balance did not equal its posted balance in the accounts service,
+ * with both figures. Kept for the audit trail; never part of the chain.
+ */
+export const reconciliations = ledgerSchema.table(
+  "reconciliations",
+  {
+    id: text("id").primaryKey(),
+    trigger: text("trigger", { enum: ["cron", "auditor"] }).notNull(),
+    /** The auditor who asked; null for the cron. */
+    actor: text("actor"),
+    startedAt: timestamp("started_at", { withTimezone: true, precision: 3 }).notNull(),
+    finishedAt: timestamp("finished_at", { withTimezone: true, precision: 3 }).notNull(),
+    accountsChecked: integer("accounts_checked").notNull(),
+    mismatchCount: integer("mismatch_count").notNull(),
+    mismatches: jsonb("mismatches").$type<ReconciliationMismatch[]>().notNull(),
+  },
+  (t) => [
+    index("reconciliations_started_idx").on(t.startedAt),
+    check("reconciliations_trigger_known", sql`${t.trigger} in ('cron', 'auditor')`),
+    check("reconciliations_counts_consistent", sql`${t.mismatchCount} = jsonb_array_length(${t.mismatches})`),
+  ],
+);
+
+/** One account whose two balances differ: `difference` = accounts − ledger. */
+export interface ReconciliationMismatch {
+  accountId: string;
+  currency: string;
+  /** Null when the accounts service does not know the account at all. */
+  accounts: string | null;
+  ledger: string;
+  difference: string;
+}

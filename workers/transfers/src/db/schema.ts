@@ -1,3 +1,4 @@
+import { outboxTable } from "@edgebank/outbox/table";
 import { sql } from "drizzle-orm";
 import { bigint, check, index, integer, jsonb, pgSchema, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
@@ -74,15 +75,4 @@ export const transferActions = transfersSchema.table("transfer_actions", {
 });
 
 /** Events for others (TransferCompleted, TransferFailed), written with the change they describe. */
-export const outbox = transfersSchema.table(
-  "outbox",
-  {
-    id: text("id").primaryKey(),
-    aggregateId: text("aggregate_id").notNull(),
-    type: text("type").notNull(),
-    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
-    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    publishedAt: timestamp("published_at", { withTimezone: true }),
-  },
-  (t) => [index("outbox_pending_idx").on(t.createdAt).where(sql`${t.publishedAt} is null`)],
-);
+export const outbox = outboxTable(transfersSchema);

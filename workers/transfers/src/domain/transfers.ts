@@ -113,10 +113,16 @@ export async function storeResponse(
 }
 
 /**
- * An operator takes a transfer out of NEEDS_ATTENTION to run its saga again: the row goes back
- * to PENDING and the action is recorded with who did it, in one transaction; 409 otherwise.
+ * An operator takes a transfer out of NEEDS_ATTENTION to run its saga again (retry) or to undo
+ * it (compensate): the row goes back to PENDING and the action is recorded with who did it, in
+ * one transaction; 409 otherwise.
  */
-export async function resumeTransfer(db: Database, principal: Principal, id: string): Promise<void> {
+export async function resumeTransfer(
+  db: Database,
+  principal: Principal,
+  id: string,
+  action: "retry" | "compensate",
+): Promise<void> {
   await db.transaction(async (tx) => {
     const [row] = await tx
       .update(transfers)
@@ -126,7 +132,7 @@ export async function resumeTransfer(db: Database, principal: Principal, id: str
     if (!row) throw new AppError("conflict", `Transfer ${id} does not need attention.`);
     await tx
       .insert(transferActions)
-      .values({ id: newId("audit"), transferId: id, actor: principal.subject, action: "retry" });
+      .values({ id: newId("transferAction"), transferId: id, actor: principal.subject, action });
   });
 }
 

@@ -17,7 +17,7 @@ import {
   type TransferInput,
   type TransferRow,
 } from "../domain/transfers.ts";
-import type { CrashPoint, SagaState, SagaStep } from "../saga/transfer-saga-do.ts";
+import { type CrashPoint, type SagaState, type SagaStep, sagaSteps } from "../saga/transfer-saga-do.ts";
 import { config, sagaOf } from "../service.ts";
 
 type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
@@ -173,6 +173,23 @@ const retryRouteDef = createRoute({
   responses: { 200: { description: "The transfer", content: { "application/json": { schema: transfer } } } },
 });
 
+const compensateRouteDef = createRoute({
+  method: "post",
+  path: "/v1/transfers/{id}/compensate",
+  tags: ["transfers", "operator"],
+  summary: "Operator: undo what a saga in NEEDS_ATTENTION did, and end it FAILED",
+  description:
+    "Takes back the credit, gives back what was captured (or releases the hold), each with its own " +
+    "operation id, and ends the transfer FAILED with reason `compensated_by_operator`. Recorded with " +
+    "the operator. 409 when the transfer does not need attention or is already in the ledger (a " +
+    "recorded movement is reversed by a new transfer). If an undo is refused (the destination spent " +
+    "the money, or is frozen) the transfer is back in NEEDS_ATTENTION with that reason.",
+  security: [{ bearer: [] }],
+  middleware: [authenticated("operator")] as const,
+  request: { params: transferId },
+  responses: { 200: { description: "The transfer", content: { "application/json": { schema: transfer } } } },
+});
+
 /** Reasons a failed transfer is answered with, in words. */
 const failureDetails: Record<string, string> = {
   insufficient_funds: "The source account's available balance does not cover the amount.",
@@ -180,6 +197,7 @@ const failureDetails: Record<string, string> = {
   account_closed: "An account of this transfer is closed.",
   currency_mismatch: "The accounts do not both hold this currency.",
   destination_not_found: "The destination account does not exist.",
+  compensated_by_operator: "An operator undid the transfer after it could not finish.",
 };
 
 /** The answer to a transfer request once its saga has had its time: final or 202. */
@@ -238,12 +256,7 @@ async function runTransfer(
   return response;
 }
 
-const crashPoints = new Set(
-  ["hold", "credit", "capture", "record", "complete", "release", "fail"].flatMap((step) => [
-    `${step}:before`,
-    `${step}:after`,
-  ]),
-);
+const crashPoints = new Set(sagaSteps.flatMap((step) => [`${step}:before`, `${step}:after`]));
 
 /**
  * Test environments only: `X-Test-Crash-At: <step>:<before|after>` makes the saga's object
@@ -324,11 +337,26 @@ export function registerTransferRoutes(app: OpenAPIHono<ServiceEnv>): void {
   app.openapi(retryRouteDef, async (c) => {
     const { id } = c.req.valid("param");
     const db = c.var.db();
-    await resumeTransfer(db, c.var.principal, id);
+    await resumeTransfer(db, c.var.principal, id, "retry");
     await sagaOf(c.env, id).retry();
     await sagaOf(c.env, id)
       .outcome(WAIT_MS)
       .catch(() => undefined);
+    return c.json(presentTransfer(await getVisibleTransfer(db, c.var.principal, id)), 200);
+  });
+
+  app.openapi(compensateRouteDef, async (c) => {
+    const { id } = c.req.valid("param");
+    const db = c.var.db();
+    const saga = sagaOf(c.env, id);
+    // The saga says first whether it can be compensated, so a refusal changes nothing.
+    const visible = await getVisibleTransfer(db, c.var.principal, id);
+    const plan = await saga.compensation();
+    if (plan === undefined) throw new AppError("conflict", `Transfer ${visible.id} has no saga.`);
+    if ("refused" in plan) throw new AppError("conflict", plan.refused);
+    await resumeTransfer(db, c.var.principal, id, "compensate");
+    await saga.compensate();
+    await saga.outcome(WAIT_MS).catch(() => undefined);
     return c.json(presentTransfer(await getVisibleTransfer(db, c.var.principal, id)), 200);
   });
 

@@ -3,6 +3,7 @@ import { AppError } from "@edgebank/errors";
 import { fullJitterDelay } from "@edgebank/resilience";
 import { type Outcome, operateAccount, recordInLedger, TransientFailure } from "../clients.ts";
 import { settleTransfer } from "../domain/settlement.ts";
+import { relayTransferEvents } from "../events.ts";
 import { config } from "../service.ts";
 
 /** What a saga moves; amounts in minor units as decimal strings. */
@@ -19,9 +20,38 @@ export interface SagaTransfer {
 
 /**
  * The steps, in order. Forward: hold on the source → credit the destination → capture the
- * hold → record the ledger entry → complete. Compensation: release the hold → fail.
+ * hold → record the ledger entry → complete. Compensation: release the hold → fail. An
+ * operator's compensation of a saga that stopped after the credit: reverse the credit → undo
+ * the capture (release the hold, or give back what was captured) → fail.
  */
-export type SagaStep = "hold" | "credit" | "capture" | "record" | "complete" | "release" | "fail" | "escalate";
+export type SagaStep =
+  | "hold"
+  | "credit"
+  | "capture"
+  | "record"
+  | "complete"
+  | "release"
+  | "fail"
+  | "escalate"
+  | "reverse_credit"
+  | "reverse_capture";
+
+/** Every step, for validating test hooks. */
+export const sagaSteps: readonly SagaStep[] = [
+  "hold",
+  "credit",
+  "capture",
+  "record",
+  "complete",
+  "release",
+  "fail",
+  "escalate",
+  "reverse_credit",
+  "reverse_capture",
+];
+
+/** The reason a saga an operator compensated ends FAILED with. */
+export const COMPENSATED_BY_OPERATOR = "compensated_by_operator";
 export type SagaStatus = "RUNNING" | "COMPLETED" | "FAILED" | "NEEDS_ATTENTION";
 
 export interface SagaState {
@@ -34,6 +64,12 @@ export interface SagaState {
   attempts: number;
   /** The step that could not finish, where an operator's retry resumes. */
   resumeAt?: SagaStep;
+  /**
+   * How many times an undo (taking the credit back, giving the capture back) was refused for
+   * good. An operation id answers the same forever, so each new round of compensation uses ids
+   * of its own; a round only begins after the previous one's answer was a definite refusal.
+   */
+  reversalRound?: number;
   /** Each step's intent and outcome, in order: what an operator reads. */
   history: Array<{ step: SagaStep; event: "started" | "done" | "retry"; detail?: string; at: string }>;
 }
@@ -112,6 +148,44 @@ export class TransferSagaDO extends DurableObject<Env> {
     return resumed;
   }
 
+  /**
+   * Operator: where compensating this saga in NEEDS_ATTENTION would start; a 409 when it cannot
+   * be compensated (not waiting for a person, or already in the ledger: undoing a recorded
+   * movement is a new transfer, never a change to this one).
+   */
+  async compensation(): Promise<{ step: SagaStep } | { refused: string } | undefined> {
+    const state = await this.#load();
+    if (!state) return undefined;
+    try {
+      return { step: compensationStart(state) };
+    } catch (error) {
+      // Said in words: an AppError does not keep its class across the RPC boundary.
+      return { refused: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  /**
+   * Operator: undo what a saga in NEEDS_ATTENTION did and end it FAILED
+   * (`compensated_by_operator`). Each undo is an operation with its own deterministic id, so a
+   * crash or a second request never undoes anything twice; a refused undo (the destination
+   * spent the money, or is frozen) goes back to NEEDS_ATTENTION, to be compensated again later.
+   */
+  async compensate(): Promise<SagaState | undefined> {
+    const state = await this.#load();
+    if (!state) return undefined;
+    const resumed: SagaState = {
+      ...state,
+      status: "RUNNING",
+      attempts: 0,
+      step: compensationStart(state),
+      reason: COMPENSATED_BY_OPERATOR,
+    };
+    delete resumed.resumeAt;
+    await this.ctx.storage.put("saga", resumed);
+    await this.ctx.storage.setAlarm(Date.now());
+    return resumed;
+  }
+
   /** Test environments only: crash at `point` the next time the saga gets there. */
   async injectCrash(point: CrashPoint): Promise<void> {
     if (config(this.env).ENVIRONMENT === "production") {
@@ -165,7 +239,7 @@ export class TransferSagaDO extends DurableObject<Env> {
       ...state,
       history: [...state.history, { step, event: "started", at: at() }],
     });
-    let next: Pick<SagaState, "step" | "status" | "reason">;
+    let next: Pick<SagaState, "step" | "status" | "reason" | "reversalRound">;
     try {
       next = (await this.#refusalIf(step)) ?? (await this.#perform(started));
     } catch (error) {
@@ -184,7 +258,7 @@ export class TransferSagaDO extends DurableObject<Env> {
   }
 
   /** The side effect of a step, and where the outcome leads. */
-  async #perform(state: SagaState): Promise<Pick<SagaState, "step" | "status" | "reason">> {
+  async #perform(state: SagaState): Promise<Pick<SagaState, "step" | "status" | "reason" | "reversalRound">> {
     const t = state.transfer;
     const running = (step: SagaStep) => ({ step, status: "RUNNING" as const });
     const fail = (reason: string) => ({ step: "release" as const, status: "RUNNING" as const, reason });
@@ -237,6 +311,7 @@ export class TransferSagaDO extends DurableObject<Env> {
       }
       case "complete":
         await settleTransfer(this.env, t.id, { status: "COMPLETED" });
+        this.ctx.waitUntil(relayTransferEvents(this.env, "commit"));
         return { step: "complete", status: "COMPLETED" };
       case "release": {
         const outcome = await operateAccount(this.env, t.fromAccountId, {
@@ -250,14 +325,75 @@ export class TransferSagaDO extends DurableObject<Env> {
         }
         return escalate(`release_failed: ${describe(outcome)}`);
       }
+      case "reverse_credit": {
+        const round = state.reversalRound ? `:${state.reversalRound}` : "";
+        const refused = (outcome: Outcome) => ({
+          ...escalate(`reversal_refused: ${describe(outcome)}`),
+          reversalRound: (state.reversalRound ?? 0) + 1,
+        });
+        // Replaying the credit with its own id answers how it went the first time (or applies it
+        // now, if it never reached the account); only an applied credit is taken back.
+        const credit = await operateAccount(this.env, t.toAccountId, {
+          kind: "credit",
+          operationId: `${t.id}:credit`,
+          amount: t.amount,
+          currency: t.currency,
+          requireActive: t.kind !== "deposit",
+        });
+        if (credit.kind === "conflict") return escalate(`reversal_failed: ${describe(credit)}`);
+        if (credit.kind !== "applied") return running("reverse_capture");
+        const debit = await operateAccount(this.env, t.toAccountId, {
+          kind: "debit",
+          operationId: `${t.id}:reverse-credit${round}`,
+          amount: t.amount,
+          currency: t.currency,
+        });
+        if (debit.kind === "applied") return running("reverse_capture");
+        return debit.kind === "refused" ? refused(debit) : escalate(`reversal_failed: ${describe(debit)}`);
+      }
+      case "reverse_capture": {
+        const round = state.reversalRound ? `:${state.reversalRound}` : "";
+        // A hold still open was never captured: releasing it is all there is to undo.
+        const release = await operateAccount(this.env, t.fromAccountId, {
+          kind: "release",
+          operationId: `${t.id}:release`,
+          holdId: t.id,
+        });
+        if (release.kind === "applied") return running("fail");
+        if (!(release.kind === "refused" && release.reason === "hold_not_found")) {
+          return escalate(`release_failed: ${describe(release)}`);
+        }
+        // The hold is gone: captured (replaying the capture says so) or expired.
+        const capture = await operateAccount(this.env, t.fromAccountId, {
+          kind: "capture",
+          operationId: `${t.id}:capture`,
+          holdId: t.id,
+        });
+        if (capture.kind === "refused" && capture.reason === "hold_not_found") return running("fail");
+        if (capture.kind !== "applied") return escalate(`reversal_failed: ${describe(capture)}`);
+        const refund = await operateAccount(this.env, t.fromAccountId, {
+          kind: "credit",
+          operationId: `${t.id}:return-capture${round}`,
+          amount: t.amount,
+          currency: t.currency,
+        });
+        if (refund.kind === "applied") return running("fail");
+        if (refund.kind !== "refused") return escalate(`reversal_failed: ${describe(refund)}`);
+        return {
+          ...escalate(`reversal_refused: ${describe(refund)}`),
+          reversalRound: (state.reversalRound ?? 0) + 1,
+        };
+      }
       case "fail": {
         const reason = state.reason ?? "failed";
         await settleTransfer(this.env, t.id, { status: "FAILED", reason });
+        this.ctx.waitUntil(relayTransferEvents(this.env, "commit"));
         return { step: "fail", status: "FAILED", reason };
       }
       case "escalate": {
         const reason = state.reason ?? "needs_attention";
         await settleTransfer(this.env, t.id, { status: "NEEDS_ATTENTION", reason });
+        this.ctx.waitUntil(relayTransferEvents(this.env, "commit"));
         return { step: "escalate", status: "NEEDS_ATTENTION", reason };
       }
     }
@@ -305,6 +441,27 @@ export class TransferSagaDO extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(Date.now() + 50);
     await this.ctx.storage.sync();
     this.ctx.abort(`injected crash at ${point}`);
+  }
+}
+
+/** The first compensation step of a saga in NEEDS_ATTENTION, or a 409 saying why there is none. */
+function compensationStart(state: SagaState): SagaStep {
+  if (state.status !== "NEEDS_ATTENTION") throw new AppError("conflict", `The saga is ${state.status}.`);
+  switch (state.resumeAt) {
+    case "release":
+      return "release";
+    case "credit":
+    case "capture":
+    case "record":
+    case "reverse_credit":
+      return "reverse_credit";
+    case "reverse_capture":
+      return "reverse_capture";
+    default:
+      throw new AppError(
+        "conflict",
+        "The movement is recorded in the ledger: it cannot be compensated, only reversed by a new transfer.",
+      );
   }
 }
 

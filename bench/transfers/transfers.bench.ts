@@ -1,0 +1,288 @@
+/**
+ * npm run bench:transfers
+ *
+ * End-to-end transfers through the gateway, beside the classic design and the runtime's ceiling,
+ * in one run on one PostgreSQL server (DATABASE_URL, default the local server):
+ * - saga: `POST /v1/transfers` with a customer's real access token (ES256 JWT from the auth
+ *   service, verified by the gateway and again by transfers) and a fresh Idempotency-Key, sent
+ *   by wrk to the gateway on workerd's own port (wrangler's front proxy would halve throughput).
+ *   Each transfer runs the whole saga (hold → credit → capture → ledger entry → completed) before
+ *   the 201; the databases sit behind PgBouncer in transaction mode, as Hyperdrive pools them.
+ * - no-op: `GET /health` on the same gateway port: the runtime's ceiling for one request.
+ * - classic: the pgbench transfer of classic.ts.
+ * (a) uniform over 1,000 accounts, (b) one hot source account; concurrency 1, 8, 32.
+ * Commits per transfer = the xact_commit delta of every edgebank database / completed transfers.
+ * Afterwards the books are checked: money conserved, and the ledger reconciled with accounts.
+ * Needs wrk and pgbouncer (Debian packages) and pgbench.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import postgres from "postgres";
+import { freePort } from "../../dev/stack/ports.ts";
+import { newKek, startStack, waitForOk } from "../../dev/stack/stack.ts";
+import { findWorkerdPort } from "../workerd.ts";
+import { runWrk, type WrkResult, wrkErrors } from "../wrk.ts";
+import { runClassicTransfers } from "./classic.ts";
+import { printable, type TransferRow, type TransferScenario, transferLevels, transferScenarios } from "./scenarios.ts";
+
+const serverUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const accountCount = 1_000;
+const funding = 1_000_000_000_000n;
+const luaScript = fileURLToPath(new URL("./transfers.lua", import.meta.url));
+for (const tool of ["wrk", "pgbench", "pgbouncer"]) {
+  if (spawnSync("which", [tool]).status !== 0) throw new Error(`${tool} is needed (Debian: apt-get install ${tool})`);
+}
+
+const log = (line: string) => console.error(`[bench] ${line}`);
+log("classic baseline (pgbench)");
+const classicRows = await runClassicTransfers(new URL(serverUrl), transferLevels, seconds);
+
+const work = mkdtempSync(join(tmpdir(), "edgebank-bench-transfers-"));
+const operator = { email: "operator@bench.edgebank.test", password: newKek(), role: "operator" as const };
+const auditor = { email: "auditor@bench.edgebank.test", password: newKek(), role: "auditor" as const };
+const port = await freePort();
+const stack = await startStack({
+  port,
+  databaseUrl: serverUrl,
+  ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+  databasePrefix: "edgebank_bench",
+  freshDatabases: true,
+  persistDir: join(work, "wrangler"),
+  dbDriver: "hyperdrive",
+  signingKeyKek: newKek(),
+  ledgerCheckpointKey: newKek(),
+  staff: [operator, auditor],
+  output: "ignore",
+  // One customer sends every transfer: lift the per-principal limit. No access log line per
+  // request: local dev ships every console line to wrangler, which costs more than the request.
+  gatewayVars: { RATE_LIMIT_API_PER_MINUTE: "100000", LOG_LEVEL: "warn", REDIS_KEY_PREFIX: `bench-${Date.now()}` },
+  serviceVars: { LOG_LEVEL: "warn" },
+  log,
+});
+const databases = Object.values(stack.databases.urls);
+const transfersDb = postgres(stack.databases.urls.transfers ?? "", { max: 1, onnotice: () => {} });
+const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+let stopped: Promise<void> | undefined;
+const stopAll = () => {
+  stopped ??= (async () => {
+    await transfersDb.end();
+    await admin.end();
+    await stack.stop();
+    rmSync(work, { recursive: true, force: true });
+  })();
+  return stopped;
+};
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => void stopAll().finally(() => process.exit(130)));
+}
+
+try {
+  await waitForOk(`${stack.url}/health/all`, 120_000, stack.exited);
+  const gateway = `http://127.0.0.1:${await findWorkerdPort(stack.wrangler, "gateway", port)}`;
+  log(`gateway on workerd's own port: ${gateway}`);
+
+  const accounts = await openAndFund();
+  const file = join(work, "accounts.txt");
+  writeFileSync(file, `${accounts.join("\n")}\n`);
+  const totalBefore = await customerTotal(accounts);
+
+  const rows: TransferRow[] = [];
+  for (const scenario of transferScenarios) {
+    const token = await login(`bench.customer@example.test`, "benchmark customer passphrase");
+    const mode = scenario === "hot source" ? "hot" : "uniform";
+    await transfer(gateway, { token, file, mode, run: `warmup-${Date.now().toString(36)}` }, 8, 3);
+    for (const concurrency of transferLevels) {
+      await new Promise((resolve) => setTimeout(resolve, 600)); // let pg_stat_database catch up
+      const before = await commits();
+      const run = `r${Date.now().toString(36)}`;
+      const result = await transfer(gateway, { token, file, mode, run }, concurrency, seconds);
+      const outcome = await settledRun(run);
+      const after = await commits();
+      rows.push({
+        design: "saga (gateway → transfers)",
+        scenario,
+        concurrency,
+        transfers: outcome.completed,
+        perSecond: Math.round(outcome.completed / (result.durationUs / 1e6)),
+        p50: result.p50 / 1000,
+        p95: result.p95 / 1000,
+        p99: result.p99 / 1000,
+        commitsPerTransfer: (after - before) / Math.max(1, outcome.completed),
+        errors: wrkErrors(result) + outcome.failed,
+      });
+      log(
+        `${scenario} c=${concurrency}: ${rows.at(-1)?.perSecond} transfers/s, p99 ${(result.p99 / 1000).toFixed(1)} ms` +
+          ` (${outcome.completed} completed, ${outcome.failed} failed, ${wrkErrors(result)} errors, ${result.requests} requests)`,
+      );
+    }
+  }
+  for (const concurrency of transferLevels) {
+    const result = await runWrk(`${gateway}/health`, { concurrency, seconds });
+    rows.push({
+      design: "no-op (gateway GET /health)",
+      scenario: "–",
+      concurrency,
+      transfers: result.requests - result.status,
+      perSecond: Math.round((result.requests - result.status) / (result.durationUs / 1e6)),
+      p50: result.p50 / 1000,
+      p95: result.p95 / 1000,
+      p99: result.p99 / 1000,
+      commitsPerTransfer: Number.NaN,
+      errors: wrkErrors(result),
+    });
+  }
+  await checkBooks(accounts, totalBefore);
+  rows.push(...classicRows);
+
+  console.log(
+    `transfers benchmark: PostgreSQL at ${new URL(serverUrl).host}, ${seconds} s per run, wrk on loopback to the ` +
+      "gateway's workerd port, databases behind PgBouncer (transaction mode)",
+  );
+  console.table(printable(rows));
+  report(rows);
+} finally {
+  await stopAll();
+}
+
+/** xact_commit over every database of the stack. */
+async function commits(): Promise<number> {
+  const [row] = await admin<{ n: string }[]>`
+    select coalesce(sum(xact_commit), 0)::text as n from pg_stat_database
+     where datname = any(${databases.map((url) => new URL(url).pathname.slice(1))})`;
+  return Number(row?.n ?? 0);
+}
+
+function transfer(
+  url: string,
+  env: { token: string; file: string; mode: "uniform" | "hot"; run: string },
+  concurrency: number,
+  duration: number,
+): Promise<WrkResult> {
+  return runWrk(`${url}/v1/transfers`, {
+    concurrency,
+    seconds: duration,
+    script: luaScript,
+    env: { BENCH_TOKEN: env.token, BENCH_ACCOUNTS: env.file, BENCH_MODE: env.mode, BENCH_RUN: env.run },
+  });
+}
+
+/** Waits until no transfer of the run is PENDING (a 202 finishes in the background); counts outcomes. */
+async function settledRun(run: string): Promise<{ completed: number; failed: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const rows = await transfersDb<{ status: string; n: number }[]>`
+      select status, count(*)::int as n from transfers.transfers where description = ${run} group by status`;
+    const count = (status: string) => rows.find((row) => row.status === status)?.n ?? 0;
+    if (count("PENDING") === 0 || attempt === 120) {
+      return { completed: count("COMPLETED"), failed: count("FAILED") + count("NEEDS_ATTENTION") + count("PENDING") };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${stack.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+async function login(email: string, password: string): Promise<string> {
+  const response = await fetch(`${stack.url}/v1/auth/token`, {
+    method: "POST",
+    body: new URLSearchParams({ grant_type: "password", username: email, password, client_id: "edgebank-app" }),
+  });
+  if (!response.ok) throw new Error(`login failed: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+/** One customer opens the hot account and 1,000 more; an operator funds each with a deposit. */
+async function openAndFund(): Promise<string[]> {
+  const email = "bench.customer@example.test";
+  const password = "benchmark customer passphrase";
+  await post("/v1/auth/register", { email, password });
+  const customer = await login(email, password);
+  const staff = await login(operator.email, operator.password);
+  const ids: string[] = [];
+  let opened = 0;
+  const started = Date.now();
+  const worker = async () => {
+    while (opened < accountCount + 1) {
+      opened += 1;
+      const open = await post(
+        "/v1/accounts",
+        { currency: "EUR" },
+        { authorization: `Bearer ${customer}`, "idempotency-key": crypto.randomUUID() },
+      );
+      if (open.status !== 201) throw new Error(`open failed: ${open.status} ${await open.text()}`);
+      const { id } = (await open.json()) as { id: string };
+      ids.push(id);
+      const deposit = await post(
+        "/v1/transfers/deposits",
+        { accountId: id, amount: funding.toString(), currency: "EUR", description: "benchmark funding" },
+        { authorization: `Bearer ${staff}`, "idempotency-key": crypto.randomUUID() },
+      );
+      if (deposit.status !== 201) throw new Error(`deposit failed: ${deposit.status} ${await deposit.text()}`);
+      await deposit.arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  log(`opened and funded ${ids.length} accounts in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return ids;
+}
+
+async function customerTotal(accounts: string[]): Promise<bigint> {
+  const db = postgres(stack.databases.urls.accounts ?? "", { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await db<{ sum: string }[]>`
+      select coalesce(sum(posted_balance), 0)::text as sum from accounts.accounts where id = any(${accounts})`;
+    return BigInt(row?.sum ?? 0);
+  } finally {
+    await db.end();
+  }
+}
+
+/**
+ * The books after the runs: transfers among the customer's accounts move money but never create
+ * or destroy it, nothing is left held, and the ledger reconciles with every account.
+ */
+async function checkBooks(accounts: string[], totalBefore: bigint): Promise<void> {
+  const total = await customerTotal(accounts);
+  if (total !== totalBefore) throw new Error(`money not conserved: ${totalBefore} before, ${total} after`);
+  const token = await login(auditor.email, auditor.password);
+  const response = await fetch(`${stack.url}/v1/ledger/reconciliations`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const body = (await response.json()) as { accountsChecked?: number; mismatches?: unknown[] };
+  if (response.status !== 201 || body.mismatches?.length !== 0) {
+    throw new Error(`reconciliation failed: ${response.status} ${JSON.stringify(body).slice(0, 500)}`);
+  }
+  log(`books: money conserved over ${accounts.length} accounts; ledger reconciled (${body.accountsChecked} accounts)`);
+}
+
+function report(rows: TransferRow[]): void {
+  const find = (design: string, scenario: TransferScenario | "–", concurrency: number) =>
+    rows.find((r) => r.design.startsWith(design) && r.scenario === scenario && r.concurrency === concurrency);
+  const ratio = (a?: TransferRow, b?: TransferRow) => (a && b ? a.perSecond / b.perSecond : Number.NaN);
+  const uniform32 = find("saga", "1,000 accounts", 32);
+  const hot32 = find("saga", "hot source", 32);
+  const noop32 = find("no-op", "–", 32);
+  const checks: Array<[string, number, (value: number) => boolean]> = [
+    ["uniform, c=32: saga / no-op ≥ 0.2", ratio(uniform32, noop32), (v) => v >= 0.2],
+    ["uniform, c=1: p99 < 50 ms", find("saga", "1,000 accounts", 1)?.p99 ?? Number.NaN, (v) => v < 50],
+    ["hot source, c=32: saga / classic hot ≥ 0.5", ratio(hot32, find("classic", "hot source", 32)), (v) => v >= 0.5],
+  ];
+  for (const [label, value, met] of checks)
+    console.log(`${met(value) ? "met   " : "missed"} ${label}: ${value.toFixed(2)}`);
+  console.log(
+    `       uniform, c=32: saga / classic = ${ratio(uniform32, find("classic", "1,000 accounts", 32)).toFixed(3)}; ` +
+      `hot source, c=32: saga / no-op = ${ratio(hot32, noop32).toFixed(3)}`,
+  );
+  const errors = rows.filter((r) => r.design.startsWith("saga")).reduce((sum, r) => sum + r.errors, 0);
+  console.log(`${errors === 0 ? "met   " : "missed"} saga runs without errors or failed transfers: ${errors}`);
+}

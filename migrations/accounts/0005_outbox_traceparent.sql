@@ -1,0 +1,1 @@
+ALTER TABLE "accounts"."outbox" ADD COLUMN "traceparent" text;

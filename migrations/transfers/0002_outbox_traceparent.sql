@@ -1,0 +1,1 @@
+ALTER TABLE "transfers"."outbox" ADD COLUMN "traceparent" text;

@@ -1,0 +1,87 @@
+import { z } from "zod";
+
+/**
+ * Every event edgebank publishes: its type, version, producing service, Kafka topic and the
+ * schema of its `data`. Producers validate before publishing and consumers after reading, both
+ * from this one table, so the two sides cannot drift apart. A breaking change is a new version
+ * (a new entry), published beside the old one until every consumer reads it.
+ */
+
+const minorUnits = z
+  .string()
+  .regex(/^-?[0-9]{1,19}$/)
+  .describe("integer minor units, as a decimal string");
+const currency = z
+  .string()
+  .regex(/^[A-Z]{3}$/)
+  .describe("ISO 4217 code");
+
+const accountMovement = z.object({
+  accountId: z.string(),
+  operationId: z.string().describe("the caller's operation id (`<transfer>:<step>` for a saga)"),
+  amount: minorUnits.optional(),
+  holdId: z.string().optional(),
+  actor: z.string().optional().describe("the operator, for operator actions"),
+  posted: minorUnits,
+  pending: minorUnits,
+  available: minorUnits,
+});
+
+const accountStatus = accountMovement.extend({ status: z.enum(["active", "frozen", "closed"]) });
+
+const transferOutcome = z.object({
+  transferId: z.string(),
+  fromAccountId: z.string(),
+  toAccountId: z.string(),
+  amount: minorUnits,
+  currency,
+  status: z.enum(["COMPLETED", "FAILED", "NEEDS_ATTENTION"]),
+  reason: z.string().optional().describe("why it failed or needs a person"),
+});
+
+interface EventDefinition<S extends z.ZodType = z.ZodType> {
+  version: number;
+  service: "accounts" | "transfers";
+  topic: string;
+  description: string;
+  data: S;
+}
+
+const accounts = (description: string, data: z.ZodType = accountMovement): EventDefinition => ({
+  version: 1,
+  service: "accounts",
+  topic: "edgebank.accounts",
+  description,
+  data,
+});
+const transfers = (description: string): EventDefinition => ({
+  version: 1,
+  service: "transfers",
+  topic: "edgebank.transfers",
+  description,
+  data: transferOutcome,
+});
+
+export const eventCatalog = {
+  AccountCredited: accounts("Money came into an account (a transfer's credit, a deposit)."),
+  AccountDebited: accounts("Money left an account directly."),
+  HoldPlaced: accounts("Part of an account's available balance was reserved."),
+  HoldCaptured: accounts("A hold was taken (in whole or in part); the rest was released."),
+  HoldReleased: accounts("A hold was released or expired; the money is available again."),
+  CreditLimitChanged: accounts(
+    "An operator set an account's credit limit.",
+    accountMovement.extend({ creditLimit: minorUnits }),
+  ),
+  AccountFrozen: accounts("An operator froze an account.", accountStatus),
+  AccountUnfrozen: accounts("An operator unfroze an account.", accountStatus),
+  AccountClosed: accounts("An operator closed an account.", accountStatus),
+  TransferCompleted: transfers("A transfer's saga finished: the money moved and is in the ledger."),
+  TransferFailed: transfers("A transfer failed (or was compensated); nothing moved in the end."),
+  TransferNeedsAttention: transfers("A transfer's saga stopped and waits for an operator."),
+} satisfies Record<string, EventDefinition>;
+
+export type EventType = keyof typeof eventCatalog;
+
+export function isEventType(type: string): type is EventType {
+  return Object.hasOwn(eventCatalog, type);
+}

@@ -1,0 +1,116 @@
+import { booleanVar, defineConfig } from "@edgebank/config";
+import { type Database, type DatabaseSettings, withDatabase } from "@edgebank/db";
+import { createLogger, describeError, type Logger, type LogLevel, recordMetric } from "@edgebank/http";
+import { KafkaRestClient } from "@edgebank/kafka";
+import { z } from "zod";
+import { kafkaPublisher, outboxBacklog, relayOutbox } from "./relay.ts";
+
+/**
+ * Where a service's outbox goes: a Kafka REST endpoint (Confluent Cloud: v3 with the cluster id
+ * and an API key as KAFKA_REST_USERNAME/KAFKA_REST_PASSWORD secrets; Confluent REST Proxy or
+ * Redpanda HTTP Proxy: v2). Locally, `npm run dev` points it at the development broker.
+ */
+export const kafkaConfig = defineConfig(
+  z.object({
+    KAFKA_REST_URL: z.url(),
+    KAFKA_PRODUCE_API: z.enum(["v3", "v2"]).default("v3"),
+    KAFKA_CLUSTER_ID: z.string().min(1).optional(),
+    KAFKA_REST_USERNAME: z.string().min(1).optional(),
+    KAFKA_REST_PASSWORD: z.string().min(1).optional(),
+    /**
+     * Relay right after each commit (default). "false" leaves it all to the cron sweeper: for
+     * the embedded PGlite of local development, whose one session cannot serve a relay beside
+     * the request that committed.
+     */
+    OUTBOX_RELAY_AFTER_COMMIT: booleanVar.default(true),
+  }),
+);
+
+const clients = new Map<string, KafkaRestClient>();
+
+/** One client per endpoint per isolate, so its circuit breaker remembers a broker that is down. */
+export function kafkaClient(env: object): KafkaRestClient {
+  const config = kafkaConfig(env);
+  const key = `${config.KAFKA_PRODUCE_API} ${config.KAFKA_REST_URL} ${config.KAFKA_CLUSTER_ID ?? ""}`;
+  let client = clients.get(key);
+  if (!client) {
+    client = new KafkaRestClient({
+      url: config.KAFKA_REST_URL,
+      produceApi: config.KAFKA_PRODUCE_API,
+      ...(config.KAFKA_CLUSTER_ID ? { clusterId: config.KAFKA_CLUSTER_ID } : {}),
+      ...(config.KAFKA_REST_USERNAME ? { username: config.KAFKA_REST_USERNAME } : {}),
+      ...(config.KAFKA_REST_PASSWORD ? { password: config.KAFKA_REST_PASSWORD } : {}),
+    });
+    clients.set(key, client);
+  }
+  return client;
+}
+
+/**
+ * Relays a service's outbox until it is empty, the broker fails, or `maxPasses` passes ran;
+ * then measures what is left (pending events and the oldest one's age) as metrics.
+ */
+export async function drainOutbox(
+  env: object,
+  db: Database,
+  options: { schema: string; log: Logger; context: { service: string; version: string }; maxPasses?: number },
+): Promise<{ published: number; pending: number; oldestAgeSeconds: number }> {
+  const publisher = kafkaPublisher(kafkaClient(env));
+  let published = 0;
+  for (let pass = 0; pass < (options.maxPasses ?? 10); pass++) {
+    const result = await relayOutbox(db, {
+      schema: options.schema,
+      publisher,
+      onError: (row, error) =>
+        options.log.warn("outbox event not published", {
+          eventId: row.id,
+          type: row.type,
+          aggregateId: row.aggregateId,
+          error: error instanceof Error ? error.message : String(error),
+        }),
+    });
+    published += result.published;
+    if (result.brokerFailed || result.published === 0) break;
+  }
+  const backlog = await outboxBacklog(db, options.schema);
+  recordMetric(env, options.log, options.context, "outbox_published", published);
+  recordMetric(env, options.log, options.context, "outbox_pending", backlog.pending);
+  recordMetric(env, options.log, options.context, "outbox_oldest_age_seconds", backlog.oldestAgeSeconds);
+  return { published, ...backlog };
+}
+
+/**
+ * A service's relay run, for its Durable Objects and crons: right after a commit (so an event
+ * reaches consumers within a second, not at the next cron tick; two passes) or from the cron
+ * sweeper for whatever is left (a relay that crashed, a broker that was down). Never throws:
+ * what is not published stays pending for the next run.
+ */
+export async function relayServiceOutbox(
+  env: object,
+  options: {
+    service: string;
+    schema: string;
+    settings: DatabaseSettings;
+    version: string;
+    logLevel: LogLevel;
+    trigger: "commit" | "cron";
+  },
+): Promise<void> {
+  if (options.trigger === "commit" && !kafkaConfig(env).OUTBOX_RELAY_AFTER_COMMIT) return;
+  const log = createLogger({ service: options.service, version: options.version }, options.logLevel);
+  try {
+    const result = await withDatabase(options.settings, (db) =>
+      drainOutbox(env, db, {
+        schema: options.schema,
+        log,
+        context: { service: options.service, version: options.version },
+        maxPasses: options.trigger === "commit" ? 2 : 50,
+      }),
+    );
+    if (options.trigger === "cron" || result.pending > 0) {
+      log.info("outbox relayed", { trigger: options.trigger, ...result });
+    }
+  } catch (error) {
+    log.error("outbox relay failed", { trigger: options.trigger, ...describeError(error) });
+  }
+}

@@ -69,6 +69,8 @@ const unavailable = async () =>
 
 /** A fixed key-encryption key for the auth service's signing keys in tests (32 bytes, base64url). */
 const testKek = "dGVzdC1vbmx5LWtleS1lbmNyeXB0aW9uLWtleS0zMmI";
+/** A fixed key sealing webhook secrets in tests (32 bytes, base64url). */
+const testWebhookKey = "dGVzdC1vbmx5LXdlYmhvb2stc2VjcmV0LWtleS0zMmI";
 /** A fixed checkpoint signing key for the ledger in tests (32 bytes, base64url). */
 const testCheckpointKey = "dGVzdC1vbmx5LWxlZGdlci1jaGVja3BvaW50LWtleTE";
 
@@ -187,6 +189,18 @@ export default defineConfig({
                   : {}),
                 ...(service.name === "transfers" || service.name === "ledger"
                   ? { SERVICE_CLIENT_SECRET: testServiceSecret }
+                  : {}),
+                ...(service.name === "notifications"
+                  ? {
+                      KAFKA_REST_URL: inject("kafkaRestUrl"),
+                      WEBHOOK_SECRET_KEY: testWebhookKey,
+                      WEBHOOK_ALLOW_INSECURE: "true",
+                      // Short pauses and a low bar, so retries and disabling happen within a test.
+                      WEBHOOK_RETRY_SECONDS: "1,1,1,1",
+                      WEBHOOK_DISABLE_AFTER: "3",
+                      CONSUMER_MAX_ATTEMPTS: "3",
+                      CONSUMER_POLL_MS: "200",
+                    }
                   : {}),
               },
               hyperdrives: { [service.dbBinding]: databases.urls[service.name] ?? "" },

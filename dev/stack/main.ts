@@ -27,10 +27,11 @@ if (process.env.DB_DRIVER && process.env.DB_DRIVER !== dbDriver) {
 
 const stateDir = process.env.EDGEBANK_STATE_DIR ?? join(repositoryRoot, ".dev");
 mkdirSync(stateDir, { recursive: true });
-// Development keys, kept with the data they protect: auth's key-encryption key and the
-// ledger's checkpoint signing key.
+// Development keys, kept with the data they protect: auth's key-encryption key, the ledger's
+// checkpoint signing key and the key sealing webhook secrets.
 const signingKeyKek = devSecret(join(stateDir, "signing-key-kek"));
 const ledgerCheckpointKey = devSecret(join(stateDir, "ledger-checkpoint-key"));
+const webhookSecretKey = devSecret(join(stateDir, "webhook-secret-key"));
 // Development staff (printed at start): an operator makes deposits and acts on accounts, an
 // auditor verifies the ledger.
 const staff = (["operator", "auditor"] as const).map((role) => ({
@@ -51,6 +52,7 @@ const stack = await startStack({
   dbDriver,
   signingKeyKek,
   ledgerCheckpointKey,
+  webhookSecretKey,
   staff,
   ...(process.env.EDGEBANK_REDIS_PREFIX
     ? { gatewayVars: { REDIS_KEY_PREFIX: process.env.EDGEBANK_REDIS_PREFIX } }

@@ -43,6 +43,11 @@ export interface StackOptions {
   signingKeyKek: string;
   /** The ledger's checkpoint signing key (LEDGER_CHECKPOINT_KEY): 32 bytes, base64url. */
   ledgerCheckpointKey: string;
+  /**
+   * The key sealing webhook secrets (WEBHOOK_SECRET_KEY): 32 bytes, base64url. Unset: a new one
+   * (a throwaway stack; a kept database needs the key its secrets were sealed with).
+   */
+  webhookSecretKey?: string;
   /** Development staff to create (or appoint) in the auth database. */
   staff?: Array<{ email: string; password: string; role: "operator" | "auditor" }>;
   /** Where wrangler's output goes. */
@@ -190,6 +195,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         options.log("pgbouncer is not installed: Workers connect straight to PostgreSQL (max_connections applies)");
       }
     }
+    const webhookSecretKey = options.webhookSecretKey ?? newKek();
     const hyperdriveEnv: Record<string, string> = {};
     for (const service of dataServices) {
       const direct = databases.urls[service.name] ?? "";
@@ -208,6 +214,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         // events wait for the cron sweeper (every minute).
         ...(service.name === "transfers" || service.name === "accounts"
           ? { KAFKA_REST_URL: kafkaRestUrl, OUTBOX_RELAY_AFTER_COMMIT: String(!embedded) }
+          : {}),
+        // Notifications consume from it, and deliver webhooks to local receivers too.
+        ...(service.name === "notifications"
+          ? {
+              KAFKA_REST_URL: kafkaRestUrl,
+              WEBHOOK_SECRET_KEY: webhookSecretKey,
+              WEBHOOK_ALLOW_INSECURE: "true",
+            }
           : {}),
         ...options.serviceVars,
       });

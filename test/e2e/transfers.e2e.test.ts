@@ -1,8 +1,11 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { parseEvent } from "@edgebank/events";
 import { newId } from "@edgebank/ids";
 import { KafkaRestClient } from "@edgebank/kafka";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyWebhook } from "../../workers/notifications/src/webhooks/signature.ts";
 import { type DevStack, session, startDevStack } from "./dev-stack.ts";
 
 /**
@@ -65,6 +68,45 @@ async function balance(token: string, accountId: string) {
 
 function transfer(token: string, body: Record<string, string>, key: string = crypto.randomUUID()) {
   return api("/v1/transfers", token, { method: "POST", key, body: JSON.stringify(body) });
+}
+
+/** A webhook endpoint on this machine, as a merchant's server: keeps each delivery's raw body. */
+async function startWebhookReceiver() {
+  const received: Array<{ body: string; signature: string | undefined }> = [];
+  const server = createServer((request, response) => {
+    let body = "";
+    request.setEncoding("utf8");
+    request.on("data", (chunk: string) => {
+      body += chunk;
+    });
+    request.on("end", () => {
+      received.push({ body, signature: request.headers["edgebank-signature"] as string | undefined });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+type Notification = { id: string; type: string; title: string; readAt: string | null; data: { transferId?: string } };
+
+async function notificationsAbout(token: string, transferId: string): Promise<Notification[]> {
+  const response = await api("/v1/notifications?limit=100", token);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { items: Notification[] }).items.filter((n) => n.data.transferId === transferId);
+}
+
+async function waitForNotification(token: string, transferId: string): Promise<Notification> {
+  for (let i = 0; i < 100; i++) {
+    const [found] = await notificationsAbout(token, transferId);
+    if (found) return found;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no notification about ${transferId}`);
 }
 
 describe("transfers through the gateway", () => {
@@ -134,6 +176,70 @@ describe("transfers through the gateway", () => {
     });
     await kafka.deleteConsumer(consumer);
   }, 30_000);
+
+  it("tells the payer once, in the inbox and by a signed webhook, even when the relay published it twice", async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      const registered = await api("/v1/webhooks", alice, {
+        method: "POST",
+        body: JSON.stringify({ url: receiver.url, events: ["TransferCompleted"] }),
+      });
+      expect(registered.status).toBe(201);
+      const { secret } = (await registered.json()) as { secret: string };
+      const from = await openAccount(alice);
+      const to = await openAccount(bob);
+      await deposit(from, "1000");
+
+      const started = Date.now();
+      const first = await transfer(alice, {
+        fromAccountId: from,
+        toAccountId: to,
+        amount: "120",
+        currency: "EUR",
+        description: "notified",
+      });
+      expect(first.status).toBe(201);
+      const { id } = (await first.json()) as { id: string };
+      const notified = await waitForNotification(alice, id);
+      // Commit to inbox: the relay right after the saga, the consumer's long poll, one commit.
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(notified).toMatchObject({ type: "TransferCompleted", title: "Transfer completed", readAt: null });
+
+      // The relay "crashed" after publishing, before marking: the row is pending again, and the
+      // next transfer's relay publishes it a second time.
+      const sql = postgres(new URL("/edgebank_e2e_transfers_transfers", SERVER).toString(), { max: 1 });
+      try {
+        const reset = await sql`update transfers.outbox set published_at = null
+                                 where aggregate_id = ${id} and type = 'TransferCompleted' returning id`;
+        expect(reset).toHaveLength(1);
+      } finally {
+        await sql.end();
+      }
+      const second = await transfer(alice, {
+        fromAccountId: from,
+        toAccountId: to,
+        amount: "30",
+        currency: "EUR",
+        description: "after the crash",
+      });
+      const { id: secondId } = (await second.json()) as { id: string };
+      await waitForNotification(alice, secondId);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(await notificationsAbout(alice, id)).toHaveLength(1);
+
+      // The webhook: one delivery per event, signed; the receiver verifies it, and would refuse it tampered.
+      for (let i = 0; i < 50 && receiver.received.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      const aboutFirst = receiver.received.filter((d) => (JSON.parse(d.body) as { subject: string }).subject === id);
+      expect(aboutFirst).toHaveLength(1);
+      const [delivery] = aboutFirst;
+      if (!delivery) throw new Error("no delivery");
+      expect(await verifyWebhook(secret, delivery.signature, delivery.body)).toBe(true);
+      expect(await verifyWebhook(secret, delivery.signature, delivery.body.replace('"120"', '"12000"'))).toBe(false);
+      expect(JSON.parse(delivery.body)).toMatchObject({ type: "TransferCompleted", data: { transferId: id } });
+    } finally {
+      await receiver.close();
+    }
+  }, 60_000);
 
   it("fails on insufficient funds with nothing moved and nothing held", async () => {
     const from = await openAccount(alice);

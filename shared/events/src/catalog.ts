@@ -37,6 +37,8 @@ const transferOutcome = z.object({
   currency,
   status: z.enum(["COMPLETED", "FAILED", "NEEDS_ATTENTION"]),
   reason: z.string().optional().describe("why it failed or needs a person"),
+  kind: z.enum(["transfer", "deposit", "withdrawal"]).optional().describe("absent in events before it was added"),
+  requestedBy: z.string().optional().describe("who asked for it: the payer's user id for a transfer"),
 });
 
 interface EventDefinition<S extends z.ZodType = z.ZodType> {

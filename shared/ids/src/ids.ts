@@ -28,6 +28,8 @@ export const idPrefixes = {
   audit: "aud",
   transferAction: "tra",
   reconciliation: "rec",
+  deadLetter: "dlq",
+  webhookDelivery: "whd",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

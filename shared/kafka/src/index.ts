@@ -7,4 +7,5 @@ export {
   KafkaRestError,
   type OutgoingRecord,
 } from "./client.ts";
+export { kafkaClient, kafkaConfig } from "./env.ts";
 export { murmur2, partitionForKey } from "./partitioner.ts";

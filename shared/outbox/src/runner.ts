@@ -1,22 +1,13 @@
 import { booleanVar, defineConfig } from "@edgebank/config";
 import { type Database, type DatabaseSettings, withDatabase } from "@edgebank/db";
 import { createLogger, describeError, type Logger, type LogLevel, recordMetric } from "@edgebank/http";
-import { KafkaRestClient } from "@edgebank/kafka";
+import { kafkaClient } from "@edgebank/kafka";
 import { z } from "zod";
 import { kafkaPublisher, outboxBacklog, relayOutbox } from "./relay.ts";
 
-/**
- * Where a service's outbox goes: a Kafka REST endpoint (Confluent Cloud: v3 with the cluster id
- * and an API key as KAFKA_REST_USERNAME/KAFKA_REST_PASSWORD secrets; Confluent REST Proxy or
- * Redpanda HTTP Proxy: v2). Locally, `npm run dev` points it at the development broker.
- */
-export const kafkaConfig = defineConfig(
+/** How a service relays its outbox, besides where Kafka is (`kafkaConfig`). */
+export const relayConfig = defineConfig(
   z.object({
-    KAFKA_REST_URL: z.url(),
-    KAFKA_PRODUCE_API: z.enum(["v3", "v2"]).default("v3"),
-    KAFKA_CLUSTER_ID: z.string().min(1).optional(),
-    KAFKA_REST_USERNAME: z.string().min(1).optional(),
-    KAFKA_REST_PASSWORD: z.string().min(1).optional(),
     /**
      * Relay right after each commit (default). "false" leaves it all to the cron sweeper: for
      * the embedded PGlite of local development, whose one session cannot serve a relay beside
@@ -25,26 +16,6 @@ export const kafkaConfig = defineConfig(
     OUTBOX_RELAY_AFTER_COMMIT: booleanVar.default(true),
   }),
 );
-
-const clients = new Map<string, KafkaRestClient>();
-
-/** One client per endpoint per isolate, so its circuit breaker remembers a broker that is down. */
-export function kafkaClient(env: object): KafkaRestClient {
-  const config = kafkaConfig(env);
-  const key = `${config.KAFKA_PRODUCE_API} ${config.KAFKA_REST_URL} ${config.KAFKA_CLUSTER_ID ?? ""}`;
-  let client = clients.get(key);
-  if (!client) {
-    client = new KafkaRestClient({
-      url: config.KAFKA_REST_URL,
-      produceApi: config.KAFKA_PRODUCE_API,
-      ...(config.KAFKA_CLUSTER_ID ? { clusterId: config.KAFKA_CLUSTER_ID } : {}),
-      ...(config.KAFKA_REST_USERNAME ? { username: config.KAFKA_REST_USERNAME } : {}),
-      ...(config.KAFKA_REST_PASSWORD ? { password: config.KAFKA_REST_PASSWORD } : {}),
-    });
-    clients.set(key, client);
-  }
-  return client;
-}
 
 /**
  * Relays a service's outbox until it is empty, the broker fails, or `maxPasses` passes ran;
@@ -96,7 +67,7 @@ export async function relayServiceOutbox(
     trigger: "commit" | "cron";
   },
 ): Promise<void> {
-  if (options.trigger === "commit" && !kafkaConfig(env).OUTBOX_RELAY_AFTER_COMMIT) return;
+  if (options.trigger === "commit" && !relayConfig(env).OUTBOX_RELAY_AFTER_COMMIT) return;
   const log = createLogger({ service: options.service, version: options.version }, options.logLevel);
   try {
     const result = await withDatabase(options.settings, (db) =>

@@ -49,6 +49,8 @@ export async function settleTransfer(
           amount: row.amount.toString(),
           currency: row.currency,
           status: row.status,
+          kind: row.kind,
+          requestedBy: row.requestedBy,
           ...(row.failureReason ? { reason: row.failureReason } : {}),
         },
       });

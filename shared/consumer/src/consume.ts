@@ -1,0 +1,303 @@
+import { type Database, resultRows, type Transaction } from "@edgebank/db";
+import { type CloudEvent, type EventType, parseEvent } from "@edgebank/events";
+import { newId } from "@edgebank/ids";
+import { type ConsumedRecord, type ConsumerInstance, type KafkaRestClient, KafkaRestError } from "@edgebank/kafka";
+import { sql } from "drizzle-orm";
+
+/**
+ * The consuming side of edgebank's events, shared by every service that consumes: one batch of
+ * a consumer group on one topic, over the Kafka REST v2 consumer API.
+ *
+ * Delivery is at least once (the relay may publish an event twice; an offset commit may be
+ * lost), effect is exactly once: each event is applied in one database transaction together
+ * with its row in the service's inbox, keyed by the event id, and a second delivery finds the
+ * row and changes nothing. Offsets are committed only after the transaction committed.
+ *
+ * A failing handler holds back its partition only (later records of the partition wait, in
+ * order; other partitions go on): the instance seeks back to the failed record, which is tried
+ * again on a later batch, and after `maxAttempts` failures it is dead-lettered (a row in the
+ * service's `dead_letters` and a record on the dead-letter topic) and the partition moves on.
+ * A value that is not an event of the catalog cannot get better by waiting: dead-lettered at once.
+ */
+
+export type KnownEvent = CloudEvent & { type: EventType };
+
+export interface ConsumerSpec {
+  /** The consumer group, and the `consumer` of its inbox rows and dead letters. */
+  group: string;
+  topic: string;
+  /** The service's schema, which holds `inbox` and `dead_letters`. */
+  schema: string;
+  /** The event types this consumer acts on; others are passed over (committed, no inbox row). */
+  types: readonly EventType[];
+  /** Failed attempts before an event is dead-lettered. */
+  maxAttempts: number;
+  /** The event's effect, in the transaction that also writes its inbox row. */
+  handle(tx: Transaction, event: KnownEvent): Promise<void>;
+}
+
+/** What a consumer remembers between batches (its Durable Object persists it). */
+export interface ConsumerMemory {
+  instance?: ConsumerInstance | undefined;
+  /** Failed attempts of the record a partition is held at: `"<partition>@<offset>"` → count. */
+  attempts: Record<string, number>;
+  /** Per partition, the next offset to handle: what lag is measured from. */
+  positions: Record<string, number>;
+}
+
+export interface BatchOutcome {
+  fetched: number;
+  /** Applied now (a new inbox row). */
+  handled: number;
+  /** Delivered again, already in the inbox: nothing changed. */
+  duplicates: number;
+  /** Of a type this consumer does not act on. */
+  passed: number;
+  deadLettered: number;
+  /** Records whose handler failed this time and will be tried again. */
+  retrying: Array<{ partition: number; offset: number; attempts: number; error: string }>;
+  /** The events applied now, for work after the commit (deliveries). */
+  applied: KnownEvent[];
+  /** Age of the newest event handled, in seconds (commit-to-consume latency). */
+  newestAgeSeconds?: number;
+}
+
+export const deadLetterTopic = (spec: Pick<ConsumerSpec, "group" | "topic">) => `${spec.topic}.${spec.group}.dlq`;
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Applies one event once: its inbox row and its effect in one transaction. False when the
+ * event was already applied (the row exists), in which case nothing else ran.
+ */
+export async function applyEvent(
+  db: Database,
+  spec: Pick<ConsumerSpec, "group" | "schema" | "handle">,
+  event: KnownEvent,
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const inserted = resultRows<{ event_id: string }>(
+      await tx.execute(sql`
+        insert into ${sql.identifier(spec.schema)}.inbox (consumer, event_id, type)
+        values (${spec.group}, ${event.id}, ${event.type})
+        on conflict do nothing
+        returning event_id`),
+    );
+    if (inserted.length === 0) return false;
+    await spec.handle(tx, event);
+    return true;
+  });
+}
+
+/** Keeps a record the consumer could not apply: a row to list and redrive, and a dead-letter record. */
+async function deadLetter(
+  db: Database,
+  client: KafkaRestClient,
+  spec: ConsumerSpec,
+  record: ConsumedRecord,
+  details: { eventId?: string | undefined; type?: string | undefined; error: string; attempts: number },
+): Promise<void> {
+  const json = (value: unknown) => (value === undefined || value === null ? null : JSON.stringify(value));
+  await db.execute(sql`
+    insert into ${sql.identifier(spec.schema)}.dead_letters
+      (id, consumer, topic, partition, "offset", event_id, type, key, value, error, attempts)
+    values (${newId("deadLetter")}, ${spec.group}, ${record.topic}, ${record.partition}, ${record.offset},
+            ${details.eventId ?? null}, ${details.type ?? null}, ${json(record.key)}::jsonb,
+            ${json(record.value)}::jsonb, ${details.error}, ${details.attempts})
+    on conflict (consumer, topic, partition, "offset") do nothing`);
+  await client.produce({
+    topic: deadLetterTopic(spec),
+    key: typeof record.key === "string" ? record.key : (details.eventId ?? `${record.partition}@${record.offset}`),
+    value: {
+      consumer: spec.group,
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      error: details.error,
+      attempts: details.attempts,
+      value: record.value ?? null,
+    },
+  });
+}
+
+/** A consumer instance of the group, subscribed to the topic (reading from the committed offsets). */
+async function joinGroup(client: KafkaRestClient, spec: ConsumerSpec): Promise<ConsumerInstance> {
+  const instance = await client.createConsumer(spec.group, { reset: "earliest" });
+  await client.subscribe(instance, [spec.topic]);
+  return instance;
+}
+
+/** Drops the instance (best effort): the next batch joins again and resumes at the committed offsets. */
+async function leaveGroup(client: KafkaRestClient, memory: ConsumerMemory): Promise<void> {
+  const instance = memory.instance;
+  memory.instance = undefined;
+  if (instance) await client.deleteConsumer(instance).catch(() => undefined);
+}
+
+/**
+ * One batch: fetch (long poll up to `pollMs`), apply, dead-letter, commit, seek back what
+ * failed. The database is opened only when records arrived. Throws when the broker or the
+ * database failed (the caller backs off); `memory` is updated either way.
+ */
+export async function consumeBatch(options: {
+  client: KafkaRestClient;
+  spec: ConsumerSpec;
+  memory: ConsumerMemory;
+  withDb: <T>(work: (db: Database) => Promise<T>) => Promise<T>;
+  pollMs: number;
+}): Promise<BatchOutcome> {
+  const { client, spec, memory } = options;
+  const outcome: BatchOutcome = {
+    fetched: 0,
+    handled: 0,
+    duplicates: 0,
+    passed: 0,
+    deadLettered: 0,
+    retrying: [],
+    applied: [],
+  };
+  memory.instance ??= await joinGroup(client, spec);
+  const instance = memory.instance;
+  let records: ConsumedRecord[];
+  try {
+    records = await client.fetchRecords(instance, { timeoutMs: options.pollMs });
+  } catch (error) {
+    // The proxy forgot the instance (restart, idle timeout): join again on the next batch.
+    if (error instanceof KafkaRestError && error.instanceGone) {
+      memory.instance = undefined;
+      return outcome;
+    }
+    throw error;
+  }
+  outcome.fetched = records.length;
+  if (records.length === 0) return outcome;
+  records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+
+  /** Per partition: the last offset done with (applied, passed or dead-lettered). */
+  const done = new Map<number, number>();
+  /** Per partition held back: the offset to read again. */
+  const held = new Map<number, number>();
+  let newest: number | undefined;
+
+  await options.withDb(async (db) => {
+    for (const record of records) {
+      if (held.has(record.partition)) continue;
+      const attemptKey = `${record.partition}@${record.offset}`;
+      const parsed = parseEvent(record.value);
+      try {
+        if (!parsed.ok) {
+          await deadLetter(db, client, spec, record, { eventId: parsed.id, error: parsed.error, attempts: 1 });
+          outcome.deadLettered += 1;
+        } else if (!spec.types.includes(parsed.event.type)) {
+          outcome.passed += 1;
+        } else {
+          try {
+            if (await applyEvent(db, spec, parsed.event)) {
+              outcome.handled += 1;
+              outcome.applied.push(parsed.event);
+            } else {
+              outcome.duplicates += 1;
+            }
+            newest = Math.max(newest ?? 0, Date.parse(parsed.event.time));
+          } catch (error) {
+            const attempts = (memory.attempts[attemptKey] ?? 0) + 1;
+            if (attempts < spec.maxAttempts) {
+              memory.attempts[attemptKey] = attempts;
+              outcome.retrying.push({
+                partition: record.partition,
+                offset: record.offset,
+                attempts,
+                error: message(error),
+              });
+              held.set(record.partition, record.offset);
+              continue;
+            }
+            await deadLetter(db, client, spec, record, {
+              eventId: parsed.event.id,
+              type: parsed.event.type,
+              error: message(error),
+              attempts,
+            });
+            outcome.deadLettered += 1;
+          }
+        }
+      } catch (error) {
+        // Dead-lettering itself failed (database, broker): hold the partition, try again later.
+        outcome.retrying.push({
+          partition: record.partition,
+          offset: record.offset,
+          attempts: memory.attempts[attemptKey] ?? 0,
+          error: `dead-lettering failed: ${message(error)}`,
+        });
+        held.set(record.partition, record.offset);
+        continue;
+      }
+      delete memory.attempts[attemptKey];
+      done.set(record.partition, record.offset);
+    }
+  });
+
+  if (newest !== undefined) outcome.newestAgeSeconds = Math.max(0, (Date.now() - newest) / 1000);
+  const commits = [...done].map(([partition, offset]) => ({ topic: spec.topic, partition, offset }));
+  try {
+    await client.commit(instance, commits);
+  } catch (error) {
+    // Not committed: what was applied comes again and finds its inbox row. Start over from
+    // the committed offsets with a new instance.
+    await leaveGroup(client, memory);
+    throw error;
+  }
+  for (const { partition, offset } of commits) memory.positions[partition] = offset + 1;
+  if (held.size > 0) {
+    try {
+      await client.seek(
+        instance,
+        [...held].map(([partition, offset]) => ({ topic: spec.topic, partition, offset })),
+      );
+    } catch (error) {
+      // Without the seek this instance would read past the held records: a new instance
+      // resumes at the committed offsets instead.
+      await leaveGroup(client, memory);
+      throw error;
+    }
+    for (const [partition, offset] of held) memory.positions[partition] = offset;
+  }
+  return outcome;
+}
+
+/** Records waiting for this consumer in the partitions it has read (end offset − next offset). */
+export async function consumerLag(client: KafkaRestClient, spec: ConsumerSpec, memory: ConsumerMemory) {
+  let records = 0;
+  for (const [partition, next] of Object.entries(memory.positions)) {
+    const { end } = await client.partitionOffsets(spec.topic, Number(partition));
+    records += Math.max(0, end - next);
+  }
+  return records;
+}
+
+/**
+ * Applies a dead-lettered event again (after the handler was fixed), once: the inbox holds
+ * whether it was applied meanwhile. Throws the handler's error when it still fails.
+ */
+export async function redriveDeadLetter(
+  db: Database,
+  spec: Pick<ConsumerSpec, "group" | "schema" | "handle" | "types">,
+  id: string,
+  actor: string,
+): Promise<{ status: "applied" | "already_applied" | "not_found" | "already_redriven" | "not_applicable" }> {
+  const schema = sql.identifier(spec.schema);
+  const [row] = resultRows<{ value: unknown; redriven_at: string | null }>(
+    await db.execute(sql`
+      select value, redriven_at from ${schema}.dead_letters where id = ${id} and consumer = ${spec.group}`),
+  );
+  if (!row) return { status: "not_found" };
+  if (row.redriven_at) return { status: "already_redriven" };
+  const parsed = parseEvent(row.value);
+  // Still not an event of the catalog, or not one this consumer acts on: nothing to apply.
+  if (!parsed.ok || !spec.types.includes(parsed.event.type)) return { status: "not_applicable" };
+  const applied = await applyEvent(db, spec, parsed.event);
+  await db.execute(sql`
+    update ${schema}.dead_letters set redriven_at = now(), redriven_by = ${actor}
+     where id = ${id} and redriven_at is null`);
+  return { status: applied ? "applied" : "already_applied" };
+}

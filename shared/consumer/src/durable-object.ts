@@ -1,0 +1,156 @@
+import { DurableObject } from "cloudflare:workers";
+import { type DatabaseSettings, withDatabase } from "@edgebank/db";
+import { createLogger, describeError, type Logger, type LogLevel, recordMetric } from "@edgebank/http";
+import { kafkaClient } from "@edgebank/kafka";
+import {
+  type BatchOutcome,
+  type ConsumerMemory,
+  type ConsumerSpec,
+  consumeBatch,
+  consumerLag,
+  type KnownEvent,
+} from "./consume.ts";
+
+/** What a service tells its consumer objects: who it is, its database, and its consumers. */
+export interface ConsumerHost {
+  service: string;
+  version: string;
+  logLevel: LogLevel;
+  settings: DatabaseSettings;
+  consumers: readonly ConsumerSpec[];
+  /** How long one fetch waits for records (the long poll), in ms. */
+  pollMs: number;
+  /** Work after a batch committed (deliveries of what it applied); must not throw. */
+  afterBatch?(events: KnownEvent[]): Promise<void>;
+}
+
+export interface ConsumerStatus {
+  name: string | null;
+  running: boolean;
+  instance: string | null;
+  attempts: Record<string, number>;
+  positions: Record<string, number>;
+  lastBatch: (Omit<BatchOutcome, "applied"> & { at: string }) | null;
+  consecutiveFailures: number;
+}
+
+/** The name of the consumer object of a group on a topic (one object each). */
+export const consumerName = (spec: Pick<ConsumerSpec, "group" | "topic">) => `${spec.group}/${spec.topic}`;
+
+const LAG_EVERY_MS = 15_000;
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * A consumer group's reader of one topic, as a Durable Object (one per group and topic, so
+ * one reader and one order per partition): its alarm fetches a batch (long poll), applies it
+ * through the service's handler, commits, and sets the next alarm: at once while records
+ * flow, after a backoff while the broker, the database or a handler fails. Started (and kept
+ * started) by `start(name)` from the service's cron and first requests; its memory (consumer
+ * instance, attempts per held record, positions) is in its storage, so an evicted object
+ * resumes where it was. Consumer lag is measured every 15 s as metrics.
+ */
+export abstract class EventConsumerDO<E extends object = object> extends DurableObject<E> {
+  /** The service's consumers and settings, from its env. */
+  protected abstract host(): ConsumerHost;
+
+  #lagAt = 0;
+  #log: Logger | undefined;
+
+  #logger(host: ConsumerHost): Logger {
+    this.#log ??= createLogger({ service: host.service, version: host.version }, host.logLevel);
+    return this.#log;
+  }
+
+  /** Starts (or keeps running) the consumer named `group/topic`. */
+  async start(name: string): Promise<void> {
+    if (!this.host().consumers.some((spec) => consumerName(spec) === name)) {
+      throw new Error(`no consumer ${name} in this service`);
+    }
+    const stored = await this.ctx.storage.get<string>("name");
+    if (stored !== name) await this.ctx.storage.put("name", name);
+    await this.ctx.storage.delete("stopped");
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now());
+  }
+
+  /** Stops polling (tests, a consumer being retired); `start` resumes from the committed offsets. */
+  async stop(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.put("stopped", true);
+  }
+
+  async status(): Promise<ConsumerStatus> {
+    const memory = await this.#memory();
+    return {
+      name: (await this.ctx.storage.get<string>("name")) ?? null,
+      running: (await this.ctx.storage.getAlarm()) !== null,
+      instance: memory.instance?.id ?? null,
+      attempts: memory.attempts,
+      positions: memory.positions,
+      lastBatch: (await this.ctx.storage.get<ConsumerStatus["lastBatch"]>("lastBatch")) ?? null,
+      consecutiveFailures: (await this.ctx.storage.get<number>("failures")) ?? 0,
+    };
+  }
+
+  async #memory(): Promise<ConsumerMemory> {
+    return (await this.ctx.storage.get<ConsumerMemory>("memory")) ?? { attempts: {}, positions: {} };
+  }
+
+  override async alarm(): Promise<void> {
+    const name = await this.ctx.storage.get<string>("name");
+    const host = this.host();
+    const spec = host.consumers.find((candidate) => consumerName(candidate) === name);
+    if (!spec) return;
+    const log = this.#logger(host);
+    const context = { service: host.service, version: host.version };
+    const labels = { group: spec.group, topic: spec.topic };
+    const memory = await this.#memory();
+    const client = kafkaClient(this.env);
+    let next = 0;
+    try {
+      const outcome = await consumeBatch({
+        client,
+        spec,
+        memory,
+        pollMs: host.pollMs,
+        withDb: (work) => withDatabase(host.settings, work),
+      });
+      await this.ctx.storage.put("failures", 0);
+      if (outcome.fetched > 0) {
+        const { applied, ...summary } = outcome;
+        await this.ctx.storage.put("lastBatch", { ...summary, at: new Date().toISOString() });
+        recordMetric(this.env, log, context, "consumer_handled", outcome.handled, labels);
+        if (outcome.newestAgeSeconds !== undefined) {
+          recordMetric(this.env, log, context, "consumer_lag_seconds", outcome.newestAgeSeconds, labels);
+        }
+        for (const retry of outcome.retrying) {
+          log.warn("event not applied; will try again", { ...labels, ...retry });
+        }
+        if (outcome.deadLettered > 0) {
+          log.error("events dead-lettered", { ...labels, count: outcome.deadLettered });
+          recordMetric(this.env, log, context, "consumer_dead_lettered", outcome.deadLettered, labels);
+        }
+        if (applied.length > 0 && host.afterBatch) this.ctx.waitUntil(host.afterBatch(applied));
+      }
+      // A held record is tried again after a pause that grows with its attempts.
+      const attempts = Math.max(0, ...outcome.retrying.map((retry) => retry.attempts));
+      if (attempts > 0) next = Math.min(MAX_BACKOFF_MS, 250 * 2 ** attempts);
+    } catch (error) {
+      const failures = ((await this.ctx.storage.get<number>("failures")) ?? 0) + 1;
+      await this.ctx.storage.put("failures", failures);
+      log.warn("consumer batch failed", { ...labels, failures, ...describeError(error) });
+      // Full jitter: consumers of a broker that comes back do not return all at once.
+      next = Math.random() * Math.min(MAX_BACKOFF_MS, 500 * 2 ** failures);
+    }
+    if (Date.now() - this.#lagAt > LAG_EVERY_MS && memory.instance) {
+      this.#lagAt = Date.now();
+      try {
+        recordMetric(this.env, log, context, "consumer_lag", await consumerLag(client, spec, memory), labels);
+      } catch (error) {
+        log.warn("consumer lag not measured", { ...labels, ...describeError(error) });
+      }
+    }
+    await this.ctx.storage.put("memory", memory);
+    if (await this.ctx.storage.get<boolean>("stopped")) return;
+    await this.ctx.storage.setAlarm(Date.now() + next);
+  }
+}

@@ -1,0 +1,11 @@
+export {
+  applyEvent,
+  type BatchOutcome,
+  type ConsumerMemory,
+  type ConsumerSpec,
+  consumeBatch,
+  consumerLag,
+  deadLetterTopic,
+  type KnownEvent,
+  redriveDeadLetter,
+} from "./consume.ts";

@@ -1,0 +1,92 @@
+import type { ConsumerSpec } from "@edgebank/consumer";
+import { type ConsumerHost, consumerName, EventConsumerDO } from "@edgebank/consumer/durable-object";
+import { withDatabase } from "@edgebank/db";
+import { createLogger, describeError, recordMetric } from "@edgebank/http";
+import { notifiedEvents, recordNotification } from "./domain/notifications.ts";
+import { config, consumerObject, notificationSettings, serviceSettings } from "./service.ts";
+import { deliverDue } from "./webhooks/delivery.ts";
+
+/** The consumers of this service: one group, `notifications`, on each topic it learns from. */
+export function consumers(env: object): ConsumerSpec[] {
+  const { CONSUMER_MAX_ATTEMPTS } = notificationSettings(env);
+  return [
+    {
+      group: "notifications",
+      topic: "edgebank.transfers",
+      schema: "notifications",
+      types: notifiedEvents,
+      maxAttempts: CONSUMER_MAX_ATTEMPTS,
+      handle: recordNotification,
+    },
+  ];
+}
+
+/**
+ * Sends webhook deliveries that are due: those of the events a batch just applied, or (cron)
+ * every due one, retries included. Never throws.
+ */
+export async function deliverWebhooks(
+  env: object,
+  trigger: "batch" | "cron",
+  eventIds?: readonly string[],
+): Promise<void> {
+  const { SERVICE_VERSION, LOG_LEVEL } = config(env);
+  const context = { service: "notifications", version: SERVICE_VERSION };
+  const log = createLogger(context, LOG_LEVEL);
+  const settings = notificationSettings(env);
+  try {
+    const run = await withDatabase(serviceSettings(env), (db) =>
+      deliverDue(
+        db,
+        {
+          retrySeconds: settings.WEBHOOK_RETRY_SECONDS,
+          disableAfter: settings.WEBHOOK_DISABLE_AFTER,
+          timeoutMs: settings.WEBHOOK_TIMEOUT_MS,
+          secretKey: settings.WEBHOOK_SECRET_KEY,
+        },
+        log,
+        eventIds ? { eventIds } : {},
+      ),
+    );
+    if (run.attempted > 0) {
+      log.info("webhooks delivered", { trigger, ...run });
+      recordMetric(env, log, context, "webhook_deliveries_failed", run.failed);
+    }
+  } catch (error) {
+    log.error("webhook delivery run failed", { trigger, ...describeError(error) });
+  }
+}
+
+/** Starts every consumer object (idempotent: one that runs keeps running). */
+export async function startConsumers(env: object): Promise<void> {
+  await Promise.all(consumers(env).map((spec) => consumerObject(env, consumerName(spec)).start(consumerName(spec))));
+}
+
+export async function consumerStatuses(env: object) {
+  return Promise.all(consumers(env).map((spec) => consumerObject(env, consumerName(spec)).status()));
+}
+
+/** The consumer objects of this service (one per group and topic). */
+export class NotificationsConsumerDO extends EventConsumerDO<Env> {
+  protected host(): ConsumerHost {
+    const { SERVICE_VERSION, LOG_LEVEL } = config(this.env);
+    return {
+      service: "notifications",
+      version: SERVICE_VERSION,
+      logLevel: LOG_LEVEL,
+      settings: serviceSettings(this.env),
+      consumers: consumers(this.env),
+      pollMs: notificationSettings(this.env).CONSUMER_POLL_MS,
+      // What this batch applied goes out now; retries are the cron's.
+      afterBatch: (events) =>
+        deliverWebhooks(
+          this.env,
+          "batch",
+          events.map((event) => event.id),
+        ),
+    };
+  }
+}
+
+/** Whether this isolate already started the consumers (requests start them once per isolate). */
+export const consumerStarted = { value: false };

@@ -1,0 +1,218 @@
+import { env, exports } from "cloudflare:workers";
+import { testCaller } from "@edgebank/auth/testing";
+import {
+  type BatchOutcome,
+  type ConsumerMemory,
+  type ConsumerSpec,
+  consumeBatch,
+  consumerLag,
+  deadLetterTopic,
+  redriveDeadLetter,
+} from "@edgebank/consumer";
+import { resultRows } from "@edgebank/db";
+import type { CloudEvent } from "@edgebank/events";
+import { sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { recordNotification } from "../src/domain/notifications.ts";
+import { broker, inDatabase, sleep, transferEvent } from "./helpers.ts";
+
+/**
+ * The shared consumer (@edgebank/consumer) with the notifications handler, against the test
+ * setup's Kafka REST broker and the service's real database. Each test reads a topic and a
+ * group of its own, so the service's own consumer (started by requests) never sees them.
+ */
+function spec(overrides: Partial<ConsumerSpec> = {}): ConsumerSpec {
+  const unique = crypto.randomUUID().slice(0, 8);
+  return {
+    group: `test-notifications-${unique}`,
+    topic: `test.transfers.${unique}`,
+    schema: "notifications",
+    types: ["TransferCompleted", "TransferFailed"],
+    maxAttempts: 3,
+    handle: recordNotification,
+    ...overrides,
+  };
+}
+
+async function publish(topic: string, event: CloudEvent | unknown, key?: string) {
+  const subject = (event as { subject?: string }).subject;
+  await broker().produce({ topic, key: key ?? subject ?? "poison", value: event });
+}
+
+/** Batches until `until` holds (each batch long-polls 300 ms). */
+async function consumeUntil(s: ConsumerSpec, memory: ConsumerMemory, until: () => boolean, batches = 20) {
+  const outcomes = [];
+  for (let i = 0; i < batches && !until(); i++) {
+    outcomes.push(await consumeBatch({ client: broker(), spec: s, memory, pollMs: 300, withDb: inDatabase }));
+  }
+  return outcomes;
+}
+
+type Counted = "fetched" | "handled" | "duplicates" | "passed" | "deadLettered";
+const total = (outcomes: BatchOutcome[], key: Counted) => outcomes.reduce((sum, o) => sum + o[key], 0);
+
+async function notificationsOf(userId: string) {
+  return inDatabase(async (db) =>
+    resultRows<{ type: string; event_id: string; title: string; body: string }>(
+      await db.execute(
+        sql`select type, event_id, title, body from notifications.notifications where user_id = ${userId} order by id`,
+      ),
+    ),
+  );
+}
+
+describe("consuming events once", () => {
+  it("applies an event once however often it is delivered (a relay that republished it)", async () => {
+    const s = spec();
+    const payer = `usr_test_${crypto.randomUUID().slice(0, 8)}`;
+    const event = transferEvent(payer);
+    // The relay crashed between publishing and marking: the same event twice, same id.
+    await publish(s.topic, event);
+    await publish(s.topic, event);
+    const memory: ConsumerMemory = { attempts: {}, positions: {} };
+    const outcomes = await consumeUntil(s, memory, () => false, 3);
+    expect(total(outcomes, "fetched")).toBe(2);
+    expect(total(outcomes, "handled")).toBe(1);
+    expect(total(outcomes, "duplicates")).toBe(1);
+    const inbox = await notificationsOf(payer);
+    expect(inbox).toEqual([
+      {
+        type: "TransferCompleted",
+        event_id: event.id,
+        title: "Transfer completed",
+        body: expect.stringContaining("12.50 EUR") as string,
+      },
+    ]);
+    // Committed: a new instance of the group starts after them, and nothing is waiting.
+    expect(await consumerLag(broker(), s, memory)).toBe(0);
+    const again: ConsumerMemory = { attempts: {}, positions: {} };
+    expect(total(await consumeUntil(s, again, () => false, 1), "fetched")).toBe(0);
+  });
+
+  it("holds a failing event (and its partition), dead-letters it after N attempts; a redrive applies it once", async () => {
+    let broken = true;
+    const s = spec({
+      handle: async (tx, event) => {
+        if (broken && (event.data as { amount: string }).amount === "666") throw new Error("handler bug");
+        await recordNotification(tx, event);
+      },
+    });
+    const payer = `usr_test_${crypto.randomUUID().slice(0, 8)}`;
+    const poison = transferEvent(payer, { amount: "666" });
+    const next = transferEvent(payer, { amount: "700" });
+    // Same key: same partition, so the second waits behind the first.
+    await publish(s.topic, poison, "acc_same");
+    await publish(s.topic, next, "acc_same");
+    const memory: ConsumerMemory = { attempts: {}, positions: {} };
+
+    const first = await consumeUntil(s, memory, () => false, 1);
+    expect(first[0]?.retrying).toEqual([expect.objectContaining({ attempts: 1, error: "handler bug" })]);
+    expect(await notificationsOf(payer)).toEqual([]);
+
+    const outcomes = await consumeUntil(s, memory, () => false, 4);
+    expect(total(outcomes, "deadLettered")).toBe(1);
+    expect(total(outcomes, "handled")).toBe(1);
+    // The one behind it was applied, in order, after the poison went to the dead letters.
+    expect((await notificationsOf(payer)).map((n) => n.event_id)).toEqual([next.id]);
+
+    const [letter] = await inDatabase(async (db) =>
+      resultRows<{ id: string; event_id: string; attempts: number; error: string }>(
+        await db.execute(sql`select id, event_id, attempts, error from notifications.dead_letters
+                              where consumer = ${s.group}`),
+      ),
+    );
+    expect(letter).toMatchObject({ event_id: poison.id, attempts: 3, error: "handler bug" });
+    // It is on the dead-letter topic too, with why.
+    const reader = await broker().createConsumer(`${s.group}-dlq-reader`, { reset: "earliest" });
+    await broker().subscribe(reader, [deadLetterTopic(s)]);
+    const dead = await broker().fetchRecords(reader, { timeoutMs: 1_000 });
+    expect(dead.map((r) => r.value)).toEqual([
+      expect.objectContaining({ consumer: s.group, error: "handler bug", attempts: 3, value: poison }),
+    ]);
+    await broker().deleteConsumer(reader);
+
+    // Redriven while still broken: refused, still waiting.
+    if (!letter) throw new Error("no dead letter");
+    await expect(inDatabase((db) => redriveDeadLetter(db, s, letter.id, "usr_operator"))).rejects.toThrow(
+      "handler bug",
+    );
+    broken = false;
+    expect(await inDatabase((db) => redriveDeadLetter(db, s, letter.id, "usr_operator"))).toEqual({
+      status: "applied",
+    });
+    expect(await inDatabase((db) => redriveDeadLetter(db, s, letter.id, "usr_operator"))).toEqual({
+      status: "already_redriven",
+    });
+    expect((await notificationsOf(payer)).map((n) => n.event_id).sort()).toEqual([next.id, poison.id].sort());
+  });
+
+  it("sends a value that is not an event of the catalog to the dead letters at once", async () => {
+    const s = spec();
+    await publish(s.topic, { hello: "world" }, "k");
+    const memory: ConsumerMemory = { attempts: {}, positions: {} };
+    const outcomes = await consumeUntil(s, memory, () => false, 2);
+    expect(total(outcomes, "deadLettered")).toBe(1);
+    const rows = await inDatabase(async (db) =>
+      resultRows<{ error: string; attempts: number }>(
+        await db.execute(sql`select error, attempts from notifications.dead_letters where consumer = ${s.group}`),
+      ),
+    );
+    expect(rows).toEqual([{ error: expect.stringContaining("not a CloudEvent") as string, attempts: 1 }]);
+  });
+
+  it("passes over event types it does not act on, without an inbox row", async () => {
+    const s = spec({ types: ["TransferFailed"] });
+    const event = transferEvent(`usr_test_${crypto.randomUUID().slice(0, 8)}`);
+    await publish(s.topic, event);
+    const outcomes = await consumeUntil(s, { attempts: {}, positions: {} }, () => false, 2);
+    expect(total(outcomes, "passed")).toBe(1);
+    const rows = await inDatabase(async (db) =>
+      resultRows(await db.execute(sql`select 1 from notifications.inbox where event_id = ${event.id}`)),
+    );
+    expect(rows).toEqual([]);
+  });
+});
+
+describe("the service's consumer object", () => {
+  it("started by a request, brings a published transfer event into the payer's inbox, once", async () => {
+    const payer = await testCaller(env, "notifications:read notifications:write");
+    const failed = transferEvent(payer.id, { type: "TransferFailed", reason: "insufficient_funds" });
+    await broker().produce({ topic: "edgebank.transfers", key: failed.subject, value: failed });
+    const list = () =>
+      exports.default.fetch(
+        new Request("http://notifications.internal/v1/notifications", {
+          headers: { authorization: `Bearer ${payer.token}` },
+        }),
+      );
+    let items: Array<{ id: string; title: string; readAt: string | null }> = [];
+    for (let i = 0; i < 100 && items.length === 0; i++) {
+      items = ((await (await list()).json()) as { items: typeof items }).items;
+      if (items.length === 0) await sleep(100);
+    }
+    expect(items).toEqual([expect.objectContaining({ title: "Transfer failed", readAt: null })]);
+    // Delivered again: still one.
+    await broker().produce({ topic: "edgebank.transfers", key: failed.subject, value: failed });
+    await sleep(1_500);
+    expect(((await (await list()).json()) as { items: unknown[] }).items).toHaveLength(1);
+
+    // Mark it read; a stranger cannot.
+    const id = items[0]?.id ?? "";
+    const stranger = await testCaller(env, "notifications:read notifications:write");
+    const read = (token: string) =>
+      exports.default.fetch(
+        new Request(`http://notifications.internal/v1/notifications/${id}/read`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}` },
+        }),
+      );
+    expect((await read(stranger.token)).status).toBe(404);
+    const marked = (await (await read(payer.token)).json()) as { readAt: string | null };
+    expect(marked.readAt).not.toBeNull();
+    const unread = await exports.default.fetch(
+      new Request("http://notifications.internal/v1/notifications?unread=true", {
+        headers: { authorization: `Bearer ${payer.token}` },
+      }),
+    );
+    expect(((await unread.json()) as { items: unknown[] }).items).toEqual([]);
+  });
+});

@@ -2,9 +2,9 @@ import type { AuthVariables } from "@edgebank/auth";
 import { AppError, problemResponse, toProblem } from "@edgebank/errors";
 import { isId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
+import { accountSummary, settlementAccount } from "@edgebank/service/clients";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { accountSummary, settlementAccount } from "../clients.ts";
 import { transferStatuses } from "../db/schema.ts";
 import {
   beginTransfer,

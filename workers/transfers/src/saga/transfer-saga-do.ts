@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { AppError } from "@edgebank/errors";
 import { fullJitterDelay } from "@edgebank/resilience";
-import { type Outcome, operateAccount, recordInLedger, TransientFailure } from "../clients.ts";
+import { type Outcome, operateAccount, recordInLedger, TransientFailure } from "@edgebank/service/clients";
 import { settleTransfer } from "../domain/settlement.ts";
 import { relayTransferEvents } from "../events.ts";
 import { config } from "../service.ts";

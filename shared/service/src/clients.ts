@@ -1,13 +1,13 @@
 import { bindingWith, defineConfig } from "@edgebank/config";
 import { AppError } from "@edgebank/errors";
-import { forgetServiceToken, serviceToken } from "@edgebank/service";
 import { z } from "zod";
+import { forgetServiceToken, serviceToken } from "./credentials.ts";
 
 /**
- * The transfers service's calls to accounts and ledger, over their service bindings with this
- * service's own token. Every answer is sorted into what the saga must do with it: a final
- * outcome (applied, refused for a stated reason, not found, a conflict that needs a human), or
- * a TransientFailure to retry later with the same operation id.
+ * The money-moving services' calls to accounts and ledger (transfers, payments), over their
+ * service bindings with the caller's own service token. Every answer is sorted into what the
+ * caller must do with it: a final outcome (applied, refused for a stated reason, not found, a
+ * conflict that needs a human), or a TransientFailure to retry later with the same operation id.
  */
 const bindings = defineConfig(
   z.object({
@@ -109,12 +109,13 @@ export async function settlementAccount(env: object, currency: string): Promise<
 }
 
 export interface LedgerEntryInput {
+  /** The movement's id (a transfer, a payment, a refund): an entry is recorded once per id. */
   transferId: string;
   description: string;
   postings: Array<{ accountId: string; amount: string; currency: string }>;
 }
 
-/** Records the movement in the ledger (idempotent by transfer id). */
+/** Records the movement in the ledger (idempotent by its id). */
 export async function recordInLedger(env: object, entry: LedgerEntryInput): Promise<Outcome> {
   const response = await call(env, bindings(env).LEDGER, "/internal/v1/ledger/entries", {
     method: "POST",

@@ -180,14 +180,14 @@ export default defineConfig({
                   ? { SIGNING_KEY_KEK: testKek, JWKS_TTL_SECONDS: "1" }
                   : testIssuer.bindings),
                 ...(service.name === "ledger" ? { LEDGER_CHECKPOINT_KEY: testCheckpointKey } : {}),
-                ...(service.name === "transfers" || service.name === "accounts"
+                ...(["transfers", "accounts", "payments"].includes(service.name)
                   ? {
                       KAFKA_REST_URL: inject("kafkaRestUrl"),
                       // PGlite's one session cannot serve a relay beside the request that committed.
                       OUTBOX_RELAY_AFTER_COMMIT: String(!databases.embedded),
                     }
                   : {}),
-                ...(service.name === "transfers" || service.name === "ledger"
+                ...(["transfers", "ledger", "payments"].includes(service.name)
                   ? { SERVICE_CLIENT_SECRET: testServiceSecret }
                   : {}),
                 ...(service.name === "notifications"
@@ -209,7 +209,9 @@ export default defineConfig({
                 : {
                     serviceBindings: {
                       AUTH: testIssuer.auth,
-                      ...(service.name === "transfers" ? { ACCOUNTS: unavailable, LEDGER: unavailable } : {}),
+                      ...(service.name === "transfers" || service.name === "payments"
+                        ? { ACCOUNTS: unavailable, LEDGER: unavailable }
+                        : {}),
                       ...(service.name === "ledger" ? { ACCOUNTS: unavailable } : {}),
                     },
                   }),

@@ -9,6 +9,7 @@ import postgres from "postgres";
  */
 export const serviceClients = [
   { service: "transfers", clientId: "cli_service_transfers", scopes: ["accounts:operate", "ledger:write"] },
+  { service: "payments", clientId: "cli_service_payments", scopes: ["accounts:operate", "ledger:write"] },
   { service: "ledger", clientId: "cli_service_ledger", scopes: ["accounts:reconcile"] },
 ] as const;
 

@@ -212,7 +212,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         // Services with an outbox publish to the stack's Kafka REST endpoint.
         // PGlite's one session cannot serve a relay beside the request that committed: with it,
         // events wait for the cron sweeper (every minute).
-        ...(service.name === "transfers" || service.name === "accounts"
+        ...(["transfers", "accounts", "payments"].includes(service.name)
           ? { KAFKA_REST_URL: kafkaRestUrl, OUTBOX_RELAY_AFTER_COMMIT: String(!embedded) }
           : {}),
         // Notifications consume from it, and deliver webhooks to local receivers too.

@@ -96,11 +96,17 @@ export async function startDevStack(label: string, env: Record<string, string> =
 }
 
 /** Registers (if new) and logs in a user through the gateway; its access token. */
-export async function session(url: string, email: string, password: string, ip = "192.0.2.10"): Promise<string> {
+export async function session(
+  url: string,
+  email: string,
+  password: string,
+  ip = "192.0.2.10",
+  accountType: "customer" | "merchant" = "customer",
+): Promise<string> {
   await fetch(`${url}/v1/auth/register`, {
     method: "POST",
     headers: { "content-type": "application/json", "cf-connecting-ip": ip },
-    body: JSON.stringify({ email, password }),
+    body: JSON.stringify({ email, password, accountType }),
   });
   const login = await fetch(`${url}/v1/auth/token`, {
     method: "POST",

@@ -41,9 +41,29 @@ const transferOutcome = z.object({
   requestedBy: z.string().optional().describe("who asked for it: the payer's user id for a transfer"),
 });
 
+const payment = z.object({
+  paymentId: z.string(),
+  payerId: z.string().describe("the paying user"),
+  payerAccountId: z.string(),
+  merchantId: z.string(),
+  merchantOwnerId: z.string().describe("the merchant's user"),
+  merchantAccountId: z.string(),
+  amount: minorUnits,
+  currency,
+  reference: z.string(),
+  status: z.enum(["PENDING", "COMPLETED", "FAILED"]),
+  refundedAmount: minorUnits,
+  reason: z.string().optional().describe("why it failed"),
+});
+
+const refund = payment.extend({
+  refundId: z.string(),
+  refundAmount: minorUnits.describe("this refund"),
+});
+
 interface EventDefinition<S extends z.ZodType = z.ZodType> {
   version: number;
-  service: "accounts" | "transfers";
+  service: "accounts" | "transfers" | "payments";
   topic: string;
   description: string;
   data: S;
@@ -64,6 +84,14 @@ const transfers = (description: string): EventDefinition => ({
   data: transferOutcome,
 });
 
+const payments = (description: string, data: z.ZodType = payment): EventDefinition => ({
+  version: 1,
+  service: "payments",
+  topic: "edgebank.payments",
+  description,
+  data,
+});
+
 export const eventCatalog = {
   AccountCredited: accounts("Money came into an account (a transfer's credit, a deposit)."),
   AccountDebited: accounts("Money left an account directly."),
@@ -80,6 +108,10 @@ export const eventCatalog = {
   TransferCompleted: transfers("A transfer's saga finished: the money moved and is in the ledger."),
   TransferFailed: transfers("A transfer failed (or was compensated); nothing moved in the end."),
   TransferNeedsAttention: transfers("A transfer's saga stopped and waits for an operator."),
+  PaymentCreated: payments("A payer asked to pay a merchant; nothing has moved yet."),
+  PaymentCompleted: payments("A payment was authorized and captured: the merchant has the money."),
+  PaymentFailed: payments("A payment failed (refused, or undone); nothing moved in the end."),
+  PaymentRefunded: payments("Part or all of a payment went back from the merchant to the payer.", refund),
 } satisfies Record<string, EventDefinition>;
 
 export type EventType = keyof typeof eventCatalog;

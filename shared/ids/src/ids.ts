@@ -30,6 +30,7 @@ export const idPrefixes = {
   reconciliation: "rec",
   deadLetter: "dlq",
   webhookDelivery: "whd",
+  merchant: "mer",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

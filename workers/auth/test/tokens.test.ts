@@ -34,6 +34,22 @@ describe("POST /v1/auth/register", () => {
     expect(await response.json()).toMatchObject({ code: "conflict" });
   });
 
+  it("lets a business sign up as a merchant, whose tokens carry the merchant scopes; never as staff", async () => {
+    const email = uniqueEmail("shop");
+    const response = await call("/v1/auth/register", json({ email, password: PASSWORD, accountType: "merchant" }));
+    expect(response.status).toBe(201);
+    expect(await response.json()).toMatchObject({ role: "merchant" });
+    const tokens = await login(email);
+    expect(tokens.scope.split(" ")).toEqual(
+      expect.arrayContaining(["merchant:read", "merchant:write", "payments:write"]),
+    );
+    const staff = await call(
+      "/v1/auth/register",
+      json({ email: uniqueEmail(), password: PASSWORD, accountType: "operator" }),
+    );
+    expect(staff.status).toBe(400);
+  });
+
   it.each([
     [{ email: "not-an-email", password: PASSWORD }, "/email"],
     [{ email: uniqueEmail(), password: "short" }, "/password"],

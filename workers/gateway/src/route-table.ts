@@ -111,6 +111,22 @@ export const routeTable: readonly RouteRule[] = [
     limit: "api",
     idempotent: true,
   },
+  // Merchants (registered by merchant users; any customer may look one up to pay it).
+  { method: "GET", path: "/v1/merchants", binding: "PAYMENTS", access: { anyOf: ["merchant:read"] }, limit: "api" },
+  {
+    method: "GET",
+    path: "/v1/merchants/*",
+    binding: "PAYMENTS",
+    access: read("payments", "merchant:read"),
+    limit: "api",
+  },
+  {
+    method: "POST",
+    path: "/v1/merchants",
+    binding: "PAYMENTS",
+    access: { anyOf: ["merchant:write"] },
+    limit: "api",
+  },
   // Ledger (owners and auditors).
   {
     method: "GET",

@@ -18,6 +18,14 @@ export function consumers(env: object): ConsumerSpec[] {
       maxAttempts: CONSUMER_MAX_ATTEMPTS,
       handle: recordNotification,
     },
+    {
+      group: "notifications",
+      topic: "edgebank.payments",
+      schema: "notifications",
+      types: notifiedEvents,
+      maxAttempts: CONSUMER_MAX_ATTEMPTS,
+      handle: recordNotification,
+    },
   ];
 }
 

@@ -1,9 +1,45 @@
-import { createServiceApp } from "@edgebank/service";
+import { withDatabase } from "@edgebank/db";
+import { createLogger, describeError } from "@edgebank/http";
+import { TransientFailure } from "@edgebank/service/clients";
+import { runPayment, stalePayments } from "./domain/payments.ts";
+import { runRefund, staleRefunds } from "./domain/refunds.ts";
+import { relayPaymentEvents } from "./events.ts";
+import { registerPaymentRoutes } from "./routes/payments.ts";
+import { app, config, serviceSettings } from "./service.ts";
 
 /**
- * The payments service. Its features arrive with their issues; for now it is the platform's
- * service skeleton: shared middleware, its database, health and readiness.
+ * The payments service: customers pay merchants (authorize, capture, credit, ledger), merchants
+ * refund, every outcome an event in the outbox relayed to Kafka.
  */
-const { app } = createServiceApp({ name: "payments", dbBinding: "PAYMENTS_DB", dbSchema: "payments" });
+registerPaymentRoutes(app);
 
-export default app;
+/** Payments and refunds left pending (a worker died, a service was down) are run again. */
+async function resumeStale(env: Env): Promise<void> {
+  const { SERVICE_VERSION, LOG_LEVEL } = config(env);
+  const log = createLogger({ service: "payments", version: SERVICE_VERSION }, LOG_LEVEL);
+  const [paymentIds, refundIds] = await withDatabase(serviceSettings(env), async (db) => [
+    await stalePayments(db, 30),
+    await staleRefunds(db, 30),
+  ]);
+  const runs = [
+    ...paymentIds.map((id) => ["payment", id, () => runPayment(env, id)] as const),
+    ...refundIds.map((id) => ["refund", id, () => runRefund(env, id)] as const),
+  ];
+  for (const [kind, id, run] of runs) {
+    try {
+      await run();
+      log.info(`stale ${kind} resumed`, { id });
+    } catch (error) {
+      const level = error instanceof TransientFailure ? "warn" : "error";
+      log[level](`stale ${kind} not finished`, { id, ...describeError(error) });
+    }
+  }
+}
+
+export default {
+  fetch: app.fetch,
+  /** Every minute: finish what was left pending, then publish what the outbox holds. */
+  scheduled(_controller, env, ctx) {
+    ctx.waitUntil(resumeStale(env).finally(() => relayPaymentEvents(env, "cron")));
+  },
+} satisfies ExportedHandler<Env>;

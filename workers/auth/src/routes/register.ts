@@ -8,6 +8,9 @@ const registration = z
     email: z.email().max(320),
     // NIST SP 800-63B: long passphrases allowed, no composition rules, a sensible minimum.
     password: z.string().min(12, "at least 12 characters").max(256),
+    // Businesses sign up themselves (a merchant can register merchants and refund payments);
+    // staff roles are never granted through this route.
+    accountType: z.enum(["customer", "merchant"]).default("customer"),
   })
   .openapi("Registration");
 
@@ -15,7 +18,7 @@ const route = createRoute({
   method: "post",
   path: "/v1/auth/register",
   tags: ["auth"],
-  summary: "Create a customer account",
+  summary: "Create a customer (or merchant) account",
   request: { body: { content: { "application/json": { schema: registration } }, required: true } },
   responses: {
     201: {
@@ -32,11 +35,11 @@ const route = createRoute({
 
 export function registerRegistration(app: OpenAPIHono<ServiceEnv>): void {
   app.openapi(route, async (c) => {
-    const { email, password } = c.req.valid("json");
+    const { email, password, accountType } = c.req.valid("json");
     if (password.trim().toLowerCase() === email.trim().toLowerCase()) {
       throw validationErrorFor("password", "must not be the email address");
     }
-    const user = await registerUser(c.var.db(), { email, password });
+    const user = await registerUser(c.var.db(), { email, password, role: accountType });
     c.header("location", `/v1/auth/users/${user.id}`);
     return c.json(user, 201);
   });

@@ -7,7 +7,13 @@ import { and, arrayContains, eq, isNull } from "drizzle-orm";
 import { notifications, webhookDeliveries, webhooks } from "../db/schema.ts";
 
 /** The events that become notifications (and webhook deliveries). */
-export const notifiedEvents = ["TransferCompleted", "TransferFailed"] as const satisfies readonly EventType[];
+export const notifiedEvents = [
+  "TransferCompleted",
+  "TransferFailed",
+  "PaymentCompleted",
+  "PaymentFailed",
+  "PaymentRefunded",
+] as const satisfies readonly EventType[];
 export type NotifiedEvent = (typeof notifiedEvents)[number];
 
 export interface NotificationContent {
@@ -25,7 +31,71 @@ const amount = (minor: string, currency: string) => {
   }
 };
 
-/** Whom an event concerns and what they are told; undefined when it concerns no user. */
+interface PaymentData {
+  paymentId: string;
+  payerId: string;
+  merchantId: string;
+  merchantOwnerId: string;
+  amount: string;
+  currency: string;
+  reference: string;
+  reason?: string;
+  refundId?: string;
+  refundAmount?: string;
+}
+
+/** Whom a payment event concerns and what each is told. */
+function paymentNotifications(event: KnownEvent): NotificationContent[] {
+  const data = event.data as PaymentData;
+  const paid = amount(data.amount, data.currency);
+  const facts = { paymentId: data.paymentId, amount: data.amount, currency: data.currency, reference: data.reference };
+  switch (event.type) {
+    case "PaymentCompleted":
+      return [
+        {
+          userId: data.payerId,
+          title: "Payment completed",
+          body: `You paid ${paid} (${data.reference}).`,
+          data: facts,
+        },
+        {
+          userId: data.merchantOwnerId,
+          title: "Payment received",
+          body: `${paid} received for ${data.reference} (merchant ${data.merchantId}).`,
+          data: { ...facts, merchantId: data.merchantId },
+        },
+      ];
+    case "PaymentFailed":
+      return [
+        {
+          userId: data.payerId,
+          title: "Payment failed",
+          body: `Your payment of ${paid} (${data.reference}) did not go through: ${data.reason ?? "failed"}.`,
+          data: { ...facts, reason: data.reason ?? null },
+        },
+      ];
+    case "PaymentRefunded":
+      return [
+        {
+          userId: data.payerId,
+          title: "Refund received",
+          body: `${amount(data.refundAmount ?? "0", data.currency)} of your payment ${data.reference} came back to you.`,
+          data: { ...facts, refundId: data.refundId ?? null, refundAmount: data.refundAmount ?? null },
+        },
+      ];
+    default:
+      return [];
+  }
+}
+
+/** Whom an event concerns and what each is told (none when it concerns no user). */
+export function notificationsFor(event: KnownEvent): NotificationContent[] {
+  if (event.type.startsWith("Payment")) return paymentNotifications(event);
+  const single = notificationFor(event);
+  return single ? [single] : [];
+}
+
+/** Whom a transfer event concerns and what they are told; undefined when it concerns no user. */
 export function notificationFor(event: KnownEvent): NotificationContent | undefined {
   switch (event.type) {
     case "TransferCompleted":
@@ -68,12 +138,15 @@ export function notificationFor(event: KnownEvent): NotificationContent | undefi
 }
 
 /**
- * An event's effect in this service, in the consumer's transaction (with the inbox row): the
- * user's notification and one pending delivery per active endpoint of theirs that wants it.
+ * An event's effect in this service, in the consumer's transaction (with the inbox row): each
+ * concerned user's notification and one pending delivery per active endpoint of theirs that
+ * wants it (a merchant's endpoint gets its PaymentCompleted).
  */
 export async function recordNotification(tx: Transaction, event: KnownEvent): Promise<void> {
-  const content = notificationFor(event);
-  if (!content) return;
+  for (const content of notificationsFor(event)) await notify(tx, event, content);
+}
+
+async function notify(tx: Transaction, event: KnownEvent, content: NotificationContent): Promise<void> {
   const [created] = await tx
     .insert(notifications)
     .values({

@@ -1,0 +1,66 @@
+import type { Transaction } from "@edgebank/db";
+import { AppError } from "@edgebank/errors";
+import { and, eq } from "drizzle-orm";
+import type { IdempotencyTable } from "./idempotency-table.ts";
+
+/** SHA-256 (hex) of the request as an idempotency record remembers it. */
+export async function requestFingerprint(method: string, path: string, body: unknown): Promise<string> {
+  const bytes = new TextEncoder().encode(JSON.stringify([method, path, body]));
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A first request whose record has no response after this long is taken for dead and resumed. */
+export const ABANDONED_AFTER_MS = 30_000;
+
+export type Claim =
+  | { kind: "new" }
+  | { kind: "resume"; resourceId: string }
+  | { kind: "replay"; status: number; body: Record<string, unknown> };
+
+/**
+ * Claims an Idempotency-Key inside the transaction that creates the resource `resourceId`:
+ * the first request gets `new` (and creates it in the same transaction); a repeat with the
+ * same fingerprint gets the stored response (`replay`), a 409 while the first still runs, or
+ * `resume` when the first died; a repeat with another fingerprint is a 422. Unique per
+ * (caller, key): a concurrent second insert waits for the first and then sees its record.
+ */
+export async function claimIdempotencyKey(
+  tx: Transaction,
+  table: IdempotencyTable,
+  claim: { principal: string; key: string; fingerprint: string; resourceId: string },
+): Promise<Claim> {
+  const inserted = await tx.insert(table).values(claim).onConflictDoNothing().returning({ id: table.resourceId });
+  if (inserted.length === 1) return { kind: "new" };
+  const [record] = await tx
+    .select()
+    .from(table)
+    .where(and(eq(table.principal, claim.principal), eq(table.key, claim.key)));
+  if (!record) throw new AppError("conflict", "The Idempotency-Key is being used by another request; retry.");
+  if (record.fingerprint !== claim.fingerprint) {
+    throw new AppError("unprocessable", "This Idempotency-Key was used with another request.", {
+      extensions: { reason: "idempotency_key_reused" },
+    });
+  }
+  if (record.responseStatus !== null && record.responseBody !== null) {
+    return { kind: "replay", status: record.responseStatus, body: record.responseBody };
+  }
+  if (Date.now() - record.createdAt.getTime() < ABANDONED_AFTER_MS) {
+    throw new AppError("conflict", "A request with this Idempotency-Key is still in progress.");
+  }
+  return { kind: "resume", resourceId: record.resourceId };
+}
+
+/** Stores the final response of a key's first request (what every repeat will get). */
+export async function storeIdempotentResponse(
+  db: { update: Transaction["update"] },
+  table: IdempotencyTable,
+  record: { principal: string; key: string },
+  status: number,
+  body: Record<string, unknown>,
+): Promise<void> {
+  await db
+    .update(table)
+    .set({ responseStatus: status, responseBody: body })
+    .where(and(eq(table.principal, record.principal), eq(table.key, record.key)));
+}

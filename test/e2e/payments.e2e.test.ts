@@ -1,0 +1,218 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { parseEvent } from "@edgebank/events";
+import { KafkaRestClient } from "@edgebank/kafka";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyWebhook } from "../../workers/notifications/src/webhooks/signature.ts";
+import { type DevStack, session, startDevStack } from "./dev-stack.ts";
+
+/**
+ * Payments through the gateway against the real services: a customer pays a merchant, the
+ * merchant refunds part then the rest, a refund beyond what is left is refused; every step is
+ * an event on Kafka, a notification, a signed webhook to the merchant, and a ledger entry.
+ */
+const SERVER = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+let stack: DevStack;
+let operator = "";
+let payer = "";
+let shop = "";
+let auditor = "";
+
+beforeAll(async () => {
+  stack = await startDevStack("e2e-payments", { DATABASE_URL: SERVER });
+  operator = await session(stack.url, stack.operator.email, stack.operator.password, "192.0.2.40");
+  auditor = await session(stack.url, stack.auditor.email, stack.auditor.password, "192.0.2.41");
+  payer = await session(stack.url, `payer.${Date.now()}@example.test`, "payer's long passphrase", "192.0.2.42");
+  shop = await session(
+    stack.url,
+    `shop.${Date.now()}@example.test`,
+    "the shop's long passphrase",
+    "192.0.2.43",
+    "merchant",
+  );
+}, 150_000);
+
+afterAll(() => stack.kill(), 30_000);
+
+function api(path: string, token: string, init: RequestInit & { key?: string } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Bearer ${token}`);
+  if (init.body) headers.set("content-type", "application/json");
+  if (init.key) headers.set("idempotency-key", init.key);
+  return fetch(`${stack.url}${path}`, { ...init, headers });
+}
+
+async function post(path: string, token: string, body: unknown, key: string = crypto.randomUUID()) {
+  return api(path, token, { method: "POST", key, body: JSON.stringify(body) });
+}
+
+async function openAccount(token: string): Promise<string> {
+  const response = await post("/v1/accounts", token, { currency: "EUR" });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { id: string }).id;
+}
+
+async function posted(token: string, accountId: string): Promise<string> {
+  return ((await (await api(`/v1/accounts/${accountId}/balance`, token)).json()) as { posted: string }).posted;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe("payments through the gateway", () => {
+  it("pay, refund part, refund the rest, refuse more: balances, events, notifications, webhook, ledger", async () => {
+    const kafka = new KafkaRestClient({ url: stack.kafkaRestUrl, produceApi: "v2" });
+    const reader = await kafka.createConsumer(`e2e-payments-${crypto.randomUUID()}`, { reset: "latest" });
+    await kafka.subscribe(reader, ["edgebank.payments"]);
+    await kafka.fetchRecords(reader, { timeoutMs: 0 });
+
+    // A webhook receiver for the merchant, verifying every signature over the raw body.
+    const deliveries: Array<{ type: string; verified: boolean }> = [];
+    let secret = "";
+    const receiver = createServer((request, response) => {
+      let body = "";
+      request.setEncoding("utf8");
+      request.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      request.on("end", async () => {
+        const signature = request.headers["edgebank-signature"] as string | undefined;
+        deliveries.push({
+          type: (JSON.parse(body) as { type: string }).type,
+          verified: await verifyWebhook(secret, signature, body),
+        });
+        response.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    try {
+      const hook = await api("/v1/webhooks", shop, {
+        method: "POST",
+        body: JSON.stringify({
+          url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/edgebank`,
+          events: ["PaymentCompleted"],
+        }),
+      });
+      expect(hook.status).toBe(201);
+      secret = ((await hook.json()) as { secret: string }).secret;
+
+      // The merchant and the payer, funded by an operator's deposit.
+      const shopAccount = await openAccount(shop);
+      const registered = await post("/v1/merchants", shop, { name: "Corner Shop", accountId: shopAccount });
+      expect(registered.status).toBe(201);
+      const merchant = (await registered.json()) as { id: string };
+      // A customer cannot register a merchant; nobody registers someone else's account.
+      expect((await post("/v1/merchants", payer, { name: "Fake", accountId: shopAccount })).status).toBe(403);
+      const payerAccount = await openAccount(payer);
+      const funded = await post("/v1/transfers/deposits", operator, {
+        accountId: payerAccount,
+        amount: "10000",
+        currency: "EUR",
+        description: "cash in",
+      });
+      expect(funded.status).toBe(201);
+
+      // Pay 40.00; the same Idempotency-Key again is the same payment, not a second one.
+      const body = {
+        fromAccountId: payerAccount,
+        merchantId: merchant.id,
+        amount: "4000",
+        currency: "EUR",
+        reference: "order-1",
+      };
+      const paid = await post("/v1/payments", payer, body, "pay-order-1");
+      expect(paid.status).toBe(201);
+      const payment = (await paid.json()) as { id: string; status: string };
+      expect(payment.status).toBe("COMPLETED");
+      const again = await post("/v1/payments", payer, body, "pay-order-1");
+      expect(((await again.json()) as { id: string }).id).toBe(payment.id);
+      expect((await post("/v1/payments", payer, { ...body, amount: "4001" }, "pay-order-1")).status).toBe(422);
+      expect(await posted(payer, payerAccount)).toBe("6000");
+      expect(await posted(shop, shopAccount)).toBe("4000");
+
+      // More than the payer has: refused, nothing moved.
+      const tooMuch = await post("/v1/payments", payer, { ...body, amount: "999999", reference: "order-2" });
+      expect(tooMuch.status).toBe(422);
+      expect(await tooMuch.json()).toMatchObject({ reason: "insufficient_funds" });
+      expect(await posted(payer, payerAccount)).toBe("6000");
+
+      // The merchant sees it; the payer cannot refund it; a stranger cannot see it.
+      const listed = (await (await api("/v1/payments?as=merchant", shop)).json()) as { items: Array<{ id: string }> };
+      expect(listed.items.map((p) => p.id)).toContain(payment.id);
+      expect((await post(`/v1/payments/${payment.id}/refunds`, payer, { amount: "1", reason: "mine" })).status).toBe(
+        403,
+      );
+
+      // Refund 15.00, then the remaining 25.00; then even 0.01 more is refused.
+      const partial = await post(`/v1/payments/${payment.id}/refunds`, shop, {
+        amount: "1500",
+        reason: "one item back",
+      });
+      expect(partial.status).toBe(201);
+      const partialRefund = (await partial.json()) as { id: string; status: string; amount: string };
+      expect(partialRefund).toMatchObject({ status: "COMPLETED", amount: "1500" });
+      const over = await post(`/v1/payments/${payment.id}/refunds`, shop, { amount: "2501", reason: "too much" });
+      expect(over.status).toBe(422);
+      expect(await over.json()).toMatchObject({ reason: "refund_exceeds_payment", refundable: "2500" });
+      const rest = await post(`/v1/payments/${payment.id}/refunds`, shop, { amount: "2500", reason: "all back" });
+      expect(rest.status).toBe(201);
+      const restRefund = (await rest.json()) as { id: string };
+      const overFull = await post(`/v1/payments/${payment.id}/refunds`, operator, { amount: "1", reason: "more" });
+      expect(overFull.status).toBe(422);
+      expect(await posted(payer, payerAccount)).toBe("10000");
+      expect(await posted(shop, shopAccount)).toBe("0");
+      const read = (await (await api(`/v1/payments/${payment.id}`, payer)).json()) as {
+        refundedAmount: string;
+        refunds: Array<{ status: string }>;
+      };
+      expect(read.refundedAmount).toBe("4000");
+      expect(read.refunds.map((r) => r.status)).toEqual(["COMPLETED", "COMPLETED"]);
+
+      // Events on Kafka, keyed by the payment: created, completed, two refunds (and the failed one's).
+      const types = await until("the payment's events", async () => {
+        const seen: string[] = [];
+        for (let i = 0; i < 10; i++) {
+          for (const record of await kafka.fetchRecords(reader, { timeoutMs: 300 })) {
+            const parsed = parseEvent(record.value);
+            if (parsed.ok && parsed.event.subject === payment.id) seen.push(parsed.event.type);
+          }
+          if (seen.length >= 4) return seen;
+        }
+        return undefined;
+      });
+      expect(types).toEqual(["PaymentCreated", "PaymentCompleted", "PaymentRefunded", "PaymentRefunded"]);
+
+      // Notifications: the payer (paid, two refunds), the merchant (received); the merchant's webhook.
+      const payerNotes = await until("the payer's notifications", async () => {
+        const items = ((await (await api("/v1/notifications", payer)).json()) as { items: Array<{ title: string }> })
+          .items;
+        return items.length >= 4 ? items : undefined;
+      });
+      expect(payerNotes.map((n) => n.title).sort()).toEqual(
+        ["Payment completed", "Payment failed", "Refund received", "Refund received"].sort(),
+      );
+      const shopNotes = (await (await api("/v1/notifications", shop)).json()) as { items: Array<{ title: string }> };
+      expect(shopNotes.items.map((n) => n.title)).toEqual(["Payment received"]);
+      await until("the webhook", async () => (deliveries.length > 0 ? deliveries : undefined));
+      expect(deliveries).toEqual([{ type: "PaymentCompleted", verified: true }]);
+
+      // The ledger holds one entry for the payment and one per refund, balanced.
+      for (const id of [payment.id, partialRefund.id, restRefund.id]) {
+        const entry = await api(`/v1/ledger/entries/by-transfer/${id}`, auditor);
+        expect(entry.status).toBe(200);
+      }
+      const verify = (await (await api("/v1/ledger/verify", auditor)).json()) as { valid: boolean };
+      expect(verify.valid).toBe(true);
+    } finally {
+      receiver.close();
+      await kafka.deleteConsumer(reader);
+    }
+  }, 90_000);
+});

@@ -1,0 +1,453 @@
+import type { AuthVariables } from "@edgebank/auth";
+import { AppError, problemResponse, toProblem } from "@edgebank/errors";
+import { isId, newId } from "@edgebank/ids";
+import { authenticated, type ServiceEnv } from "@edgebank/service";
+import { accountSummary, TransientFailure } from "@edgebank/service/clients";
+import { requestFingerprint, storeIdempotentResponse } from "@edgebank/service/idempotency";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { desc, eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { idempotencyRecords, merchants, paymentStatuses, refundStatuses } from "../db/schema.ts";
+import {
+  beginPayment,
+  getVisiblePayment,
+  listPayments,
+  type PaymentRow,
+  presentPayment,
+  runPayment,
+} from "../domain/payments.ts";
+import { beginRefund, listRefunds, presentRefund, type RefundRow, runRefund } from "../domain/refunds.ts";
+import { relayPaymentEvents } from "../events.ts";
+
+type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
+
+const payment = z
+  .object({
+    id: z.string(),
+    payerAccountId: z.string(),
+    merchantId: z.string(),
+    amount: z.string(),
+    currency: z.string(),
+    reference: z.string(),
+    status: z.enum(paymentStatuses),
+    refundedAmount: z.string(),
+    failureReason: z.string().optional(),
+    createdAt: z.string(),
+    completedAt: z.string().optional(),
+  })
+  .openapi("Payment");
+
+const refund = z
+  .object({
+    id: z.string(),
+    paymentId: z.string(),
+    amount: z.string(),
+    reason: z.string(),
+    status: z.enum(refundStatuses),
+    failureReason: z.string().optional(),
+    createdAt: z.string(),
+    completedAt: z.string().optional(),
+  })
+  .openapi("Refund");
+
+const merchant = z
+  .object({ id: z.string(), name: z.string(), accountId: z.string(), currency: z.string(), createdAt: z.string() })
+  .openapi("Merchant");
+
+const minorUnits = z.string().regex(/^[1-9][0-9]{0,17}$/, "a positive whole number of minor units");
+const idempotencyKey = z.object({ "idempotency-key": z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/) });
+const paymentId = z.object({
+  id: z
+    .string()
+    .refine((value) => isId("payment", value), "not a payment id")
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+const merchantId = z.string().refine((value) => isId("merchant", value), "not a merchant id");
+
+const failureDetails: Record<string, string> = {
+  insufficient_funds: "The payer's account does not have the available balance for this payment.",
+  account_frozen: "The payer's account is frozen.",
+  account_closed: "The payer's account is closed.",
+  authorization_expired: "The authorization lapsed before the payment was captured.",
+};
+
+const createPaymentRoute = createRoute({
+  method: "post",
+  path: "/v1/payments",
+  tags: ["payments"],
+  summary: "Pay a merchant from one of the caller's accounts",
+  description:
+    "Authorizes (a hold on the payer's account), captures, credits the merchant's account and records " +
+    "one balanced ledger entry; PaymentCreated, then PaymentCompleted or PaymentFailed. 201 completed, " +
+    "422 refused (`reason`), 202 still running (a service was unavailable; it completes later). " +
+    "Idempotency-Key is required and durable: a repeat gets the first answer.",
+  security: [{ bearer: [] }],
+  middleware: [authenticated("payments:write")] as const,
+  request: {
+    headers: idempotencyKey,
+    body: {
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              fromAccountId: z.string().refine((value) => isId("account", value), "not an account id"),
+              merchantId,
+              amount: minorUnits,
+              currency: z.string().regex(/^[A-Z]{3}$/, "an ISO 4217 code"),
+              reference: z.string().trim().min(1).max(140),
+            })
+            .strict(),
+        },
+      },
+      required: true,
+    },
+  },
+  responses: {
+    201: { description: "Completed", content: { "application/json": { schema: payment } } },
+    202: { description: "Still running", content: { "application/json": { schema: payment } } },
+  },
+});
+
+const listPaymentsRoute = createRoute({
+  method: "get",
+  path: "/v1/payments",
+  tags: ["payments"],
+  summary: "The caller's payments (as=merchant: payments made to the caller's merchants), newest first",
+  security: [{ bearer: [] }],
+  middleware: [authenticated()] as const,
+  request: {
+    query: z.object({
+      as: z.enum(["payer", "merchant"]).default("payer"),
+      merchantId: merchantId.optional(),
+      limit: z.coerce.number().int().min(1).max(100).default(20),
+      cursor: z
+        .string()
+        .refine((value) => isId("payment", value), "not a cursor from this API")
+        .optional(),
+    }),
+  },
+  responses: {
+    200: {
+      description: "A page of payments",
+      content: {
+        "application/json": { schema: z.object({ items: z.array(payment), nextCursor: z.string().optional() }) },
+      },
+    },
+  },
+});
+
+const getPaymentRoute = createRoute({
+  method: "get",
+  path: "/v1/payments/{id}",
+  tags: ["payments"],
+  summary: "A payment (its payer, its merchant, operators and auditors)",
+  security: [{ bearer: [] }],
+  middleware: [authenticated()] as const,
+  request: { params: paymentId },
+  responses: {
+    200: {
+      description: "The payment and its refunds",
+      content: { "application/json": { schema: payment.extend({ refunds: z.array(refund) }) } },
+    },
+  },
+});
+
+const createRefundRoute = createRoute({
+  method: "post",
+  path: "/v1/payments/{id}/refunds",
+  tags: ["payments"],
+  summary: "Merchant or operator: refund part or all of a completed payment",
+  description:
+    "Never more than what is left to refund (422 `refund_exceeds_payment`, nothing changes). Debits the " +
+    "merchant's account, credits the payer's, records a balanced ledger entry; PaymentRefunded. " +
+    "Idempotency-Key required.",
+  security: [{ bearer: [] }],
+  middleware: [authenticated()] as const,
+  request: {
+    params: paymentId,
+    headers: idempotencyKey,
+    body: {
+      content: {
+        "application/json": {
+          schema: z.object({ amount: minorUnits, reason: z.string().trim().min(1).max(140) }).strict(),
+        },
+      },
+      required: true,
+    },
+  },
+  responses: {
+    201: { description: "Refunded", content: { "application/json": { schema: refund } } },
+    202: {
+      description: "Still running, or waiting for an operator",
+      content: { "application/json": { schema: refund } },
+    },
+  },
+});
+
+const createMerchantRoute = createRoute({
+  method: "post",
+  path: "/v1/merchants",
+  tags: ["merchants"],
+  summary: "Merchant: register a business, paid into one of the caller's accounts",
+  security: [{ bearer: [] }],
+  middleware: [authenticated("merchant:write")] as const,
+  request: {
+    body: {
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              name: z.string().trim().min(1).max(100),
+              accountId: z.string().refine((value) => isId("account", value), "not an account id"),
+            })
+            .strict(),
+        },
+      },
+      required: true,
+    },
+  },
+  responses: { 201: { description: "Registered", content: { "application/json": { schema: merchant } } } },
+});
+
+const listMerchantsRoute = createRoute({
+  method: "get",
+  path: "/v1/merchants",
+  tags: ["merchants"],
+  summary: "Merchant: the caller's merchants",
+  security: [{ bearer: [] }],
+  middleware: [authenticated("merchant:read")] as const,
+  responses: {
+    200: {
+      description: "Merchants",
+      content: { "application/json": { schema: z.object({ items: z.array(merchant) }) } },
+    },
+  },
+});
+
+const getMerchantRoute = createRoute({
+  method: "get",
+  path: "/v1/merchants/{id}",
+  tags: ["merchants"],
+  summary: "A merchant's public face (what a payer needs): name and currency",
+  security: [{ bearer: [] }],
+  middleware: [authenticated()] as const,
+  request: { params: z.object({ id: merchantId.openapi({ param: { name: "id", in: "path" } }) }) },
+  responses: {
+    200: {
+      description: "The merchant",
+      content: { "application/json": { schema: z.object({ id: z.string(), name: z.string(), currency: z.string() }) } },
+    },
+  },
+});
+
+type MerchantRow = typeof merchants.$inferSelect;
+const presentMerchant = (row: MerchantRow) => ({
+  id: row.id,
+  name: row.name,
+  accountId: row.accountId,
+  currency: row.currency,
+  createdAt: row.createdAt.toISOString(),
+});
+
+const unprocessable = (detail: string, reason: string) =>
+  new AppError("unprocessable", detail, { extensions: { reason } });
+
+function refused(c: Context<AuthedEnv>, detail: string, extensions: Record<string, unknown>): Response {
+  const { problem } = toProblem(new AppError("unprocessable", detail, { extensions }), {
+    instance: new URL(c.req.url).pathname,
+    requestId: c.var.requestId,
+  });
+  return problemResponse(problem);
+}
+
+function paymentAnswer(c: Context<AuthedEnv>, row: PaymentRow): Response {
+  if (row.status === "COMPLETED") return c.json(presentPayment(row), 201);
+  if (row.status === "FAILED") {
+    const reason = row.failureReason ?? "failed";
+    return refused(c, failureDetails[reason] ?? `The payment failed: ${reason}.`, { reason, paymentId: row.id });
+  }
+  c.header("location", `/v1/payments/${row.id}`);
+  c.header("retry-after", "5");
+  return c.json(presentPayment(row), 202);
+}
+
+function refundAnswer(c: Context<AuthedEnv>, row: RefundRow): Response {
+  if (row.status === "COMPLETED") return c.json(presentRefund(row), 201);
+  if (row.status === "FAILED") {
+    const reason = row.failureReason ?? "failed";
+    return refused(c, `The refund failed: ${reason}.`, { reason, refundId: row.id });
+  }
+  c.header("location", `/v1/payments/${row.paymentId}`);
+  return c.json(presentRefund(row), 202);
+}
+
+function replay(begun: { status: number; body: Record<string, unknown> }): Response {
+  return new Response(JSON.stringify(begun.body), {
+    status: begun.status,
+    headers: {
+      "content-type": begun.status >= 400 ? "application/problem+json" : "application/json",
+      "idempotent-replayed": "true",
+    },
+  });
+}
+
+/**
+ * Runs a payment or refund to its end inside the request (kept alive by waitUntil if the client
+ * goes away); a transient failure answers 202 and the cron finishes it. A final answer is stored
+ * for the Idempotency-Key; the outbox is relayed after.
+ */
+async function settleWithin<T>(
+  c: Context<AuthedEnv>,
+  key: string,
+  run: () => Promise<T>,
+  answer: (row: T) => Response,
+  pending: () => Promise<T>,
+): Promise<Response> {
+  const work = run().catch(async (error: unknown) => {
+    if (error instanceof TransientFailure) {
+      c.var.log.warn("payment step deferred", { what: error.what });
+      return pending();
+    }
+    throw error;
+  });
+  c.executionCtx.waitUntil(work.then(() => relayPaymentEvents(c.env, "commit")).catch(() => undefined));
+  const response = answer(await work);
+  if (response.status !== 202) {
+    await storeIdempotentResponse(
+      c.var.db(),
+      idempotencyRecords,
+      { principal: c.var.principal.subject, key },
+      response.status,
+      (await response.clone().json()) as Record<string, unknown>,
+    );
+  }
+  return response;
+}
+
+export function registerPaymentRoutes(app: OpenAPIHono<ServiceEnv>): void {
+  const authed = app as unknown as OpenAPIHono<AuthedEnv>;
+
+  authed.openapi(createPaymentRoute, async (c) => {
+    const body = c.req.valid("json");
+    const key = c.req.valid("header")["idempotency-key"];
+    const principal = c.var.principal;
+    const db = c.var.db();
+    const [target] = await db.select().from(merchants).where(eq(merchants.id, body.merchantId));
+    if (!target) throw new AppError("not_found", `Merchant ${body.merchantId} does not exist.`);
+    if (target.currency !== body.currency) {
+      throw unprocessable(`The merchant takes ${target.currency}.`, "currency_mismatch");
+    }
+    if (target.accountId === body.fromAccountId) {
+      throw unprocessable("A merchant does not pay itself.", "same_account");
+    }
+    const payer = await accountSummary(c.env, body.fromAccountId);
+    if (!payer || payer.ownerId !== principal.subject) {
+      throw new AppError("not_found", `Account ${body.fromAccountId} does not exist.`);
+    }
+    if (payer.currency !== body.currency) {
+      throw unprocessable(`The account holds ${payer.currency}.`, "currency_mismatch");
+    }
+    const fingerprint = await requestFingerprint("POST", "/v1/payments", body);
+    const begun = await beginPayment(db, principal, key, fingerprint, {
+      payerAccountId: body.fromAccountId,
+      merchant: target,
+      amount: BigInt(body.amount),
+      currency: body.currency,
+      reference: body.reference,
+    });
+    if (begun.kind === "replay") return replay(begun) as never;
+    const id = begun.payment.id;
+    const response = await settleWithin(
+      c,
+      key,
+      () => runPayment(c.env, id),
+      (row) => paymentAnswer(c, row),
+      async () => getVisiblePayment(c.var.db(), principal, id),
+    );
+    return response as never;
+  });
+
+  authed.openapi(listPaymentsRoute, async (c) => {
+    const query = c.req.valid("query");
+    if (query.as === "merchant" && !c.var.principal.scopes.has("merchant:read")) {
+      throw new AppError("forbidden", "Listing payments to merchants needs the merchant:read scope.");
+    }
+    const page = await listPayments(c.var.db(), c.var.principal, query);
+    c.header("cache-control", "no-store");
+    return c.json({ items: page.items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }, 200);
+  });
+
+  authed.openapi(getPaymentRoute, async (c) => {
+    const row = await getVisiblePayment(c.var.db(), c.var.principal, c.req.valid("param").id);
+    const refundRows = await listRefunds(c.var.db(), row.id);
+    c.header("cache-control", "no-store");
+    return c.json({ ...presentPayment(row), refunds: refundRows.map(presentRefund) }, 200);
+  });
+
+  authed.openapi(createRefundRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const key = c.req.valid("header")["idempotency-key"];
+    const fingerprint = await requestFingerprint("POST", `/v1/payments/${id}/refunds`, body);
+    const begun = await beginRefund(c.var.db(), c.var.principal, key, fingerprint, id, {
+      amount: BigInt(body.amount),
+      reason: body.reason,
+    });
+    if (begun.kind === "replay") return replay(begun) as never;
+    const refundId = begun.refund.id;
+    const response = await settleWithin(
+      c,
+      key,
+      () => runRefund(c.env, refundId),
+      (row) => refundAnswer(c, row),
+      async () => begun.refund,
+    );
+    return response as never;
+  });
+
+  authed.openapi(createMerchantRoute, async (c) => {
+    const body = c.req.valid("json");
+    const account = await accountSummary(c.env, body.accountId);
+    if (!account || account.ownerId !== c.var.principal.subject) {
+      throw new AppError("not_found", `Account ${body.accountId} does not exist.`);
+    }
+    if (account.status !== "active") {
+      throw unprocessable(`The account is ${account.status}.`, `account_${account.status}`);
+    }
+    const [row] = await c.var
+      .db()
+      .insert(merchants)
+      .values({
+        id: newId("merchant"),
+        ownerId: c.var.principal.subject,
+        name: body.name,
+        accountId: body.accountId,
+        currency: account.currency,
+      })
+      .onConflictDoNothing()
+      .returning();
+    if (!row) throw new AppError("conflict", "That account already receives a merchant's payments.");
+    c.header("location", `/v1/merchants/${row.id}`);
+    return c.json(presentMerchant(row), 201);
+  });
+
+  authed.openapi(listMerchantsRoute, async (c) => {
+    const rows = await c.var
+      .db()
+      .select()
+      .from(merchants)
+      .where(eq(merchants.ownerId, c.var.principal.subject))
+      .orderBy(desc(merchants.id));
+    return c.json({ items: rows.map(presentMerchant) }, 200);
+  });
+
+  authed.openapi(getMerchantRoute, async (c) => {
+    const [row] = await c.var
+      .db()
+      .select()
+      .from(merchants)
+      .where(eq(merchants.id, c.req.valid("param").id));
+    if (!row) throw new AppError("not_found", "Merchant does not exist.");
+    return c.json({ id: row.id, name: row.name, currency: row.currency }, 200);
+  });
+}

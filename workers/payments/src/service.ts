@@ -1,0 +1,30 @@
+import { defineConfig } from "@edgebank/config";
+import { databaseSettings } from "@edgebank/db";
+import { createServiceApp } from "@edgebank/service";
+import { z } from "zod";
+
+/** The payments service skeleton: shared middleware, its database, health and readiness. */
+export const { app, config } = createServiceApp({
+  name: "payments",
+  dbBinding: "PAYMENTS_DB",
+  dbSchema: "payments",
+  outbox: true,
+});
+
+/** The database settings of an env, for work done outside a request (cron, after the answer). */
+export function serviceSettings(env: object) {
+  const parsed = config(env);
+  return databaseSettings(parsed, parsed.DB);
+}
+
+export const paymentSettings = defineConfig(
+  z.object({
+    /** How long an authorization (the hold on the payer's account) lasts before it lapses. */
+    PAYMENT_AUTHORIZATION_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(30)
+      .max(7 * 24 * 3600)
+      .default(900),
+  }),
+);

@@ -124,6 +124,9 @@ export default defineConfig({
       defineProject({
         test: { name: "dev-kafka-rest", include: ["dev/kafka-rest/test/**/*.test.ts"], environment: "node" },
       }),
+      defineProject({
+        test: { name: "dev-postgres", include: ["dev/postgres/test/**/*.test.ts"], environment: "node" },
+      }),
       // Both database drivers, inside workerd, against the real test database.
       workerdProject("shared-db", "shared/db/test/**/*.test.ts", ({ inject }) => {
         const databases = inject("databases");
@@ -183,8 +186,6 @@ export default defineConfig({
                 ...(["transfers", "accounts", "payments"].includes(service.name)
                   ? {
                       KAFKA_REST_URL: inject("kafkaRestUrl"),
-                      // PGlite's one session cannot serve a relay beside the request that committed.
-                      OUTBOX_RELAY_AFTER_COMMIT: String(!databases.embedded),
                     }
                   : {}),
                 ...(["transfers", "ledger", "payments"].includes(service.name)

@@ -210,11 +210,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         ...(service.name === "ledger" ? { LEDGER_CHECKPOINT_KEY: options.ledgerCheckpointKey } : {}),
         ...(clientSecrets[service.name] ? { SERVICE_CLIENT_SECRET: clientSecrets[service.name] } : {}),
         // Services with an outbox publish to the stack's Kafka REST endpoint.
-        // PGlite's one session cannot serve a relay beside the request that committed: with it,
-        // events wait for the cron sweeper (every minute).
-        ...(["transfers", "accounts", "payments"].includes(service.name)
-          ? { KAFKA_REST_URL: kafkaRestUrl, OUTBOX_RELAY_AFTER_COMMIT: String(!embedded) }
-          : {}),
+        ...(["transfers", "accounts", "payments"].includes(service.name) ? { KAFKA_REST_URL: kafkaRestUrl } : {}),
         // Notifications consume from it, and deliver webhooks to local receivers too.
         ...(service.name === "notifications"
           ? {

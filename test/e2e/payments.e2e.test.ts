@@ -10,8 +10,8 @@ import { type DevStack, session, startDevStack } from "./dev-stack.ts";
  * Payments through the gateway against the real services: a customer pays a merchant, the
  * merchant refunds part then the rest, a refund beyond what is left is refused; every step is
  * an event on Kafka, a notification, a signed webhook to the merchant, and a ledger entry.
+ * On DATABASE_URL when set, else on `npm run dev`'s embedded defaults (PGlite).
  */
-const SERVER = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 let stack: DevStack;
 let operator = "";
 let payer = "";
@@ -19,7 +19,7 @@ let shop = "";
 let auditor = "";
 
 beforeAll(async () => {
-  stack = await startDevStack("e2e-payments", { DATABASE_URL: SERVER });
+  stack = await startDevStack("e2e-payments");
   operator = await session(stack.url, stack.operator.email, stack.operator.password, "192.0.2.40");
   auditor = await session(stack.url, stack.auditor.email, stack.auditor.password, "192.0.2.41");
   payer = await session(stack.url, `payer.${Date.now()}@example.test`, "payer's long passphrase", "192.0.2.42");

@@ -9,9 +9,9 @@ import { kafkaPublisher, outboxBacklog, relayOutbox } from "./relay.ts";
 export const relayConfig = defineConfig(
   z.object({
     /**
-     * Relay right after each commit (default). "false" leaves it all to the cron sweeper: for
-     * the embedded PGlite of local development, whose one session cannot serve a relay beside
-     * the request that committed.
+     * Relay right after each commit (default). "false" leaves it all to the cron sweeper (an
+     * operator may choose that to spare a database under pressure; events then wait up to a
+     * minute).
      */
     OUTBOX_RELAY_AFTER_COMMIT: booleanVar.default(true),
   }),

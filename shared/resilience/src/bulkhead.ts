@@ -23,10 +23,13 @@ export class Bulkhead {
   #active = 0;
   #queue: Array<() => void> = [];
 
-  constructor(
-    readonly downstream: string,
-    private readonly options: BulkheadOptions,
-  ) {}
+  readonly downstream: string;
+  private readonly options: BulkheadOptions;
+
+  constructor(downstream: string, options: BulkheadOptions) {
+    this.downstream = downstream;
+    this.options = options;
+  }
 
   get active(): number {
     return this.#active;

@@ -37,11 +37,15 @@ export class CircuitBreaker {
   #probesInFlight = 0;
   #probeSuccesses = 0;
 
-  constructor(
-    readonly downstream: string,
-    private readonly options: CircuitBreakerOptions,
-    private readonly clock: Clock,
-  ) {}
+  readonly downstream: string;
+  private readonly options: CircuitBreakerOptions;
+  private readonly clock: Clock;
+
+  constructor(downstream: string, options: CircuitBreakerOptions, clock: Clock) {
+    this.downstream = downstream;
+    this.options = options;
+    this.clock = clock;
+  }
 
   /** The current state, after applying the open wait. */
   get state(): CircuitState {

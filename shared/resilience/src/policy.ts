@@ -81,12 +81,19 @@ export class DownstreamPolicy {
   readonly #budget: RetryBudget;
   readonly #options: DownstreamPolicyOptions;
 
+  readonly downstream: string;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+
   constructor(
-    readonly downstream: string,
+    downstream: string,
     options: DownstreamPolicyOverrides = {},
-    private readonly clock: Clock = systemClock,
-    private readonly random: () => number = Math.random,
+    clock: Clock = systemClock,
+    random: () => number = Math.random,
   ) {
+    this.downstream = downstream;
+    this.clock = clock;
+    this.random = random;
     this.#options = resolvePolicyOptions(options);
     this.breaker = new CircuitBreaker(downstream, this.#options.breaker, clock);
     this.bulkhead = new Bulkhead(downstream, this.#options.bulkhead);
@@ -136,7 +143,11 @@ export class DownstreamPolicy {
 export class PolicyRegistry {
   #policies = new Map<string, DownstreamPolicy>();
 
-  constructor(private readonly clock: Clock = systemClock) {}
+  private readonly clock: Clock;
+
+  constructor(clock: Clock = systemClock) {
+    this.clock = clock;
+  }
 
   get(downstream: string, overrides?: DownstreamPolicyOverrides): DownstreamPolicy {
     let policy = this.#policies.get(downstream);

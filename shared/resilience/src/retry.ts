@@ -18,10 +18,13 @@ export class RetryBudget {
   #requests: number[] = [];
   #retries: number[] = [];
 
-  constructor(
-    private readonly options: { ratio: number; minRetries: number; windowMs: number },
-    private readonly clock: Clock,
-  ) {}
+  private readonly options: { ratio: number; minRetries: number; windowMs: number };
+  private readonly clock: Clock;
+
+  constructor(options: { ratio: number; minRetries: number; windowMs: number }, clock: Clock) {
+    this.options = options;
+    this.clock = clock;
+  }
 
   /** Records a first attempt. */
   recordRequest(): void {

@@ -7,8 +7,8 @@ import { sql } from "drizzle-orm";
  * The outbox relay, shared by every service with an outbox. One pass, in one transaction:
  * claim the oldest pending rows (`FOR UPDATE SKIP LOCKED`, and a transaction-scoped advisory
  * lock per aggregate, so two relays never split one aggregate's events and publish them out of
- * order), publish them in id order (commit order per aggregate; Kafka key = aggregate id),
- * mark each one sent only after the broker acknowledged it, and commit. A crash before the
+ * order), publish each aggregate's in id order (commit order; Kafka key = aggregate id), several
+ * aggregates at once, mark the acknowledged ones sent, and commit. A crash before the
  * commit leaves the rows pending: they are published again and consumers apply them once (the
  * event id is their inbox key). When the broker fails, the pass stops (the rest waits for the
  * next pass: the cron sweeper, or the next commit's immediate relay); an aggregate whose event
@@ -57,6 +57,8 @@ export async function relayOutbox(
     schema: string;
     publisher: Publisher;
     batchSize?: number;
+    /** Aggregates published at once (each one's events stay in order). */
+    concurrency?: number;
     onError?: (row: OutboxEvent, error: unknown) => void;
   },
 ): Promise<RelayResult> {
@@ -73,35 +75,47 @@ export async function relayOutbox(
          limit ${options.batchSize ?? 100}
          for update skip locked`),
     );
-    const blocked = new Set<string>();
     const result: RelayResult = { published: 0, deferred: 0, brokerFailed: false };
-    for (const row of rows) {
-      if (result.brokerFailed || blocked.has(row.aggregate_id)) {
-        result.deferred += 1;
-        continue;
+    // Aggregates are independent: each one's events go out in order, several aggregates at once.
+    const byAggregate = new Map<string, PendingRow[]>();
+    for (const row of rows) byAggregate.set(row.aggregate_id, [...(byAggregate.get(row.aggregate_id) ?? []), row]);
+    const published: string[] = [];
+    const publishAggregate = async (events: PendingRow[]) => {
+      for (const [index, row] of events.entries()) {
+        if (result.brokerFailed) {
+          result.deferred += events.length - index;
+          return;
+        }
+        const event: OutboxEvent = {
+          id: row.id,
+          aggregateId: row.aggregate_id,
+          type: row.type,
+          payload: row.payload,
+          createdAt: new Date(row.created_at),
+        };
+        try {
+          if (!isEventType(event.type)) throw new Error(`event type ${event.type} is not in the catalog`);
+          const envelope = toCloudEvent(event, row.traceparent ?? undefined);
+          await options.publisher.publish(topicOf(event.type), event.aggregateId, envelope);
+        } catch (error) {
+          options.onError?.(event, error);
+          // A broker error ends the pass; a bad row only holds back its own aggregate.
+          if ((error as { retryable?: unknown }).retryable === true) result.brokerFailed = true;
+          result.deferred += events.length - index;
+          return;
+        }
+        published.push(row.id);
       }
-      const event: OutboxEvent = {
-        id: row.id,
-        aggregateId: row.aggregate_id,
-        type: row.type,
-        payload: row.payload,
-        createdAt: new Date(row.created_at),
-      };
-      try {
-        const traceparent = row.traceparent ?? undefined;
-        if (!isEventType(event.type)) throw new Error(`event type ${event.type} is not in the catalog`);
-        await options.publisher.publish(topicOf(event.type), event.aggregateId, toCloudEvent(event, traceparent));
-      } catch (error) {
-        options.onError?.(event, error);
-        blocked.add(row.aggregate_id);
-        result.deferred += 1;
-        // A broker error ends the pass; a bad row only holds back its own aggregate.
-        if ((error as { retryable?: unknown }).retryable === true) result.brokerFailed = true;
-        continue;
-      }
-      await tx.execute(sql`update ${outbox}.outbox set published_at = now() where id = ${row.id}`);
-      result.published += 1;
+    };
+    const queue = [...byAggregate.values()];
+    const lanes = Array.from({ length: Math.min(options.concurrency ?? 8, queue.length) }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await publishAggregate(next);
+    });
+    await Promise.all(lanes);
+    if (published.length > 0) {
+      await tx.execute(sql`update ${outbox}.outbox set published_at = now() where id in ${published}`);
     }
+    result.published = published.length;
     return result;
   });
 }

@@ -24,6 +24,7 @@ import postgres from "postgres";
 import { startPgBouncer } from "../../dev/postgres/pgbouncer.ts";
 import { freePort } from "../../dev/stack/ports.ts";
 import { newKek, spawnWrangler, startStack, waitForOk } from "../../dev/stack/stack.ts";
+import { customerSession, post, provisionServiceToken } from "../session.ts";
 import { findWorkerdPort } from "../workerd.ts";
 import { runWrk, type WrkResult } from "../wrk.ts";
 import { classicLevels, runClassic } from "./classic.ts";
@@ -109,7 +110,7 @@ try {
   await waitForOk(`http://127.0.0.1:${hopPort}/health`, 60_000, hop.exited);
   const hopUrl = `http://127.0.0.1:${await findWorkerdPort(hop.child, "do-hop", hopPort)}`;
 
-  const serviceToken = await provisionServiceToken();
+  const serviceToken = await provisionServiceToken(stack.url, stack.databases.urls.auth ?? "", ["accounts:operate"]);
   const { hot, spread } = await openAccounts(serviceToken);
   const files: Record<Scenario, string> = {
     "hot account": join(work, "hot.txt"),
@@ -206,63 +207,9 @@ function wrk(
   });
 }
 
-async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
-  });
-}
-
-async function login(email: string, password: string): Promise<string> {
-  const response = await fetch(`${stack.url}/v1/auth/token`, {
-    method: "POST",
-    body: new URLSearchParams({ grant_type: "password", username: email, password, client_id: "edgebank-app" }),
-  });
-  if (!response.ok) throw new Error(`login failed: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { access_token: string }).access_token;
-}
-
-/**
- * A machine client with accounts:operate, as transfers and payments will have: an operator
- * (promoted in the auth database, as a bank would do out of band) creates it, and the benchmark
- * signs in with client_credentials.
- */
-async function provisionServiceToken(): Promise<string> {
-  const email = `bench.operator.${Date.now()}@example.test`;
-  const password = "benchmark operator passphrase";
-  const registered = await post(`${stack.url}/v1/auth/register`, { email, password });
-  if (!registered.ok) throw new Error(`register failed: ${registered.status} ${await registered.text()}`);
-  const auth = postgres(stack.databases.urls.auth ?? "", { max: 1, onnotice: () => {} });
-  await auth`update auth.users set role = 'operator' where email = ${email}`;
-  await auth.end();
-  const operator = await login(email, password);
-  const created = await post(
-    `${stack.url}/v1/auth/clients`,
-    { name: "accounts benchmark", scopes: ["accounts:operate"] },
-    { authorization: `Bearer ${operator}` },
-  );
-  if (created.status !== 201) throw new Error(`client creation failed: ${created.status} ${await created.text()}`);
-  const client = (await created.json()) as { client_id: string; client_secret: string };
-  const token = await fetch(`${stack.url}/v1/auth/token`, {
-    method: "POST",
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: client.client_id,
-      client_secret: client.client_secret,
-      scope: "accounts:operate",
-    }),
-  });
-  if (!token.ok) throw new Error(`client_credentials failed: ${token.status} ${await token.text()}`);
-  return ((await token.json()) as { access_token: string }).access_token;
-}
-
 /** One customer opens the hot account and 1,000 more through the gateway; each is funded. */
 async function openAccounts(serviceToken: string): Promise<{ hot: string; spread: string[] }> {
-  const email = `bench.customer.${Date.now()}@example.test`;
-  const password = "benchmark customer passphrase";
-  await post(`${stack.url}/v1/auth/register`, { email, password });
-  const customer = await login(email, password);
+  const customer = await customerSession(stack.url, "customer");
   const ids: string[] = [];
   let next = 0;
   const opener = async () => {

@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { freePort } from "../../dev/stack/ports.ts";
 import { newKek, startStack, waitForOk } from "../../dev/stack/stack.ts";
+import { login, post } from "../session.ts";
 import { findWorkerdPort } from "../workerd.ts";
 import { runWrk, type WrkResult, wrkErrors } from "../wrk.ts";
 import { runClassicTransfers } from "./classic.ts";
@@ -92,7 +93,7 @@ try {
 
   const rows: TransferRow[] = [];
   for (const scenario of transferScenarios) {
-    const token = await login(`bench.customer@example.test`, "benchmark customer passphrase");
+    const token = await login(stack.url, `bench.customer@example.test`, "benchmark customer passphrase");
     const mode = scenario === "hot source" ? "hot" : "uniform";
     await transfer(gateway, { token, file, mode, run: `warmup-${Date.now().toString(36)}` }, 8, 3);
     for (const concurrency of transferLevels) {
@@ -183,30 +184,13 @@ async function settledRun(run: string): Promise<{ completed: number; failed: num
   }
 }
 
-async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${stack.url}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
-  });
-}
-
-async function login(email: string, password: string): Promise<string> {
-  const response = await fetch(`${stack.url}/v1/auth/token`, {
-    method: "POST",
-    body: new URLSearchParams({ grant_type: "password", username: email, password, client_id: "edgebank-app" }),
-  });
-  if (!response.ok) throw new Error(`login failed: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { access_token: string }).access_token;
-}
-
 /** One customer opens the hot account and 1,000 more; an operator funds each with a deposit. */
 async function openAndFund(): Promise<string[]> {
   const email = "bench.customer@example.test";
   const password = "benchmark customer passphrase";
-  await post("/v1/auth/register", { email, password });
-  const customer = await login(email, password);
-  const staff = await login(operator.email, operator.password);
+  await post(`${stack.url}/v1/auth/register`, { email, password });
+  const customer = await login(stack.url, email, password);
+  const staff = await login(stack.url, operator.email, operator.password);
   const ids: string[] = [];
   let opened = 0;
   const started = Date.now();
@@ -214,7 +198,7 @@ async function openAndFund(): Promise<string[]> {
     while (opened < accountCount + 1) {
       opened += 1;
       const open = await post(
-        "/v1/accounts",
+        `${stack.url}/v1/accounts`,
         { currency: "EUR" },
         { authorization: `Bearer ${customer}`, "idempotency-key": crypto.randomUUID() },
       );
@@ -222,7 +206,7 @@ async function openAndFund(): Promise<string[]> {
       const { id } = (await open.json()) as { id: string };
       ids.push(id);
       const deposit = await post(
-        "/v1/transfers/deposits",
+        `${stack.url}/v1/transfers/deposits`,
         { accountId: id, amount: funding.toString(), currency: "EUR", description: "benchmark funding" },
         { authorization: `Bearer ${staff}`, "idempotency-key": crypto.randomUUID() },
       );
@@ -253,7 +237,7 @@ async function customerTotal(accounts: string[]): Promise<bigint> {
 async function checkBooks(accounts: string[], totalBefore: bigint): Promise<void> {
   const total = await customerTotal(accounts);
   if (total !== totalBefore) throw new Error(`money not conserved: ${totalBefore} before, ${total} after`);
-  const token = await login(auditor.email, auditor.password);
+  const token = await login(stack.url, auditor.email, auditor.password);
   const response = await fetch(`${stack.url}/v1/ledger/reconciliations`, {
     method: "POST",
     headers: { authorization: `Bearer ${token}` },

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { splitConcatenatedJson } from "../../shared/kafka/src/client.ts";
 import { partitionForKey } from "../../shared/kafka/src/partitioner.ts";
 import { KafkaLog, type StoredRecord } from "./log.ts";
 
@@ -9,7 +10,8 @@ import { KafkaLog, type StoredRecord } from "./log.ts";
  * Proxy API (also served by Confluent Cloud for v3, and by Redpanda's HTTP Proxy for v2) that
  * edgebank's client uses, on a log kept in one journal file.
  * - v3: `GET /v3/clusters`, `POST /v3/clusters/{id}/topics`, `POST
- *   /v3/clusters/{id}/topics/{topic}/records` (key, value, headers; JSON, STRING or BINARY).
+ *   /v3/clusters/{id}/topics/{topic}/records` (key, value, headers; JSON, STRING or BINARY; several
+ *   records as concatenated JSON, the streaming form, answered with one report each).
  * - v2: `POST /topics/{topic}` (json and binary embedded formats), consumer instances: create,
  *   subscribe, fetch records (long poll with `timeout`), commit offsets (the proxy commits the
  *   given offset + 1, as Confluent's does), seek (`positions`), delete; a partition's beginning
@@ -162,7 +164,41 @@ export async function startKafkaRestServer(options: KafkaRestOptions = {}): Prom
     return { topic, key: decode(record.key), value: decode(record.value), partition, offset: record.offset };
   };
 
-  async function handle(request: IncomingMessage, body: string): Promise<{ status: number; json?: unknown }> {
+  /** One v3 record: placed, appended, and its delivery report. */
+  const produceV3 = (topic: string, input: Record<string, unknown>) => {
+    const partitions = topicOrCreate(topic);
+    const key = v3Bytes(input.key, "key");
+    const value = v3Bytes(input.value, "value");
+    const headers = Array.isArray(input.headers) ? (input.headers as Array<{ name?: unknown; value?: unknown }>) : [];
+    for (const header of headers) {
+      if (typeof header.name !== "string" || (header.value !== null && typeof header.value !== "string")) {
+        throw new RestError(422, 42201, "headers are [{name, value (base64 or null)}].");
+      }
+    }
+    const partition = place(topic, partitions, key, input.partition_id);
+    const timestamp = typeof input.timestamp === "string" ? Date.parse(input.timestamp) : Date.now();
+    const stored = log.append(topic, partition, {
+      timestamp: Number.isFinite(timestamp) ? timestamp : Date.now(),
+      key: key ? encodeBase64(key) : null,
+      value: value ? encodeBase64(value) : null,
+      headers: headers.map((h) => ({ name: h.name as string, value: (h.value as string | null) ?? null })),
+    });
+    return {
+      error_code: 200,
+      cluster_id: CLUSTER_ID,
+      topic_name: topic,
+      partition_id: partition,
+      offset: stored.offset,
+      timestamp: new Date(stored.timestamp).toISOString(),
+      ...(key ? { key: { type: (input.key as { type?: string }).type ?? "JSON", size: key.length } } : {}),
+      ...(value ? { value: { type: (input.value as { type?: string }).type ?? "JSON", size: value.length } } : {}),
+    };
+  };
+
+  async function handle(
+    request: IncomingMessage,
+    body: string,
+  ): Promise<{ status: number; json?: unknown; text?: string }> {
     const url = new URL(request.url ?? "/", "http://broker");
     const path = url.pathname.replace(/\/+$/, "");
     const method = request.method ?? "GET";
@@ -212,37 +248,24 @@ export async function startKafkaRestServer(options: KafkaRestOptions = {}): Prom
     if (method === "POST" && m) {
       const [, cluster = "", topic = ""] = m;
       if (cluster !== CLUSTER_ID) throw new RestError(404, 404, `Cluster ${cluster} not found.`);
-      const input = parse();
-      const partitions = topicOrCreate(topic);
-      const key = v3Bytes(input.key, "key");
-      const value = v3Bytes(input.value, "value");
-      const headers = Array.isArray(input.headers) ? (input.headers as Array<{ name?: unknown; value?: unknown }>) : [];
-      for (const header of headers) {
-        if (typeof header.name !== "string" || (header.value !== null && typeof header.value !== "string")) {
-          throw new RestError(422, 42201, "headers are [{name, value (base64 or null)}].");
-        }
+      let values: unknown[];
+      try {
+        values = splitConcatenatedJson(body);
+      } catch {
+        throw new RestError(400, 400, "The request body is not JSON.");
       }
-      const partition = place(topic, partitions, key, input.partition_id);
-      const timestamp = typeof input.timestamp === "string" ? Date.parse(input.timestamp) : Date.now();
-      const stored = log.append(topic, partition, {
-        timestamp: Number.isFinite(timestamp) ? timestamp : Date.now(),
-        key: key ? encodeBase64(key) : null,
-        value: value ? encodeBase64(value) : null,
-        headers: headers.map((h) => ({ name: h.name as string, value: (h.value as string | null) ?? null })),
+      if (values.length <= 1)
+        return { status: 200, json: produceV3(topic, (values[0] ?? {}) as Record<string, unknown>) };
+      // Several records (the streaming form): one delivery report each, in order, concatenated.
+      const reports = values.map((value) => {
+        try {
+          return produceV3(topic, value as Record<string, unknown>);
+        } catch (error) {
+          const rest = error instanceof RestError ? error : new RestError(500, 500, String(error));
+          return { error_code: rest.errorCode, message: rest.message };
+        }
       });
-      return {
-        status: 200,
-        json: {
-          error_code: 200,
-          cluster_id: CLUSTER_ID,
-          topic_name: topic,
-          partition_id: partition,
-          offset: stored.offset,
-          timestamp: new Date(stored.timestamp).toISOString(),
-          ...(key ? { key: { type: (input.key as { type?: string }).type ?? "JSON", size: key.length } } : {}),
-          ...(value ? { value: { type: (input.value as { type?: string }).type ?? "JSON", size: value.length } } : {}),
-        },
-      };
+      return { status: 200, text: reports.map((report) => JSON.stringify(report)).join("\n") };
     }
 
     // v2 produce
@@ -413,7 +436,11 @@ export async function startKafkaRestServer(options: KafkaRestOptions = {}): Prom
     });
     request.on("end", () => {
       handle(request, body).then(
-        ({ status, json }) => {
+        ({ status, json, text }) => {
+          if (text !== undefined) {
+            response.writeHead(status, { "content-type": "application/json" }).end(text);
+            return;
+          }
           if (json === undefined) {
             response.writeHead(status).end();
             return;

@@ -127,7 +127,14 @@ describe("payments through the gateway", () => {
         currency: "EUR",
         reference: "order-1",
       };
-      const paid = await post("/v1/payments", payer, body, "pay-order-1");
+      // The client's trace is continued by the gateway, the payments service and its events.
+      const traceId = crypto.randomUUID().replaceAll("-", "");
+      const paid = await api("/v1/payments", payer, {
+        method: "POST",
+        key: "pay-order-1",
+        body: JSON.stringify(body),
+        headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      });
       expect(paid.status).toBe(201);
       const payment = (await paid.json()) as { id: string; status: string };
       expect(payment.status).toBe("COMPLETED");
@@ -176,18 +183,24 @@ describe("payments through the gateway", () => {
       expect(read.refunds.map((r) => r.status)).toEqual(["COMPLETED", "COMPLETED"]);
 
       // Events on Kafka, keyed by the payment: created, completed, two refunds (and the failed one's).
+      const traces: Record<string, string | undefined> = {};
       const types = await until("the payment's events", async () => {
         const seen: string[] = [];
         for (let i = 0; i < 10; i++) {
           for (const record of await kafka.fetchRecords(reader, { timeoutMs: 300 })) {
             const parsed = parseEvent(record.value);
-            if (parsed.ok && parsed.event.subject === payment.id) seen.push(parsed.event.type);
+            if (parsed.ok && parsed.event.subject === payment.id) {
+              seen.push(parsed.event.type);
+              traces[parsed.event.type] = parsed.event.traceparent;
+            }
           }
           if (seen.length >= 4) return seen;
         }
         return undefined;
       });
       expect(types).toEqual(["PaymentCreated", "PaymentCompleted", "PaymentRefunded", "PaymentRefunded"]);
+      expect(traces.PaymentCreated).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+      expect(traces.PaymentCompleted).toMatch(new RegExp(`^00-${traceId}-`));
 
       // Notifications: the payer (paid, two refunds), the merchant (received); the merchant's webhook.
       const payerNotes = await until("the payer's notifications", async () => {

@@ -61,6 +61,35 @@ describe("v3 produce", () => {
     ]);
   });
 
+  it("takes several records in one request (concatenated JSON), one delivery report each, in order", async () => {
+    const name = topic();
+    const records = [
+      { key: "acc_1", value: { n: 1 } },
+      { key: "acc_2", value: { n: 2 } },
+      { key: "acc_1", value: { n: 3 } },
+    ];
+    for (const client of [v3(), v2()]) {
+      const deliveries = await client.produceBatch(name, records);
+      expect(deliveries).toHaveLength(3);
+      for (const [index, delivery] of deliveries.entries()) {
+        const key = new TextEncoder().encode(JSON.stringify(records[index]?.key));
+        expect(delivery).toMatchObject({ partition: partitionForKey(key, 4) });
+      }
+      // acc_1's two records landed in order on its partition.
+      const [first, , third] = deliveries as Array<{ offset: number }>;
+      expect((third?.offset ?? 0) - (first?.offset ?? 0)).toBe(1);
+    }
+    // A bad record in the stream gets its own error report; the others are delivered.
+    const response = await fetch(`${broker.url}/v3/clusters/${CLUSTER_ID}/topics/${name}/records`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: `${JSON.stringify({ value: { type: "JSON", data: 1 } })}\n${JSON.stringify({ value: { type: "AVRO", data: 1 } })}`,
+    });
+    expect(response.status).toBe(200);
+    const reports = (await response.text()).split("\n").map((line) => JSON.parse(line) as { error_code: number });
+    expect(reports.map((r) => r.error_code)).toEqual([200, 42201]);
+  });
+
   it("refuses an unknown cluster (404) and a malformed record (422), in the proxy's error shape", async () => {
     const unknown = await fetch(`${broker.url}/v3/clusters/nope/topics/t/records`, { method: "POST", body: "{}" });
     expect(unknown.status).toBe(404);

@@ -105,10 +105,18 @@ export class KafkaRestClient {
   async #call(
     method: string,
     url: string,
-    init: { body?: unknown; contentType?: string; accept?: string; retry?: boolean } = {},
+    init: {
+      body?: unknown;
+      rawBody?: string;
+      raw?: boolean;
+      contentType?: string;
+      accept?: string;
+      retry?: boolean;
+    } = {},
   ): Promise<unknown> {
     const headers = new Headers({ accept: init.accept ?? "application/json" });
-    if (init.body !== undefined) headers.set("content-type", init.contentType ?? "application/json");
+    const payload = init.rawBody ?? (init.body !== undefined ? JSON.stringify(init.body) : undefined);
+    if (payload !== undefined) headers.set("content-type", init.contentType ?? "application/json");
     if (this.#config.username !== undefined) {
       headers.set("authorization", `Basic ${base64(`${this.#config.username}:${this.#config.password ?? ""}`)}`);
     }
@@ -119,13 +127,19 @@ export class KafkaRestClient {
           method,
           headers,
           signal,
-          ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+          ...(payload !== undefined ? { body: payload } : {}),
         });
       } catch (error) {
         throw new KafkaRestError(0, undefined, `${method} ${url}: ${error instanceof Error ? error.message : error}`);
       }
       const text = await response.text();
-      const json = text ? (JSON.parse(text) as unknown) : undefined;
+      if (response.ok && init.raw) return text;
+      let json: unknown;
+      try {
+        json = text ? (JSON.parse(text) as unknown) : undefined;
+      } catch {
+        json = undefined;
+      }
       if (!response.ok) {
         const problem = (json ?? {}) as { error_code?: number; message?: string };
         throw new KafkaRestError(
@@ -176,6 +190,70 @@ export class KafkaRestClient {
       );
     }
     return { partition: delivery.partition, offset: delivery.offset };
+  }
+
+  /**
+   * Publishes several records of one topic in one request, in order (each partition appends them
+   * in the order given); resolves with each record's delivery or its own error. v3 sends them as
+   * concatenated JSON, the API's streaming form, and reads one delivery report per record; v2
+   * sends one `records` array. A failure of the whole request (the broker down) throws.
+   */
+  async produceBatch(
+    topic: string,
+    records: Array<Omit<OutgoingRecord, "topic">>,
+  ): Promise<Array<Delivery | KafkaRestError>> {
+    if (records.length === 0) return [];
+    const name = encodeURIComponent(topic);
+    if (this.#config.produceApi === "v3") {
+      const body = records
+        .map((record) =>
+          JSON.stringify({
+            key: { type: "JSON", data: record.key },
+            value: { type: "JSON", data: record.value },
+            headers: Object.entries(record.headers ?? {}).map(([header, value]) => ({
+              name: header,
+              value: base64(value),
+            })),
+          }),
+        )
+        .join("\n");
+      const cluster = encodeURIComponent(this.#config.clusterId ?? "");
+      const text = (await this.#call("POST", `${this.#config.url}/v3/clusters/${cluster}/topics/${name}/records`, {
+        rawBody: body,
+        raw: true,
+      })) as string;
+      const reports = splitConcatenatedJson(text) as Array<{
+        error_code?: number;
+        partition_id?: number;
+        offset?: number;
+        message?: string;
+      }>;
+      return records.map((_, index) => {
+        const report = reports[index];
+        if (report?.error_code === 200 && report.partition_id !== undefined && report.offset !== undefined) {
+          return { partition: report.partition_id, offset: report.offset };
+        }
+        return new KafkaRestError(
+          502,
+          report?.error_code,
+          `produce to ${topic}: ${report?.message ?? "no delivery report"}`,
+        );
+      });
+    }
+    const answer = (await this.#call("POST", `${this.#config.url}/topics/${name}`, {
+      body: { records: records.map((record) => ({ key: record.key, value: record.value })) },
+      contentType: V2_JSON,
+      accept: V2,
+    })) as { offsets?: Array<{ partition: number; offset: number; error_code: number | null; error: string | null }> };
+    return records.map((_, index) => {
+      const delivery = answer.offsets?.[index];
+      if (delivery && delivery.error_code === null) return { partition: delivery.partition, offset: delivery.offset };
+      return new KafkaRestError(
+        502,
+        delivery?.error_code ?? undefined,
+        `produce to ${topic}: ${delivery?.error ?? "no offset"}`,
+      );
+    });
   }
 
   /** A new consumer instance in `group` (json format, no auto-commit). */
@@ -263,4 +341,34 @@ export class KafkaRestClient {
   async deleteConsumer(consumer: ConsumerInstance): Promise<void> {
     await this.#call("DELETE", consumer.baseUri, { contentType: V2, accept: V2, retry: false });
   }
+}
+
+/** The JSON values of a concatenated-JSON text (`{…}{…}` or one per line), in order. */
+export function splitConcatenatedJson(text: string): unknown[] {
+  const values: unknown[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  let escaped = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (char === "\\") escaped = true;
+      else if (char === '"') inString = false;
+      continue;
+    }
+    if (char === '"') inString = true;
+    else if (char === "{" || char === "[") {
+      if (depth === 0) start = i;
+      depth += 1;
+    } else if (char === "}" || char === "]") {
+      depth -= 1;
+      if (depth === 0 && start >= 0) {
+        values.push(JSON.parse(text.slice(start, i + 1)));
+        start = -1;
+      }
+    }
+  }
+  return values;
 }

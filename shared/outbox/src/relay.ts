@@ -7,8 +7,8 @@ import { sql } from "drizzle-orm";
  * The outbox relay, shared by every service with an outbox. One pass, in one transaction:
  * claim the oldest pending rows (`FOR UPDATE SKIP LOCKED`, and a transaction-scoped advisory
  * lock per aggregate, so two relays never split one aggregate's events and publish them out of
- * order), publish each aggregate's in id order (commit order; Kafka key = aggregate id), several
- * aggregates at once, mark the acknowledged ones sent, and commit. A crash before the
+ * order), publish each aggregate's in id order (commit order; Kafka key = aggregate id), many
+ * aggregates per request, mark the acknowledged ones sent, and commit. A crash before the
  * commit leaves the rows pending: they are published again and consumers apply them once (the
  * event id is their inbox key). When the broker fails, the pass stops (the rest waits for the
  * next pass: the cron sweeper, or the next commit's immediate relay); an aggregate whose event
@@ -18,18 +18,31 @@ import { sql } from "drizzle-orm";
 /** Where an event goes: Kafka, or a test's recorder. Resolves once the broker acknowledged. */
 export interface Publisher {
   publish(topic: string, key: string, event: CloudEvent): Promise<void>;
+  /**
+   * Several events of one topic in one request, in order; each answered on its own (undefined:
+   * acknowledged). Throws when the whole request failed. Without it, events go one by one.
+   */
+  publishBatch?(topic: string, events: Array<{ key: string; event: CloudEvent }>): Promise<Array<Error | undefined>>;
 }
+
+const recordOf = (key: string, event: CloudEvent) => ({
+  key,
+  value: event,
+  headers: { "event-id": event.id, ...(event.traceparent ? { traceparent: event.traceparent } : {}) },
+});
 
 /** Kafka over REST: the envelope as the value, the aggregate id as key, traceparent and event id as headers. */
 export function kafkaPublisher(client: KafkaRestClient): Publisher {
   return {
     async publish(topic, key, event) {
-      await client.produce({
+      await client.produce({ topic, ...recordOf(key, event) });
+    },
+    async publishBatch(topic, events) {
+      const deliveries = await client.produceBatch(
         topic,
-        key,
-        value: event,
-        headers: { "event-id": event.id, ...(event.traceparent ? { traceparent: event.traceparent } : {}) },
-      });
+        events.map(({ key, event }) => recordOf(key, event)),
+      );
+      return deliveries.map((delivery) => (delivery instanceof Error ? delivery : undefined));
     },
   };
 }
@@ -57,8 +70,6 @@ export async function relayOutbox(
     schema: string;
     publisher: Publisher;
     batchSize?: number;
-    /** Aggregates published at once (each one's events stay in order). */
-    concurrency?: number;
     onError?: (row: OutboxEvent, error: unknown) => void;
   },
 ): Promise<RelayResult> {
@@ -76,16 +87,27 @@ export async function relayOutbox(
          for update skip locked`),
     );
     const result: RelayResult = { published: 0, deferred: 0, brokerFailed: false };
-    // Aggregates are independent: each one's events go out in order, several aggregates at once.
     const byAggregate = new Map<string, PendingRow[]>();
     for (const row of rows) byAggregate.set(row.aggregate_id, [...(byAggregate.get(row.aggregate_id) ?? []), row]);
     const published: string[] = [];
-    const publishAggregate = async (events: PendingRow[]) => {
-      for (const [index, row] of events.entries()) {
-        if (result.brokerFailed) {
-          result.deferred += events.length - index;
-          return;
-        }
+    const stopped = new Set<string>();
+    const fail = (row: PendingRow, event: OutboxEvent, error: unknown) => {
+      options.onError?.(event, error);
+      // A broker error ends the pass; a bad row only holds back its own aggregate.
+      if ((error as { retryable?: unknown }).retryable === true) result.brokerFailed = true;
+      stopped.add(row.aggregate_id);
+    };
+    // In rounds: round r holds the r-th pending event of every aggregate still going, so one
+    // request per topic carries many aggregates, and an aggregate's next event leaves only after
+    // the broker acknowledged the one before.
+    const aggregates = [...byAggregate.values()];
+    for (let round = 0; !result.brokerFailed; round++) {
+      const due = aggregates
+        .map((events) => events[round])
+        .filter((row): row is PendingRow => row !== undefined && !stopped.has(row.aggregate_id));
+      if (due.length === 0) break;
+      const byTopic = new Map<string, Array<{ row: PendingRow; event: OutboxEvent; envelope: CloudEvent }>>();
+      for (const row of due) {
         const event: OutboxEvent = {
           id: row.id,
           aggregateId: row.aggregate_id,
@@ -96,22 +118,41 @@ export async function relayOutbox(
         try {
           if (!isEventType(event.type)) throw new Error(`event type ${event.type} is not in the catalog`);
           const envelope = toCloudEvent(event, row.traceparent ?? undefined);
-          await options.publisher.publish(topicOf(event.type), event.aggregateId, envelope);
+          const topic = topicOf(event.type);
+          byTopic.set(topic, [...(byTopic.get(topic) ?? []), { row, event, envelope }]);
         } catch (error) {
-          options.onError?.(event, error);
-          // A broker error ends the pass; a bad row only holds back its own aggregate.
-          if ((error as { retryable?: unknown }).retryable === true) result.brokerFailed = true;
-          result.deferred += events.length - index;
-          return;
+          fail(row, event, error);
         }
-        published.push(row.id);
       }
-    };
-    const queue = [...byAggregate.values()];
-    const lanes = Array.from({ length: Math.min(options.concurrency ?? 8, queue.length) }, async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) await publishAggregate(next);
-    });
-    await Promise.all(lanes);
+      await Promise.all(
+        [...byTopic].map(async ([topic, items]) => {
+          let outcomes: Array<unknown>;
+          try {
+            outcomes = options.publisher.publishBatch
+              ? await options.publisher.publishBatch(
+                  topic,
+                  items.map(({ row, envelope }) => ({ key: row.aggregate_id, event: envelope })),
+                )
+              : await Promise.all(
+                  items.map(({ row, envelope }) =>
+                    options.publisher.publish(topic, row.aggregate_id, envelope).then(
+                      () => undefined,
+                      (error: unknown) => error ?? new Error("publish failed"),
+                    ),
+                  ),
+                );
+          } catch (error) {
+            outcomes = items.map(() => error);
+          }
+          items.forEach(({ row, event }, index) => {
+            const outcome = outcomes[index];
+            if (outcome === undefined) published.push(row.id);
+            else fail(row, event, outcome);
+          });
+        }),
+      );
+    }
+    result.deferred = rows.length - published.length;
     if (published.length > 0) {
       await tx.execute(sql`update ${outbox}.outbox set published_at = now() where id in ${published}`);
     }

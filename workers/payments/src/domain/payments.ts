@@ -45,8 +45,14 @@ export function paymentEventData(row: PaymentRow): Record<string, unknown> {
   };
 }
 
-export async function writeEvent(tx: Transaction, type: string, aggregateId: string, payload: Record<string, unknown>) {
-  await tx.insert(outbox).values({ id: newUuidV7(), aggregateId, type, payload });
+export async function writeEvent(
+  tx: Transaction,
+  type: string,
+  aggregateId: string,
+  payload: Record<string, unknown>,
+  traceparent?: string,
+) {
+  await tx.insert(outbox).values({ id: newUuidV7(), aggregateId, type, payload, traceparent: traceparent ?? null });
 }
 
 export interface PaymentInput {
@@ -55,6 +61,8 @@ export interface PaymentInput {
   amount: bigint;
   currency: string;
   reference: string;
+  /** The request's W3C traceparent: its events continue that trace. */
+  traceparent?: string;
 }
 
 export type BegunPayment = Extract<Claim, { kind: "replay" }> | { kind: "created" | "resume"; payment: PaymentRow };
@@ -99,7 +107,7 @@ export async function beginPayment(
       })
       .returning();
     if (!payment) throw new Error("payment insert returned nothing");
-    await writeEvent(tx, "PaymentCreated", payment.id, paymentEventData(payment));
+    await writeEvent(tx, "PaymentCreated", payment.id, paymentEventData(payment), input.traceparent);
     return { kind: "created" as const, payment };
   });
 }
@@ -123,6 +131,7 @@ async function settle(
   db: Database,
   id: string,
   outcome: { status: "COMPLETED" } | { status: "FAILED"; reason: string },
+  traceparent?: string,
 ): Promise<void> {
   await db.transaction(async (tx) => {
     const [row] = await tx
@@ -135,13 +144,9 @@ async function settle(
       })
       .where(and(eq(payments.id, id), eq(payments.status, "PENDING")))
       .returning();
-    if (row)
-      await writeEvent(
-        tx,
-        outcome.status === "COMPLETED" ? "PaymentCompleted" : "PaymentFailed",
-        id,
-        paymentEventData(row),
-      );
+    if (!row) return;
+    const type = outcome.status === "COMPLETED" ? "PaymentCompleted" : "PaymentFailed";
+    await writeEvent(tx, type, id, paymentEventData(row), traceparent);
   });
 }
 
@@ -155,7 +160,7 @@ async function settle(
  * (the cron, a repeat of the request) continues it, and every step's operation id makes a
  * second run of a step a no-op.
  */
-export async function runPayment(env: object, id: string): Promise<PaymentRow> {
+export async function runPayment(env: object, id: string, traceparent?: string): Promise<PaymentRow> {
   return withDatabase(serviceSettings(env), async (db) => {
     for (;;) {
       const row = await load(db, id);
@@ -173,7 +178,7 @@ export async function runPayment(env: object, id: string): Promise<PaymentRow> {
             expiresAt: new Date(row.createdAt.getTime() + holdSeconds * 1000).toISOString(),
           });
           if (outcome.kind === "applied") await advance(db, id, "authorize", "capture");
-          else await settle(db, id, { status: "FAILED", reason: reasonOf(outcome) });
+          else await settle(db, id, { status: "FAILED", reason: reasonOf(outcome) }, traceparent);
           break;
         }
         case "capture": {
@@ -192,10 +197,15 @@ export async function runPayment(env: object, id: string): Promise<PaymentRow> {
               holdId: `${id}:hold`,
             });
             const reason = reasonOf(outcome);
-            await settle(db, id, {
-              status: "FAILED",
-              reason: reason === "hold_not_found" ? "authorization_expired" : reason,
-            });
+            await settle(
+              db,
+              id,
+              {
+                status: "FAILED",
+                reason: reason === "hold_not_found" ? "authorization_expired" : reason,
+              },
+              traceparent,
+            );
           }
           break;
         }
@@ -221,7 +231,7 @@ export async function runPayment(env: object, id: string): Promise<PaymentRow> {
           if (back.kind !== "applied") {
             throw new AppError("internal", `payment ${id}: returning the captured money failed: ${reasonOf(back)}`);
           }
-          await settle(db, id, { status: "FAILED", reason: `merchant_${reasonOf(outcome)}` });
+          await settle(db, id, { status: "FAILED", reason: `merchant_${reasonOf(outcome)}` }, traceparent);
           break;
         }
         case "record": {
@@ -237,7 +247,7 @@ export async function runPayment(env: object, id: string): Promise<PaymentRow> {
             // The money moved; the ledger refuses it: a person must look (the cron retries meanwhile).
             throw new AppError("internal", `payment ${id}: the ledger refused the entry: ${reasonOf(outcome)}`);
           }
-          await settle(db, id, { status: "COMPLETED" });
+          await settle(db, id, { status: "COMPLETED" }, traceparent);
           break;
         }
         case "done":

@@ -107,7 +107,7 @@ async function advance(db: Database, id: string, from: RefundStep, to: RefundSte
  * account that refuses the credit after the debit leaves it NEEDS_ATTENTION for an operator.
  * Transient failures throw and the next run continues at the same step.
  */
-export async function runRefund(env: object, id: string): Promise<RefundRow> {
+export async function runRefund(env: object, id: string, traceparent?: string): Promise<RefundRow> {
   return withDatabase(serviceSettings(env), async (db) => {
     for (;;) {
       const [refund] = await db.select().from(refunds).where(eq(refunds.id, id));
@@ -180,11 +180,17 @@ export async function runRefund(env: object, id: string): Promise<RefundRow> {
             if (!done) return;
             const [current] = await tx.select().from(payments).where(eq(payments.id, payment.id));
             if (!current) return;
-            await writeEvent(tx, "PaymentRefunded", payment.id, {
-              ...paymentEventData(current),
-              refundId: id,
-              refundAmount: amount,
-            });
+            await writeEvent(
+              tx,
+              "PaymentRefunded",
+              payment.id,
+              {
+                ...paymentEventData(current),
+                refundId: id,
+                refundAmount: amount,
+              },
+              traceparent,
+            );
           });
           break;
         }

@@ -1,5 +1,6 @@
 import type { AuthVariables } from "@edgebank/auth";
 import { AppError, problemResponse, toProblem } from "@edgebank/errors";
+import { formatTraceparent } from "@edgebank/http";
 import { isId, newId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { accountSummary, TransientFailure } from "@edgebank/service/clients";
@@ -348,19 +349,21 @@ export function registerPaymentRoutes(app: OpenAPIHono<ServiceEnv>): void {
       throw unprocessable(`The account holds ${payer.currency}.`, "currency_mismatch");
     }
     const fingerprint = await requestFingerprint("POST", "/v1/payments", body);
+    const traceparent = formatTraceparent(c.var.trace);
     const begun = await beginPayment(db, principal, key, fingerprint, {
       payerAccountId: body.fromAccountId,
       merchant: target,
       amount: BigInt(body.amount),
       currency: body.currency,
       reference: body.reference,
+      traceparent,
     });
     if (begun.kind === "replay") return replay(begun) as never;
     const id = begun.payment.id;
     const response = await settleWithin(
       c,
       key,
-      () => runPayment(c.env, id),
+      () => runPayment(c.env, id, traceparent),
       (row) => paymentAnswer(c, row),
       async () => getVisiblePayment(c.var.db(), principal, id),
     );
@@ -398,7 +401,7 @@ export function registerPaymentRoutes(app: OpenAPIHono<ServiceEnv>): void {
     const response = await settleWithin(
       c,
       key,
-      () => runRefund(c.env, refundId),
+      () => runRefund(c.env, refundId, formatTraceparent(c.var.trace)),
       (row) => refundAnswer(c, row),
       async () => begun.refund,
     );

@@ -15,6 +15,7 @@ export async function settleTransfer(
   env: object,
   transferId: string,
   outcome: { status: "COMPLETED" } | { status: "FAILED" | "NEEDS_ATTENTION"; reason: string },
+  traceparent?: string,
 ): Promise<void> {
   await withDatabase(serviceSettings(env), (db) =>
     db.transaction(async (tx) => {
@@ -42,6 +43,7 @@ export async function settleTransfer(
         id: newUuidV7(),
         aggregateId: transferId,
         type: events[outcome.status],
+        traceparent: traceparent ?? null,
         payload: {
           transferId,
           fromAccountId: row.fromAccountId,

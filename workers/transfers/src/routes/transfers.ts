@@ -1,5 +1,6 @@
 import type { AuthVariables } from "@edgebank/auth";
 import { AppError, problemResponse, toProblem } from "@edgebank/errors";
+import { formatTraceparent } from "@edgebank/http";
 import { isId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { accountSummary, settlementAccount } from "@edgebank/service/clients";
@@ -246,7 +247,8 @@ async function runTransfer(
   const saga = sagaOf(c.env, row.id);
   const faults = faultsOf(c);
   const { id, kind, fromAccountId, toAccountId, amount, currency, description } = presentTransfer(row);
-  await saga.start({ id, kind, fromAccountId, toAccountId, amount, currency, description }, faults);
+  const traceparent = formatTraceparent(c.var.trace);
+  await saga.start({ id, kind, fromAccountId, toAccountId, amount, currency, description, traceparent }, faults);
   // The object may crash or be evicted while we wait: the saga resumes by its alarm, and the
   // caller gets a 202 to poll.
   const state = await saga.outcome(WAIT_MS).catch(() => undefined);

@@ -16,6 +16,8 @@ export interface SagaTransfer {
   amount: string;
   currency: string;
   description: string;
+  /** The W3C traceparent of the request that started it: its outcome event continues that trace. */
+  traceparent?: string;
 }
 
 /**
@@ -310,7 +312,7 @@ export class TransferSagaDO extends DurableObject<Env> {
         return escalate(`ledger_refused: ${describe(outcome)}`);
       }
       case "complete":
-        await settleTransfer(this.env, t.id, { status: "COMPLETED" });
+        await settleTransfer(this.env, t.id, { status: "COMPLETED" }, t.traceparent);
         this.ctx.waitUntil(relayTransferEvents(this.env, "commit"));
         return { step: "complete", status: "COMPLETED" };
       case "release": {
@@ -386,13 +388,13 @@ export class TransferSagaDO extends DurableObject<Env> {
       }
       case "fail": {
         const reason = state.reason ?? "failed";
-        await settleTransfer(this.env, t.id, { status: "FAILED", reason });
+        await settleTransfer(this.env, t.id, { status: "FAILED", reason }, t.traceparent);
         this.ctx.waitUntil(relayTransferEvents(this.env, "commit"));
         return { step: "fail", status: "FAILED", reason };
       }
       case "escalate": {
         const reason = state.reason ?? "needs_attention";
-        await settleTransfer(this.env, t.id, { status: "NEEDS_ATTENTION", reason });
+        await settleTransfer(this.env, t.id, { status: "NEEDS_ATTENTION", reason }, t.traceparent);
         this.ctx.waitUntil(relayTransferEvents(this.env, "commit"));
         return { step: "escalate", status: "NEEDS_ATTENTION", reason };
       }

@@ -31,6 +31,7 @@ export const idPrefixes = {
   deadLetter: "dlq",
   webhookDelivery: "whd",
   merchant: "mer",
+  restock: "rst",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

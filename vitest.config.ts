@@ -60,6 +60,19 @@ async function serviceToken(request: Request, signingKey: Awaited<ReturnType<typ
   return Response.json({ access_token: access, token_type: "Bearer", expires_in: 900, scope });
 }
 
+/** The merchant the payments stand-in says every caller owns (inventory's tests). */
+const testMerchantId = "mer_01m8663z1ee8ga0a692p6nzqft";
+
+/** Payments as inventory's tests see it: GET /v1/merchants answers the caller's one merchant. */
+const testPayments = async (request: Request) => {
+  const { pathname } = new URL(request.url);
+  if (!request.headers.get("authorization")?.startsWith("Bearer ")) return new Response(null, { status: 401 });
+  if (pathname === "/v1/merchants") {
+    return Response.json({ items: [{ id: testMerchantId, name: "Test Shop", currency: "EUR" }] });
+  }
+  return new Response("not found", { status: 404 });
+};
+
 /** Services a service under test calls, when its tests do not run them: always unavailable. */
 const unavailable = async () =>
   Response.json(
@@ -183,6 +196,7 @@ export default defineConfig({
                   ? { SIGNING_KEY_KEK: testKek, JWKS_TTL_SECONDS: "1" }
                   : testIssuer.bindings),
                 ...(service.name === "ledger" ? { LEDGER_CHECKPOINT_KEY: testCheckpointKey } : {}),
+                ...(service.name === "inventory" ? { TEST_MERCHANT_ID: testMerchantId } : {}),
                 ...(["transfers", "accounts", "payments"].includes(service.name)
                   ? {
                       KAFKA_REST_URL: inject("kafkaRestUrl"),
@@ -214,6 +228,7 @@ export default defineConfig({
                         ? { ACCOUNTS: unavailable, LEDGER: unavailable }
                         : {}),
                       ...(service.name === "ledger" ? { ACCOUNTS: unavailable } : {}),
+                      ...(service.name === "inventory" ? { PAYMENTS: testPayments } : {}),
                     },
                   }),
             },

@@ -4,5 +4,7 @@ declare namespace Cloudflare {
     TEST_SIGNING_JWK: string;
     /** Test-only: the private JWK of a key the stand-in issuer does not publish. */
     TEST_RETIRED_JWK: string;
+    /** Test-only: the merchant the payments stand-in says every caller owns. */
+    TEST_MERCHANT_ID: string;
   }
 }

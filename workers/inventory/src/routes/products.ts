@@ -1,0 +1,192 @@
+import type { AuthVariables } from "@edgebank/auth";
+import { databaseError } from "@edgebank/db";
+import { AppError } from "@edgebank/errors";
+import { isId } from "@edgebank/ids";
+import { authenticated, type ServiceEnv } from "@edgebank/service";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { and, asc, eq, gt } from "drizzle-orm";
+import { products } from "../db/schema.ts";
+import { restock } from "../domain/stock.ts";
+import { callerMerchants } from "../service.ts";
+
+type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
+
+const skuText = z
+  .string()
+  .regex(/^[A-Z0-9][A-Z0-9._-]{0,63}$/, "upper-case letters, digits, '.', '_' or '-', at most 64");
+const sku = skuText.openapi({ param: { name: "sku", in: "path" } });
+
+const product = z
+  .object({
+    sku: z.string(),
+    name: z.string(),
+    price: z.string().describe("minor units"),
+    currency: z.string(),
+    merchantId: z.string(),
+    available: z.number().describe("what can be ordered now: on hand minus reserved"),
+  })
+  .openapi("Product");
+
+type ProductRow = typeof products.$inferSelect;
+const present = (row: ProductRow) => ({
+  sku: row.sku,
+  name: row.name,
+  price: row.price.toString(),
+  currency: row.currency,
+  merchantId: row.merchantId,
+  available: row.onHand - row.reserved,
+});
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/v1/products",
+  tags: ["products"],
+  summary: "The catalogue, by SKU (public)",
+  request: {
+    query: z.object({
+      merchantId: z
+        .string()
+        .refine((value) => isId("merchant", value), "not a merchant id")
+        .optional(),
+      limit: z.coerce.number().int().min(1).max(100).default(50),
+      cursor: skuText.optional().describe("the last SKU of the previous page"),
+    }),
+  },
+  responses: {
+    200: {
+      description: "A page of products",
+      content: {
+        "application/json": { schema: z.object({ items: z.array(product), nextCursor: z.string().optional() }) },
+      },
+    },
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/v1/products/{sku}",
+  tags: ["products"],
+  summary: "One product and what can be ordered of it now (public)",
+  request: { params: z.object({ sku }) },
+  responses: { 200: { description: "The product", content: { "application/json": { schema: product } } } },
+});
+
+const createProductRoute = createRoute({
+  method: "post",
+  path: "/v1/products",
+  tags: ["products"],
+  summary: "Merchant: list a product for one of the caller's merchants, in its currency",
+  security: [{ bearer: [] }],
+  middleware: [authenticated("merchant:write")] as const,
+  request: {
+    body: {
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              sku: skuText,
+              name: z.string().trim().min(1).max(140),
+              price: z.string().regex(/^[1-9][0-9]{0,17}$/, "a positive whole number of minor units"),
+              merchantId: z.string().refine((value) => isId("merchant", value), "not a merchant id"),
+              stock: z.number().int().min(0).max(1_000_000).default(0),
+            })
+            .strict(),
+        },
+      },
+      required: true,
+    },
+  },
+  responses: { 201: { description: "Listed", content: { "application/json": { schema: product } } } },
+});
+
+const restockRoute = createRoute({
+  method: "post",
+  path: "/v1/products/{sku}/restock",
+  tags: ["products"],
+  summary: "Merchant: add stock to one of the caller's products (recorded)",
+  security: [{ bearer: [] }],
+  middleware: [authenticated("merchant:write")] as const,
+  request: {
+    params: z.object({ sku }),
+    body: {
+      content: {
+        "application/json": {
+          schema: z.object({ quantity: z.number().int().min(1).max(1_000_000) }).strict(),
+        },
+      },
+      required: true,
+    },
+  },
+  responses: { 200: { description: "The product", content: { "application/json": { schema: product } } } },
+});
+
+export function registerProductRoutes(app: OpenAPIHono<ServiceEnv>): void {
+  const authed = app as unknown as OpenAPIHono<AuthedEnv>;
+
+  app.openapi(listRoute, async (c) => {
+    const { merchantId, limit, cursor } = c.req.valid("query");
+    const rows = await c.var
+      .db()
+      .select()
+      .from(products)
+      .where(
+        and(
+          merchantId ? eq(products.merchantId, merchantId) : undefined,
+          cursor ? gt(products.sku, cursor) : undefined,
+        ),
+      )
+      .orderBy(asc(products.sku))
+      .limit(limit + 1);
+    const items = rows.slice(0, limit).map(present);
+    const nextCursor = rows.length > limit ? items.at(-1)?.sku : undefined;
+    return c.json({ items, ...(nextCursor ? { nextCursor } : {}) }, 200);
+  });
+
+  app.openapi(getRoute, async (c) => {
+    const [row] = await c.var
+      .db()
+      .select()
+      .from(products)
+      .where(eq(products.sku, c.req.valid("param").sku));
+    if (!row) throw new AppError("not_found", "Product does not exist.");
+    return c.json(present(row), 200);
+  });
+
+  authed.openapi(createProductRoute, async (c) => {
+    const body = c.req.valid("json");
+    const merchant = (await callerMerchants(c.env, c.var.principal.token)).find((m) => m.id === body.merchantId);
+    if (!merchant) throw new AppError("not_found", `Merchant ${body.merchantId} does not exist.`);
+    try {
+      const [row] = await c.var
+        .db()
+        .insert(products)
+        .values({
+          sku: body.sku,
+          name: body.name,
+          price: BigInt(body.price),
+          currency: merchant.currency,
+          merchantId: merchant.id,
+          ownerId: c.var.principal.subject,
+          onHand: body.stock,
+        })
+        .returning();
+      if (!row) throw new Error("product insert returned nothing");
+      c.header("location", `/v1/products/${row.sku}`);
+      return c.json(present(row), 201);
+    } catch (error) {
+      if (databaseError(error)?.code === "23505") throw new AppError("conflict", `SKU ${body.sku} is taken.`);
+      throw error;
+    }
+  });
+
+  authed.openapi(restockRoute, async (c) => {
+    const { sku: target } = c.req.valid("param");
+    const db = c.var.db();
+    const [row] = await db.select().from(products).where(eq(products.sku, target));
+    // Someone else's product does not exist, as far as the caller can tell.
+    if (!row || row.ownerId !== c.var.principal.subject) throw new AppError("not_found", "Product does not exist.");
+    await restock(db, target, c.req.valid("json").quantity, c.var.principal.subject);
+    const [updated] = await db.select().from(products).where(eq(products.sku, target));
+    return c.json(present(updated ?? row), 200);
+  });
+}

@@ -62,6 +62,7 @@ async function serviceToken(request: Request, signingKey: Awaited<ReturnType<typ
 
 /** The merchant the payments stand-in says every caller owns (inventory's tests). */
 const testMerchantId = "mer_01m8663z1ee8ga0a692p6nzqft";
+const otherMerchantId = "mer_01m8663z1ee8ga0a692p6nzqfv";
 
 /** Payments as inventory's tests see it: GET /v1/merchants answers the caller's one merchant. */
 const testPayments = async (request: Request) => {
@@ -71,6 +72,19 @@ const testPayments = async (request: Request) => {
     return Response.json({ items: [{ id: testMerchantId, name: "Test Shop", currency: "EUR" }] });
   }
   return new Response("not found", { status: 404 });
+};
+
+/** The catalogue as orders' tests see it: TEST-<price>-<merchant n> SKUs, priced in EUR. */
+const testInventory = async (request: Request) => {
+  const match = /^\/v1\/products\/(TEST-(\d+)-(\d+))$/.exec(new URL(request.url).pathname);
+  if (!match) return Response.json({ code: "not_found" }, { status: 404 });
+  const [, sku, price, merchant] = match;
+  return Response.json({
+    sku,
+    price,
+    currency: "EUR",
+    merchantId: merchant === "1" ? testMerchantId : otherMerchantId,
+  });
 };
 
 /** Services a service under test calls, when its tests do not run them: always unavailable. */
@@ -197,7 +211,7 @@ export default defineConfig({
                   : testIssuer.bindings),
                 ...(service.name === "ledger" ? { LEDGER_CHECKPOINT_KEY: testCheckpointKey } : {}),
                 ...(service.name === "inventory" ? { TEST_MERCHANT_ID: testMerchantId } : {}),
-                ...(["transfers", "accounts", "payments"].includes(service.name)
+                ...(["transfers", "accounts", "payments", "orders"].includes(service.name)
                   ? {
                       KAFKA_REST_URL: inject("kafkaRestUrl"),
                     }
@@ -229,6 +243,7 @@ export default defineConfig({
                         : {}),
                       ...(service.name === "ledger" ? { ACCOUNTS: unavailable } : {}),
                       ...(service.name === "inventory" ? { PAYMENTS: testPayments } : {}),
+                      ...(service.name === "orders" ? { INVENTORY: testInventory } : {}),
                     },
                   }),
             },

@@ -210,7 +210,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         ...(service.name === "ledger" ? { LEDGER_CHECKPOINT_KEY: options.ledgerCheckpointKey } : {}),
         ...(clientSecrets[service.name] ? { SERVICE_CLIENT_SECRET: clientSecrets[service.name] } : {}),
         // Services with an outbox publish to the stack's Kafka REST endpoint.
-        ...(["transfers", "accounts", "payments"].includes(service.name) ? { KAFKA_REST_URL: kafkaRestUrl } : {}),
+        ...(["transfers", "accounts", "payments", "orders"].includes(service.name)
+          ? { KAFKA_REST_URL: kafkaRestUrl }
+          : {}),
         // Notifications consume from it, and deliver webhooks to local receivers too.
         ...(service.name === "notifications"
           ? {

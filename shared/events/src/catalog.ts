@@ -61,9 +61,21 @@ const refund = payment.extend({
   refundAmount: minorUnits.describe("this refund"),
 });
 
+const order = z.object({
+  orderId: z.string(),
+  buyerId: z.string(),
+  payerAccountId: z.string(),
+  merchantId: z.string(),
+  currency,
+  total: minorUnits,
+  lines: z.array(z.object({ sku: z.string(), quantity: z.number().int().positive(), unitPrice: minorUnits })),
+  status: z.enum(["PENDING", "PAYMENT_AUTHORIZED", "CONFIRMED", "CANCELLED"]),
+  reason: z.string().optional().describe("why it was cancelled"),
+});
+
 interface EventDefinition<S extends z.ZodType = z.ZodType> {
   version: number;
-  service: "accounts" | "transfers" | "payments";
+  service: "accounts" | "transfers" | "payments" | "orders";
   topic: string;
   description: string;
   data: S;
@@ -92,6 +104,14 @@ const payments = (description: string, data: z.ZodType = payment): EventDefiniti
   data,
 });
 
+const orders = (description: string): EventDefinition => ({
+  version: 1,
+  service: "orders",
+  topic: "edgebank.orders",
+  description,
+  data: order,
+});
+
 export const eventCatalog = {
   AccountCredited: accounts("Money came into an account (a transfer's credit, a deposit)."),
   AccountDebited: accounts("Money left an account directly."),
@@ -112,6 +132,9 @@ export const eventCatalog = {
   PaymentCompleted: payments("A payment was authorized and captured: the merchant has the money."),
   PaymentFailed: payments("A payment failed (refused, or undone); nothing moved in the end."),
   PaymentRefunded: payments("Part or all of a payment went back from the merchant to the payer.", refund),
+  OrderCreated: orders("A buyer ordered a merchant's products; payment and stock follow by events."),
+  OrderConfirmed: orders("An order is paid and its stock committed."),
+  OrderCancelled: orders("An order ended without payment or stock (declined, out of stock, cancelled)."),
 } satisfies Record<string, EventDefinition>;
 
 export type EventType = keyof typeof eventCatalog;

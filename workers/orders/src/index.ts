@@ -1,9 +1,17 @@
-import { createServiceApp } from "@edgebank/service";
+import { relayOrderEvents } from "./events.ts";
+import { registerOrderRoutes } from "./routes/orders.ts";
+import { app } from "./service.ts";
 
 /**
- * The orders service. Its features arrive with their issues; for now it is the platform's
- * service skeleton: shared middleware, its database, health and readiness.
+ * The orders service: buyers order a merchant's products; payment and stock follow by events
+ * (the choreography of issue 7), each order ending CONFIRMED or CANCELLED.
  */
-const { app } = createServiceApp({ name: "orders", dbBinding: "ORDERS_DB", dbSchema: "orders" });
+registerOrderRoutes(app);
 
-export default app;
+export default {
+  fetch: app.fetch,
+  /** Every minute: publish what the relay after each change left pending. */
+  scheduled(_controller, env, ctx) {
+    ctx.waitUntil(relayOrderEvents(env, "cron"));
+  },
+} satisfies ExportedHandler<Env>;

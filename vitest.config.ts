@@ -211,7 +211,7 @@ export default defineConfig({
                   : testIssuer.bindings),
                 ...(service.name === "ledger" ? { LEDGER_CHECKPOINT_KEY: testCheckpointKey } : {}),
                 ...(service.name === "inventory" ? { TEST_MERCHANT_ID: testMerchantId } : {}),
-                ...(["transfers", "accounts", "payments", "orders"].includes(service.name)
+                ...(["transfers", "accounts", "payments", "orders", "inventory"].includes(service.name)
                   ? {
                       KAFKA_REST_URL: inject("kafkaRestUrl"),
                     }

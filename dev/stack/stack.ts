@@ -209,8 +209,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         ...(service.name === "auth" ? { SIGNING_KEY_KEK: options.signingKeyKek } : {}),
         ...(service.name === "ledger" ? { LEDGER_CHECKPOINT_KEY: options.ledgerCheckpointKey } : {}),
         ...(clientSecrets[service.name] ? { SERVICE_CLIENT_SECRET: clientSecrets[service.name] } : {}),
-        // Services with an outbox publish to the stack's Kafka REST endpoint.
-        ...(["transfers", "accounts", "payments", "orders"].includes(service.name)
+        // Services with an outbox or consumers use the stack's Kafka REST endpoint.
+        ...(["transfers", "accounts", "payments", "orders", "inventory"].includes(service.name)
           ? { KAFKA_REST_URL: kafkaRestUrl }
           : {}),
         // Notifications consume from it, and deliver webhooks to local receivers too.

@@ -43,7 +43,10 @@ export default async function setup(project: TestProject) {
   project.provide("databases", layout);
   project.provide("neonWsProxy", relay.proxy);
   project.provide("upstash", { url: upstash.url, token: upstash.token });
-  const broker = process.env.KAFKA_REST_URL ? undefined : await startKafkaRestServer();
+  // Every test file runs its own copies of the services' consumer objects, each joining the same
+  // groups: an instance whose file finished is dropped after 5 s of silence (live consumers poll
+  // continuously), so its partitions pass to a live one within a test's patience.
+  const broker = process.env.KAFKA_REST_URL ? undefined : await startKafkaRestServer({ instanceTimeoutMs: 5_000 });
   project.provide("kafkaRestUrl", process.env.KAFKA_REST_URL ?? broker?.url ?? "");
   return async () => {
     await broker?.close();

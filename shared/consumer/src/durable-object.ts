@@ -72,10 +72,20 @@ export abstract class EventConsumerDO<E extends object = object> extends Durable
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now());
   }
 
-  /** Stops polling (tests, a consumer being retired); `start` resumes from the committed offsets. */
+  /**
+   * Stops polling and leaves the group (its partitions pass to the group's other instances at
+   * once); `start` resumes from the committed offsets.
+   */
   async stop(): Promise<void> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.put("stopped", true);
+    const memory = await this.#memory();
+    if (memory.instance) {
+      await kafkaClient(this.env)
+        .deleteConsumer(memory.instance)
+        .catch(() => undefined);
+      await this.ctx.storage.put("memory", { ...memory, instance: undefined });
+    }
   }
 
   async status(): Promise<ConsumerStatus> {
@@ -153,4 +163,48 @@ export abstract class EventConsumerDO<E extends object = object> extends Durable
     if (await this.ctx.storage.get<boolean>("stopped")) return;
     await this.ctx.storage.setAlarm(Date.now() + next);
   }
+}
+
+/** Starts (or keeps running) the consumer object of every spec: from a cron, and from requests. */
+export async function startConsumerObjects(
+  namespace: DurableObjectNamespace<EventConsumerDO>,
+  specs: readonly ConsumerSpec[],
+): Promise<void> {
+  await Promise.all(
+    specs.map((spec) => namespace.get(namespace.idFromName(consumerName(spec))).start(consumerName(spec))),
+  );
+}
+
+/** Each consumer object's status (operators, tests). */
+export function consumerObjectStatuses(
+  namespace: DurableObjectNamespace<EventConsumerDO>,
+  specs: readonly ConsumerSpec[],
+): Promise<ConsumerStatus[]> {
+  return Promise.all(specs.map((spec) => namespace.get(namespace.idFromName(consumerName(spec))).status()));
+}
+
+/**
+ * A fetch handler that also makes sure the service's consumers run, once per isolate (wrangler
+ * dev runs no Cron Triggers; in production the cron does it too). A failed start is logged and
+ * tried again on the next request.
+ */
+export function fetchStartingConsumers<E>(
+  fetch: (request: Request, env: E, ctx: ExecutionContext) => Response | Promise<Response>,
+  start: (env: E) => Promise<void>,
+  log: (env: E) => Logger,
+): (request: Request, env: E, ctx: ExecutionContext) => Response | Promise<Response> {
+  let started = false;
+  return (request, env, ctx) => {
+    if (!started) {
+      ctx.waitUntil(
+        start(env).then(
+          () => {
+            started = true;
+          },
+          (error: unknown) => log(env).error("consumers not started", describeError(error)),
+        ),
+      );
+    }
+    return fetch(request, env, ctx);
+  };
 }

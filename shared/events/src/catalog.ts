@@ -51,9 +51,10 @@ const payment = z.object({
   amount: minorUnits,
   currency,
   reference: z.string(),
-  status: z.enum(["PENDING", "COMPLETED", "FAILED"]),
+  status: z.enum(["PENDING", "AUTHORIZED", "COMPLETED", "FAILED", "VOIDED"]),
   refundedAmount: minorUnits,
   reason: z.string().optional().describe("why it failed"),
+  orderId: z.string().optional().describe("the order it pays, for an order's payment"),
 });
 
 const refund = payment.extend({
@@ -73,9 +74,16 @@ const order = z.object({
   reason: z.string().optional().describe("why it was cancelled"),
 });
 
+const stock = z.object({
+  orderId: z.string(),
+  reservationId: z.string(),
+  status: z.enum(["HELD", "REJECTED", "COMMITTED", "RELEASED", "EXPIRED"]),
+  reason: z.string().optional().describe("why it was rejected"),
+});
+
 interface EventDefinition<S extends z.ZodType = z.ZodType> {
   version: number;
-  service: "accounts" | "transfers" | "payments" | "orders";
+  service: "accounts" | "transfers" | "payments" | "orders" | "inventory";
   topic: string;
   description: string;
   data: S;
@@ -112,6 +120,14 @@ const orders = (description: string): EventDefinition => ({
   data: order,
 });
 
+const inventory = (description: string): EventDefinition => ({
+  version: 1,
+  service: "inventory",
+  topic: "edgebank.inventory",
+  description,
+  data: stock,
+});
+
 export const eventCatalog = {
   AccountCredited: accounts("Money came into an account (a transfer's credit, a deposit)."),
   AccountDebited: accounts("Money left an account directly."),
@@ -132,6 +148,10 @@ export const eventCatalog = {
   PaymentCompleted: payments("A payment was authorized and captured: the merchant has the money."),
   PaymentFailed: payments("A payment failed (refused, or undone); nothing moved in the end."),
   PaymentRefunded: payments("Part or all of a payment went back from the merchant to the payer.", refund),
+  PaymentAuthorized: payments("An order's payment is authorized: the amount is held on the payer's account."),
+  PaymentVoided: payments("An order's authorized payment was let go: the hold is released, nothing moved."),
+  StockReserved: inventory("An order's lines are set aside until it is confirmed or cancelled."),
+  StockRejected: inventory("An order's lines could not be set aside (out of stock, unknown product)."),
   OrderCreated: orders("A buyer ordered a merchant's products; payment and stock follow by events."),
   OrderConfirmed: orders("An order is paid and its stock committed."),
   OrderCancelled: orders("An order ended without payment or stock (declined, out of stock, cancelled)."),

@@ -1,6 +1,9 @@
+import { fetchStartingConsumers } from "@edgebank/consumer/durable-object";
 import { withDatabase } from "@edgebank/db";
 import { createLogger, describeError } from "@edgebank/http";
+import { startConsumers } from "./consumers.ts";
 import { expireReservations } from "./domain/stock.ts";
+import { relayInventoryEvents } from "./events.ts";
 import { registerProductRoutes } from "./routes/products.ts";
 import { app, config, serviceSettings } from "./service.ts";
 
@@ -10,19 +13,32 @@ import { app, config, serviceSettings } from "./service.ts";
  */
 registerProductRoutes(app);
 
+const logger = (env: Env) => {
+  const { SERVICE_VERSION, LOG_LEVEL } = config(env);
+  return createLogger({ service: "inventory", version: SERVICE_VERSION }, LOG_LEVEL);
+};
+
+export { InventoryConsumerDO } from "./consumers.ts";
 export default {
-  fetch: app.fetch,
-  /** Every minute: reservations nobody confirmed in time give their stock back. */
+  /** Requests also make sure the order choreography's consumers run. */
+  fetch: fetchStartingConsumers<Env>(app.fetch, startConsumers, logger),
+  /**
+   * Every minute: keep the consumers running; reservations nobody confirmed in time give their
+   * stock back; publish what the outbox holds.
+   */
   scheduled(_controller, env, ctx) {
-    const { SERVICE_VERSION, LOG_LEVEL } = config(env);
-    const log = createLogger({ service: "inventory", version: SERVICE_VERSION }, LOG_LEVEL);
+    const log = logger(env);
     ctx.waitUntil(
-      withDatabase(serviceSettings(env), (db) => expireReservations(db)).then(
-        (expired) => {
-          if (expired > 0) log.info("reservations expired", { expired });
-        },
-        (error: unknown) => log.error("reservation expiry failed", describeError(error)),
-      ),
+      Promise.all([
+        startConsumers(env),
+        withDatabase(serviceSettings(env), (db) => expireReservations(db)).then(
+          (expired) => {
+            if (expired > 0) log.info("reservations expired", { expired });
+          },
+          (error: unknown) => log.error("reservation expiry failed", describeError(error)),
+        ),
+        relayInventoryEvents(env, "cron"),
+      ]),
     );
   },
 } satisfies ExportedHandler<Env>;

@@ -20,6 +20,14 @@ export function consumers(env: object): ConsumerSpec[] {
     },
     {
       group: "notifications",
+      topic: "edgebank.orders",
+      schema: "notifications",
+      types: notifiedEvents,
+      maxAttempts: CONSUMER_MAX_ATTEMPTS,
+      handle: recordNotification,
+    },
+    {
+      group: "notifications",
       topic: "edgebank.payments",
       schema: "notifications",
       types: notifiedEvents,

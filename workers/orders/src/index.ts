@@ -1,6 +1,9 @@
+import { fetchStartingConsumers } from "@edgebank/consumer/durable-object";
+import { createLogger } from "@edgebank/http";
+import { startConsumers } from "./consumers.ts";
 import { relayOrderEvents } from "./events.ts";
 import { registerOrderRoutes } from "./routes/orders.ts";
-import { app } from "./service.ts";
+import { app, config } from "./service.ts";
 
 /**
  * The orders service: buyers order a merchant's products; payment and stock follow by events
@@ -8,10 +11,17 @@ import { app } from "./service.ts";
  */
 registerOrderRoutes(app);
 
+const logger = (env: Env) => {
+  const { SERVICE_VERSION, LOG_LEVEL } = config(env);
+  return createLogger({ service: "orders", version: SERVICE_VERSION }, LOG_LEVEL);
+};
+
+export { OrdersConsumerDO } from "./consumers.ts";
 export default {
-  fetch: app.fetch,
-  /** Every minute: publish what the relay after each change left pending. */
+  /** Requests also make sure the choreography's consumer runs. */
+  fetch: fetchStartingConsumers<Env>(app.fetch, startConsumers, logger),
+  /** Every minute: keep the consumer running; publish what the relay after each change left pending. */
   scheduled(_controller, env, ctx) {
-    ctx.waitUntil(relayOrderEvents(env, "cron"));
+    ctx.waitUntil(Promise.all([startConsumers(env), relayOrderEvents(env, "cron")]));
   },
 } satisfies ExportedHandler<Env>;

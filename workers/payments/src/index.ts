@@ -1,6 +1,8 @@
+import { fetchStartingConsumers } from "@edgebank/consumer/durable-object";
 import { withDatabase } from "@edgebank/db";
 import { createLogger, describeError } from "@edgebank/http";
 import { TransientFailure } from "@edgebank/service/clients";
+import { startConsumers } from "./consumers.ts";
 import { runPayment, stalePayments } from "./domain/payments.ts";
 import { runRefund, staleRefunds } from "./domain/refunds.ts";
 import { relayPaymentEvents } from "./events.ts";
@@ -15,8 +17,7 @@ registerPaymentRoutes(app);
 
 /** Payments and refunds left pending (a worker died, a service was down) are run again. */
 async function resumeStale(env: Env): Promise<void> {
-  const { SERVICE_VERSION, LOG_LEVEL } = config(env);
-  const log = createLogger({ service: "payments", version: SERVICE_VERSION }, LOG_LEVEL);
+  const log = logger(env);
   const [paymentIds, refundIds] = await withDatabase(serviceSettings(env), async (db) => [
     await stalePayments(db, 30),
     await staleRefunds(db, 30),
@@ -36,10 +37,17 @@ async function resumeStale(env: Env): Promise<void> {
   }
 }
 
+const logger = (env: Env) => {
+  const { SERVICE_VERSION, LOG_LEVEL } = config(env);
+  return createLogger({ service: "payments", version: SERVICE_VERSION }, LOG_LEVEL);
+};
+
+export { PaymentsConsumerDO } from "./consumers.ts";
 export default {
-  fetch: app.fetch,
-  /** Every minute: finish what was left pending, then publish what the outbox holds. */
+  /** Requests also make sure the order choreography's consumers run. */
+  fetch: fetchStartingConsumers<Env>(app.fetch, startConsumers, logger),
+  /** Every minute: keep the consumers running, finish what was left pending, publish the outbox. */
   scheduled(_controller, env, ctx) {
-    ctx.waitUntil(resumeStale(env).finally(() => relayPaymentEvents(env, "cron")));
+    ctx.waitUntil(Promise.all([startConsumers(env), resumeStale(env).finally(() => relayPaymentEvents(env, "cron"))]));
   },
 } satisfies ExportedHandler<Env>;

@@ -1,5 +1,7 @@
+import { deadLetterTable, inboxTable } from "@edgebank/consumer/table";
+import { outboxTable } from "@edgebank/outbox/table";
 import { sql } from "drizzle-orm";
-import { bigint, check, index, integer, pgSchema, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { bigint, check, index, integer, jsonb, pgSchema, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 /** Every table of the inventory service lives in this schema of the inventory database. */
 export const inventorySchema = pgSchema("inventory");
@@ -80,3 +82,20 @@ export const reservationItems = inventorySchema.table(
     check("reservation_items_quantity_positive", sql`${t.quantity} > 0`),
   ],
 );
+
+/**
+ * What each order asks for, learned from OrderCreated: the reservation is made from it once the
+ * order's payment is authorized (a later event, read by another consumer).
+ */
+export const orderRequests = inventorySchema.table("order_requests", {
+  orderId: text("order_id").primaryKey(),
+  lines: jsonb("lines").$type<Array<{ sku: string; quantity: number }>>().notNull(),
+  createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+});
+
+/** StockReserved and StockRejected, written with the reservation they describe. */
+export const outbox = outboxTable(inventorySchema);
+
+/** The choreography's events this service applied, and those it could not. */
+export const inbox = inboxTable(inventorySchema);
+export const deadLetters = deadLetterTable(inventorySchema);

@@ -13,6 +13,8 @@ export const notifiedEvents = [
   "PaymentCompleted",
   "PaymentFailed",
   "PaymentRefunded",
+  "OrderConfirmed",
+  "OrderCancelled",
 ] as const satisfies readonly EventType[];
 export type NotifiedEvent = (typeof notifiedEvents)[number];
 
@@ -88,9 +90,38 @@ function paymentNotifications(event: KnownEvent): NotificationContent[] {
   }
 }
 
+/** An order's end, told to its buyer. */
+function orderNotifications(event: KnownEvent): NotificationContent[] {
+  const data = event.data as { orderId: string; buyerId: string; total: string; currency: string; reason?: string };
+  const total = amount(data.total, data.currency);
+  const facts = { orderId: data.orderId, total: data.total, currency: data.currency };
+  if (event.type === "OrderConfirmed") {
+    return [
+      {
+        userId: data.buyerId,
+        title: "Order confirmed",
+        body: `Your order of ${total} is paid and confirmed.`,
+        data: facts,
+      },
+    ];
+  }
+  if (event.type === "OrderCancelled") {
+    return [
+      {
+        userId: data.buyerId,
+        title: "Order cancelled",
+        body: `Your order of ${total} was cancelled: ${data.reason ?? "cancelled"}. Nothing was taken.`,
+        data: { ...facts, reason: data.reason ?? null },
+      },
+    ];
+  }
+  return [];
+}
+
 /** Whom an event concerns and what each is told (none when it concerns no user). */
 export function notificationsFor(event: KnownEvent): NotificationContent[] {
   if (event.type.startsWith("Payment")) return paymentNotifications(event);
+  if (event.type.startsWith("Order")) return orderNotifications(event);
   const single = notificationFor(event);
   return single ? [single] : [];
 }

@@ -1,3 +1,4 @@
+import { deadLetterTable, inboxTable } from "@edgebank/consumer/table";
 import { outboxTable } from "@edgebank/outbox/table";
 import { idempotencyTable } from "@edgebank/service/idempotency-table";
 import { sql } from "drizzle-orm";
@@ -20,7 +21,12 @@ export const merchants = paymentsSchema.table(
   (t) => [index("merchants_owner_idx").on(t.ownerId), unique("merchants_account_uq").on(t.accountId)],
 );
 
-export const paymentStatuses = ["PENDING", "COMPLETED", "FAILED"] as const;
+/**
+ * PENDING (running) → COMPLETED or FAILED. An order's payment stops after its authorization,
+ * AUTHORIZED, until its stock is reserved (then it runs on: capture, credit, record) or the
+ * order ends (VOIDED: the hold released, nothing moved).
+ */
+export const paymentStatuses = ["PENDING", "AUTHORIZED", "COMPLETED", "FAILED", "VOIDED"] as const;
 export type PaymentStatus = (typeof paymentStatuses)[number];
 
 /**
@@ -46,6 +52,8 @@ export const payments = paymentsSchema.table(
     amount: bigint("amount", { mode: "bigint" }).notNull(),
     currency: text("currency").notNull(),
     reference: text("reference").notNull(),
+    /** The order it pays (one payment per order), for an order's payment. */
+    orderId: text("order_id").unique(),
     status: text("status", { enum: paymentStatuses }).notNull().default("PENDING"),
     step: text("step", { enum: paymentSteps }).notNull().default("authorize"),
     failureReason: text("failure_reason"),
@@ -102,3 +110,7 @@ export const idempotencyRecords = idempotencyTable(paymentsSchema);
 
 /** Events for others (PaymentCreated, PaymentCompleted, PaymentFailed, PaymentRefunded). */
 export const outbox = outboxTable(paymentsSchema);
+
+/** The order events this service applied (authorize, capture, void, refund), and those it could not. */
+export const inbox = inboxTable(paymentsSchema);
+export const deadLetters = deadLetterTable(paymentsSchema);

@@ -42,6 +42,7 @@ export function paymentEventData(row: PaymentRow): Record<string, unknown> {
     status: row.status,
     refundedAmount: row.refundedAmount.toString(),
     ...(row.failureReason ? { reason: row.failureReason } : {}),
+    ...(row.orderId ? { orderId: row.orderId } : {}),
   };
 }
 
@@ -160,101 +161,104 @@ async function settle(
  * (the cron, a repeat of the request) continues it, and every step's operation id makes a
  * second run of a step a no-op.
  */
-export async function runPayment(env: object, id: string, traceparent?: string): Promise<PaymentRow> {
-  return withDatabase(serviceSettings(env), async (db) => {
-    for (;;) {
-      const row = await load(db, id);
-      if (row.status !== "PENDING") return row;
-      const amount = row.amount.toString();
-      switch (row.step) {
-        case "authorize": {
-          const holdSeconds = paymentSettings(env).PAYMENT_AUTHORIZATION_SECONDS;
-          const outcome = await operateAccount(env, row.payerAccountId, {
-            kind: "hold",
-            operationId: `${id}:authorize`,
-            holdId: `${id}:hold`,
-            amount,
-            currency: row.currency,
-            expiresAt: new Date(row.createdAt.getTime() + holdSeconds * 1000).toISOString(),
-          });
-          if (outcome.kind === "applied") await advance(db, id, "authorize", "capture");
-          else await settle(db, id, { status: "FAILED", reason: reasonOf(outcome) }, traceparent);
-          break;
-        }
-        case "capture": {
-          const outcome = await operateAccount(env, row.payerAccountId, {
-            kind: "capture",
-            operationId: `${id}:capture`,
-            holdId: `${id}:hold`,
-          });
-          if (outcome.kind === "applied") {
-            await advance(db, id, "capture", "credit");
-          } else {
-            // Not taken: let the payer have the money again (a hold that expired is gone already).
-            await operateAccount(env, row.payerAccountId, {
-              kind: "release",
-              operationId: `${id}:release`,
-              holdId: `${id}:hold`,
-            });
-            const reason = reasonOf(outcome);
-            await settle(
-              db,
-              id,
-              {
-                status: "FAILED",
-                reason: reason === "hold_not_found" ? "authorization_expired" : reason,
-              },
-              traceparent,
-            );
-          }
-          break;
-        }
-        case "credit": {
-          const outcome = await operateAccount(env, row.merchantAccountId, {
-            kind: "credit",
-            operationId: `${id}:credit`,
-            amount,
-            currency: row.currency,
-            requireActive: true,
-          });
-          if (outcome.kind === "applied") {
-            await advance(db, id, "credit", "record");
-            break;
-          }
-          // The merchant cannot take it (frozen, closed): the captured money goes back.
-          const back = await operateAccount(env, row.payerAccountId, {
-            kind: "credit",
-            operationId: `${id}:return`,
-            amount,
-            currency: row.currency,
-          });
-          if (back.kind !== "applied") {
-            throw new AppError("internal", `payment ${id}: returning the captured money failed: ${reasonOf(back)}`);
-          }
-          await settle(db, id, { status: "FAILED", reason: `merchant_${reasonOf(outcome)}` }, traceparent);
-          break;
-        }
-        case "record": {
-          const outcome = await recordInLedger(env, {
-            transferId: id,
-            description: `Payment ${row.reference} to ${row.merchantId}`,
-            postings: [
-              { accountId: row.payerAccountId, amount: `-${amount}`, currency: row.currency },
-              { accountId: row.merchantAccountId, amount, currency: row.currency },
-            ],
-          });
-          if (outcome.kind !== "applied") {
-            // The money moved; the ledger refuses it: a person must look (the cron retries meanwhile).
-            throw new AppError("internal", `payment ${id}: the ledger refused the entry: ${reasonOf(outcome)}`);
-          }
-          await settle(db, id, { status: "COMPLETED" }, traceparent);
-          break;
-        }
-        case "done":
-          return row;
+export function runPayment(env: object, id: string, traceparent?: string): Promise<PaymentRow> {
+  return withDatabase(serviceSettings(env), (db) => runPaymentIn(db, env, id, traceparent));
+}
+
+/** runPayment on a given database handle (a consumer's transaction). */
+export async function runPaymentIn(db: Database, env: object, id: string, traceparent?: string): Promise<PaymentRow> {
+  for (;;) {
+    const row = await load(db, id);
+    if (row.status !== "PENDING") return row;
+    const amount = row.amount.toString();
+    switch (row.step) {
+      case "authorize": {
+        const holdSeconds = paymentSettings(env).PAYMENT_AUTHORIZATION_SECONDS;
+        const outcome = await operateAccount(env, row.payerAccountId, {
+          kind: "hold",
+          operationId: `${id}:authorize`,
+          holdId: `${id}:hold`,
+          amount,
+          currency: row.currency,
+          expiresAt: new Date(row.createdAt.getTime() + holdSeconds * 1000).toISOString(),
+        });
+        if (outcome.kind === "applied") await advance(db, id, "authorize", "capture");
+        else await settle(db, id, { status: "FAILED", reason: reasonOf(outcome) }, traceparent);
+        break;
       }
+      case "capture": {
+        const outcome = await operateAccount(env, row.payerAccountId, {
+          kind: "capture",
+          operationId: `${id}:capture`,
+          holdId: `${id}:hold`,
+        });
+        if (outcome.kind === "applied") {
+          await advance(db, id, "capture", "credit");
+        } else {
+          // Not taken: let the payer have the money again (a hold that expired is gone already).
+          await operateAccount(env, row.payerAccountId, {
+            kind: "release",
+            operationId: `${id}:release`,
+            holdId: `${id}:hold`,
+          });
+          const reason = reasonOf(outcome);
+          await settle(
+            db,
+            id,
+            {
+              status: "FAILED",
+              reason: reason === "hold_not_found" ? "authorization_expired" : reason,
+            },
+            traceparent,
+          );
+        }
+        break;
+      }
+      case "credit": {
+        const outcome = await operateAccount(env, row.merchantAccountId, {
+          kind: "credit",
+          operationId: `${id}:credit`,
+          amount,
+          currency: row.currency,
+          requireActive: true,
+        });
+        if (outcome.kind === "applied") {
+          await advance(db, id, "credit", "record");
+          break;
+        }
+        // The merchant cannot take it (frozen, closed): the captured money goes back.
+        const back = await operateAccount(env, row.payerAccountId, {
+          kind: "credit",
+          operationId: `${id}:return`,
+          amount,
+          currency: row.currency,
+        });
+        if (back.kind !== "applied") {
+          throw new AppError("internal", `payment ${id}: returning the captured money failed: ${reasonOf(back)}`);
+        }
+        await settle(db, id, { status: "FAILED", reason: `merchant_${reasonOf(outcome)}` }, traceparent);
+        break;
+      }
+      case "record": {
+        const outcome = await recordInLedger(env, {
+          transferId: id,
+          description: `Payment ${row.reference} to ${row.merchantId}`,
+          postings: [
+            { accountId: row.payerAccountId, amount: `-${amount}`, currency: row.currency },
+            { accountId: row.merchantAccountId, amount, currency: row.currency },
+          ],
+        });
+        if (outcome.kind !== "applied") {
+          // The money moved; the ledger refuses it: a person must look (the cron retries meanwhile).
+          throw new AppError("internal", `payment ${id}: the ledger refused the entry: ${reasonOf(outcome)}`);
+        }
+        await settle(db, id, { status: "COMPLETED" }, traceparent);
+        break;
+      }
+      case "done":
+        return row;
     }
-  });
+  }
 }
 
 export function reasonOf(outcome: Awaited<ReturnType<typeof operateAccount>>): string {

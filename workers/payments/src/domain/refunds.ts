@@ -107,98 +107,101 @@ async function advance(db: Database, id: string, from: RefundStep, to: RefundSte
  * account that refuses the credit after the debit leaves it NEEDS_ATTENTION for an operator.
  * Transient failures throw and the next run continues at the same step.
  */
-export async function runRefund(env: object, id: string, traceparent?: string): Promise<RefundRow> {
-  return withDatabase(serviceSettings(env), async (db) => {
-    for (;;) {
-      const [refund] = await db.select().from(refunds).where(eq(refunds.id, id));
-      if (!refund) throw new Error(`refund ${id} does not exist`);
-      if (refund.status !== "PENDING") return refund;
-      const [payment] = await db.select().from(payments).where(eq(payments.id, refund.paymentId));
-      if (!payment) throw new Error(`refund ${id} without its payment`);
-      const amount = refund.amount.toString();
-      switch (refund.step) {
-        case "debit": {
-          const outcome = await operateAccount(env, payment.merchantAccountId, {
-            kind: "debit",
-            operationId: `${id}:debit`,
-            amount,
-            currency: payment.currency,
-          });
-          if (outcome.kind === "applied") {
-            await advance(db, id, "debit", "credit");
-            break;
-          }
-          await db.transaction(async (tx) => {
-            const [failed] = await tx
-              .update(refunds)
-              .set({ status: "FAILED", step: "done", failureReason: reasonOf(outcome), updatedAt: new Date() })
-              .where(and(eq(refunds.id, id), eq(refunds.status, "PENDING")))
-              .returning();
-            if (!failed) return;
-            await tx
-              .update(payments)
-              .set({ refundedAmount: sql`${payments.refundedAmount} - ${refund.amount}`, updatedAt: new Date() })
-              .where(eq(payments.id, payment.id));
-          });
+export function runRefund(env: object, id: string, traceparent?: string): Promise<RefundRow> {
+  return withDatabase(serviceSettings(env), (db) => runRefundIn(db, env, id, traceparent));
+}
+
+/** runRefund on a given database handle (a consumer's transaction). */
+export async function runRefundIn(db: Database, env: object, id: string, traceparent?: string): Promise<RefundRow> {
+  for (;;) {
+    const [refund] = await db.select().from(refunds).where(eq(refunds.id, id));
+    if (!refund) throw new Error(`refund ${id} does not exist`);
+    if (refund.status !== "PENDING") return refund;
+    const [payment] = await db.select().from(payments).where(eq(payments.id, refund.paymentId));
+    if (!payment) throw new Error(`refund ${id} without its payment`);
+    const amount = refund.amount.toString();
+    switch (refund.step) {
+      case "debit": {
+        const outcome = await operateAccount(env, payment.merchantAccountId, {
+          kind: "debit",
+          operationId: `${id}:debit`,
+          amount,
+          currency: payment.currency,
+        });
+        if (outcome.kind === "applied") {
+          await advance(db, id, "debit", "credit");
           break;
         }
-        case "credit": {
-          const outcome = await operateAccount(env, payment.payerAccountId, {
-            kind: "credit",
-            operationId: `${id}:credit`,
-            amount,
-            currency: payment.currency,
-          });
-          if (outcome.kind === "applied") {
-            await advance(db, id, "credit", "record");
-          } else {
-            await db
-              .update(refunds)
-              .set({ status: "NEEDS_ATTENTION", failureReason: `payer_${reasonOf(outcome)}`, updatedAt: new Date() })
-              .where(and(eq(refunds.id, id), eq(refunds.status, "PENDING")));
-          }
-          break;
-        }
-        case "record": {
-          const outcome = await recordInLedger(env, {
-            transferId: id,
-            description: `Refund of payment ${payment.reference} (${payment.id})`,
-            postings: [
-              { accountId: payment.merchantAccountId, amount: `-${amount}`, currency: payment.currency },
-              { accountId: payment.payerAccountId, amount, currency: payment.currency },
-            ],
-          });
-          if (outcome.kind !== "applied") {
-            throw new AppError("internal", `refund ${id}: the ledger refused the entry: ${reasonOf(outcome)}`);
-          }
-          await db.transaction(async (tx) => {
-            const [done] = await tx
-              .update(refunds)
-              .set({ status: "COMPLETED", step: "done", completedAt: new Date(), updatedAt: new Date() })
-              .where(and(eq(refunds.id, id), eq(refunds.status, "PENDING")))
-              .returning();
-            if (!done) return;
-            const [current] = await tx.select().from(payments).where(eq(payments.id, payment.id));
-            if (!current) return;
-            await writeEvent(
-              tx,
-              "PaymentRefunded",
-              payment.id,
-              {
-                ...paymentEventData(current),
-                refundId: id,
-                refundAmount: amount,
-              },
-              traceparent,
-            );
-          });
-          break;
-        }
-        case "done":
-          return refund;
+        await db.transaction(async (tx) => {
+          const [failed] = await tx
+            .update(refunds)
+            .set({ status: "FAILED", step: "done", failureReason: reasonOf(outcome), updatedAt: new Date() })
+            .where(and(eq(refunds.id, id), eq(refunds.status, "PENDING")))
+            .returning();
+          if (!failed) return;
+          await tx
+            .update(payments)
+            .set({ refundedAmount: sql`${payments.refundedAmount} - ${refund.amount}`, updatedAt: new Date() })
+            .where(eq(payments.id, payment.id));
+        });
+        break;
       }
+      case "credit": {
+        const outcome = await operateAccount(env, payment.payerAccountId, {
+          kind: "credit",
+          operationId: `${id}:credit`,
+          amount,
+          currency: payment.currency,
+        });
+        if (outcome.kind === "applied") {
+          await advance(db, id, "credit", "record");
+        } else {
+          await db
+            .update(refunds)
+            .set({ status: "NEEDS_ATTENTION", failureReason: `payer_${reasonOf(outcome)}`, updatedAt: new Date() })
+            .where(and(eq(refunds.id, id), eq(refunds.status, "PENDING")));
+        }
+        break;
+      }
+      case "record": {
+        const outcome = await recordInLedger(env, {
+          transferId: id,
+          description: `Refund of payment ${payment.reference} (${payment.id})`,
+          postings: [
+            { accountId: payment.merchantAccountId, amount: `-${amount}`, currency: payment.currency },
+            { accountId: payment.payerAccountId, amount, currency: payment.currency },
+          ],
+        });
+        if (outcome.kind !== "applied") {
+          throw new AppError("internal", `refund ${id}: the ledger refused the entry: ${reasonOf(outcome)}`);
+        }
+        await db.transaction(async (tx) => {
+          const [done] = await tx
+            .update(refunds)
+            .set({ status: "COMPLETED", step: "done", completedAt: new Date(), updatedAt: new Date() })
+            .where(and(eq(refunds.id, id), eq(refunds.status, "PENDING")))
+            .returning();
+          if (!done) return;
+          const [current] = await tx.select().from(payments).where(eq(payments.id, payment.id));
+          if (!current) return;
+          await writeEvent(
+            tx,
+            "PaymentRefunded",
+            payment.id,
+            {
+              ...paymentEventData(current),
+              refundId: id,
+              refundAmount: amount,
+            },
+            traceparent,
+          );
+        });
+        break;
+      }
+      case "done":
+        return refund;
     }
-  });
+  }
 }
 
 /** Pending refunds untouched for a while. */

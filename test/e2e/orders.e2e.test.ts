@@ -1,0 +1,192 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevStack, session, startDevStack } from "./dev-stack.ts";
+
+/**
+ * The order choreography through the gateway and Kafka: orders, payments and inventory react to
+ * each other's events, and every order ends CONFIRMED (payment captured, stock committed) or
+ * CANCELLED (no hold, no capture, no reservation left).
+ *
+ * Always against a PostgreSQL server (DATABASE_URL, else the local one these machines run): the
+ * choreography's handlers call other services inside their consumer's transaction, and the
+ * embedded PGlite is one session for every service, so such a call waits for the transaction
+ * that waits for it.
+ */
+const SERVER = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+let stack: DevStack;
+let operator = "";
+let buyer = "";
+let shop = "";
+let shopAccount = "";
+let merchantId = "";
+
+function api(path: string, token: string, init: RequestInit & { key?: string } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Bearer ${token}`);
+  if (init.body) headers.set("content-type", "application/json");
+  if (init.key) headers.set("idempotency-key", init.key);
+  return fetch(`${stack.url}${path}`, { ...init, headers });
+}
+
+const post = (path: string, token: string, body: unknown, key: string = crypto.randomUUID()) =>
+  api(path, token, { method: "POST", key, body: JSON.stringify(body) });
+
+async function openAccount(token: string, funding?: string): Promise<string> {
+  const opened = await post("/v1/accounts", token, { currency: "EUR" });
+  expect(opened.status).toBe(201);
+  const { id } = (await opened.json()) as { id: string };
+  if (funding) {
+    const funded = await post("/v1/transfers/deposits", operator, {
+      accountId: id,
+      amount: funding,
+      currency: "EUR",
+      description: "funding",
+    });
+    expect(funded.status).toBe(201);
+  }
+  return id;
+}
+
+async function balance(token: string, accountId: string) {
+  return (await (await api(`/v1/accounts/${accountId}/balance`, token)).json()) as {
+    posted: string;
+    available: string;
+  };
+}
+
+async function newProduct(stock: number, price = "1000"): Promise<string> {
+  const sku = `E2E-${crypto.randomUUID().slice(0, 8).toUpperCase()}`;
+  const created = await post("/v1/products", shop, { sku, name: "Mug", price, merchantId, stock });
+  expect(created.status).toBe(201);
+  return sku;
+}
+
+const available = async (sku: string) =>
+  ((await (await fetch(`${stack.url}/v1/products/${sku}`)).json()) as { available: number }).available;
+
+type Order = { id: string; status: string; reason?: string; total: string };
+
+async function settled(id: string, ms = 30_000): Promise<Order> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const order = (await (await api(`/v1/orders/${id}`, buyer)).json()) as Order;
+    if (order.status === "CONFIRMED" || order.status === "CANCELLED") return order;
+    if (Date.now() > deadline) throw new Error(`order ${id} still ${order.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function order(payerAccountId: string, sku: string, quantity: number): Promise<Order> {
+  const placed = await post("/v1/orders", buyer, { payerAccountId, lines: [{ sku, quantity }] });
+  expect(placed.status).toBe(202);
+  return (await placed.json()) as Order;
+}
+
+beforeAll(async () => {
+  stack = await startDevStack("e2e-orders", { DATABASE_URL: SERVER });
+  operator = await session(stack.url, stack.operator.email, stack.operator.password, "192.0.2.60");
+  buyer = await session(stack.url, `buyer.${Date.now()}@example.test`, "the buyer's passphrase", "192.0.2.61");
+  shop = await session(
+    stack.url,
+    `seller.${Date.now()}@example.test`,
+    "the seller's passphrase",
+    "192.0.2.62",
+    "merchant",
+  );
+  shopAccount = await openAccount(shop);
+  const registered = await post("/v1/merchants", shop, { name: "Mug Shop", accountId: shopAccount });
+  expect(registered.status).toBe(201);
+  merchantId = ((await registered.json()) as { id: string }).id;
+}, 150_000);
+
+afterAll(() => stack.kill(), 30_000);
+
+describe("the order choreography", () => {
+  it("confirms a paid order: payment captured to the merchant, stock committed", async () => {
+    const wallet = await openAccount(buyer, "10000");
+    const sku = await newProduct(5, "1250");
+    const placed = await order(wallet, sku, 2);
+    expect(placed).toMatchObject({ status: "PENDING", total: "2500" });
+    expect(await settled(placed.id)).toMatchObject({ status: "CONFIRMED" });
+    expect(await balance(buyer, wallet)).toMatchObject({ posted: "7500", available: "7500" });
+    expect((await balance(shop, shopAccount)).posted).toBe("2500");
+    expect(await available(sku)).toBe(3);
+    // The buyer is told, once.
+    const told = async () =>
+      (
+        (await (await api("/v1/notifications?limit=100", buyer)).json()) as {
+          items: Array<{ title: string; data: { orderId?: string } }>;
+        }
+      ).items.filter((n) => n.data.orderId === placed.id);
+    for (let i = 0; i < 50 && (await told()).length === 0; i++) await new Promise((r) => setTimeout(r, 200));
+    expect((await told()).map((n) => n.title)).toEqual(["Order confirmed"]);
+  }, 60_000);
+
+  it("cancels when the payer cannot pay, or the stock is short: nothing held, nothing taken", async () => {
+    const wallet = await openAccount(buyer, "2000");
+    const sku = await newProduct(1, "800");
+    const [poor, short] = [await order(wallet, sku, 3), await order(wallet, sku, 1)];
+    // 3 × 8.00 is more than the 20.00 on the account; the second order takes the one in stock.
+    expect(await settled(poor.id)).toMatchObject({
+      status: "CANCELLED",
+      reason: "payment_declined:insufficient_funds",
+    });
+    expect(await settled(short.id)).toMatchObject({ status: "CONFIRMED" });
+    const none = await order(wallet, sku, 1);
+    expect(await settled(none.id)).toMatchObject({ status: "CANCELLED", reason: `out_of_stock:${sku}` });
+    // The out-of-stock order's hold was let go: what is available is what is posted.
+    const after = await balance(buyer, wallet);
+    expect(after).toMatchObject({ posted: "1200", available: "1200" });
+    expect(await available(sku)).toBe(0);
+  }, 60_000);
+
+  it("a buyer's cancel before confirmation leaves no hold, no capture and no reservation", async () => {
+    const wallet = await openAccount(buyer, "5000");
+    const sku = await newProduct(3, "1000");
+    const placed = await order(wallet, sku, 1);
+    const cancelled = await api(`/v1/orders/${placed.id}/cancel`, buyer, { method: "POST" });
+    expect(cancelled.status).toBe(200);
+    expect(await settled(placed.id)).toMatchObject({ status: "CANCELLED", reason: "cancelled_by_customer" });
+    // Whatever the events' timing, the end state holds once they all arrived.
+    const deadline = Date.now() + 20_000;
+    let state = { balance: await balance(buyer, wallet), stock: await available(sku) };
+    while (
+      Date.now() < deadline &&
+      !(state.balance.posted === "5000" && state.balance.available === "5000" && state.stock === 3)
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      state = { balance: await balance(buyer, wallet), stock: await available(sku) };
+    }
+    expect(state).toEqual({ balance: expect.objectContaining({ posted: "5000", available: "5000" }), stock: 3 });
+  }, 60_000);
+
+  it("50 concurrent orders for 10 in stock: exactly 10 confirmed, 40 cancelled, money conserved", async () => {
+    const wallet = await openAccount(buyer, "100000");
+    const before = BigInt((await balance(shop, shopAccount)).posted);
+    const sku = await newProduct(10, "100");
+    const placed = await Promise.all(Array.from({ length: 50 }, () => order(wallet, sku, 1)));
+    // One list call per poll (fifty GETs every 200 ms would spend the buyer's rate limit).
+    const ids = new Set(placed.map((o) => o.id));
+    let ends: Order[] = [];
+    for (const deadline = Date.now() + 90_000; Date.now() < deadline; ) {
+      const page = (await (await api("/v1/orders?limit=100", buyer)).json()) as { items: Order[] };
+      ends = page.items.filter((o) => ids.has(o.id) && (o.status === "CONFIRMED" || o.status === "CANCELLED"));
+      if (ends.length === ids.size) break;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    expect(ends).toHaveLength(50);
+    expect(ends.filter((o) => o.status === "CONFIRMED")).toHaveLength(10);
+    const cancelled = ends.filter((o) => o.status === "CANCELLED");
+    expect(cancelled).toHaveLength(40);
+    expect(new Set(cancelled.map((o) => o.reason))).toEqual(new Set([`out_of_stock:${sku}`]));
+    expect(await available(sku)).toBe(0);
+    // Every hold of a cancelled order is released; the merchant got exactly the 10 payments.
+    const deadline = Date.now() + 30_000;
+    let paid = await balance(buyer, wallet);
+    while (Date.now() < deadline && paid.available !== paid.posted) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      paid = await balance(buyer, wallet);
+    }
+    expect(paid).toMatchObject({ posted: "99000", available: "99000" });
+    expect(BigInt((await balance(shop, shopAccount)).posted) - before).toBe(1000n);
+  }, 150_000);
+});

@@ -1,0 +1,86 @@
+import { bindingWith, defineConfig } from "@edgebank/config";
+import type { ConsumerSpec, KnownEvent } from "@edgebank/consumer";
+import { type ConsumerHost, EventConsumerDO, startConsumerObjects } from "@edgebank/consumer/durable-object";
+import type { Database, Transaction } from "@edgebank/db";
+import { z } from "zod";
+import { moveOrder } from "./domain/orders.ts";
+import { relayOrderEvents } from "./events.ts";
+import { config, serviceSettings } from "./service.ts";
+
+const consumerVars = defineConfig(
+  z.object({
+    CONSUMER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+    CONSUMER_POLL_MS: z.coerce.number().int().min(0).max(5_000).default(1_000),
+    EVENT_CONSUMER: bindingWith("idFromName", "get").transform(
+      (ns) => ns as unknown as DurableObjectNamespace<EventConsumerDO>,
+    ),
+  }),
+);
+
+/**
+ * Orders' part of the choreography: the order follows its payment. PaymentAuthorized →
+ * PAYMENT_AUTHORIZED; PaymentCompleted (captured, after its stock was reserved) → CONFIRMED with
+ * OrderConfirmed; PaymentFailed (declined) or PaymentVoided (out of stock, or let go) → CANCELLED
+ * with OrderCancelled. An order already cancelled by its buyer stays so (payments refunds a
+ * capture that raced the cancel).
+ */
+async function followPayment(tx: Transaction, event: KnownEvent): Promise<void> {
+  const { orderId, reason } = event.data as { orderId?: string; reason?: string };
+  if (!orderId) return; // a payment that pays no order
+  const db = tx as unknown as Database;
+  switch (event.type) {
+    case "PaymentAuthorized":
+      await moveOrder(db, orderId, ["PENDING"], "PAYMENT_AUTHORIZED");
+      return;
+    case "PaymentCompleted":
+      await moveOrder(db, orderId, ["PENDING", "PAYMENT_AUTHORIZED"], "CONFIRMED", { event: "OrderConfirmed" });
+      return;
+    case "PaymentFailed":
+      await moveOrder(db, orderId, ["PENDING", "PAYMENT_AUTHORIZED"], "CANCELLED", {
+        reason: `payment_declined:${reason ?? "declined"}`,
+        event: "OrderCancelled",
+      });
+      return;
+    case "PaymentVoided":
+      await moveOrder(db, orderId, ["PENDING", "PAYMENT_AUTHORIZED"], "CANCELLED", {
+        reason: reason ?? "payment_voided",
+        event: "OrderCancelled",
+      });
+      return;
+    default:
+      return;
+  }
+}
+
+export function consumers(env: object): ConsumerSpec[] {
+  return [
+    {
+      group: "orders",
+      topic: "edgebank.payments",
+      schema: "orders",
+      types: ["PaymentAuthorized", "PaymentCompleted", "PaymentFailed", "PaymentVoided"],
+      maxAttempts: consumerVars(env).CONSUMER_MAX_ATTEMPTS,
+      handle: followPayment,
+    },
+  ];
+}
+
+export function startConsumers(env: object): Promise<void> {
+  return startConsumerObjects(consumerVars(env).EVENT_CONSUMER, consumers(env));
+}
+
+/** The consumer object of this service. */
+export class OrdersConsumerDO extends EventConsumerDO<Env> {
+  protected host(): ConsumerHost {
+    const { SERVICE_VERSION, LOG_LEVEL } = config(this.env);
+    return {
+      service: "orders",
+      version: SERVICE_VERSION,
+      logLevel: LOG_LEVEL,
+      settings: serviceSettings(this.env),
+      consumers: consumers(this.env),
+      pollMs: consumerVars(this.env).CONSUMER_POLL_MS,
+      afterBatch: () => relayOrderEvents(this.env, "commit"),
+    };
+  }
+}

@@ -1,3 +1,5 @@
+import { parseEvent } from "@edgebank/events";
+import { KafkaRestClient } from "@edgebank/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevStack, session, startDevStack } from "./dev-stack.ts";
 
@@ -119,6 +121,57 @@ describe("the order choreography", () => {
       ).items.filter((n) => n.data.orderId === placed.id);
     for (let i = 0; i < 50 && (await told()).length === 0; i++) await new Promise((r) => setTimeout(r, 200));
     expect((await told()).map((n) => n.title)).toEqual(["Order confirmed"]);
+  }, 60_000);
+
+  it("every event of a confirmed order delivered again changes nothing", async () => {
+    const wallet = await openAccount(buyer, "10000");
+    const sku = await newProduct(4, "700");
+    const placed = await order(wallet, sku, 1);
+    expect(await settled(placed.id)).toMatchObject({ status: "CONFIRMED" });
+    const before = {
+      buyer: await balance(buyer, wallet),
+      shop: await balance(shop, shopAccount),
+      stock: await available(sku),
+    };
+    // Read every event of the saga back from the topics and publish each one again, as a relay
+    // that crashed before marking them would.
+    const kafka = new KafkaRestClient({ url: stack.kafkaRestUrl, produceApi: "v2" });
+    const reader = await kafka.createConsumer(`e2e-replay-${crypto.randomUUID()}`, { reset: "earliest" });
+    await kafka.subscribe(reader, ["edgebank.orders", "edgebank.payments", "edgebank.inventory"]);
+    const saga: Array<{ topic: string; key: unknown; value: unknown; type: string }> = [];
+    for (let empty = 0; empty < 3; ) {
+      const records = await kafka.fetchRecords(reader, { timeoutMs: 500 });
+      if (records.length === 0) empty += 1;
+      for (const record of records) {
+        const parsed = parseEvent(record.value);
+        if (!parsed.ok) continue;
+        const data = parsed.event.data as { orderId?: string };
+        if (parsed.event.subject === placed.id || data.orderId === placed.id) {
+          saga.push({ topic: record.topic, key: record.key, value: record.value, type: parsed.event.type });
+        }
+      }
+    }
+    await kafka.deleteConsumer(reader);
+    expect(saga.map((e) => e.type).sort()).toEqual(
+      [
+        "OrderConfirmed",
+        "OrderCreated",
+        "PaymentAuthorized",
+        "PaymentCompleted",
+        "PaymentCreated",
+        "StockReserved",
+      ].sort(),
+    );
+    for (const event of saga) {
+      await kafka.produce({ topic: event.topic, key: String(event.key), value: event.value });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    expect({
+      buyer: await balance(buyer, wallet),
+      shop: await balance(shop, shopAccount),
+      stock: await available(sku),
+    }).toEqual(before);
+    expect(((await (await api(`/v1/orders/${placed.id}`, buyer)).json()) as Order).status).toBe("CONFIRMED");
   }, 60_000);
 
   it("cancels when the payer cannot pay, or the stock is short: nothing held, nothing taken", async () => {

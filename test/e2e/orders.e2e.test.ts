@@ -121,6 +121,10 @@ describe("the order choreography", () => {
       ).items.filter((n) => n.data.orderId === placed.id);
     for (let i = 0; i < 50 && (await told()).length === 0; i++) await new Promise((r) => setTimeout(r, 200));
     expect((await told()).map((n) => n.title)).toEqual(["Order confirmed"]);
+    // A confirmed order is no longer the buyer's to cancel.
+    const late = await api(`/v1/orders/${placed.id}/cancel`, buyer, { method: "POST" });
+    expect(late.status).toBe(409);
+    expect(late.headers.get("content-type")).toBe("application/problem+json");
   }, 60_000);
 
   it("every event of a confirmed order delivered again changes nothing", async () => {

@@ -178,6 +178,60 @@ describe("the order choreography", () => {
     expect(((await (await api(`/v1/orders/${placed.id}`, buyer)).json()) as Order).status).toBe("CONFIRMED");
   }, 60_000);
 
+  it("finishes an order whose next consumer was stopped mid-saga, once it is started again", async () => {
+    const wallet = await openAccount(buyer, "5000");
+    const sku = await newProduct(2, "900");
+    expect((await api("/v1/operations/inventory/consumers/stop", buyer, { method: "POST" })).status).toBe(403);
+    const stopped = await api("/v1/operations/inventory/consumers/stop", operator, { method: "POST" });
+    expect(stopped.status).toBe(200);
+    try {
+      const placed = await order(wallet, sku, 1);
+      // Payments authorized it (the hold shows); inventory, stopped, has not reserved.
+      for (let i = 0; i < 100; i++) {
+        const now = (await (await api(`/v1/orders/${placed.id}`, buyer)).json()) as Order;
+        if (now.status === "PAYMENT_AUTHORIZED") break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(((await (await api(`/v1/orders/${placed.id}`, buyer)).json()) as Order).status).toBe("PAYMENT_AUTHORIZED");
+      expect(await balance(buyer, wallet)).toMatchObject({ posted: "5000", available: "4100" });
+      expect(await available(sku)).toBe(2);
+      const started = await api("/v1/operations/inventory/consumers/start", operator, { method: "POST" });
+      expect(started.status).toBe(200);
+      expect(await settled(placed.id)).toMatchObject({ status: "CONFIRMED" });
+      expect(await balance(buyer, wallet)).toMatchObject({ posted: "4100", available: "4100" });
+      expect(await available(sku)).toBe(1);
+    } finally {
+      await api("/v1/operations/inventory/consumers/start", operator, { method: "POST" });
+    }
+  }, 60_000);
+
+  it("a cancel once the payment is authorized voids it; the late reservation is released", async () => {
+    const wallet = await openAccount(buyer, "5000");
+    const sku = await newProduct(2, "900");
+    await api("/v1/operations/inventory/consumers/stop", operator, { method: "POST" });
+    try {
+      const placed = await order(wallet, sku, 1);
+      for (let i = 0; i < 100; i++) {
+        const now = (await (await api(`/v1/orders/${placed.id}`, buyer)).json()) as Order;
+        if (now.status === "PAYMENT_AUTHORIZED") break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const cancelled = await api(`/v1/orders/${placed.id}/cancel`, buyer, { method: "POST" });
+      expect(await cancelled.json()).toMatchObject({ status: "CANCELLED", reason: "cancelled_by_customer" });
+    } finally {
+      await api("/v1/operations/inventory/consumers/start", operator, { method: "POST" });
+    }
+    // Inventory catches up (it may reserve, then release); payments voided the hold.
+    const deadline = Date.now() + 20_000;
+    let state = { balance: await balance(buyer, wallet), stock: await available(sku) };
+    while (Date.now() < deadline && !(state.balance.available === "5000" && state.stock === 2)) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      state = { balance: await balance(buyer, wallet), stock: await available(sku) };
+    }
+    expect(state).toEqual({ balance: expect.objectContaining({ posted: "5000", available: "5000" }), stock: 2 });
+  }, 60_000);
+
   it("cancels when the payer cannot pay, or the stock is short: nothing held, nothing taken", async () => {
     const wallet = await openAccount(buyer, "2000");
     const sku = await newProduct(1, "800");

@@ -61,14 +61,21 @@ export abstract class EventConsumerDO<E extends object = object> extends Durable
     return this.#log;
   }
 
-  /** Starts (or keeps running) the consumer named `group/topic`. */
-  async start(name: string): Promise<void> {
+  /**
+   * Starts (or keeps running) the consumer named `group/topic`; one an operator stopped stays
+   * stopped unless `resume` (the operator's start).
+   */
+  async start(name: string, options: { resume?: boolean } = {}): Promise<void> {
     if (!this.host().consumers.some((spec) => consumerName(spec) === name)) {
       throw new Error(`no consumer ${name} in this service`);
     }
     const stored = await this.ctx.storage.get<string>("name");
     if (stored !== name) await this.ctx.storage.put("name", name);
-    await this.ctx.storage.delete("stopped");
+    // The cron and requests keep consumers running, but not one an operator stopped.
+    if (await this.ctx.storage.get<boolean>("stopped")) {
+      if (!options.resume) return;
+      await this.ctx.storage.delete("stopped");
+    }
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now());
   }
 
@@ -169,10 +176,19 @@ export abstract class EventConsumerDO<E extends object = object> extends Durable
 export async function startConsumerObjects(
   namespace: DurableObjectNamespace<EventConsumerDO>,
   specs: readonly ConsumerSpec[],
+  options: { resume?: boolean } = {},
 ): Promise<void> {
   await Promise.all(
-    specs.map((spec) => namespace.get(namespace.idFromName(consumerName(spec))).start(consumerName(spec))),
+    specs.map((spec) => namespace.get(namespace.idFromName(consumerName(spec))).start(consumerName(spec), options)),
   );
+}
+
+/** Stops the consumer object of every spec (an operator pausing a service's consumption). */
+export async function stopConsumerObjects(
+  namespace: DurableObjectNamespace<EventConsumerDO>,
+  specs: readonly ConsumerSpec[],
+): Promise<void> {
+  await Promise.all(specs.map((spec) => namespace.get(namespace.idFromName(consumerName(spec))).stop()));
 }
 
 /** Each consumer object's status (operators, tests). */

@@ -188,6 +188,18 @@ export const routeTable: readonly RouteRule[] = [
     access: write("notifications"),
     limit: "api",
   },
+  // Operators' hold on each service's consumers (status, stop, start).
+  ...(["PAYMENTS", "INVENTORY", "ORDERS"] as const).flatMap((binding) =>
+    (["GET", "POST"] as const).map(
+      (method): RouteRule => ({
+        method,
+        path: `/v1/operations/${binding.toLowerCase()}/*`,
+        binding,
+        access: { anyOf: ["operator"] },
+        limit: "api",
+      }),
+    ),
+  ),
   // Commerce.
   { method: "GET", path: "/v1/orders", binding: "ORDERS", access: read("orders"), limit: "api" },
   { method: "GET", path: "/v1/orders/*", binding: "ORDERS", access: read("orders"), limit: "api" },

@@ -1,7 +1,8 @@
 import { fetchStartingConsumers } from "@edgebank/consumer/durable-object";
+import { registerConsumerRoutes } from "@edgebank/consumer/routes";
 import { withDatabase } from "@edgebank/db";
 import { createLogger, describeError } from "@edgebank/http";
-import { startConsumers } from "./consumers.ts";
+import { consumerObjects, startConsumers } from "./consumers.ts";
 import { expireReservations } from "./domain/stock.ts";
 import { relayInventoryEvents } from "./events.ts";
 import { registerProductRoutes } from "./routes/products.ts";
@@ -12,6 +13,7 @@ import { app, config, serviceSettings } from "./service.ts";
  * never oversell (the orders choreography reserves, commits and releases them).
  */
 registerProductRoutes(app);
+registerConsumerRoutes(app, "inventory", consumerObjects);
 
 const logger = (env: Env) => {
   const { SERVICE_VERSION, LOG_LEVEL } = config(env);

@@ -69,6 +69,11 @@ export function startConsumers(env: object): Promise<void> {
   return startConsumerObjects(consumerVars(env).EVENT_CONSUMER, consumers(env));
 }
 
+/** The consumer objects and their specs, for the operators' routes. */
+export function consumerObjects(env: object) {
+  return { namespace: consumerVars(env).EVENT_CONSUMER, specs: consumers(env) };
+}
+
 /** The consumer object of this service. */
 export class OrdersConsumerDO extends EventConsumerDO<Env> {
   protected host(): ConsumerHost {

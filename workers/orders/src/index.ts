@@ -1,6 +1,7 @@
 import { fetchStartingConsumers } from "@edgebank/consumer/durable-object";
+import { registerConsumerRoutes } from "@edgebank/consumer/routes";
 import { createLogger } from "@edgebank/http";
-import { startConsumers } from "./consumers.ts";
+import { consumerObjects, startConsumers } from "./consumers.ts";
 import { relayOrderEvents } from "./events.ts";
 import { registerOrderRoutes } from "./routes/orders.ts";
 import { app, config } from "./service.ts";
@@ -10,6 +11,7 @@ import { app, config } from "./service.ts";
  * (the choreography of issue 7), each order ending CONFIRMED or CANCELLED.
  */
 registerOrderRoutes(app);
+registerConsumerRoutes(app, "orders", consumerObjects);
 
 const logger = (env: Env) => {
   const { SERVICE_VERSION, LOG_LEVEL } = config(env);

@@ -48,6 +48,11 @@ export function startConsumers(env: object): Promise<void> {
   return startConsumerObjects(consumerVars(env).EVENT_CONSUMER, consumers(env));
 }
 
+/** The consumer objects and their specs, for the operators' routes. */
+export function consumerObjects(env: object) {
+  return { namespace: consumerVars(env).EVENT_CONSUMER, specs: consumers(env) };
+}
+
 /** The consumer objects of this service (one per group and topic). */
 export class PaymentsConsumerDO extends EventConsumerDO<Env> {
   protected host(): ConsumerHost {

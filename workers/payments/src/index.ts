@@ -1,8 +1,9 @@
 import { fetchStartingConsumers } from "@edgebank/consumer/durable-object";
+import { registerConsumerRoutes } from "@edgebank/consumer/routes";
 import { withDatabase } from "@edgebank/db";
 import { createLogger, describeError } from "@edgebank/http";
 import { TransientFailure } from "@edgebank/service/clients";
-import { startConsumers } from "./consumers.ts";
+import { consumerObjects, startConsumers } from "./consumers.ts";
 import { runPayment, stalePayments } from "./domain/payments.ts";
 import { runRefund, staleRefunds } from "./domain/refunds.ts";
 import { relayPaymentEvents } from "./events.ts";
@@ -14,6 +15,7 @@ import { app, config, serviceSettings } from "./service.ts";
  * refund, every outcome an event in the outbox relayed to Kafka.
  */
 registerPaymentRoutes(app);
+registerConsumerRoutes(app, "payments", consumerObjects);
 
 /** Payments and refunds left pending (a worker died, a service was down) are run again. */
 async function resumeStale(env: Env): Promise<void> {

@@ -1,7 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
+import { bindingWith, defineConfig } from "@edgebank/config";
 import { type DatabaseSettings, withDatabase } from "@edgebank/db";
 import { createLogger, describeError, type Logger, type LogLevel, recordMetric } from "@edgebank/http";
 import { kafkaClient } from "@edgebank/kafka";
+import { z } from "zod";
 import {
   type BatchOutcome,
   type ConsumerMemory,
@@ -10,6 +12,20 @@ import {
   consumerLag,
   type KnownEvent,
 } from "./consume.ts";
+
+/**
+ * A consuming service's settings: failed attempts before an event is dead-lettered, the long
+ * poll of one fetch, and the namespace of its consumer objects (bound as EVENT_CONSUMER).
+ */
+export const consumerConfig = defineConfig(
+  z.object({
+    CONSUMER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+    CONSUMER_POLL_MS: z.coerce.number().int().min(0).max(5_000).default(1_000),
+    EVENT_CONSUMER: bindingWith("idFromName", "get").transform(
+      (ns) => ns as unknown as DurableObjectNamespace<EventConsumerDO>,
+    ),
+  }),
+);
 
 /** What a service tells its consumer objects: who it is, its database, and its consumers. */
 export interface ConsumerHost {

@@ -1,14 +1,20 @@
 import type { ConsumerSpec } from "@edgebank/consumer";
-import { type ConsumerHost, consumerName, EventConsumerDO } from "@edgebank/consumer/durable-object";
+import {
+  type ConsumerHost,
+  consumerConfig,
+  consumerObjectStatuses,
+  EventConsumerDO,
+  startConsumerObjects,
+} from "@edgebank/consumer/durable-object";
 import { withDatabase } from "@edgebank/db";
 import { createLogger, describeError, recordMetric } from "@edgebank/http";
 import { notifiedEvents, recordNotification } from "./domain/notifications.ts";
-import { config, consumerObject, notificationSettings, serviceSettings } from "./service.ts";
+import { config, notificationSettings, serviceSettings } from "./service.ts";
 import { deliverDue } from "./webhooks/delivery.ts";
 
 /** The consumers of this service: one group, `notifications`, on each topic it learns from. */
 export function consumers(env: object): ConsumerSpec[] {
-  const { CONSUMER_MAX_ATTEMPTS } = notificationSettings(env);
+  const { CONSUMER_MAX_ATTEMPTS } = consumerConfig(env);
   return [
     {
       group: "notifications",
@@ -74,12 +80,12 @@ export async function deliverWebhooks(
 }
 
 /** Starts every consumer object (idempotent: one that runs keeps running). */
-export async function startConsumers(env: object): Promise<void> {
-  await Promise.all(consumers(env).map((spec) => consumerObject(env, consumerName(spec)).start(consumerName(spec))));
+export function startConsumers(env: object): Promise<void> {
+  return startConsumerObjects(consumerConfig(env).EVENT_CONSUMER, consumers(env));
 }
 
-export async function consumerStatuses(env: object) {
-  return Promise.all(consumers(env).map((spec) => consumerObject(env, consumerName(spec)).status()));
+export function consumerStatuses(env: object) {
+  return consumerObjectStatuses(consumerConfig(env).EVENT_CONSUMER, consumers(env));
 }
 
 /** The consumer objects of this service (one per group and topic). */
@@ -92,7 +98,7 @@ export class NotificationsConsumerDO extends EventConsumerDO<Env> {
       logLevel: LOG_LEVEL,
       settings: serviceSettings(this.env),
       consumers: consumers(this.env),
-      pollMs: notificationSettings(this.env).CONSUMER_POLL_MS,
+      pollMs: consumerConfig(this.env).CONSUMER_POLL_MS,
       // What this batch applied goes out now; retries are the cron's.
       afterBatch: (events) =>
         deliverWebhooks(
@@ -103,6 +109,3 @@ export class NotificationsConsumerDO extends EventConsumerDO<Env> {
     };
   }
 }
-
-/** Whether this isolate already started the consumers (requests start them once per isolate). */
-export const consumerStarted = { value: false };

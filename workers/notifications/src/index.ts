@@ -1,5 +1,6 @@
-import { createLogger, describeError } from "@edgebank/http";
-import { consumerStarted, deliverWebhooks, startConsumers } from "./consumers.ts";
+import { fetchStartingConsumers } from "@edgebank/consumer/durable-object";
+import { createLogger } from "@edgebank/http";
+import { deliverWebhooks, startConsumers } from "./consumers.ts";
 import { registerNotificationRoutes } from "./routes/notifications.ts";
 import { registerWebhookRoutes } from "./routes/webhooks.ts";
 import { app, config } from "./service.ts";
@@ -13,27 +14,15 @@ registerNotificationRoutes(app);
 registerWebhookRoutes(app);
 
 export { NotificationsConsumerDO } from "./consumers.ts";
+
+const logger = (env: Env) => {
+  const { SERVICE_VERSION, LOG_LEVEL } = config(env);
+  return createLogger({ service: "notifications", version: SERVICE_VERSION }, LOG_LEVEL);
+};
+
 export default {
   /** Requests also make sure the consumers run (the cron does too, every minute). */
-  fetch(request, env, ctx) {
-    if (!consumerStarted.value) {
-      ctx.waitUntil(
-        startConsumers(env).then(
-          () => {
-            consumerStarted.value = true;
-          },
-          (error: unknown) => {
-            const { SERVICE_VERSION, LOG_LEVEL } = config(env);
-            createLogger({ service: "notifications", version: SERVICE_VERSION }, LOG_LEVEL).error(
-              "consumers not started",
-              describeError(error),
-            );
-          },
-        ),
-      );
-    }
-    return app.fetch(request, env, ctx);
-  },
+  fetch: fetchStartingConsumers<Env>(app.fetch, startConsumers, logger),
   /** Every minute: keep the consumers running, and send the webhook deliveries that are due. */
   scheduled(_controller, env, ctx) {
     ctx.waitUntil(Promise.all([startConsumers(env), deliverWebhooks(env, "cron")]));

@@ -1,4 +1,4 @@
-import { bindingWith, booleanVar, defineConfig } from "@edgebank/config";
+import { booleanVar, defineConfig } from "@edgebank/config";
 import { databaseSettings } from "@edgebank/db";
 import { createServiceApp } from "@edgebank/service";
 import { z } from "zod";
@@ -21,13 +21,9 @@ const seconds = z
   .regex(/^\d+(,\d+)*$/, "comma-separated whole seconds")
   .transform((text) => text.split(",").map(Number));
 
-/** How events are consumed and webhooks delivered. */
+/** How webhooks are delivered (how events are consumed: `consumerConfig` of @edgebank/consumer). */
 export const notificationSettings = defineConfig(
   z.object({
-    /** Failed attempts before an event is dead-lettered. */
-    CONSUMER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
-    /** How long one fetch of the consumer waits for records (long poll), in ms. */
-    CONSUMER_POLL_MS: z.coerce.number().int().min(0).max(5_000).default(1_000),
     /** Pauses after each failed delivery attempt; when they run out the delivery has failed. */
     WEBHOOK_RETRY_SECONDS: seconds.default([10, 60, 300, 1_800, 7_200, 21_600]),
     /** Consecutive failed attempts (over all its deliveries) after which an endpoint is disabled. */
@@ -40,15 +36,3 @@ export const notificationSettings = defineConfig(
     WEBHOOK_SECRET_KEY: z.string().min(43),
   }),
 );
-
-const objects = defineConfig(
-  z.object({
-    EVENT_CONSUMER: bindingWith("idFromName", "get").transform((ns) => ns as unknown as Env["EVENT_CONSUMER"]),
-  }),
-);
-
-/** The consumer object of `name` (`group/topic`). */
-export function consumerObject(env: object, name: string) {
-  const namespace = objects(env).EVENT_CONSUMER;
-  return namespace.get(namespace.idFromName(name));
-}

@@ -1,21 +1,14 @@
-import { bindingWith, defineConfig } from "@edgebank/config";
 import type { ConsumerSpec, KnownEvent } from "@edgebank/consumer";
-import { type ConsumerHost, EventConsumerDO, startConsumerObjects } from "@edgebank/consumer/durable-object";
+import {
+  type ConsumerHost,
+  consumerConfig,
+  EventConsumerDO,
+  startConsumerObjects,
+} from "@edgebank/consumer/durable-object";
 import type { Database, Transaction } from "@edgebank/db";
-import { z } from "zod";
 import { moveOrder } from "./domain/orders.ts";
 import { relayOrderEvents } from "./events.ts";
 import { config, serviceSettings } from "./service.ts";
-
-const consumerVars = defineConfig(
-  z.object({
-    CONSUMER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
-    CONSUMER_POLL_MS: z.coerce.number().int().min(0).max(5_000).default(1_000),
-    EVENT_CONSUMER: bindingWith("idFromName", "get").transform(
-      (ns) => ns as unknown as DurableObjectNamespace<EventConsumerDO>,
-    ),
-  }),
-);
 
 /**
  * Orders' part of the choreography: the order follows its payment. PaymentAuthorized →
@@ -59,19 +52,19 @@ export function consumers(env: object): ConsumerSpec[] {
       topic: "edgebank.payments",
       schema: "orders",
       types: ["PaymentAuthorized", "PaymentCompleted", "PaymentFailed", "PaymentVoided"],
-      maxAttempts: consumerVars(env).CONSUMER_MAX_ATTEMPTS,
+      maxAttempts: consumerConfig(env).CONSUMER_MAX_ATTEMPTS,
       handle: followPayment,
     },
   ];
 }
 
 export function startConsumers(env: object): Promise<void> {
-  return startConsumerObjects(consumerVars(env).EVENT_CONSUMER, consumers(env));
+  return startConsumerObjects(consumerConfig(env).EVENT_CONSUMER, consumers(env));
 }
 
 /** The consumer objects and their specs, for the operators' routes. */
 export function consumerObjects(env: object) {
-  return { namespace: consumerVars(env).EVENT_CONSUMER, specs: consumers(env) };
+  return { namespace: consumerConfig(env).EVENT_CONSUMER, specs: consumers(env) };
 }
 
 /** The consumer object of this service. */
@@ -84,7 +77,7 @@ export class OrdersConsumerDO extends EventConsumerDO<Env> {
       logLevel: LOG_LEVEL,
       settings: serviceSettings(this.env),
       consumers: consumers(this.env),
-      pollMs: consumerVars(this.env).CONSUMER_POLL_MS,
+      pollMs: consumerConfig(this.env).CONSUMER_POLL_MS,
       afterBatch: () => relayOrderEvents(this.env, "commit"),
     };
   }

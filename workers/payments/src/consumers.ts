@@ -1,24 +1,17 @@
-import { bindingWith, defineConfig } from "@edgebank/config";
 import type { ConsumerSpec } from "@edgebank/consumer";
-import { type ConsumerHost, EventConsumerDO, startConsumerObjects } from "@edgebank/consumer/durable-object";
-import { z } from "zod";
+import {
+  type ConsumerHost,
+  consumerConfig,
+  EventConsumerDO,
+  startConsumerObjects,
+} from "@edgebank/consumer/durable-object";
 import { authorizeOrder, cancelOrderPayment, captureOrder, voidOrder } from "./domain/order-payments.ts";
 import { relayPaymentEvents } from "./events.ts";
 import { config, serviceSettings } from "./service.ts";
 
-const consumerVars = defineConfig(
-  z.object({
-    CONSUMER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
-    CONSUMER_POLL_MS: z.coerce.number().int().min(0).max(5_000).default(1_000),
-    EVENT_CONSUMER: bindingWith("idFromName", "get").transform(
-      (ns) => ns as unknown as DurableObjectNamespace<EventConsumerDO>,
-    ),
-  }),
-);
-
 /** Payments' consumers in the order choreography: the orders and inventory topics. */
 export function consumers(env: object): ConsumerSpec[] {
-  const { CONSUMER_MAX_ATTEMPTS } = consumerVars(env);
+  const { CONSUMER_MAX_ATTEMPTS } = consumerConfig(env);
   return [
     {
       group: "payments",
@@ -45,12 +38,12 @@ export function consumers(env: object): ConsumerSpec[] {
 }
 
 export function startConsumers(env: object): Promise<void> {
-  return startConsumerObjects(consumerVars(env).EVENT_CONSUMER, consumers(env));
+  return startConsumerObjects(consumerConfig(env).EVENT_CONSUMER, consumers(env));
 }
 
 /** The consumer objects and their specs, for the operators' routes. */
 export function consumerObjects(env: object) {
-  return { namespace: consumerVars(env).EVENT_CONSUMER, specs: consumers(env) };
+  return { namespace: consumerConfig(env).EVENT_CONSUMER, specs: consumers(env) };
 }
 
 /** The consumer objects of this service (one per group and topic). */
@@ -63,7 +56,7 @@ export class PaymentsConsumerDO extends EventConsumerDO<Env> {
       logLevel: LOG_LEVEL,
       settings: serviceSettings(this.env),
       consumers: consumers(this.env),
-      pollMs: consumerVars(this.env).CONSUMER_POLL_MS,
+      pollMs: consumerConfig(this.env).CONSUMER_POLL_MS,
       // What the handlers wrote to the outbox (authorized, completed, voided…) leaves now.
       afterBatch: () => relayPaymentEvents(this.env, "commit"),
     };

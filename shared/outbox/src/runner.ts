@@ -85,3 +85,26 @@ export async function relayServiceOutbox(
     log.error("outbox relay failed", { trigger: options.trigger, ...describeError(error) });
   }
 }
+
+/**
+ * A service's relay, bound to its name, outbox schema, vars and database: `relay(env, trigger)`
+ * for its Durable Objects, routes and crons.
+ */
+export function serviceOutboxRelay(definition: {
+  service: string;
+  schema: string;
+  vars: (env: object) => { SERVICE_VERSION: string; LOG_LEVEL: LogLevel };
+  settings: (env: object) => DatabaseSettings;
+}): (env: object, trigger: "commit" | "cron") => Promise<void> {
+  return (env, trigger) => {
+    const { SERVICE_VERSION, LOG_LEVEL } = definition.vars(env);
+    return relayServiceOutbox(env, {
+      service: definition.service,
+      schema: definition.schema,
+      settings: definition.settings(env),
+      version: SERVICE_VERSION,
+      logLevel: LOG_LEVEL,
+      trigger,
+    });
+  };
+}

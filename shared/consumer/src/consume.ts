@@ -11,7 +11,9 @@ import { sql } from "drizzle-orm";
  * Delivery is at least once (the relay may publish an event twice; an offset commit may be
  * lost), effect is exactly once: each event is applied in one database transaction together
  * with its row in the service's inbox, keyed by the event id, and a second delivery finds the
- * row and changes nothing. Offsets are committed only after the transaction committed.
+ * row and changes nothing. Offsets are committed only after the transaction committed. Work
+ * that calls other services goes in the spec's `prepare`, before that transaction: it must be
+ * idempotent on its own (it may run again), and no lock is held while it waits.
  *
  * A failing handler holds back its partition only (later records of the partition wait, in
  * order; other partitions go on): the instance seeks back to the failed record, which is tried
@@ -32,8 +34,17 @@ export interface ConsumerSpec {
   types: readonly EventType[];
   /** Failed attempts before an event is dead-lettered. */
   maxAttempts: number;
+  /**
+   * Work that cannot sit inside a database transaction (calls to other services), done before
+   * the inbox transaction, each step committed on its own. It may run again for the same
+   * event (the transaction after it failed, a redelivery before the inbox row was written), so
+   * it must be idempotent: operation ids made from the event's aggregate, conditional updates.
+   * Keeping remote calls out of the transaction keeps locks short, and on a database with one
+   * session (the embedded PGlite) it is what lets the called service write at all.
+   */
+  prepare?(db: Database, event: KnownEvent): Promise<void>;
   /** The event's effect, in the transaction that also writes its inbox row. */
-  handle(tx: Transaction, event: KnownEvent): Promise<void>;
+  handle?(tx: Transaction, event: KnownEvent): Promise<void>;
 }
 
 /** What a consumer remembers between batches (its Durable Object persists it). */
@@ -67,14 +78,24 @@ export const deadLetterTopic = (spec: Pick<ConsumerSpec, "group" | "topic">) => 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
- * Applies one event once: its inbox row and its effect in one transaction. False when the
- * event was already applied (the row exists), in which case nothing else ran.
+ * Applies one event once: its preparation (if any), then its inbox row and its effect in one
+ * transaction. False when the event was already applied (the row exists), in which case
+ * nothing else ran.
  */
 export async function applyEvent(
   db: Database,
-  spec: Pick<ConsumerSpec, "group" | "schema" | "handle">,
+  spec: Pick<ConsumerSpec, "group" | "schema" | "prepare" | "handle">,
   event: KnownEvent,
 ): Promise<boolean> {
+  if (spec.prepare) {
+    const seen = resultRows(
+      await db.execute(sql`
+        select 1 from ${sql.identifier(spec.schema)}.inbox
+         where consumer = ${spec.group} and event_id = ${event.id}`),
+    );
+    if (seen.length > 0) return false;
+    await spec.prepare(db, event);
+  }
   return db.transaction(async (tx) => {
     const inserted = resultRows<{ event_id: string }>(
       await tx.execute(sql`
@@ -84,7 +105,7 @@ export async function applyEvent(
         returning event_id`),
     );
     if (inserted.length === 0) return false;
-    await spec.handle(tx, event);
+    await spec.handle?.(tx, event);
     return true;
   });
 }
@@ -281,7 +302,7 @@ export async function consumerLag(client: KafkaRestClient, spec: ConsumerSpec, m
  */
 export async function redriveDeadLetter(
   db: Database,
-  spec: Pick<ConsumerSpec, "group" | "schema" | "handle" | "types">,
+  spec: Pick<ConsumerSpec, "group" | "schema" | "prepare" | "handle" | "types">,
   id: string,
   actor: string,
 ): Promise<{ status: "applied" | "already_applied" | "not_found" | "already_redriven" | "not_applicable" }> {

@@ -90,6 +90,37 @@ describe("consuming events once", () => {
     expect(total(await consumeUntil(s, again, () => false, 1), "fetched")).toBe(0);
   });
 
+  it("prepares outside the inbox transaction: before each attempt, never for an event already applied", async () => {
+    const steps: string[] = [];
+    let failures = 1;
+    const s = spec({
+      prepare: async (db, event) => {
+        // Before the inbox transaction: the event is not recorded as applied yet.
+        const recorded = resultRows(
+          await db.execute(sql`select 1 from notifications.inbox where event_id = ${event.id}`),
+        );
+        steps.push(`prepare ${event.id}${recorded.length > 0 ? " after its inbox row" : ""}`);
+      },
+      handle: async (tx, event) => {
+        steps.push(`handle ${event.id}`);
+        if (failures-- > 0) throw new Error("the handler failed once");
+        await recordNotification(tx, event);
+      },
+    });
+    const payer = `usr_test_${crypto.randomUUID().slice(0, 8)}`;
+    const event = transferEvent(payer);
+    await publish(s.topic, event);
+    await publish(s.topic, event);
+    const memory: ConsumerMemory = { attempts: {}, positions: {} };
+    const outcomes = await consumeUntil(s, memory, () => steps.filter((x) => x.startsWith("handle")).length >= 2, 10);
+    outcomes.push(...(await consumeUntil(s, memory, () => false, 2)));
+    expect(total(outcomes, "handled")).toBe(1);
+    expect(total(outcomes, "duplicates")).toBe(1);
+    // Failed attempt, then the applied one; the second delivery found the inbox row first.
+    expect(steps).toEqual([`prepare ${event.id}`, `handle ${event.id}`, `prepare ${event.id}`, `handle ${event.id}`]);
+    expect(await notificationsOf(payer)).toHaveLength(1);
+  });
+
   it("holds a failing event (and its partition), dead-letters it after N attempts; a redrive applies it once", async () => {
     let broken = true;
     const s = spec({

@@ -8,12 +8,10 @@ import { type DevStack, session, startDevStack } from "./dev-stack.ts";
  * each other's events, and every order ends CONFIRMED (payment captured, stock committed) or
  * CANCELLED (no hold, no capture, no reservation left).
  *
- * Always against a PostgreSQL server (DATABASE_URL, else the local one these machines run): the
- * choreography's handlers call other services inside their consumer's transaction, and the
- * embedded PGlite is one session for every service, so such a call waits for the transaction
- * that waits for it.
+ * On DATABASE_URL when set, else on `npm run dev`'s embedded defaults (PGlite): the handlers that
+ * call other services do so outside their consumer's transaction, so the one embedded session
+ * is free for the services they call.
  */
-const SERVER = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 let stack: DevStack;
 let operator = "";
 let buyer = "";
@@ -77,6 +75,32 @@ async function settled(id: string, ms = 30_000): Promise<Order> {
   }
 }
 
+const settledOrNot = async (id: string) => (await (await api(`/v1/orders/${id}`, buyer)).json()) as Order;
+
+/** Where an order's event of one type lies on its topic (read back with a group of its own). */
+async function eventOf(topic: string, type: string, orderId: string): Promise<{ partition: number; offset: number }> {
+  const kafka = new KafkaRestClient({ url: stack.kafkaRestUrl, produceApi: "v2" });
+  const reader = await kafka.createConsumer(`e2e-find-${crypto.randomUUID()}`, { reset: "earliest" });
+  try {
+    await kafka.subscribe(reader, [topic]);
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
+      for (const record of await kafka.fetchRecords(reader, { timeoutMs: 500 })) {
+        const parsed = parseEvent(record.value);
+        if (
+          parsed.ok &&
+          parsed.event.type === type &&
+          (parsed.event.data as { orderId?: string }).orderId === orderId
+        ) {
+          return { partition: record.partition, offset: record.offset };
+        }
+      }
+    }
+    throw new Error(`no ${type} of order ${orderId} on ${topic}`);
+  } finally {
+    await kafka.deleteConsumer(reader);
+  }
+}
+
 async function order(payerAccountId: string, sku: string, quantity: number): Promise<Order> {
   const placed = await post("/v1/orders", buyer, { payerAccountId, lines: [{ sku, quantity }] });
   expect(placed.status).toBe(202);
@@ -84,7 +108,7 @@ async function order(payerAccountId: string, sku: string, quantity: number): Pro
 }
 
 beforeAll(async () => {
-  stack = await startDevStack("e2e-orders", { DATABASE_URL: SERVER });
+  stack = await startDevStack("e2e-orders");
   operator = await session(stack.url, stack.operator.email, stack.operator.password, "192.0.2.60");
   buyer = await session(stack.url, `buyer.${Date.now()}@example.test`, "the buyer's passphrase", "192.0.2.61");
   shop = await session(
@@ -161,7 +185,7 @@ describe("the order choreography", () => {
         "OrderConfirmed",
         "OrderCreated",
         "PaymentAuthorized",
-        "PaymentCompleted",
+        "PaymentCaptured",
         "PaymentCreated",
         "StockReserved",
       ].sort(),
@@ -231,6 +255,94 @@ describe("the order choreography", () => {
     }
     expect(state).toEqual({ balance: expect.objectContaining({ posted: "5000", available: "5000" }), stock: 2 });
   }, 60_000);
+
+  it("a cancel that raced the capture: the payment is refunded in full and the committed stock put back", async () => {
+    const wallet = await openAccount(buyer, "5000");
+    const sku = await newProduct(2, "900");
+    const shopBefore = BigInt((await balance(shop, shopAccount)).posted);
+    const consumers = (service: string, action: "stop" | "start", topic?: string) =>
+      api(`/v1/operations/${service}/consumers/${action}${topic ? `?topic=${topic}` : ""}`, operator, {
+        method: "POST",
+      });
+    const until = async <T>(what: string, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> => {
+      for (const deadline = Date.now() + 20_000; ; ) {
+        const value = await read();
+        if (done(value)) return value;
+        if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    };
+    const paymentOf = async (orderId: string) => {
+      const page = (await (await api("/v1/payments?limit=100", buyer)).json()) as {
+        items: Array<{ id: string; reference: string; status: string; refundedAmount: string }>;
+      };
+      return page.items.find((p) => p.reference === `order ${orderId}`);
+    };
+    expect((await consumers("payments", "stop", "edgebank.nowhere")).status).toBe(404);
+    // Payments will not see StockReserved yet: the order waits, authorized and reserved.
+    expect((await consumers("payments", "stop", "edgebank.inventory")).status).toBe(200);
+    try {
+      const placed = await order(wallet, sku, 1);
+      await until(
+        "authorized",
+        async () => (await settledOrNot(placed.id)).status,
+        (s) => s === "PAYMENT_AUTHORIZED",
+      );
+      await until(
+        "reserved",
+        () => available(sku),
+        (n) => n === 1,
+      );
+      // The buyer cancels; neither payments nor inventory hears of it yet.
+      expect((await consumers("payments", "stop", "edgebank.orders")).status).toBe(200);
+      expect((await consumers("inventory", "stop", "edgebank.orders")).status).toBe(200);
+      const cancelled = await api(`/v1/orders/${placed.id}/cancel`, buyer, { method: "POST" });
+      expect(await cancelled.json()).toMatchObject({ status: "CANCELLED", reason: "cancelled_by_customer" });
+      // The capture goes first: the merchant is paid and inventory commits the stock.
+      expect((await consumers("payments", "start", "edgebank.inventory")).status).toBe(200);
+      await until(
+        "captured",
+        () => paymentOf(placed.id),
+        (p) => p?.status === "COMPLETED",
+      );
+      expect(BigInt((await balance(shop, shopAccount)).posted) - shopBefore).toBe(900n);
+      const captured = await eventOf("edgebank.payments", "PaymentCaptured", placed.id);
+      const inventoryRead = async () => {
+        const { items } = (await (await api("/v1/operations/inventory/consumers", operator)).json()) as {
+          items: Array<{ name: string; positions: Record<string, number> }>;
+        };
+        return items.find((i) => i.name === "inventory/edgebank.payments")?.positions[captured.partition] ?? -1;
+      };
+      await until("inventory committed", inventoryRead, (next) => next > captured.offset);
+      // Now the cancel arrives: the payment is refunded in full, the committed stock comes back.
+      expect((await consumers("payments", "start", "edgebank.orders")).status).toBe(200);
+      expect((await consumers("inventory", "start", "edgebank.orders")).status).toBe(200);
+      const refunded = await until(
+        "refunded",
+        () => paymentOf(placed.id),
+        (p) => p?.refundedAmount === "900",
+      );
+      expect(refunded).toMatchObject({ status: "COMPLETED", refundedAmount: "900" });
+      const end = await until(
+        "money and stock back",
+        async () => ({
+          buyer: await balance(buyer, wallet),
+          shop: BigInt((await balance(shop, shopAccount)).posted) - shopBefore,
+          stock: await available(sku),
+        }),
+        (state) => state.buyer.available === "5000" && state.shop === 0n && state.stock === 2,
+      );
+      expect(end).toEqual({
+        buyer: expect.objectContaining({ posted: "5000", available: "5000" }),
+        shop: 0n,
+        stock: 2,
+      });
+      expect(await settledOrNot(placed.id)).toMatchObject({ status: "CANCELLED", reason: "cancelled_by_customer" });
+    } finally {
+      await consumers("payments", "start");
+      await consumers("inventory", "start");
+    }
+  }, 90_000);
 
   it("cancels when the payer cannot pay, or the stock is short: nothing held, nothing taken", async () => {
     const wallet = await openAccount(buyer, "2000");

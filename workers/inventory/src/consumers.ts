@@ -25,11 +25,12 @@ export function consumers(env: object): ConsumerSpec[] {
       group: "inventory",
       topic: "edgebank.payments",
       schema: "inventory",
-      types: ["PaymentAuthorized", "PaymentCompleted", "PaymentVoided"],
+      types: ["PaymentAuthorized", "PaymentCaptured", "PaymentDeclined", "PaymentVoided"],
       maxAttempts: CONSUMER_MAX_ATTEMPTS,
       handle: (tx, event) => {
         if (event.type === "PaymentAuthorized") return reserveForOrder(tx, event);
-        if (event.type === "PaymentCompleted") return commitForOrder(tx, event);
+        if (event.type === "PaymentCaptured") return commitForOrder(tx, event);
+        // Voided, or declined at the capture (the authorization lapsed): the stock goes back.
         return releaseForOrder(tx, event);
       },
     },

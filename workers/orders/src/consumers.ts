@@ -12,8 +12,8 @@ import { config, serviceSettings } from "./service.ts";
 
 /**
  * Orders' part of the choreography: the order follows its payment. PaymentAuthorized →
- * PAYMENT_AUTHORIZED; PaymentCompleted (captured, after its stock was reserved) → CONFIRMED with
- * OrderConfirmed; PaymentFailed (declined) or PaymentVoided (out of stock, or let go) → CANCELLED
+ * PAYMENT_AUTHORIZED; PaymentCaptured (after its stock was reserved) → CONFIRMED with
+ * OrderConfirmed; PaymentDeclined or PaymentVoided (out of stock, or let go) → CANCELLED
  * with OrderCancelled. An order already cancelled by its buyer stays so (payments refunds a
  * capture that raced the cancel).
  */
@@ -25,10 +25,10 @@ async function followPayment(tx: Transaction, event: KnownEvent): Promise<void> 
     case "PaymentAuthorized":
       await moveOrder(db, orderId, ["PENDING"], "PAYMENT_AUTHORIZED");
       return;
-    case "PaymentCompleted":
+    case "PaymentCaptured":
       await moveOrder(db, orderId, ["PENDING", "PAYMENT_AUTHORIZED"], "CONFIRMED", { event: "OrderConfirmed" });
       return;
-    case "PaymentFailed":
+    case "PaymentDeclined":
       await moveOrder(db, orderId, ["PENDING", "PAYMENT_AUTHORIZED"], "CANCELLED", {
         reason: `payment_declined:${reason ?? "declined"}`,
         event: "OrderCancelled",
@@ -51,7 +51,7 @@ export function consumers(env: object): ConsumerSpec[] {
       group: "orders",
       topic: "edgebank.payments",
       schema: "orders",
-      types: ["PaymentAuthorized", "PaymentCompleted", "PaymentFailed", "PaymentVoided"],
+      types: ["PaymentAuthorized", "PaymentCaptured", "PaymentDeclined", "PaymentVoided"],
       maxAttempts: consumerConfig(env).CONSUMER_MAX_ATTEMPTS,
       handle: followPayment,
     },

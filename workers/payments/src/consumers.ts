@@ -9,7 +9,11 @@ import { authorizeOrder, cancelOrderPayment, captureOrder, voidOrder } from "./d
 import { relayPaymentEvents } from "./events.ts";
 import { config, serviceSettings } from "./service.ts";
 
-/** Payments' consumers in the order choreography: the orders and inventory topics. */
+/**
+ * Payments' consumers in the order choreography: the orders and inventory topics. Their work
+ * calls accounts and the ledger, so it is done in `prepare` (see order-payments.ts); the inbox
+ * transaction then only records the event as applied.
+ */
 export function consumers(env: object): ConsumerSpec[] {
   const { CONSUMER_MAX_ATTEMPTS } = consumerConfig(env);
   return [
@@ -19,8 +23,8 @@ export function consumers(env: object): ConsumerSpec[] {
       schema: "payments",
       types: ["OrderCreated", "OrderCancelled"],
       maxAttempts: CONSUMER_MAX_ATTEMPTS,
-      handle: (tx, event) =>
-        event.type === "OrderCreated" ? authorizeOrder(env, tx, event) : cancelOrderPayment(env, tx, event),
+      prepare: (db, event) =>
+        event.type === "OrderCreated" ? authorizeOrder(env, db, event) : cancelOrderPayment(env, db, event),
     },
     {
       group: "payments",
@@ -28,10 +32,10 @@ export function consumers(env: object): ConsumerSpec[] {
       schema: "payments",
       types: ["StockReserved", "StockRejected"],
       maxAttempts: CONSUMER_MAX_ATTEMPTS,
-      handle: async (tx, event) => {
-        if (event.type === "StockReserved") return captureOrder(env, tx, event);
+      prepare: async (db, event) => {
+        if (event.type === "StockReserved") return captureOrder(env, db, event);
         const { orderId, reason } = event.data as { orderId: string; reason?: string };
-        await voidOrder(env, tx, orderId, reason ?? "out_of_stock", event.traceparent);
+        await voidOrder(env, db, orderId, reason ?? "out_of_stock", event.traceparent);
       },
     },
   ];

@@ -9,8 +9,8 @@ import { endReservation, type ReservationOutcome, reserveStock } from "./stock.t
 /**
  * Inventory's part of the order choreography, each handler in the consumer's transaction (with
  * the event's inbox row): OrderCreated → remember the lines; PaymentAuthorized → reserve them
- * (StockReserved or StockRejected); PaymentCompleted → commit; PaymentVoided or OrderCancelled →
- * release (and, for an order cancelled after its stock was committed, put the stock back).
+ * (StockReserved or StockRejected); PaymentCaptured → commit; PaymentVoided, PaymentDeclined or
+ * OrderCancelled → release (and, for an order cancelled after its stock was committed, put the stock back).
  */
 
 const HOLD_SECONDS = 30 * 60;

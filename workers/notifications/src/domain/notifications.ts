@@ -12,6 +12,7 @@ export const notifiedEvents = [
   "TransferFailed",
   "PaymentCompleted",
   "PaymentFailed",
+  "PaymentCaptured",
   "PaymentRefunded",
   "OrderConfirmed",
   "OrderCancelled",
@@ -51,6 +52,12 @@ function paymentNotifications(event: KnownEvent): NotificationContent[] {
   const data = event.data as PaymentData;
   const paid = amount(data.amount, data.currency);
   const facts = { paymentId: data.paymentId, amount: data.amount, currency: data.currency, reference: data.reference };
+  const received: NotificationContent = {
+    userId: data.merchantOwnerId,
+    title: "Payment received",
+    body: `${paid} received for ${data.reference} (merchant ${data.merchantId}).`,
+    data: { ...facts, merchantId: data.merchantId },
+  };
   switch (event.type) {
     case "PaymentCompleted":
       return [
@@ -60,13 +67,11 @@ function paymentNotifications(event: KnownEvent): NotificationContent[] {
           body: `You paid ${paid} (${data.reference}).`,
           data: facts,
         },
-        {
-          userId: data.merchantOwnerId,
-          title: "Payment received",
-          body: `${paid} received for ${data.reference} (merchant ${data.merchantId}).`,
-          data: { ...facts, merchantId: data.merchantId },
-        },
+        received,
       ];
+    case "PaymentCaptured":
+      // An order's payment: its buyer hears of the order (OrderConfirmed), its merchant here.
+      return [received];
     case "PaymentFailed":
       return [
         {

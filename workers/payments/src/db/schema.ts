@@ -34,8 +34,9 @@ export type PaymentStatus = (typeof paymentStatuses)[number];
  * the ledger with an operation id made from the payment id, so running a step again (a retry,
  * the cron resuming a payment whose worker died) applies it at most once.
  * authorize (hold on the payer) → capture (take it) → credit (the merchant) → record (ledger).
+ * An AUTHORIZED order's payment being let go is at `release` (its hold), then VOIDED.
  */
-export const paymentSteps = ["authorize", "capture", "credit", "record", "done"] as const;
+export const paymentSteps = ["authorize", "capture", "credit", "record", "release", "done"] as const;
 export type PaymentStep = (typeof paymentSteps)[number];
 
 export const payments = paymentsSchema.table(

@@ -127,7 +127,22 @@ async function advance(db: Database, id: string, from: PaymentStep, to: PaymentS
     .where(and(eq(payments.id, id), eq(payments.step, from), eq(payments.status, "PENDING")));
 }
 
-/** Ends a pending payment, with its event, once. */
+/** An order's payment, held on the payer's account: AUTHORIZED with PaymentAuthorized, once. */
+async function authorized(db: Database, id: string, traceparent?: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(payments)
+      .set({ status: "AUTHORIZED", step: "capture", updatedAt: new Date() })
+      .where(and(eq(payments.id, id), eq(payments.status, "PENDING"), eq(payments.step, "authorize")))
+      .returning();
+    if (row) await writeEvent(tx, "PaymentAuthorized", id, paymentEventData(row), traceparent);
+  });
+}
+
+/**
+ * Ends a pending payment, with its event, once. A direct payment ends with PaymentCompleted or
+ * PaymentFailed; an order's with the choreography's PaymentCaptured or PaymentDeclined.
+ */
 async function settle(
   db: Database,
   id: string,
@@ -146,7 +161,14 @@ async function settle(
       .where(and(eq(payments.id, id), eq(payments.status, "PENDING")))
       .returning();
     if (!row) return;
-    const type = outcome.status === "COMPLETED" ? "PaymentCompleted" : "PaymentFailed";
+    const completed = outcome.status === "COMPLETED";
+    const type = row.orderId
+      ? completed
+        ? "PaymentCaptured"
+        : "PaymentDeclined"
+      : completed
+        ? "PaymentCompleted"
+        : "PaymentFailed";
     await writeEvent(tx, type, id, paymentEventData(row), traceparent);
   });
 }
@@ -165,7 +187,7 @@ export function runPayment(env: object, id: string, traceparent?: string): Promi
   return withDatabase(serviceSettings(env), (db) => runPaymentIn(db, env, id, traceparent));
 }
 
-/** runPayment on a given database handle (a consumer's transaction). */
+/** runPayment on a given database handle (a consumer's, say). */
 export async function runPaymentIn(db: Database, env: object, id: string, traceparent?: string): Promise<PaymentRow> {
   for (;;) {
     const row = await load(db, id);
@@ -182,8 +204,11 @@ export async function runPaymentIn(db: Database, env: object, id: string, tracep
           currency: row.currency,
           expiresAt: new Date(row.createdAt.getTime() + holdSeconds * 1000).toISOString(),
         });
-        if (outcome.kind === "applied") await advance(db, id, "authorize", "capture");
-        else await settle(db, id, { status: "FAILED", reason: reasonOf(outcome) }, traceparent);
+        if (outcome.kind !== "applied")
+          await settle(db, id, { status: "FAILED", reason: reasonOf(outcome) }, traceparent);
+        // An order's payment waits, authorized, until its stock is reserved (or the order ends).
+        else if (row.orderId) await authorized(db, id, traceparent);
+        else await advance(db, id, "authorize", "capture");
         break;
       }
       case "capture": {

@@ -111,7 +111,7 @@ export function runRefund(env: object, id: string, traceparent?: string): Promis
   return withDatabase(serviceSettings(env), (db) => runRefundIn(db, env, id, traceparent));
 }
 
-/** runRefund on a given database handle (a consumer's transaction). */
+/** runRefund on a given database handle (a consumer's, say). */
 export async function runRefundIn(db: Database, env: object, id: string, traceparent?: string): Promise<RefundRow> {
   for (;;) {
     const [refund] = await db.select().from(refunds).where(eq(refunds.id, id));

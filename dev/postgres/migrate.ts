@@ -6,25 +6,30 @@ import { dataServices } from "../services.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
+/** Applies one service's drizzle-kit migrations from `migrations/<service>` to the database at `url`. */
+export async function migrateService(service: string, url: string): Promise<void> {
+  const client = postgres(url, { max: 1, prepare: false, onnotice: () => {} });
+  try {
+    await migrate(drizzle({ client }), {
+      migrationsFolder: `${root}migrations/${service}`,
+      migrationsSchema: "drizzle",
+      migrationsTable: `${service}_migrations`,
+    });
+  } finally {
+    await client.end();
+  }
+}
+
 /**
- * Applies every service's drizzle-kit migrations from `migrations/<service>` to its database.
- * Idempotent: applied migrations are recorded per service in `drizzle.<service>_migrations`,
- * so services sharing one database (embedded mode) never see each other's history.
+ * Applies every service's migrations to its database. Idempotent: applied migrations are
+ * recorded per service in `drizzle.<service>_migrations`, so services sharing one database
+ * (embedded mode) never see each other's history.
  */
 export async function migrateAll(urls: Record<string, string>, log: (line: string) => void = () => {}): Promise<void> {
   for (const service of dataServices) {
     const url = urls[service.name];
     if (!url) throw new Error(`no database URL for ${service.name}`);
-    const client = postgres(url, { max: 1, prepare: false, onnotice: () => {} });
-    try {
-      await migrate(drizzle({ client }), {
-        migrationsFolder: `${root}migrations/${service.name}`,
-        migrationsSchema: "drizzle",
-        migrationsTable: `${service.name}_migrations`,
-      });
-      log(`migrated ${service.name}`);
-    } finally {
-      await client.end();
-    }
+    await migrateService(service.name, url);
+    log(`migrated ${service.name}`);
   }
 }

@@ -2,6 +2,7 @@ import { parseEvent } from "@edgebank/events";
 import { KafkaRestClient } from "@edgebank/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevStack, session, startDevStack } from "./dev-stack.ts";
+import { startWebhookReceiver } from "./webhook-receiver.ts";
 
 /**
  * The order choreography through the gateway and Kafka: orders, payments and inventory react to
@@ -77,28 +78,46 @@ async function settled(id: string, ms = 30_000): Promise<Order> {
 
 const settledOrNot = async (id: string) => (await (await api(`/v1/orders/${id}`, buyer)).json()) as Order;
 
-/** Where an order's event of one type lies on its topic (read back with a group of its own). */
-async function eventOf(topic: string, type: string, orderId: string): Promise<{ partition: number; offset: number }> {
+interface SagaRecord {
+  topic: string;
+  key: unknown;
+  value: unknown;
+  partition: number;
+  offset: number;
+  type: string;
+  orderId: string;
+}
+
+/** Every event of these orders on the saga's topics so far, read back with a group of its own. */
+async function sagaEvents(orderIds: readonly string[]): Promise<SagaRecord[]> {
   const kafka = new KafkaRestClient({ url: stack.kafkaRestUrl, produceApi: "v2" });
-  const reader = await kafka.createConsumer(`e2e-find-${crypto.randomUUID()}`, { reset: "earliest" });
+  const reader = await kafka.createConsumer(`e2e-saga-${crypto.randomUUID()}`, { reset: "earliest" });
+  const found: SagaRecord[] = [];
   try {
-    await kafka.subscribe(reader, [topic]);
-    for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
-      for (const record of await kafka.fetchRecords(reader, { timeoutMs: 500 })) {
+    await kafka.subscribe(reader, ["edgebank.orders", "edgebank.payments", "edgebank.inventory"]);
+    for (let empty = 0; empty < 3; ) {
+      const records = await kafka.fetchRecords(reader, { timeoutMs: 500 });
+      if (records.length === 0) empty += 1;
+      for (const record of records) {
         const parsed = parseEvent(record.value);
-        if (
-          parsed.ok &&
-          parsed.event.type === type &&
-          (parsed.event.data as { orderId?: string }).orderId === orderId
-        ) {
-          return { partition: record.partition, offset: record.offset };
-        }
+        if (!parsed.ok) continue;
+        const orderId = (parsed.event.data as { orderId?: string }).orderId ?? parsed.event.subject;
+        if (orderId && orderIds.includes(orderId)) found.push({ ...record, type: parsed.event.type, orderId });
       }
     }
-    throw new Error(`no ${type} of order ${orderId} on ${topic}`);
   } finally {
     await kafka.deleteConsumer(reader);
   }
+  return found;
+}
+
+/** Where an order's event of one type lies on its topic, once it is there. */
+async function eventOf(type: string, orderId: string): Promise<SagaRecord> {
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
+    const event = (await sagaEvents([orderId])).find((e) => e.type === type);
+    if (event) return event;
+  }
+  throw new Error(`no ${type} of order ${orderId}`);
 }
 
 async function order(payerAccountId: string, sku: string, quantity: number): Promise<Order> {
@@ -127,60 +146,86 @@ beforeAll(async () => {
 afterAll(() => stack.kill(), 30_000);
 
 describe("the order choreography", () => {
-  it("confirms a paid order: payment captured to the merchant, stock committed", async () => {
-    const wallet = await openAccount(buyer, "10000");
-    const sku = await newProduct(5, "1250");
-    const placed = await order(wallet, sku, 2);
-    expect(placed).toMatchObject({ status: "PENDING", total: "2500" });
-    expect(await settled(placed.id)).toMatchObject({ status: "CONFIRMED" });
-    expect(await balance(buyer, wallet)).toMatchObject({ posted: "7500", available: "7500" });
-    expect((await balance(shop, shopAccount)).posted).toBe("2500");
-    expect(await available(sku)).toBe(3);
-    // The buyer is told, once.
-    const told = async () =>
-      (
-        (await (await api("/v1/notifications?limit=100", buyer)).json()) as {
-          items: Array<{ title: string; data: { orderId?: string } }>;
-        }
-      ).items.filter((n) => n.data.orderId === placed.id);
-    for (let i = 0; i < 50 && (await told()).length === 0; i++) await new Promise((r) => setTimeout(r, 200));
-    expect((await told()).map((n) => n.title)).toEqual(["Order confirmed"]);
-    // A confirmed order is no longer the buyer's to cancel.
-    const late = await api(`/v1/orders/${placed.id}/cancel`, buyer, { method: "POST" });
-    expect(late.status).toBe(409);
-    expect(late.headers.get("content-type")).toBe("application/problem+json");
+  it("confirms a paid order: payment captured to the merchant, stock committed, buyer told", async () => {
+    // The buyer's webhook endpoint, for the ends of their orders.
+    const receiver = await startWebhookReceiver();
+    let hookId = "";
+    try {
+      const hook = await post("/v1/webhooks", buyer, {
+        url: receiver.url,
+        events: ["OrderConfirmed", "OrderCancelled"],
+      });
+      expect(hook.status).toBe(201);
+      const registered = (await hook.json()) as { id: string; secret: string };
+      hookId = registered.id;
+      receiver.secret = registered.secret;
+      const wallet = await openAccount(buyer, "10000");
+      const sku = await newProduct(5, "1250");
+      const placed = await order(wallet, sku, 2);
+      expect(placed).toMatchObject({ status: "PENDING", total: "2500" });
+      expect(await settled(placed.id)).toMatchObject({ status: "CONFIRMED" });
+      expect(await balance(buyer, wallet)).toMatchObject({ posted: "7500", available: "7500" });
+      expect((await balance(shop, shopAccount)).posted).toBe("2500");
+      expect(await available(sku)).toBe(3);
+      // The buyer is told, once, in the inbox and by webhook; the merchant of the payment.
+      const told = async (token: string) =>
+        (
+          (await (await api("/v1/notifications?limit=100", token)).json()) as {
+            items: Array<{ title: string; data: { orderId?: string; reference?: string } }>;
+          }
+        ).items.filter((n) => n.data.orderId === placed.id || n.data.reference === `order ${placed.id}`);
+      for (let i = 0; i < 50 && (await told(buyer)).length === 0; i++) await new Promise((r) => setTimeout(r, 200));
+      expect((await told(buyer)).map((n) => n.title)).toEqual(["Order confirmed"]);
+      expect((await told(shop)).map((n) => n.title)).toEqual(["Payment received"]);
+      for (let i = 0; i < 50 && receiver.deliveries.length === 0; i++) await new Promise((r) => setTimeout(r, 200));
+      expect(receiver.deliveries).toEqual([{ type: "OrderConfirmed", subject: placed.id, verified: true }]);
+      // A confirmed order is no longer the buyer's to cancel.
+      const late = await api(`/v1/orders/${placed.id}/cancel`, buyer, { method: "POST" });
+      expect(late.status).toBe(409);
+      expect(late.headers.get("content-type")).toBe("application/problem+json");
+    } finally {
+      // Later tests cancel orders: this endpoint hears of no more.
+      if (hookId) await api(`/v1/webhooks/${hookId}`, buyer, { method: "DELETE" });
+      await receiver.close();
+    }
   }, 60_000);
 
-  it("every event of a confirmed order delivered again changes nothing", async () => {
+  it("every event of a confirmed, an out-of-stock and a declined order delivered again changes nothing", async () => {
     const wallet = await openAccount(buyer, "10000");
+    const poor = await openAccount(buyer, "100");
     const sku = await newProduct(4, "700");
-    const placed = await order(wallet, sku, 1);
-    expect(await settled(placed.id)).toMatchObject({ status: "CONFIRMED" });
-    const before = {
-      buyer: await balance(buyer, wallet),
+    const confirmed = await order(wallet, sku, 1);
+    const short = await order(wallet, sku, 9);
+    const declined = await order(poor, sku, 1);
+    expect(await settled(confirmed.id)).toMatchObject({ status: "CONFIRMED" });
+    expect(await settled(short.id)).toMatchObject({ status: "CANCELLED", reason: `out_of_stock:${sku}` });
+    expect(await settled(declined.id)).toMatchObject({
+      status: "CANCELLED",
+      reason: "payment_declined:insufficient_funds",
+    });
+    const state = async () => ({
+      wallet: await balance(buyer, wallet),
+      poor: await balance(buyer, poor),
       shop: await balance(shop, shopAccount),
       stock: await available(sku),
-    };
-    // Read every event of the saga back from the topics and publish each one again, as a relay
-    // that crashed before marking them would.
-    const kafka = new KafkaRestClient({ url: stack.kafkaRestUrl, produceApi: "v2" });
-    const reader = await kafka.createConsumer(`e2e-replay-${crypto.randomUUID()}`, { reset: "earliest" });
-    await kafka.subscribe(reader, ["edgebank.orders", "edgebank.payments", "edgebank.inventory"]);
-    const saga: Array<{ topic: string; key: unknown; value: unknown; type: string }> = [];
-    for (let empty = 0; empty < 3; ) {
-      const records = await kafka.fetchRecords(reader, { timeoutMs: 500 });
-      if (records.length === 0) empty += 1;
-      for (const record of records) {
-        const parsed = parseEvent(record.value);
-        if (!parsed.ok) continue;
-        const data = parsed.event.data as { orderId?: string };
-        if (parsed.event.subject === placed.id || data.orderId === placed.id) {
-          saga.push({ topic: record.topic, key: record.key, value: record.value, type: parsed.event.type });
-        }
-      }
+      orders: await Promise.all([confirmed, short, declined].map(async (o) => (await settledOrNot(o.id)).status)),
+    });
+    // Wait for the sagas' tails (the hold released, the stock back), then take the picture.
+    let before = await state();
+    for (let i = 0; i < 50 && before.wallet.available !== before.wallet.posted; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      before = await state();
     }
-    await kafka.deleteConsumer(reader);
-    expect(saga.map((e) => e.type).sort()).toEqual(
+    expect(before).toMatchObject({ wallet: { posted: "9300", available: "9300" }, stock: 3 });
+    // Read every event of the three sagas back from the topics and publish each one again, as
+    // a relay that crashed before marking them would.
+    const events = await sagaEvents([confirmed.id, short.id, declined.id]);
+    const types = (id: string) =>
+      events
+        .filter((e) => e.orderId === id)
+        .map((e) => e.type)
+        .sort();
+    expect(types(confirmed.id)).toEqual(
       [
         "OrderConfirmed",
         "OrderCreated",
@@ -190,16 +235,23 @@ describe("the order choreography", () => {
         "StockReserved",
       ].sort(),
     );
-    for (const event of saga) {
+    expect(types(short.id)).toEqual(
+      [
+        "OrderCancelled",
+        "OrderCreated",
+        "PaymentAuthorized",
+        "PaymentCreated",
+        "PaymentVoided",
+        "StockRejected",
+      ].sort(),
+    );
+    expect(types(declined.id)).toEqual(["OrderCancelled", "OrderCreated", "PaymentCreated", "PaymentDeclined"].sort());
+    const kafka = new KafkaRestClient({ url: stack.kafkaRestUrl, produceApi: "v2" });
+    for (const event of events) {
       await kafka.produce({ topic: event.topic, key: String(event.key), value: event.value });
     }
     await new Promise((resolve) => setTimeout(resolve, 4_000));
-    expect({
-      buyer: await balance(buyer, wallet),
-      shop: await balance(shop, shopAccount),
-      stock: await available(sku),
-    }).toEqual(before);
-    expect(((await (await api(`/v1/orders/${placed.id}`, buyer)).json()) as Order).status).toBe("CONFIRMED");
+    expect(await state()).toEqual(before);
   }, 60_000);
 
   it("finishes an order whose next consumer was stopped mid-saga, once it is started again", async () => {
@@ -306,7 +358,7 @@ describe("the order choreography", () => {
         (p) => p?.status === "COMPLETED",
       );
       expect(BigInt((await balance(shop, shopAccount)).posted) - shopBefore).toBe(900n);
-      const captured = await eventOf("edgebank.payments", "PaymentCaptured", placed.id);
+      const captured = await eventOf("PaymentCaptured", placed.id);
       const inventoryRead = async () => {
         const { items } = (await (await api("/v1/operations/inventory/consumers", operator)).json()) as {
           items: Array<{ name: string; positions: Record<string, number> }>;

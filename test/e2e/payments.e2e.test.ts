@@ -1,10 +1,8 @@
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { parseEvent } from "@edgebank/events";
 import { KafkaRestClient } from "@edgebank/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { verifyWebhook } from "../../workers/notifications/src/webhooks/signature.ts";
 import { type DevStack, session, startDevStack } from "./dev-stack.ts";
+import { startWebhookReceiver } from "./webhook-receiver.ts";
 
 /**
  * Payments through the gateway against the real services: a customer pays a merchant, the
@@ -74,34 +72,17 @@ describe("payments through the gateway", () => {
     await kafka.fetchRecords(reader, { timeoutMs: 0 });
 
     // A webhook receiver for the merchant, verifying every signature over the raw body.
-    const deliveries: Array<{ type: string; verified: boolean }> = [];
-    let secret = "";
-    const receiver = createServer((request, response) => {
-      let body = "";
-      request.setEncoding("utf8");
-      request.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      request.on("end", async () => {
-        const signature = request.headers["edgebank-signature"] as string | undefined;
-        deliveries.push({
-          type: (JSON.parse(body) as { type: string }).type,
-          verified: await verifyWebhook(secret, signature, body),
-        });
-        response.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    const receiver = await startWebhookReceiver();
     try {
       const hook = await api("/v1/webhooks", shop, {
         method: "POST",
         body: JSON.stringify({
-          url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/edgebank`,
+          url: receiver.url,
           events: ["PaymentCompleted"],
         }),
       });
       expect(hook.status).toBe(201);
-      secret = ((await hook.json()) as { secret: string }).secret;
+      receiver.secret = ((await hook.json()) as { secret: string }).secret;
 
       // The merchant and the payer, funded by an operator's deposit.
       const shopAccount = await openAccount(shop);
@@ -213,8 +194,8 @@ describe("payments through the gateway", () => {
       );
       const shopNotes = (await (await api("/v1/notifications", shop)).json()) as { items: Array<{ title: string }> };
       expect(shopNotes.items.map((n) => n.title)).toEqual(["Payment received"]);
-      await until("the webhook", async () => (deliveries.length > 0 ? deliveries : undefined));
-      expect(deliveries).toEqual([{ type: "PaymentCompleted", verified: true }]);
+      await until("the webhook", async () => (receiver.deliveries.length > 0 ? receiver.deliveries : undefined));
+      expect(receiver.deliveries).toEqual([{ type: "PaymentCompleted", subject: payment.id, verified: true }]);
 
       // The ledger holds one entry for the payment and one per refund, balanced.
       for (const id of [payment.id, partialRefund.id, restRefund.id]) {
@@ -224,7 +205,7 @@ describe("payments through the gateway", () => {
       const verify = (await (await api("/v1/ledger/verify", auditor)).json()) as { valid: boolean };
       expect(verify.valid).toBe(true);
     } finally {
-      receiver.close();
+      await receiver.close();
       await kafka.deleteConsumer(reader);
     }
   }, 90_000);

@@ -432,6 +432,15 @@ describe("the order choreography", () => {
       state = { balance: await balance(buyer, wallet), stock: await available(sku) };
     }
     expect(state).toEqual({ balance: expect.objectContaining({ posted: "5000", available: "5000" }), stock: 3 });
+    // The buyer is told, once.
+    const told = async () =>
+      (
+        (await (await api("/v1/notifications?limit=100", buyer)).json()) as {
+          items: Array<{ title: string; body: string; data: { orderId?: string } }>;
+        }
+      ).items.filter((n) => n.data.orderId === placed.id);
+    for (let i = 0; i < 50 && (await told()).length === 0; i++) await new Promise((r) => setTimeout(r, 200));
+    expect((await told()).map((n) => n.title)).toEqual(["Order cancelled"]);
   }, 60_000);
 
   it("50 concurrent orders for 10 in stock: exactly 10 confirmed, 40 cancelled, money conserved", async () => {

@@ -2,8 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import { type DatabaseHandle, databaseSettings, openDatabase } from "@edgebank/db";
 import { AccountCore, available, type Operation, type OperationResult } from "@edgebank/durable-objects/account";
 import { AppError } from "@edgebank/errors";
+import { pokeOutboxRelay } from "@edgebank/outbox/durable-object";
 import { PgAccountStore } from "./db/account-store.ts";
-import { relayAccountEvents } from "./events.ts";
 import { config } from "./service.ts";
 
 /** How long an idle object keeps its database connection before closing it. */
@@ -60,7 +60,7 @@ export class AccountDO extends DurableObject<Env> {
   #store: PgAccountStore | undefined;
   #database: DatabaseHandle | undefined;
   #idle: ReturnType<typeof setTimeout> | undefined;
-  /** A relay of the outbox is running for this object; `#relayAgain`: commits arrived meanwhile. */
+  /** A poke of the relay object is in flight for this object; `#relayAgain`: commits arrived meanwhile. */
   #relaying = false;
   #relayAgain = false;
 
@@ -180,9 +180,9 @@ export class AccountDO extends DurableObject<Env> {
   }
 
   /**
-   * Publishes the events just committed, after the answer: at most one relay per object at a
-   * time, run again (a few rounds at most) when commits arrived meanwhile; the cron sweeps
-   * whatever is left.
+   * Has the events just committed published, after the answer: the service's relay object
+   * relays for every account at once (one run for many objects' commits). At most one poke per
+   * object in flight, once more when commits arrived meanwhile; the cron sweeps what is left.
    */
   #relaySoon(): void {
     if (this.#relaying) {
@@ -195,9 +195,11 @@ export class AccountDO extends DurableObject<Env> {
         try {
           for (let round = 0; round < 5; round++) {
             this.#relayAgain = false;
-            await relayAccountEvents(this.env, "commit");
+            await pokeOutboxRelay(this.env.OUTBOX_RELAY, "accounts");
             if (!this.#relayAgain) break;
           }
+        } catch {
+          // The relay object could not be reached: the events wait for the cron sweeper.
         } finally {
           this.#relaying = false;
         }

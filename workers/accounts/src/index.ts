@@ -13,6 +13,7 @@ registerOperatorRoutes(app);
 registerInternalRoutes(app);
 
 export { AccountDO } from "./account-do.ts";
+export { AccountsOutboxRelayDO } from "./events.ts";
 export default {
   fetch: app.fetch,
   /** The outbox sweeper: publishes what the relay after each commit left pending. */

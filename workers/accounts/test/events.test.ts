@@ -78,4 +78,47 @@ describe("account events on Kafka", () => {
     expect(events[3]?.data).toMatchObject({ status: "frozen", actor: operator.id });
     await kafka.deleteConsumer(consumer);
   });
+
+  it("commits of many accounts reach Kafka without the cron, relayed together by the service's relay object", async () => {
+    const kafka = new KafkaRestClient({ url: env.KAFKA_REST_URL, produceApi: "v2" });
+    const consumer = await kafka.createConsumer(`accounts-test-${crypto.randomUUID()}`, { reset: "latest" });
+    await kafka.subscribe(consumer, ["edgebank.accounts"]);
+    await kafka.fetchRecords(consumer, { timeoutMs: 0 }); // from here on
+    const owner = await customer();
+    const { token } = await testCaller(env, "accounts:operate", "client");
+    const ids = new Set<string>();
+    for (let i = 0; i < 20; i++) ids.add((await openAccount(owner.token, "EUR")).id);
+    const relay = env.OUTBOX_RELAY.get(env.OUTBOX_RELAY.idFromName("accounts"));
+    const before = await relay.status();
+
+    // Twenty objects commit at once; nobody runs the cron sweeper.
+    const answers = await Promise.all(
+      [...ids].map((id) =>
+        call(`/internal/v1/accounts/${id}/operations`, token, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ kind: "credit", operationId: "in", amount: "100", currency: "EUR" }),
+        }),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual([...ids].map(() => 200));
+    const credited = new Set<string>();
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline && credited.size < ids.size; ) {
+      for (const record of await kafka.fetchRecords(consumer, { timeoutMs: 300 })) {
+        const parsed = parseEvent(record.value);
+        if (parsed.ok && parsed.event.type === "AccountCredited" && ids.has(String(parsed.event.subject))) {
+          credited.add(String(parsed.event.subject));
+        }
+      }
+    }
+    expect(credited).toEqual(ids);
+    // Each object poked the relay object; it ran fewer times than it was poked.
+    const after = await relay.status();
+    const pokes = after.pokes - before.pokes;
+    const runs = after.runs - before.runs;
+    expect(pokes).toBeGreaterThanOrEqual(ids.size);
+    expect(runs).toBeGreaterThan(0);
+    expect(runs).toBeLessThan(pokes);
+    await kafka.deleteConsumer(consumer);
+  });
 });

@@ -1,0 +1,58 @@
+import { DurableObject } from "cloudflare:workers";
+
+/** What a relay object has done since it was loaded (operators, tests, benchmarks). */
+export interface RelayObjectStatus {
+  /** Writers that told it they committed events. */
+  pokes: number;
+  /** Relay runs it made for them (each publishes everything pending at its start). */
+  runs: number;
+  running: boolean;
+}
+
+/**
+ * A service's relay after commit, as one Durable Object (named after the service): writers
+ * that committed events poke it instead of relaying themselves, and it runs one relay at a time,
+ * once more after a run if pokes arrived during it. A thousand AccountDOs committing at once
+ * then make a handful of relay runs for all their events, not a thousand (each a database
+ * connection, a claim, a produce request and a mark). Nothing depends on it for correctness:
+ * a lost poke leaves events pending for the next poke or the cron sweeper.
+ */
+export abstract class OutboxRelayDO<E = unknown> extends DurableObject<E> {
+  #running: Promise<void> | undefined;
+  #again = false;
+  #pokes = 0;
+  #runs = 0;
+
+  /** One relay run of the service's outbox (never throws: what fails stays pending). */
+  protected abstract relay(): Promise<void>;
+
+  /** Events were committed: relay them soon. Resolves once a run that started after the poke ended. */
+  poke(): Promise<void> {
+    this.#pokes += 1;
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      try {
+        do {
+          this.#again = false;
+          this.#runs += 1;
+          await this.relay();
+        } while (this.#again);
+      } finally {
+        this.#running = undefined;
+      }
+    })();
+    return this.#running;
+  }
+
+  status(): RelayObjectStatus {
+    return { pokes: this.#pokes, runs: this.#runs, running: this.#running !== undefined };
+  }
+}
+
+/** Pokes the service's relay object (see OutboxRelayDO). */
+export function pokeOutboxRelay(namespace: DurableObjectNamespace<OutboxRelayDO>, service: string): Promise<void> {
+  return namespace.get(namespace.idFromName(service)).poke();
+}

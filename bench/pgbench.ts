@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import postgres from "postgres";
 
 export interface PgbenchResult {
   /** Per-transaction latencies from pgbench's log, ms, ascending. */
@@ -55,5 +56,24 @@ export function runPgbench(options: {
     latencies,
     tps: Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(run.stdout)?.[1] ?? Number.NaN),
     failed: Number(/number of failed transactions: (\d+)/.exec(run.stdout)?.[1] ?? 0),
+  };
+}
+
+/**
+ * A database of its own for one benchmark on the server at `serverUrl`, created empty (dropped
+ * first if a crashed run left it); `drop()` removes it again.
+ */
+export async function scratchDatabase(serverUrl: URL, name: string): Promise<{ url: URL; drop(): Promise<void> }> {
+  const admin = postgres(serverUrl.toString(), { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists ${name} with (force)`);
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url,
+    drop: async () => {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
   };
 }

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { runPgbench } from "../pgbench.ts";
+import { runPgbench, scratchDatabase } from "../pgbench.ts";
 import { type BenchRow, percentile, type Scenario, scenarios } from "./scenarios.ts";
 
 const database = "edgebank_bench_classic";
@@ -27,12 +27,8 @@ export async function classicLevels(serverUrl: URL, wanted: number[]): Promise<n
 
 export async function runClassic(serverUrl: URL, levels: number[], seconds: number): Promise<BenchRow[]> {
   const work = mkdtempSync(join(tmpdir(), "edgebank-classic-"));
-  const admin = postgres(serverUrl.toString(), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists ${database} with (force)`);
-  await admin.unsafe(`create database ${database}`);
-
-  const benchUrl = new URL(serverUrl);
-  benchUrl.pathname = `/${database}`;
+  const scratch = await scratchDatabase(serverUrl, database);
+  const benchUrl = scratch.url;
   const db = postgres(benchUrl.toString(), { max: 1, onnotice: () => {} });
   try {
     await db.unsafe(`
@@ -99,8 +95,7 @@ COMMIT;
     return rows;
   } finally {
     await db.end();
-    await admin.unsafe(`drop database if exists ${database} with (force)`);
-    await admin.end();
+    await scratch.drop();
     rmSync(work, { recursive: true, force: true });
   }
 }

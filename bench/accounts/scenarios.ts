@@ -1,4 +1,7 @@
-/** What the accounts benchmarks share: the scenarios, the row they report, and its printing. */
+/**
+ * What the accounts benchmarks share (and the other database benchmarks reuse): the scenarios,
+ * the row they report, and its printing.
+ */
 
 export const scenarios = ["hot account", "1,000 accounts"] as const;
 export type Scenario = (typeof scenarios)[number];
@@ -6,9 +9,9 @@ export type Scenario = (typeof scenarios)[number];
 /** The concurrency levels the issue asks for. */
 export const concurrencyLevels = [1, 8, 32, 128];
 
-export interface BenchRow {
+export interface BenchRow<S extends string = Scenario> {
   design: string;
-  scenario: Scenario;
+  scenario: S;
   concurrency: number;
   operations: number;
   opsPerSecond: number;
@@ -29,7 +32,7 @@ export function percentile(sorted: number[], p: number): number {
 const round = (value: number, digits: number) => (Number.isFinite(value) ? Number(value.toFixed(digits)) : "–");
 
 /** The rows as console.table shows them. */
-export function printable(rows: BenchRow[]) {
+export function printable(rows: BenchRow<string>[]) {
   return rows.map((row) => ({
     design: row.design,
     scenario: row.scenario,

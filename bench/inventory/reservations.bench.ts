@@ -29,8 +29,8 @@ import { migrateService } from "../../dev/postgres/migrate.ts";
 import { freePort } from "../../dev/stack/ports.ts";
 import { spawnWrangler, waitForOk } from "../../dev/stack/stack.ts";
 import { classicLevels } from "../accounts/classic.ts";
-import { concurrencyLevels, percentile } from "../accounts/scenarios.ts";
-import { runPgbench } from "../pgbench.ts";
+import { type BenchRow, concurrencyLevels, percentile, printable } from "../accounts/scenarios.ts";
+import { runPgbench, scratchDatabase } from "../pgbench.ts";
 import { findWorkerdPort } from "../workerd.ts";
 import { runWrk } from "../wrk.ts";
 
@@ -49,18 +49,6 @@ const scenarios = {
   },
 } as const;
 type Scenario = keyof typeof scenarios;
-
-interface Row {
-  design: string;
-  scenario: Scenario;
-  concurrency: number;
-  operations: number;
-  opsPerSecond: number;
-  p50: number;
-  p99: number;
-  commitsPerOp: number;
-  errors: number;
-}
 
 /** The reservation transaction of inventory's consumer, for pgbench (`:r` makes the ids). */
 function reservationScript(scenario: Scenario): string {
@@ -83,11 +71,8 @@ COMMIT;
 }
 
 const work = mkdtempSync(join(tmpdir(), "edgebank-bench-inventory-"));
-const admin = postgres(serverUrl.toString(), { max: 1, onnotice: () => {} });
-await admin.unsafe(`drop database if exists ${database} with (force)`);
-await admin.unsafe(`create database ${database}`);
-const benchUrl = new URL(serverUrl);
-benchUrl.pathname = `/${database}`;
+const scratch = await scratchDatabase(serverUrl, database);
+const benchUrl = scratch.url;
 await migrateService("inventory", benchUrl.toString());
 const db = postgres(benchUrl.toString(), { max: 1, onnotice: () => {} });
 const hopPort = await freePort();
@@ -103,8 +88,7 @@ const stopAll = () => {
   stopped ??= (async () => {
     await hop.stop();
     await db.end();
-    await admin.unsafe(`drop database if exists ${database} with (force)`);
-    await admin.end();
+    await scratch.drop();
     rmSync(work, { recursive: true, force: true });
   })();
   return stopped;
@@ -126,7 +110,7 @@ try {
     const [row] = await db<{ n: string }[]>`select xact_commit as n from pg_stat_database where datname = ${database}`;
     return Number(row?.n ?? 0);
   };
-  const rows: Row[] = [];
+  const rows: BenchRow<Scenario>[] = [];
   for (const scenario of Object.keys(scenarios) as Scenario[]) {
     const script = join(work, `${scenario.replaceAll(/\W+/g, "-")}.sql`);
     writeFileSync(script, reservationScript(scenario));
@@ -193,20 +177,7 @@ try {
   );
   if (!levels.includes(128))
     console.log(`row locks: concurrency 128 needs max_connections > 133; ran ${levels.at(-1)}`);
-  const round = (value: number, digits: number) => (Number.isFinite(value) ? Number(value.toFixed(digits)) : "–");
-  console.table(
-    rows.map((row) => ({
-      design: row.design,
-      scenario: row.scenario,
-      concurrency: row.concurrency,
-      operations: row.operations,
-      "ops/s": row.opsPerSecond,
-      "p50 ms": round(row.p50, 2),
-      "p99 ms": round(row.p99, 2),
-      "commits/op": round(row.commitsPerOp, 3),
-      errors: row.errors,
-    })),
-  );
+  console.table(printable(rows));
   if (Number(books?.off) !== 0 || Number(books?.over) !== 0) process.exitCode = 1;
 } finally {
   await stopAll();

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { percentile } from "../accounts/scenarios.ts";
-import { runPgbench } from "../pgbench.ts";
+import { runPgbench, scratchDatabase } from "../pgbench.ts";
 import { type TransferRow, type TransferScenario, transferScenarios } from "./scenarios.ts";
 
 const database = "edgebank_bench_classic_transfers";
@@ -41,11 +41,8 @@ const scripts: Record<TransferScenario, string> = {
 
 export async function runClassicTransfers(serverUrl: URL, levels: number[], seconds: number): Promise<TransferRow[]> {
   const work = mkdtempSync(join(tmpdir(), "edgebank-classic-transfers-"));
-  const admin = postgres(serverUrl.toString(), { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists ${database} with (force)`);
-  await admin.unsafe(`create database ${database}`);
-  const benchUrl = new URL(serverUrl);
-  benchUrl.pathname = `/${database}`;
+  const scratch = await scratchDatabase(serverUrl, database);
+  const benchUrl = scratch.url;
   const db = postgres(benchUrl.toString(), { max: 1, onnotice: () => {} });
   try {
     await db.unsafe(`
@@ -107,8 +104,7 @@ export async function runClassicTransfers(serverUrl: URL, levels: number[], seco
     return rows;
   } finally {
     await db.end();
-    await admin.unsafe(`drop database if exists ${database} with (force)`);
-    await admin.end();
+    await scratch.drop();
     rmSync(work, { recursive: true, force: true });
   }
 }

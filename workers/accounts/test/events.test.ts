@@ -10,12 +10,18 @@ import { call, customer, openAccount } from "./helpers.ts";
  * What the AccountDO commits reaches Kafka as catalog events: after the answer (the object's
  * relay), or at the latest from the cron sweeper; in commit order on the account's partition.
  */
+/** A consumer group of its own on edgebank.accounts, reading what is published from now on. */
+async function readerFromNow() {
+  const kafka = new KafkaRestClient({ url: env.KAFKA_REST_URL, produceApi: "v2" });
+  const consumer = await kafka.createConsumer(`accounts-test-${crypto.randomUUID()}`, { reset: "latest" });
+  await kafka.subscribe(consumer, ["edgebank.accounts"]);
+  await kafka.fetchRecords(consumer, { timeoutMs: 0 });
+  return { kafka, consumer };
+}
+
 describe("account events on Kafka", () => {
   it("each applied operation becomes one event of the catalog, in order, keyed by the account", async () => {
-    const kafka = new KafkaRestClient({ url: env.KAFKA_REST_URL, produceApi: "v2" });
-    const consumer = await kafka.createConsumer(`accounts-test-${crypto.randomUUID()}`, { reset: "latest" });
-    await kafka.subscribe(consumer, ["edgebank.accounts"]);
-    await kafka.fetchRecords(consumer, { timeoutMs: 0 }); // from here on
+    const { kafka, consumer } = await readerFromNow();
 
     const owner = await customer();
     const { token } = await testCaller(env, "accounts:operate", "client");
@@ -80,10 +86,7 @@ describe("account events on Kafka", () => {
   });
 
   it("commits of many accounts reach Kafka without the cron, relayed together by the service's relay object", async () => {
-    const kafka = new KafkaRestClient({ url: env.KAFKA_REST_URL, produceApi: "v2" });
-    const consumer = await kafka.createConsumer(`accounts-test-${crypto.randomUUID()}`, { reset: "latest" });
-    await kafka.subscribe(consumer, ["edgebank.accounts"]);
-    await kafka.fetchRecords(consumer, { timeoutMs: 0 }); // from here on
+    const { kafka, consumer } = await readerFromNow();
     const owner = await customer();
     const { token } = await testCaller(env, "accounts:operate", "client");
     const ids = new Set<string>();

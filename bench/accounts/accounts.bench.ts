@@ -24,6 +24,7 @@ import postgres from "postgres";
 import { startPgBouncer } from "../../dev/postgres/pgbouncer.ts";
 import { freePort } from "../../dev/stack/ports.ts";
 import { newKek, spawnWrangler, startStack, waitForOk } from "../../dev/stack/stack.ts";
+import { stopOnce } from "../lifecycle.ts";
 import { customerSession, post, provisionServiceToken } from "../session.ts";
 import { findWorkerdPort } from "../workerd.ts";
 import { runWrk, type WrkResult } from "../wrk.ts";
@@ -85,22 +86,15 @@ const hop = await spawnWrangler({
   output: "ignore",
 });
 const stats = postgres(accountsDb, { max: 1, onnotice: () => {} });
-let stopped: Promise<void> | undefined;
-const stopAll = () => {
-  stopped ??= (async () => {
-    await stats.end();
-    await direct.stop();
-    await hop.stop();
-    await pooler.stop();
-    await stack.stop();
-    rmSync(work, { recursive: true, force: true });
-  })();
-  return stopped;
-};
-// Ctrl-C leaves nothing running either.
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void stopAll().finally(() => process.exit(130)));
-}
+// Stopped after the run, and on Ctrl-C: nothing is left running.
+const stopAll = stopOnce(async () => {
+  await stats.end();
+  await direct.stop();
+  await hop.stop();
+  await pooler.stop();
+  await stack.stop();
+  rmSync(work, { recursive: true, force: true });
+});
 
 try {
   await waitForOk(`${stack.url}/health/all`, 90_000, stack.exited);

@@ -25,6 +25,7 @@ import { freePort } from "../../dev/stack/ports.ts";
 import { newKek, spawnWrangler, startStack, waitForOk } from "../../dev/stack/stack.ts";
 import { parseEvent } from "../../shared/events/src/index.ts";
 import { KafkaRestClient } from "../../shared/kafka/src/index.ts";
+import { stopOnce } from "../lifecycle.ts";
 import { customerSession, post, provisionServiceToken } from "../session.ts";
 import { findWorkerdPort } from "../workerd.ts";
 
@@ -69,19 +70,13 @@ const direct = await spawnWrangler({
   args: ["--var", "DB_PREPARE:false", "--var", "LOG_LEVEL:warn", "--var", `KAFKA_REST_URL:${stack.kafkaRestUrl}`],
   output: "ignore",
 });
-let stopped: Promise<void> | undefined;
-const stopAll = () => {
-  stopped ??= (async () => {
-    await direct.stop();
-    await pooler.stop();
-    await stack.stop();
-    rmSync(work, { recursive: true, force: true });
-  })();
-  return stopped;
-};
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void stopAll().finally(() => process.exit(130)));
-}
+// Stopped after the run, and on Ctrl-C: nothing is left running.
+const stopAll = stopOnce(async () => {
+  await direct.stop();
+  await pooler.stop();
+  await stack.stop();
+  rmSync(work, { recursive: true, force: true });
+});
 
 interface Row {
   offered: number;

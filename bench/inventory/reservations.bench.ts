@@ -30,6 +30,7 @@ import { freePort } from "../../dev/stack/ports.ts";
 import { spawnWrangler, waitForOk } from "../../dev/stack/stack.ts";
 import { classicLevels } from "../accounts/classic.ts";
 import { type BenchRow, concurrencyLevels, percentile, printable } from "../accounts/scenarios.ts";
+import { stopOnce } from "../lifecycle.ts";
 import { runPgbench, scratchDatabase } from "../pgbench.ts";
 import { findWorkerdPort } from "../workerd.ts";
 import { runWrk } from "../wrk.ts";
@@ -83,19 +84,13 @@ const hop = await spawnWrangler({
   env: {},
   output: "ignore",
 });
-let stopped: Promise<void> | undefined;
-const stopAll = () => {
-  stopped ??= (async () => {
-    await hop.stop();
-    await db.end();
-    await scratch.drop();
-    rmSync(work, { recursive: true, force: true });
-  })();
-  return stopped;
-};
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void stopAll().finally(() => process.exit(130)));
-}
+// Stopped after the run, and on Ctrl-C: nothing is left running.
+const stopAll = stopOnce(async () => {
+  await hop.stop();
+  await db.end();
+  await scratch.drop();
+  rmSync(work, { recursive: true, force: true });
+});
 
 try {
   // Stock enough never to run out: what is measured is the serialization, not rejections.

@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { freePort } from "../../dev/stack/ports.ts";
 import { newKek, startStack, waitForOk } from "../../dev/stack/stack.ts";
+import { stopOnce } from "../lifecycle.ts";
 import { login, post } from "../session.ts";
 import { findWorkerdPort } from "../workerd.ts";
 import { runWrk, type WrkResult, wrkErrors } from "../wrk.ts";
@@ -67,19 +68,13 @@ const stack = await startStack({
 const databases = Object.values(stack.databases.urls);
 const transfersDb = postgres(stack.databases.urls.transfers ?? "", { max: 1, onnotice: () => {} });
 const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-let stopped: Promise<void> | undefined;
-const stopAll = () => {
-  stopped ??= (async () => {
-    await transfersDb.end();
-    await admin.end();
-    await stack.stop();
-    rmSync(work, { recursive: true, force: true });
-  })();
-  return stopped;
-};
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void stopAll().finally(() => process.exit(130)));
-}
+// Stopped after the run, and on Ctrl-C: nothing is left running.
+const stopAll = stopOnce(async () => {
+  await transfersDb.end();
+  await admin.end();
+  await stack.stop();
+  rmSync(work, { recursive: true, force: true });
+});
 
 try {
   await waitForOk(`${stack.url}/health/all`, 120_000, stack.exited);

@@ -1,6 +1,8 @@
 import type { ChildProcess } from "node:child_process";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { freePort } from "../dev/stack/ports.ts";
+import { spawnWrangler, waitForOk } from "../dev/stack/stack.ts";
 
 /**
  * The port on which workerd itself serves a worker started by `wrangler dev`, bypassing
@@ -39,4 +41,27 @@ function processGroup(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The bare Durable Object round trip (`bench/fixtures/do-hop`: one request, one RPC to an object
+ * that only counts) on a wrangler of its own: the runtime's ceiling for any design that puts a
+ * Durable Object on the path. `ready()` waits for it and answers workerd's own URL.
+ */
+export async function spawnDoHop(persistDir: string) {
+  const port = await freePort();
+  const wrangler = await spawnWrangler({
+    configs: ["bench/fixtures/do-hop/wrangler.toml"],
+    port,
+    persistDir,
+    env: {},
+    output: "ignore",
+  });
+  return {
+    stop: wrangler.stop,
+    ready: async () => {
+      await waitForOk(`http://127.0.0.1:${port}/health`, 60_000, wrangler.exited);
+      return `http://127.0.0.1:${await findWorkerdPort(wrangler.child, "do-hop", port)}`;
+    },
+  };
 }

@@ -26,7 +26,7 @@ import { freePort } from "../../dev/stack/ports.ts";
 import { newKek, spawnWrangler, startStack, waitForOk } from "../../dev/stack/stack.ts";
 import { stopOnce } from "../lifecycle.ts";
 import { customerSession, post, provisionServiceToken } from "../session.ts";
-import { findWorkerdPort } from "../workerd.ts";
+import { findWorkerdPort, spawnDoHop } from "../workerd.ts";
 import { runWrk, type WrkResult } from "../wrk.ts";
 import { classicLevels, runClassic } from "./classic.ts";
 import { type BenchRow, concurrencyLevels, printable, type Scenario, scenarios } from "./scenarios.ts";
@@ -77,14 +77,7 @@ const direct = await spawnWrangler({
   output: "ignore",
 });
 // The runtime's own ceiling for one Durable Object round trip, with nothing of edgebank in it.
-const hopPort = await freePort();
-const hop = await spawnWrangler({
-  configs: ["bench/fixtures/do-hop/wrangler.toml"],
-  port: hopPort,
-  persistDir: join(work, "wrangler-hop"),
-  env: {},
-  output: "ignore",
-});
+const hop = await spawnDoHop(join(work, "wrangler-hop"));
 const stats = postgres(accountsDb, { max: 1, onnotice: () => {} });
 // Stopped after the run, and on Ctrl-C: nothing is left running.
 const stopAll = stopOnce(async () => {
@@ -101,8 +94,7 @@ try {
   await waitForOk(`http://127.0.0.1:${directPort}/ready`, 90_000, direct.exited);
   const accountsUrl = `http://127.0.0.1:${await findWorkerdPort(direct.child, "accounts", directPort)}`;
   log(`accounts worker on workerd's own port: ${accountsUrl}`);
-  await waitForOk(`http://127.0.0.1:${hopPort}/health`, 60_000, hop.exited);
-  const hopUrl = `http://127.0.0.1:${await findWorkerdPort(hop.child, "do-hop", hopPort)}`;
+  const hopUrl = await hop.ready();
 
   const serviceToken = await provisionServiceToken(stack.url, stack.databases.urls.auth ?? "", ["accounts:operate"]);
   const { hot, spread } = await openAccounts(serviceToken);

@@ -26,13 +26,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { migrateService } from "../../dev/postgres/migrate.ts";
-import { freePort } from "../../dev/stack/ports.ts";
-import { spawnWrangler, waitForOk } from "../../dev/stack/stack.ts";
 import { classicLevels } from "../accounts/classic.ts";
 import { type BenchRow, concurrencyLevels, percentile, printable } from "../accounts/scenarios.ts";
 import { stopOnce } from "../lifecycle.ts";
 import { runPgbench, scratchDatabase } from "../pgbench.ts";
-import { findWorkerdPort } from "../workerd.ts";
+import { spawnDoHop } from "../workerd.ts";
 import { runWrk } from "../wrk.ts";
 
 const serverUrl = new URL(process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
@@ -76,14 +74,7 @@ const scratch = await scratchDatabase(serverUrl, database);
 const benchUrl = scratch.url;
 await migrateService("inventory", benchUrl.toString());
 const db = postgres(benchUrl.toString(), { max: 1, onnotice: () => {} });
-const hopPort = await freePort();
-const hop = await spawnWrangler({
-  configs: ["bench/fixtures/do-hop/wrangler.toml"],
-  port: hopPort,
-  persistDir: join(work, "wrangler-hop"),
-  env: {},
-  output: "ignore",
-});
+const hop = await spawnDoHop(join(work, "wrangler-hop"));
 // Stopped after the run, and on Ctrl-C: nothing is left running.
 const stopAll = stopOnce(async () => {
   await hop.stop();
@@ -136,8 +127,7 @@ try {
     }
   }
 
-  await waitForOk(`http://127.0.0.1:${hopPort}/health`, 60_000, hop.exited);
-  const hopUrl = `http://127.0.0.1:${await findWorkerdPort(hop.child, "do-hop", hopPort)}`;
+  const hopUrl = await hop.ready();
   for (const concurrency of concurrencyLevels) {
     const result = await runWrk(`${hopUrl}/hop/hot`, { concurrency, seconds });
     const ok = result.requests - result.status;

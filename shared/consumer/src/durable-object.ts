@@ -216,6 +216,46 @@ export function consumerObjectStatuses(
 }
 
 /**
+ * A service's consumers, bound to its name, vars, database and specs: `start` (crons, first
+ * request), `objects` (the namespace and specs, for the operators' routes), `statuses`, and
+ * `host`, what the service's EventConsumerDO subclass answers.
+ */
+export function serviceConsumers(definition: {
+  service: string;
+  vars: (env: object) => { SERVICE_VERSION: string; LOG_LEVEL: LogLevel };
+  settings: (env: object) => DatabaseSettings;
+  specs: (env: object) => ConsumerSpec[];
+  /** Work after a batch committed (see ConsumerHost.afterBatch). */
+  afterBatch?: (env: object, events: KnownEvent[]) => Promise<void>;
+}) {
+  const objects = (env: object) => ({ namespace: consumerConfig(env).EVENT_CONSUMER, specs: definition.specs(env) });
+  const { afterBatch } = definition;
+  return {
+    objects,
+    start(env: object): Promise<void> {
+      const { namespace, specs } = objects(env);
+      return startConsumerObjects(namespace, specs);
+    },
+    statuses(env: object): Promise<ConsumerStatus[]> {
+      const { namespace, specs } = objects(env);
+      return consumerObjectStatuses(namespace, specs);
+    },
+    host(env: object): ConsumerHost {
+      const { SERVICE_VERSION, LOG_LEVEL } = definition.vars(env);
+      return {
+        service: definition.service,
+        version: SERVICE_VERSION,
+        logLevel: LOG_LEVEL,
+        settings: definition.settings(env),
+        consumers: definition.specs(env),
+        pollMs: consumerConfig(env).CONSUMER_POLL_MS,
+        ...(afterBatch ? { afterBatch: (events: KnownEvent[]) => afterBatch(env, events) } : {}),
+      };
+    },
+  };
+}
+
+/**
  * A fetch handler that also makes sure the service's consumers run, once per isolate (wrangler
  * dev runs no Cron Triggers; in production the cron does it too). A failed start is logged and
  * tried again on the next request.

@@ -1,10 +1,5 @@
 import type { ConsumerSpec } from "@edgebank/consumer";
-import {
-  type ConsumerHost,
-  consumerConfig,
-  EventConsumerDO,
-  startConsumerObjects,
-} from "@edgebank/consumer/durable-object";
+import { consumerConfig, EventConsumerDO, serviceConsumers } from "@edgebank/consumer/durable-object";
 import { commitForOrder, releaseForOrder, rememberOrder, reserveForOrder } from "./domain/choreography.ts";
 import { relayInventoryEvents } from "./events.ts";
 import { config, serviceSettings } from "./service.ts";
@@ -37,27 +32,22 @@ export function consumers(env: object): ConsumerSpec[] {
   ];
 }
 
-export function startConsumers(env: object): Promise<void> {
-  return startConsumerObjects(consumerConfig(env).EVENT_CONSUMER, consumers(env));
-}
+const service = serviceConsumers({
+  service: "inventory",
+  vars: config,
+  settings: serviceSettings,
+  specs: consumers,
+  afterBatch: (env) => relayInventoryEvents(env, "commit"),
+});
 
+/** Starts every consumer object (idempotent: one that runs keeps running). */
+export const startConsumers = service.start;
 /** The consumer objects and their specs, for the operators' routes. */
-export function consumerObjects(env: object) {
-  return { namespace: consumerConfig(env).EVENT_CONSUMER, specs: consumers(env) };
-}
+export const consumerObjects = service.objects;
 
 /** The consumer objects of this service (one per group and topic). */
 export class InventoryConsumerDO extends EventConsumerDO<Env> {
-  protected host(): ConsumerHost {
-    const { SERVICE_VERSION, LOG_LEVEL } = config(this.env);
-    return {
-      service: "inventory",
-      version: SERVICE_VERSION,
-      logLevel: LOG_LEVEL,
-      settings: serviceSettings(this.env),
-      consumers: consumers(this.env),
-      pollMs: consumerConfig(this.env).CONSUMER_POLL_MS,
-      afterBatch: () => relayInventoryEvents(this.env, "commit"),
-    };
+  protected host() {
+    return service.host(this.env);
   }
 }

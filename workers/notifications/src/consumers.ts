@@ -1,11 +1,5 @@
 import type { ConsumerSpec } from "@edgebank/consumer";
-import {
-  type ConsumerHost,
-  consumerConfig,
-  consumerObjectStatuses,
-  EventConsumerDO,
-  startConsumerObjects,
-} from "@edgebank/consumer/durable-object";
+import { consumerConfig, EventConsumerDO, serviceConsumers } from "@edgebank/consumer/durable-object";
 import { withDatabase } from "@edgebank/db";
 import { createLogger, describeError, recordMetric } from "@edgebank/http";
 import { notifiedEvents, recordNotification } from "./domain/notifications.ts";
@@ -79,33 +73,27 @@ export async function deliverWebhooks(
   }
 }
 
-/** Starts every consumer object (idempotent: one that runs keeps running). */
-export function startConsumers(env: object): Promise<void> {
-  return startConsumerObjects(consumerConfig(env).EVENT_CONSUMER, consumers(env));
-}
+const service = serviceConsumers({
+  service: "notifications",
+  vars: config,
+  settings: serviceSettings,
+  specs: consumers,
+  // What this batch applied goes out now; retries are the cron's.
+  afterBatch: (env, events) =>
+    deliverWebhooks(
+      env,
+      "batch",
+      events.map((event) => event.id),
+    ),
+});
 
-export function consumerStatuses(env: object) {
-  return consumerObjectStatuses(consumerConfig(env).EVENT_CONSUMER, consumers(env));
-}
+/** Starts every consumer object (idempotent: one that runs keeps running). */
+export const startConsumers = service.start;
+export const consumerStatuses = service.statuses;
 
 /** The consumer objects of this service (one per group and topic). */
 export class NotificationsConsumerDO extends EventConsumerDO<Env> {
-  protected host(): ConsumerHost {
-    const { SERVICE_VERSION, LOG_LEVEL } = config(this.env);
-    return {
-      service: "notifications",
-      version: SERVICE_VERSION,
-      logLevel: LOG_LEVEL,
-      settings: serviceSettings(this.env),
-      consumers: consumers(this.env),
-      pollMs: consumerConfig(this.env).CONSUMER_POLL_MS,
-      // What this batch applied goes out now; retries are the cron's.
-      afterBatch: (events) =>
-        deliverWebhooks(
-          this.env,
-          "batch",
-          events.map((event) => event.id),
-        ),
-    };
+  protected host() {
+    return service.host(this.env);
   }
 }

@@ -1,10 +1,5 @@
 import type { ConsumerSpec, KnownEvent } from "@edgebank/consumer";
-import {
-  type ConsumerHost,
-  consumerConfig,
-  EventConsumerDO,
-  startConsumerObjects,
-} from "@edgebank/consumer/durable-object";
+import { consumerConfig, EventConsumerDO, serviceConsumers } from "@edgebank/consumer/durable-object";
 import type { Database, Transaction } from "@edgebank/db";
 import { moveOrder } from "./domain/orders.ts";
 import { relayOrderEvents } from "./events.ts";
@@ -58,27 +53,22 @@ export function consumers(env: object): ConsumerSpec[] {
   ];
 }
 
-export function startConsumers(env: object): Promise<void> {
-  return startConsumerObjects(consumerConfig(env).EVENT_CONSUMER, consumers(env));
-}
+const service = serviceConsumers({
+  service: "orders",
+  vars: config,
+  settings: serviceSettings,
+  specs: consumers,
+  afterBatch: (env) => relayOrderEvents(env, "commit"),
+});
 
+/** Starts every consumer object (idempotent: one that runs keeps running). */
+export const startConsumers = service.start;
 /** The consumer objects and their specs, for the operators' routes. */
-export function consumerObjects(env: object) {
-  return { namespace: consumerConfig(env).EVENT_CONSUMER, specs: consumers(env) };
-}
+export const consumerObjects = service.objects;
 
 /** The consumer object of this service. */
 export class OrdersConsumerDO extends EventConsumerDO<Env> {
-  protected host(): ConsumerHost {
-    const { SERVICE_VERSION, LOG_LEVEL } = config(this.env);
-    return {
-      service: "orders",
-      version: SERVICE_VERSION,
-      logLevel: LOG_LEVEL,
-      settings: serviceSettings(this.env),
-      consumers: consumers(this.env),
-      pollMs: consumerConfig(this.env).CONSUMER_POLL_MS,
-      afterBatch: () => relayOrderEvents(this.env, "commit"),
-    };
+  protected host() {
+    return service.host(this.env);
   }
 }

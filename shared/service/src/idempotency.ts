@@ -1,4 +1,4 @@
-import type { Transaction } from "@edgebank/db";
+import type { Database, Transaction } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { and, eq } from "drizzle-orm";
 import type { IdempotencyTable } from "./idempotency-table.ts";
@@ -63,4 +63,49 @@ export async function storeIdempotentResponse(
     .update(table)
     .set({ responseStatus: status, responseBody: body })
     .where(and(eq(table.principal, record.principal), eq(table.key, record.key)));
+}
+
+/** What a key's request gets: the stored response of its first request, or the resource to answer with. */
+export type Begun<R> = Extract<Claim, { kind: "replay" }> | { kind: "created" | "resume"; resource: R };
+
+/**
+ * Creates a resource behind an Idempotency-Key, in one transaction with the key's claim (see
+ * claimIdempotencyKey): a first request runs `create` with the id the key records; a repeat
+ * gets the stored response (`replay`), or, when the first request died before answering, the
+ * resource it created (`load`, `resume`).
+ */
+export async function beginIdempotent<R>(
+  db: Database,
+  table: IdempotencyTable,
+  request: { principal: string; key: string; fingerprint: string; resourceId: string },
+  steps: {
+    load(tx: Transaction, id: string): Promise<R | undefined>;
+    create(tx: Transaction, id: string): Promise<R>;
+  },
+): Promise<Begun<R>> {
+  return db.transaction(async (tx) => {
+    const claim = await claimIdempotencyKey(tx, table, request);
+    if (claim.kind === "replay") return claim;
+    if (claim.kind === "resume") {
+      const resource = await steps.load(tx, claim.resourceId);
+      if (resource === undefined) throw new Error(`idempotency record without its resource ${claim.resourceId}`);
+      return { kind: "resume" as const, resource };
+    }
+    return { kind: "created" as const, resource: await steps.create(tx, request.resourceId) };
+  });
+}
+
+/** The stored response of a key's first request, answered again (marked `Idempotent-Replayed`). */
+export function replayResponse(
+  replay: { status: number; body: Record<string, unknown> },
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify(replay.body), {
+    status: replay.status,
+    headers: {
+      "content-type": replay.status >= 400 ? "application/problem+json" : "application/json",
+      "idempotent-replayed": "true",
+      ...headers,
+    },
+  });
 }

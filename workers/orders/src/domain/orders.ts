@@ -2,7 +2,7 @@ import type { Principal } from "@edgebank/auth";
 import type { Database, Transaction } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { newId, newUuidV7 } from "@edgebank/ids";
-import { type Claim, claimIdempotencyKey } from "@edgebank/service/idempotency";
+import { type Begun, beginIdempotent } from "@edgebank/service/idempotency";
 import { and, desc, eq, inArray, lt } from "drizzle-orm";
 import { idempotencyRecords, type OrderStatus, orderLines, orders, outbox } from "../db/schema.ts";
 
@@ -55,7 +55,7 @@ async function writeEvent(tx: Transaction, type: string, row: OrderRow, lines: L
   });
 }
 
-export type BegunOrder = Extract<Claim, { kind: "replay" }> | { kind: "created" | "resume"; order: OrderRow };
+export type BegunOrder = Begun<OrderRow>;
 
 /**
  * Places an order under the caller's Idempotency-Key: the order, its priced lines and its
@@ -68,39 +68,30 @@ export async function placeOrder(
   fingerprint: string,
   input: { payerAccountId: string; merchantId: string; currency: string; lines: PricedLine[]; traceparent?: string },
 ): Promise<BegunOrder> {
-  return db.transaction(async (tx) => {
-    const id = newId("order");
-    const claim = await claimIdempotencyKey(tx, idempotencyRecords, {
-      principal: principal.subject,
-      key,
-      fingerprint,
-      resourceId: id,
-    });
-    if (claim.kind === "replay") return claim;
-    if (claim.kind === "resume") {
-      const [order] = await tx.select().from(orders).where(eq(orders.id, claim.resourceId));
-      if (!order) throw new Error(`idempotency record without its order ${claim.resourceId}`);
-      return { kind: "resume" as const, order };
-    }
-    const total = input.lines.reduce((sum, line) => sum + line.unitPrice * BigInt(line.quantity), 0n);
-    const [order] = await tx
-      .insert(orders)
-      .values({
-        id,
-        buyerId: principal.subject,
-        payerAccountId: input.payerAccountId,
-        merchantId: input.merchantId,
-        currency: input.currency,
-        total,
-      })
-      .returning();
-    if (!order) throw new Error("order insert returned nothing");
-    const lines = await tx
-      .insert(orderLines)
-      .values(input.lines.map((line) => ({ orderId: id, ...line })))
-      .returning();
-    await writeEvent(tx, "OrderCreated", order, lines, input.traceparent);
-    return { kind: "created" as const, order };
+  const request = { principal: principal.subject, key, fingerprint, resourceId: newId("order") };
+  return beginIdempotent(db, idempotencyRecords, request, {
+    load: async (tx, id) => (await tx.select().from(orders).where(eq(orders.id, id)))[0],
+    create: async (tx, id) => {
+      const total = input.lines.reduce((sum, line) => sum + line.unitPrice * BigInt(line.quantity), 0n);
+      const [order] = await tx
+        .insert(orders)
+        .values({
+          id,
+          buyerId: principal.subject,
+          payerAccountId: input.payerAccountId,
+          merchantId: input.merchantId,
+          currency: input.currency,
+          total,
+        })
+        .returning();
+      if (!order) throw new Error("order insert returned nothing");
+      const lines = await tx
+        .insert(orderLines)
+        .values(input.lines.map((line) => ({ orderId: id, ...line })))
+        .returning();
+      await writeEvent(tx, "OrderCreated", order, lines, input.traceparent);
+      return order;
+    },
   });
 }
 

@@ -3,7 +3,7 @@ import { AppError } from "@edgebank/errors";
 import { formatTraceparent } from "@edgebank/http";
 import { isId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
-import { requestFingerprint, storeIdempotentResponse } from "@edgebank/service/idempotency";
+import { replayResponse, requestFingerprint, storeIdempotentResponse } from "@edgebank/service/idempotency";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { idempotencyRecords, orderStatuses } from "../db/schema.ts";
 import {
@@ -166,17 +166,12 @@ export function registerOrderRoutes(app: OpenAPIHono<ServiceEnv>): void {
       lines,
       traceparent: formatTraceparent(c.var.trace),
     });
-    if (begun.kind === "replay") {
-      return new Response(JSON.stringify(begun.body), {
-        status: begun.status,
-        headers: { "content-type": "application/json", "idempotent-replayed": "true" },
-      }) as never;
-    }
+    if (begun.kind === "replay") return replayResponse(begun) as never;
     const db = c.var.db();
-    const present = presentOrder(begun.order, (await linesOf(db, [begun.order.id])).get(begun.order.id) ?? []);
+    const present = presentOrder(begun.resource, (await linesOf(db, [begun.resource.id])).get(begun.resource.id) ?? []);
     await storeIdempotentResponse(db, idempotencyRecords, { principal: c.var.principal.subject, key }, 202, present);
     c.executionCtx.waitUntil(relayOrderEvents(c.env, "commit"));
-    c.header("location", `/v1/orders/${begun.order.id}`);
+    c.header("location", `/v1/orders/${begun.resource.id}`);
     return c.json(present, 202);
   });
 

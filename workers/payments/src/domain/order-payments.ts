@@ -183,5 +183,5 @@ export async function cancelOrderPayment(env: object, db: Database, event: Known
     amount: rest,
     reason: "order cancelled",
   });
-  if (begun.kind !== "replay") await runRefundIn(db, env, begun.refund.id, event.traceparent);
+  if (begun.kind !== "replay") await runRefundIn(db, env, begun.resource.id, event.traceparent);
 }

@@ -3,7 +3,7 @@ import { type Database, type Transaction, withDatabase } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { newId, newUuidV7 } from "@edgebank/ids";
 import { operateAccount, recordInLedger } from "@edgebank/service/clients";
-import { type Claim, claimIdempotencyKey } from "@edgebank/service/idempotency";
+import { type Begun, beginIdempotent } from "@edgebank/service/idempotency";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { idempotencyRecords, type merchants, outbox, type PaymentStep, payments } from "../db/schema.ts";
 import { paymentSettings, serviceSettings } from "../service.ts";
@@ -66,11 +66,11 @@ export interface PaymentInput {
   traceparent?: string;
 }
 
-export type BegunPayment = Extract<Claim, { kind: "replay" }> | { kind: "created" | "resume"; payment: PaymentRow };
+export type BegunPayment = Begun<PaymentRow>;
 
 /**
  * The payment row, its PaymentCreated event and the caller's Idempotency-Key record, in one
- * transaction; a repeat of the key replays or resumes the first (see claimIdempotencyKey).
+ * transaction; a repeat of the key replays or resumes the first (see beginIdempotent).
  */
 export async function beginPayment(
   db: Database,
@@ -79,37 +79,28 @@ export async function beginPayment(
   fingerprint: string,
   input: PaymentInput,
 ): Promise<BegunPayment> {
-  return db.transaction(async (tx) => {
-    const id = newId("payment");
-    const claim = await claimIdempotencyKey(tx, idempotencyRecords, {
-      principal: principal.subject,
-      key,
-      fingerprint,
-      resourceId: id,
-    });
-    if (claim.kind === "replay") return claim;
-    if (claim.kind === "resume") {
-      const [payment] = await tx.select().from(payments).where(eq(payments.id, claim.resourceId));
-      if (!payment) throw new Error(`idempotency record without its payment ${claim.resourceId}`);
-      return { kind: "resume" as const, payment };
-    }
-    const [payment] = await tx
-      .insert(payments)
-      .values({
-        id,
-        payerId: principal.subject,
-        payerAccountId: input.payerAccountId,
-        merchantId: input.merchant.id,
-        merchantOwnerId: input.merchant.ownerId,
-        merchantAccountId: input.merchant.accountId,
-        amount: input.amount,
-        currency: input.currency,
-        reference: input.reference,
-      })
-      .returning();
-    if (!payment) throw new Error("payment insert returned nothing");
-    await writeEvent(tx, "PaymentCreated", payment.id, paymentEventData(payment), input.traceparent);
-    return { kind: "created" as const, payment };
+  const request = { principal: principal.subject, key, fingerprint, resourceId: newId("payment") };
+  return beginIdempotent(db, idempotencyRecords, request, {
+    load: async (tx, id) => (await tx.select().from(payments).where(eq(payments.id, id)))[0],
+    create: async (tx, id) => {
+      const [payment] = await tx
+        .insert(payments)
+        .values({
+          id,
+          payerId: principal.subject,
+          payerAccountId: input.payerAccountId,
+          merchantId: input.merchant.id,
+          merchantOwnerId: input.merchant.ownerId,
+          merchantAccountId: input.merchant.accountId,
+          amount: input.amount,
+          currency: input.currency,
+          reference: input.reference,
+        })
+        .returning();
+      if (!payment) throw new Error("payment insert returned nothing");
+      await writeEvent(tx, "PaymentCreated", payment.id, paymentEventData(payment), input.traceparent);
+      return payment;
+    },
   });
 }
 

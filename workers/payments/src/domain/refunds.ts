@@ -3,7 +3,7 @@ import { type Database, withDatabase } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { newId } from "@edgebank/ids";
 import { operateAccount, recordInLedger } from "@edgebank/service/clients";
-import { type Claim, claimIdempotencyKey } from "@edgebank/service/idempotency";
+import { type Begun, beginIdempotent } from "@edgebank/service/idempotency";
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { idempotencyRecords, payments, type RefundStep, refunds } from "../db/schema.ts";
 import { serviceSettings } from "../service.ts";
@@ -33,7 +33,7 @@ function assertMayRefund(principal: Principal, payment: PaymentRow | undefined, 
   throw new AppError("not_found", `Payment ${id} does not exist.`);
 }
 
-export type BegunRefund = Extract<Claim, { kind: "replay" }> | { kind: "resume" | "created"; refund: RefundRow };
+export type BegunRefund = Begun<RefundRow>;
 
 /**
  * Creates a refund under the caller's Idempotency-Key, reserving its amount on the payment in
@@ -48,48 +48,39 @@ export async function beginRefund(
   paymentId: string,
   input: { amount: bigint; reason: string },
 ): Promise<BegunRefund> {
-  return db.transaction(async (tx) => {
-    const id = newId("refund");
-    const claim = await claimIdempotencyKey(tx, idempotencyRecords, {
-      principal: principal.subject,
-      key,
-      fingerprint,
-      resourceId: id,
-    });
-    if (claim.kind === "replay") return claim;
-    if (claim.kind === "resume") {
-      const [refund] = await tx.select().from(refunds).where(eq(refunds.id, claim.resourceId));
-      if (!refund) throw new Error(`idempotency record without its refund ${claim.resourceId}`);
-      return { kind: "resume" as const, refund };
-    }
-    const [payment] = await tx.select().from(payments).where(eq(payments.id, paymentId)).for("update");
-    assertMayRefund(principal, payment, paymentId);
-    if (payment.status !== "COMPLETED") {
-      throw new AppError(
-        "conflict",
-        `Payment ${paymentId} is ${payment.status}: only a completed payment is refunded.`,
-      );
-    }
-    const refundable = payment.amount - payment.refundedAmount;
-    if (input.amount > refundable) {
-      throw new AppError(
-        "unprocessable",
-        `At most ${refundable} (minor units) of this payment can still be refunded.`,
-        {
-          extensions: { reason: "refund_exceeds_payment", refundable: refundable.toString() },
-        },
-      );
-    }
-    await tx
-      .update(payments)
-      .set({ refundedAmount: sql`${payments.refundedAmount} + ${input.amount}`, updatedAt: new Date() })
-      .where(eq(payments.id, paymentId));
-    const [refund] = await tx
-      .insert(refunds)
-      .values({ id, paymentId, amount: input.amount, reason: input.reason, requestedBy: principal.subject })
-      .returning();
-    if (!refund) throw new Error("refund insert returned nothing");
-    return { kind: "created" as const, refund };
+  const request = { principal: principal.subject, key, fingerprint, resourceId: newId("refund") };
+  return beginIdempotent(db, idempotencyRecords, request, {
+    load: async (tx, id) => (await tx.select().from(refunds).where(eq(refunds.id, id)))[0],
+    create: async (tx, id) => {
+      const [payment] = await tx.select().from(payments).where(eq(payments.id, paymentId)).for("update");
+      assertMayRefund(principal, payment, paymentId);
+      if (payment.status !== "COMPLETED") {
+        throw new AppError(
+          "conflict",
+          `Payment ${paymentId} is ${payment.status}: only a completed payment is refunded.`,
+        );
+      }
+      const refundable = payment.amount - payment.refundedAmount;
+      if (input.amount > refundable) {
+        throw new AppError(
+          "unprocessable",
+          `At most ${refundable} (minor units) of this payment can still be refunded.`,
+          {
+            extensions: { reason: "refund_exceeds_payment", refundable: refundable.toString() },
+          },
+        );
+      }
+      await tx
+        .update(payments)
+        .set({ refundedAmount: sql`${payments.refundedAmount} + ${input.amount}`, updatedAt: new Date() })
+        .where(eq(payments.id, paymentId));
+      const [refund] = await tx
+        .insert(refunds)
+        .values({ id, paymentId, amount: input.amount, reason: input.reason, requestedBy: principal.subject })
+        .returning();
+      if (!refund) throw new Error("refund insert returned nothing");
+      return refund;
+    },
   });
 }
 

@@ -4,7 +4,7 @@ import { formatTraceparent } from "@edgebank/http";
 import { isId, newId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { accountSummary, TransientFailure } from "@edgebank/service/clients";
-import { requestFingerprint, storeIdempotentResponse } from "@edgebank/service/idempotency";
+import { replayResponse, requestFingerprint, storeIdempotentResponse } from "@edgebank/service/idempotency";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
 import type { Context } from "hono";
@@ -282,16 +282,6 @@ function refundAnswer(c: Context<AuthedEnv>, row: RefundRow): Response {
   return c.json(presentRefund(row), 202);
 }
 
-function replay(begun: { status: number; body: Record<string, unknown> }): Response {
-  return new Response(JSON.stringify(begun.body), {
-    status: begun.status,
-    headers: {
-      "content-type": begun.status >= 400 ? "application/problem+json" : "application/json",
-      "idempotent-replayed": "true",
-    },
-  });
-}
-
 /**
  * Runs a payment or refund to its end inside the request (kept alive by waitUntil if the client
  * goes away); a transient failure answers 202 and the cron finishes it. A final answer is stored
@@ -358,8 +348,8 @@ export function registerPaymentRoutes(app: OpenAPIHono<ServiceEnv>): void {
       reference: body.reference,
       traceparent,
     });
-    if (begun.kind === "replay") return replay(begun) as never;
-    const id = begun.payment.id;
+    if (begun.kind === "replay") return replayResponse(begun) as never;
+    const id = begun.resource.id;
     const response = await settleWithin(
       c,
       key,
@@ -396,14 +386,14 @@ export function registerPaymentRoutes(app: OpenAPIHono<ServiceEnv>): void {
       amount: BigInt(body.amount),
       reason: body.reason,
     });
-    if (begun.kind === "replay") return replay(begun) as never;
-    const refundId = begun.refund.id;
+    if (begun.kind === "replay") return replayResponse(begun) as never;
+    const refundId = begun.resource.id;
     const response = await settleWithin(
       c,
       key,
       () => runRefund(c.env, refundId, formatTraceparent(c.var.trace)),
       (row) => refundAnswer(c, row),
-      async () => begun.refund,
+      async () => begun.resource,
     );
     return response as never;
   });

@@ -2,6 +2,7 @@ import type { Principal } from "@edgebank/auth";
 import type { Database } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { newId } from "@edgebank/ids";
+import { ABANDONED_AFTER_MS } from "@edgebank/service/idempotency";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { idempotencyRecords, type TransferStatus, transferActions, transfers } from "../db/schema.ts";
 
@@ -31,16 +32,6 @@ export function presentTransfer(row: TransferRow) {
     ...(row.completedAt ? { completedAt: row.completedAt.toISOString() } : {}),
   };
 }
-
-/** SHA-256 (hex) of the request as the idempotency record remembers it. */
-export async function requestFingerprint(method: string, path: string, body: unknown): Promise<string> {
-  const bytes = new TextEncoder().encode(JSON.stringify([method, path, body]));
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** A first request whose record has no response after this long is taken for dead and resumed. */
-const ABANDONED_AFTER_MS = 30_000;
 
 export type Begun =
   | { kind: "new"; transfer: TransferRow }

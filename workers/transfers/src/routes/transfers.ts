@@ -4,6 +4,7 @@ import { formatTraceparent } from "@edgebank/http";
 import { isId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { accountSummary, settlementAccount } from "@edgebank/service/clients";
+import { replayResponse, requestFingerprint } from "@edgebank/service/idempotency";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { transferStatuses } from "../db/schema.ts";
@@ -12,7 +13,6 @@ import {
   getVisibleTransfer,
   listTransfers,
   presentTransfer,
-  requestFingerprint,
   resumeTransfer,
   storeResponse,
   type TransferInput,
@@ -234,14 +234,7 @@ async function runTransfer(
   const fingerprint = await requestFingerprint("POST", request.path, request.body);
   const begun = await beginTransfer(db, principal, key, fingerprint, input);
   if (begun.kind === "replay") {
-    return new Response(JSON.stringify(begun.body), {
-      status: begun.status,
-      headers: {
-        "content-type": begun.status >= 400 ? "application/problem+json" : "application/json",
-        "idempotent-replayed": "true",
-        ...(begun.status === 202 ? { location: `/v1/transfers/${String(begun.body.id)}` } : {}),
-      },
-    });
+    return replayResponse(begun, begun.status === 202 ? { location: `/v1/transfers/${String(begun.body.id)}` } : {});
   }
   const row = begun.transfer;
   const saga = sagaOf(c.env, row.id);

@@ -116,3 +116,17 @@ export async function session(
   if (!login.ok) throw new Error(`login failed: ${login.status} ${await login.text()}`);
   return ((await login.json()) as { access_token: string }).access_token;
 }
+
+export type ApiInit = RequestInit & { key?: string };
+
+/**
+ * A request to the gateway at `baseUrl` as the holder of `token`: a JSON body gets its content
+ * type, `key` becomes the Idempotency-Key.
+ */
+export function gatewayRequest(baseUrl: string, path: string, token: string, init: ApiInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Bearer ${token}`);
+  if (init.body) headers.set("content-type", "application/json");
+  if (init.key) headers.set("idempotency-key", init.key);
+  return fetch(`${baseUrl}${path}`, { ...init, headers });
+}

@@ -1,7 +1,7 @@
 import { parseEvent } from "@edgebank/events";
 import { KafkaRestClient } from "@edgebank/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevStack, session, startDevStack } from "./dev-stack.ts";
+import { type ApiInit, type DevStack, gatewayRequest, session, startDevStack } from "./dev-stack.ts";
 import { startWebhookReceiver } from "./webhook-receiver.ts";
 
 /**
@@ -32,13 +32,7 @@ beforeAll(async () => {
 
 afterAll(() => stack.kill(), 30_000);
 
-function api(path: string, token: string, init: RequestInit & { key?: string } = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  headers.set("authorization", `Bearer ${token}`);
-  if (init.body) headers.set("content-type", "application/json");
-  if (init.key) headers.set("idempotency-key", init.key);
-  return fetch(`${stack.url}${path}`, { ...init, headers });
-}
+const api = (path: string, token: string, init: ApiInit = {}) => gatewayRequest(stack.url, path, token, init);
 
 async function post(path: string, token: string, body: unknown, key: string = crypto.randomUUID()) {
   return api(path, token, { method: "POST", key, body: JSON.stringify(body) });

@@ -1,6 +1,6 @@
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevStack, session, startDevStack } from "./dev-stack.ts";
+import { type ApiInit, type DevStack, gatewayRequest, session, startDevStack } from "./dev-stack.ts";
 
 /**
  * 1,000 random transfers among 20 accounts in two currencies, 32 at a time, through the
@@ -22,13 +22,7 @@ let operator = "";
 let auditor = "";
 const accounts: Array<{ id: string; currency: "EUR" | "GBP"; token: string }> = [];
 
-function api(path: string, token: string, init: RequestInit & { key?: string } = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  headers.set("authorization", `Bearer ${token}`);
-  if (init.body) headers.set("content-type", "application/json");
-  if (init.key) headers.set("idempotency-key", init.key);
-  return fetch(`${stack.url}${path}`, { ...init, headers });
-}
+const api = (path: string, token: string, init: ApiInit = {}) => gatewayRequest(stack.url, path, token, init);
 
 beforeAll(async () => {
   stack = await startDevStack("e2e-invariants", { DATABASE_URL: SERVER });

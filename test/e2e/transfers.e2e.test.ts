@@ -6,7 +6,7 @@ import { KafkaRestClient } from "@edgebank/kafka";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyWebhook } from "../../workers/notifications/src/webhooks/signature.ts";
-import { type DevStack, session, startDevStack } from "./dev-stack.ts";
+import { type ApiInit, type DevStack, gatewayRequest, session, startDevStack } from "./dev-stack.ts";
 
 /**
  * Transfers through the gateway against the real services (accounts and their AccountDOs,
@@ -34,13 +34,7 @@ beforeAll(async () => {
 
 afterAll(() => stack.kill(), 30_000);
 
-function api(path: string, token: string, init: RequestInit & { key?: string } = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  headers.set("authorization", `Bearer ${token}`);
-  if (init.body) headers.set("content-type", "application/json");
-  if (init.key) headers.set("idempotency-key", init.key);
-  return fetch(`${url}${path}`, { ...init, headers });
-}
+const api = (path: string, token: string, init: ApiInit = {}) => gatewayRequest(url, path, token, init);
 
 async function openAccount(token: string, currency = "EUR"): Promise<string> {
   const response = await api("/v1/accounts", token, {

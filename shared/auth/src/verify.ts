@@ -1,5 +1,5 @@
 import { AppError } from "@edgebank/errors";
-import { errors, jwtVerify } from "jose";
+import { errors, type JWTPayload, jwtVerify } from "jose";
 import type { JwksCache } from "./jwks-cache.ts";
 import type { Principal } from "./principal.ts";
 import type { Scope } from "./scopes.ts";
@@ -60,18 +60,13 @@ function describe(error: unknown): string {
  * Verifies an RFC 9068 access token: ES256 only, `typ` at+jwt, issuer, audience, exp and nbf
  * with a small skew, the claims edgebank relies on, and the required scopes.
  * Failures are AppErrors: 401 with a `WWW-Authenticate` challenge, or 403 insufficient_scope.
+ * A token verified before against the same key set is recalled instead of verified again
+ * (`JwksCache.verified`); its expiry and the scopes are checked every time.
  */
 export async function verifyAccessToken(token: string, options: VerifyOptions): Promise<Principal> {
-  let payload: Record<string, unknown>;
+  let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(token, options.jwks.resolve, {
-      algorithms: [...ACCESS_TOKEN_ALGORITHMS],
-      typ: ACCESS_TOKEN_TYPE,
-      issuer: options.issuer,
-      audience: options.audience,
-      clockTolerance: options.clockToleranceSec ?? 30,
-      requiredClaims: ["sub", "exp", "iat", "jti", "scope", "client_id"],
-    }));
+    payload = await verifiedPayload(token, options);
   } catch (error) {
     if (!(error instanceof errors.JOSEError)) {
       // The keys could not be fetched: the caller is not at fault.
@@ -94,6 +89,26 @@ export async function verifyAccessToken(token: string, options: VerifyOptions): 
     tokenId: jti,
     token,
   };
+}
+
+async function verifiedPayload(token: string, { jwks, issuer, audience, ...options }: VerifyOptions) {
+  await jwks.fresh();
+  const known = jwks.verified.recall(token, issuer, audience);
+  if (known) return known;
+  const generation = jwks.verified.generation;
+  const clockTolerance = options.clockToleranceSec ?? 30;
+  const { payload } = await jwtVerify(token, jwks.resolve, {
+    algorithms: [...ACCESS_TOKEN_ALGORITHMS],
+    typ: ACCESS_TOKEN_TYPE,
+    issuer,
+    audience,
+    clockTolerance,
+    requiredClaims: ["sub", "exp", "iat", "jti", "scope", "client_id"],
+  });
+  // exp is required and numeric once jwtVerify has passed.
+  const validUntilMs = ((payload.exp ?? 0) + clockTolerance) * 1000;
+  jwks.verified.remember(token, { payload, issuer, audience, validUntilMs }, generation);
+  return payload;
 }
 
 /** The token of an `Authorization: Bearer <token>` header; 401 for a missing or malformed header. */

@@ -173,11 +173,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     options.log(
       `Upstash-compatible Redis REST endpoint on ${upstash.url} (${options.redisUrl ? "Redis at REDIS_URL" : "embedded in-memory engine"})`,
     );
-    writeDevVars(repositoryRoot, "wrangler.toml", {
+    const removeGatewayVars = writeDevVars(repositoryRoot, "wrangler.toml", {
       UPSTASH_REDIS_REST_URL: upstash.url,
       UPSTASH_REDIS_REST_TOKEN: upstash.token,
       ...options.gatewayVars,
     });
+    cleanups.push(removeGatewayVars);
 
     // On a PostgreSQL server, the Workers' Hyperdrive bindings go through PgBouncer in
     // transaction mode when it is installed: Hyperdrive pools the same way in production, and
@@ -201,7 +202,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       const direct = databases.urls[service.name] ?? "";
       const url = pooler ? pooler.url(direct) : direct;
       hyperdriveEnv[`CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_${service.dbBinding}`] = url;
-      writeDevVars(repositoryRoot, service.config, {
+      const removeServiceVars = writeDevVars(repositoryRoot, service.config, {
         DB_DRIVER: options.dbDriver,
         // PgBouncer 1.18 keeps no prepared statements across transactions: unnamed ones only.
         DB_PREPARE: String(databases.prepare && !pooler),
@@ -223,6 +224,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           : {}),
         ...options.serviceVars,
       });
+      cleanups.push(removeServiceVars);
     }
 
     const {

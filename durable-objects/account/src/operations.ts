@@ -26,17 +26,28 @@ export interface AccountState {
   version: bigint;
 }
 
-export type Operation =
+/**
+ * What every operation may carry besides its parameters: the W3C traceparent of the request
+ * that asked for it, written on its event so consumers continue the trace. Not part of the
+ * fingerprint: a retry from another trace is the same operation.
+ */
+interface Traced {
+  traceparent?: string;
+}
+
+export type Operation = Traced &
   /** Money operations may name their currency; a different one than the account's is refused. */
   /** `requireActive`: a transfer's credit, refused by a frozen account (a deposit is not). */
-  | { kind: "credit"; operationId: string; amount: bigint; currency?: string; requireActive?: boolean }
-  | { kind: "debit"; operationId: string; amount: bigint; currency?: string }
-  | { kind: "hold"; operationId: string; holdId: string; amount: bigint; expiresAt: number; currency?: string }
-  | { kind: "capture"; operationId: string; holdId: string; amount?: bigint }
-  | { kind: "release"; operationId: string; holdId: string }
-  /** Operator actions: serialized with the money, so no debit slips past a freeze. */
-  | { kind: "set_status"; operationId: string; status: "active" | "frozen" | "closed"; actor: string }
-  | { kind: "set_credit_limit"; operationId: string; creditLimit: bigint; actor: string };
+  (
+    | { kind: "credit"; operationId: string; amount: bigint; currency?: string; requireActive?: boolean }
+    | { kind: "debit"; operationId: string; amount: bigint; currency?: string }
+    | { kind: "hold"; operationId: string; holdId: string; amount: bigint; expiresAt: number; currency?: string }
+    | { kind: "capture"; operationId: string; holdId: string; amount?: bigint }
+    | { kind: "release"; operationId: string; holdId: string }
+    /** Operator actions: serialized with the money, so no debit slips past a freeze. */
+    | { kind: "set_status"; operationId: string; status: "active" | "frozen" | "closed"; actor: string }
+    | { kind: "set_credit_limit"; operationId: string; creditLimit: bigint; actor: string }
+  );
 
 export type RefusalReason =
   | "currency_mismatch"

@@ -10,14 +10,16 @@ import { config } from "./service.ts";
 const IDLE_CLOSE_MS = 30_000;
 
 type Amount = bigint;
-export type CreditInput = {
+/** Every input may carry the caller's W3C traceparent, which the operation's event carries on. */
+type Traced = { traceparent?: string };
+export type CreditInput = Traced & {
   accountId: string;
   operationId: string;
   amount: Amount;
   currency?: string;
   requireActive?: boolean;
 };
-export type HoldInput = {
+export type HoldInput = Traced & {
   accountId: string;
   operationId: string;
   holdId: string;
@@ -25,15 +27,15 @@ export type HoldInput = {
   expiresAt: number;
   currency?: string;
 };
-export type CaptureInput = { accountId: string; operationId: string; holdId: string; amount?: Amount };
-export type ReleaseInput = { accountId: string; operationId: string; holdId: string };
-export type StatusInput = {
+export type CaptureInput = Traced & { accountId: string; operationId: string; holdId: string; amount?: Amount };
+export type ReleaseInput = Traced & { accountId: string; operationId: string; holdId: string };
+export type StatusInput = Traced & {
   accountId: string;
   operationId: string;
   status: "active" | "frozen" | "closed";
   actor: string;
 };
-export type CreditLimitInput = { accountId: string; operationId: string; creditLimit: Amount; actor: string };
+export type CreditLimitInput = Traced & { accountId: string; operationId: string; creditLimit: Amount; actor: string };
 export type AccountBalances = { posted: bigint; pending: bigint; creditLimit: bigint };
 /** What other services may know of an account without reading the accounts database. */
 export type AccountSummary = {
@@ -67,18 +69,20 @@ export class AccountDO extends DurableObject<Env> {
   credit(input: CreditInput): Promise<OperationResult> {
     return this.#submit(input.accountId, {
       kind: "credit",
+      ...traced(input),
       ...money(input),
       ...(input.requireActive ? { requireActive: true } : {}),
     });
   }
 
   debit(input: CreditInput): Promise<OperationResult> {
-    return this.#submit(input.accountId, { kind: "debit", ...money(input) });
+    return this.#submit(input.accountId, { kind: "debit", ...traced(input), ...money(input) });
   }
 
   async hold(input: HoldInput): Promise<OperationResult> {
     const result = await this.#submit(input.accountId, {
       kind: "hold",
+      ...traced(input),
       ...money(input),
       holdId: input.holdId,
       expiresAt: input.expiresAt,
@@ -90,6 +94,7 @@ export class AccountDO extends DurableObject<Env> {
   capture(input: CaptureInput): Promise<OperationResult> {
     return this.#submit(input.accountId, {
       kind: "capture",
+      ...traced(input),
       operationId: input.operationId,
       holdId: input.holdId,
       ...(input.amount !== undefined ? { amount: input.amount } : {}),
@@ -97,13 +102,19 @@ export class AccountDO extends DurableObject<Env> {
   }
 
   release(input: ReleaseInput): Promise<OperationResult> {
-    return this.#submit(input.accountId, { kind: "release", operationId: input.operationId, holdId: input.holdId });
+    return this.#submit(input.accountId, {
+      kind: "release",
+      ...traced(input),
+      operationId: input.operationId,
+      holdId: input.holdId,
+    });
   }
 
   /** Operator action: freeze, unfreeze or close (close only when empty), recorded with `actor`. */
   setStatus(input: StatusInput): Promise<OperationResult> {
     return this.#submit(input.accountId, {
       kind: "set_status",
+      ...traced(input),
       operationId: input.operationId,
       status: input.status,
       actor: input.actor,
@@ -114,6 +125,7 @@ export class AccountDO extends DurableObject<Env> {
   setCreditLimit(input: CreditLimitInput): Promise<OperationResult> {
     return this.#submit(input.accountId, {
       kind: "set_credit_limit",
+      ...traced(input),
       operationId: input.operationId,
       creditLimit: input.creditLimit,
       actor: input.actor,
@@ -245,6 +257,10 @@ export class AccountDO extends DurableObject<Env> {
     if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next);
     else await this.ctx.storage.deleteAlarm();
   }
+}
+
+function traced(input: Traced): Traced {
+  return input.traceparent !== undefined ? { traceparent: input.traceparent } : {};
 }
 
 function money(input: { operationId: string; amount: Amount; currency?: string }) {

@@ -27,10 +27,15 @@ describe("account events on Kafka", () => {
     const { token } = await testCaller(env, "accounts:operate", "client");
     const operator = await testCaller(env, "accounts:read operator");
     const { id } = await openAccount(owner.token, "EUR");
+    // Each request arrives in a trace of its caller's; its event continues that trace.
+    const trace = (n: number) => `${crypto.randomUUID().replaceAll("-", "").slice(0, 30)}0${n}`;
+    const traces = [trace(1), trace(2), trace(3), trace(4), trace(5)];
+    const traceparent = (n: number) => `00-${traces[n]}-00f067aa0ba902b7-01`;
+    let sent = 0;
     const operate = (body: Record<string, unknown>) =>
       call(`/internal/v1/accounts/${id}/operations`, token, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", traceparent: traceparent(sent++) },
         body: JSON.stringify(body),
       });
     const later = new Date(Date.now() + 60_000).toISOString();
@@ -53,11 +58,11 @@ describe("account events on Kafka", () => {
     );
     const frozen = await call(`/v1/accounts/${id}/freeze`, operator.token, {
       method: "POST",
-      headers: { "idempotency-key": crypto.randomUUID() },
+      headers: { "idempotency-key": crypto.randomUUID(), traceparent: traceparent(sent++) },
     });
     expect(frozen.status).toBe(200);
 
-    const events: Array<{ key: unknown; type: string; data: Record<string, unknown> }> = [];
+    const events: Array<{ key: unknown; type: string; data: Record<string, unknown>; traceparent?: string }> = [];
     // Other tests' accounts publish to the same topic meanwhile: read until ours are in (≤ 15 s).
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline && events.length < 4) {
@@ -67,7 +72,12 @@ describe("account events on Kafka", () => {
         const parsed = parseEvent(record.value);
         expect(parsed.ok, JSON.stringify(parsed)).toBe(true);
         if (parsed.ok && parsed.event.subject === id) {
-          events.push({ key: record.key, type: parsed.event.type, data: parsed.event.data as Record<string, unknown> });
+          events.push({
+            key: record.key,
+            type: parsed.event.type,
+            data: parsed.event.data as Record<string, unknown>,
+            ...(parsed.event.traceparent ? { traceparent: parsed.event.traceparent } : {}),
+          });
         }
       }
     }
@@ -82,6 +92,11 @@ describe("account events on Kafka", () => {
       posted: "350",
     });
     expect(events[3]?.data).toMatchObject({ status: "frozen", actor: operator.id });
+    // Same trace as the request (the refused debit's, index 3, published nothing), with the
+    // accounts service's span as parent.
+    expect(events.map((e) => e.traceparent?.split("-")[1])).toEqual([traces[0], traces[1], traces[2], traces[4]]);
+    for (const event of events)
+      expect(event.traceparent).toMatch(/^00-[0-9a-f]{32}-(?!00f067aa0ba902b7)[0-9a-f]{16}-01$/);
     await kafka.deleteConsumer(consumer);
   });
 

@@ -127,6 +127,7 @@ export class PgAccountStore implements AccountStore {
       .map(({ operation, result }) => ({
         id: newUuidV7(),
         type: eventType(operation),
+        traceparent: operation.traceparent ?? null,
         payload: {
           accountId,
           operationId: operation.operationId,
@@ -180,9 +181,10 @@ export class PgAccountStore implements AccountStore {
                    as p(hold_id text, amount bigint, expires_at timestamptz)
             returning 1
           ), events as (
-            insert into accounts.outbox (id, aggregate_id, type, payload)
-            select e.id, u.id, e.type, e.payload
-              from updated u, jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as e(id text, type text, payload jsonb)
+            insert into accounts.outbox (id, aggregate_id, type, payload, traceparent)
+            select e.id, u.id, e.type, e.payload, e.traceparent
+              from updated u, jsonb_to_recordset(${JSON.stringify(events)}::jsonb)
+                   as e(id text, type text, payload jsonb, traceparent text)
             returning 1
           )
           select (select count(*) from updated)::int as updated`),

@@ -1,5 +1,6 @@
 import type { OperationResult } from "@edgebank/durable-objects/account";
 import { AppError } from "@edgebank/errors";
+import { formatTraceparent } from "@edgebank/http";
 import { isId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
@@ -242,7 +243,7 @@ export function registerInternalRoutes(app: OpenAPIHono<ServiceEnv>): void {
     const body = c.req.valid("json");
     const objects = accountObjects(c.env);
     const stub = objects.get(objects.idFromName(id));
-    const base = { accountId: id, operationId: body.operationId };
+    const base = { accountId: id, operationId: body.operationId, traceparent: formatTraceparent(c.var.trace) };
     let outcome: OperationResult;
     switch (body.kind) {
       case "credit":

@@ -2,6 +2,7 @@ import type { Principal } from "@edgebank/auth";
 import type { Database } from "@edgebank/db";
 import type { OperationResult } from "@edgebank/durable-objects/account";
 import { AppError } from "@edgebank/errors";
+import { formatTraceparent } from "@edgebank/http";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { getVisibleAccount, presentAccount } from "../domain/accounts.ts";
@@ -85,7 +86,13 @@ export function registerOperatorRoutes(app: OpenAPIHono<ServiceEnv>): void {
       const { id } = c.req.valid("param");
       const operationId = c.req.valid("header")["idempotency-key"];
       const body = await act({ db: c.var.db(), principal: c.var.principal, env: c.env, id }, (stub) =>
-        stub.setStatus({ accountId: id, operationId, status: statusOf[action], actor: c.var.principal.subject }),
+        stub.setStatus({
+          accountId: id,
+          operationId,
+          status: statusOf[action],
+          actor: c.var.principal.subject,
+          traceparent: formatTraceparent(c.var.trace),
+        }),
       );
       return c.json(body, 200);
     });
@@ -95,7 +102,13 @@ export function registerOperatorRoutes(app: OpenAPIHono<ServiceEnv>): void {
     const operationId = c.req.valid("header")["idempotency-key"];
     const creditLimit = BigInt(c.req.valid("json").creditLimit);
     const body = await act({ db: c.var.db(), principal: c.var.principal, env: c.env, id }, (stub) =>
-      stub.setCreditLimit({ accountId: id, operationId, creditLimit, actor: c.var.principal.subject }),
+      stub.setCreditLimit({
+        accountId: id,
+        operationId,
+        creditLimit,
+        actor: c.var.principal.subject,
+        traceparent: formatTraceparent(c.var.trace),
+      }),
     );
     return c.json(body, 200);
   });

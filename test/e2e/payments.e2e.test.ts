@@ -62,7 +62,7 @@ describe("payments through the gateway", () => {
   it("pay, refund part, refund the rest, refuse more: balances, events, notifications, webhook, ledger", async () => {
     const kafka = new KafkaRestClient({ url: stack.kafkaRestUrl, produceApi: "v2" });
     const reader = await kafka.createConsumer(`e2e-payments-${crypto.randomUUID()}`, { reset: "latest" });
-    await kafka.subscribe(reader, ["edgebank.payments"]);
+    await kafka.subscribe(reader, ["edgebank.payments", "edgebank.accounts"]);
     await kafka.fetchRecords(reader, { timeoutMs: 0 });
 
     // A webhook receiver for the merchant, verifying every signature over the raw body.
@@ -159,6 +159,8 @@ describe("payments through the gateway", () => {
 
       // Events on Kafka, keyed by the payment: created, completed, two refunds (and the failed one's).
       const traces: Record<string, string | undefined> = {};
+      // The merchant's account events (AccountDO), from the same consumer: the payment's credit first.
+      const merchantTraces: string[] = [];
       const types = await until("the payment's events", async () => {
         const seen: string[] = [];
         for (let i = 0; i < 10; i++) {
@@ -168,14 +170,19 @@ describe("payments through the gateway", () => {
               seen.push(parsed.event.type);
               traces[parsed.event.type] = parsed.event.traceparent;
             }
+            if (parsed.ok && parsed.event.subject === shopAccount && parsed.event.type === "AccountCredited") {
+              merchantTraces.push(parsed.event.traceparent ?? "none");
+            }
           }
-          if (seen.length >= 4) return seen;
+          if (seen.length >= 4 && merchantTraces.length > 0) return seen;
         }
         return undefined;
       });
       expect(types).toEqual(["PaymentCreated", "PaymentCompleted", "PaymentRefunded", "PaymentRefunded"]);
       expect(traces.PaymentCreated).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
       expect(traces.PaymentCompleted).toMatch(new RegExp(`^00-${traceId}-`));
+      // …and so does the account event of the money it moved (payments → accounts → AccountDO).
+      expect(merchantTraces[0]).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
 
       // Notifications: the payer (paid, two refunds), the merchant (received); the merchant's webhook.
       const payerNotes = await until("the payer's notifications", async () => {

@@ -74,11 +74,20 @@ export type AccountOperation =
   | { kind: "capture"; operationId: string; holdId: string }
   | { kind: "release"; operationId: string; holdId: string };
 
-/** One operation on an account, through the accounts service's command API. */
-export async function operateAccount(env: object, accountId: string, operation: AccountOperation): Promise<Outcome> {
+/**
+ * One operation on an account, through the accounts service's command API. `traceparent`: the
+ * trace of the request or saga asking for it, which the account's event continues.
+ */
+export async function operateAccount(
+  env: object,
+  accountId: string,
+  operation: AccountOperation,
+  traceparent?: string,
+): Promise<Outcome> {
   const response = await call(env, bindings(env).ACCOUNTS, `/internal/v1/accounts/${accountId}/operations`, {
     method: "POST",
     body: JSON.stringify(operation),
+    ...(traceparent ? { headers: { traceparent } } : {}),
   });
   return outcomeOf(response);
 }

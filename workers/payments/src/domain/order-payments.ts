@@ -142,11 +142,16 @@ export async function voidOrder(env: object, db: Database, orderId: string, reas
     .where(and(eq(payments.orderId, orderId), eq(payments.status, "AUTHORIZED"), eq(payments.step, "capture")));
   const row = await paymentOfOrder(db, orderId);
   if (row?.status !== "AUTHORIZED" || row.step !== "release") return false;
-  const released = await operateAccount(env, row.payerAccountId, {
-    kind: "release",
-    operationId: `${row.id}:release`,
-    holdId: `${row.id}:hold`,
-  });
+  const released = await operateAccount(
+    env,
+    row.payerAccountId,
+    {
+      kind: "release",
+      operationId: `${row.id}:release`,
+      holdId: `${row.id}:hold`,
+    },
+    traceparent,
+  );
   // A hold that lapsed is gone already; anything else is tried again with the event.
   if (released.kind !== "applied" && !(released.kind === "refused" && released.reason === "hold_not_found")) {
     throw new Error(`releasing the hold of ${row.id}: ${reasonOf(released)}`);

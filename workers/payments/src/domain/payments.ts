@@ -187,14 +187,19 @@ export async function runPaymentIn(db: Database, env: object, id: string, tracep
     switch (row.step) {
       case "authorize": {
         const holdSeconds = paymentSettings(env).PAYMENT_AUTHORIZATION_SECONDS;
-        const outcome = await operateAccount(env, row.payerAccountId, {
-          kind: "hold",
-          operationId: `${id}:authorize`,
-          holdId: `${id}:hold`,
-          amount,
-          currency: row.currency,
-          expiresAt: new Date(row.createdAt.getTime() + holdSeconds * 1000).toISOString(),
-        });
+        const outcome = await operateAccount(
+          env,
+          row.payerAccountId,
+          {
+            kind: "hold",
+            operationId: `${id}:authorize`,
+            holdId: `${id}:hold`,
+            amount,
+            currency: row.currency,
+            expiresAt: new Date(row.createdAt.getTime() + holdSeconds * 1000).toISOString(),
+          },
+          traceparent,
+        );
         if (outcome.kind !== "applied")
           await settle(db, id, { status: "FAILED", reason: reasonOf(outcome) }, traceparent);
         // An order's payment waits, authorized, until its stock is reserved (or the order ends).
@@ -203,20 +208,30 @@ export async function runPaymentIn(db: Database, env: object, id: string, tracep
         break;
       }
       case "capture": {
-        const outcome = await operateAccount(env, row.payerAccountId, {
-          kind: "capture",
-          operationId: `${id}:capture`,
-          holdId: `${id}:hold`,
-        });
+        const outcome = await operateAccount(
+          env,
+          row.payerAccountId,
+          {
+            kind: "capture",
+            operationId: `${id}:capture`,
+            holdId: `${id}:hold`,
+          },
+          traceparent,
+        );
         if (outcome.kind === "applied") {
           await advance(db, id, "capture", "credit");
         } else {
           // Not taken: let the payer have the money again (a hold that expired is gone already).
-          await operateAccount(env, row.payerAccountId, {
-            kind: "release",
-            operationId: `${id}:release`,
-            holdId: `${id}:hold`,
-          });
+          await operateAccount(
+            env,
+            row.payerAccountId,
+            {
+              kind: "release",
+              operationId: `${id}:release`,
+              holdId: `${id}:hold`,
+            },
+            traceparent,
+          );
           const reason = reasonOf(outcome);
           await settle(
             db,
@@ -231,24 +246,34 @@ export async function runPaymentIn(db: Database, env: object, id: string, tracep
         break;
       }
       case "credit": {
-        const outcome = await operateAccount(env, row.merchantAccountId, {
-          kind: "credit",
-          operationId: `${id}:credit`,
-          amount,
-          currency: row.currency,
-          requireActive: true,
-        });
+        const outcome = await operateAccount(
+          env,
+          row.merchantAccountId,
+          {
+            kind: "credit",
+            operationId: `${id}:credit`,
+            amount,
+            currency: row.currency,
+            requireActive: true,
+          },
+          traceparent,
+        );
         if (outcome.kind === "applied") {
           await advance(db, id, "credit", "record");
           break;
         }
         // The merchant cannot take it (frozen, closed): the captured money goes back.
-        const back = await operateAccount(env, row.payerAccountId, {
-          kind: "credit",
-          operationId: `${id}:return`,
-          amount,
-          currency: row.currency,
-        });
+        const back = await operateAccount(
+          env,
+          row.payerAccountId,
+          {
+            kind: "credit",
+            operationId: `${id}:return`,
+            amount,
+            currency: row.currency,
+          },
+          traceparent,
+        );
         if (back.kind !== "applied") {
           throw new AppError("internal", `payment ${id}: returning the captured money failed: ${reasonOf(back)}`);
         }

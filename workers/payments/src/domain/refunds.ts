@@ -113,12 +113,17 @@ export async function runRefundIn(db: Database, env: object, id: string, tracepa
     const amount = refund.amount.toString();
     switch (refund.step) {
       case "debit": {
-        const outcome = await operateAccount(env, payment.merchantAccountId, {
-          kind: "debit",
-          operationId: `${id}:debit`,
-          amount,
-          currency: payment.currency,
-        });
+        const outcome = await operateAccount(
+          env,
+          payment.merchantAccountId,
+          {
+            kind: "debit",
+            operationId: `${id}:debit`,
+            amount,
+            currency: payment.currency,
+          },
+          traceparent,
+        );
         if (outcome.kind === "applied") {
           await advance(db, id, "debit", "credit");
           break;
@@ -138,12 +143,17 @@ export async function runRefundIn(db: Database, env: object, id: string, tracepa
         break;
       }
       case "credit": {
-        const outcome = await operateAccount(env, payment.payerAccountId, {
-          kind: "credit",
-          operationId: `${id}:credit`,
-          amount,
-          currency: payment.currency,
-        });
+        const outcome = await operateAccount(
+          env,
+          payment.payerAccountId,
+          {
+            kind: "credit",
+            operationId: `${id}:credit`,
+            amount,
+            currency: payment.currency,
+          },
+          traceparent,
+        );
         if (outcome.kind === "applied") {
           await advance(db, id, "credit", "record");
         } else {

@@ -267,34 +267,49 @@ export class TransferSagaDO extends DurableObject<Env> {
     const escalate = (reason: string) => ({ step: "escalate" as const, status: "RUNNING" as const, reason });
     switch (state.step) {
       case "hold": {
-        const outcome = await operateAccount(this.env, t.fromAccountId, {
-          kind: "hold",
-          operationId: `${t.id}:hold`,
-          holdId: t.id,
-          amount: t.amount,
-          currency: t.currency,
-          expiresAt: new Date(Date.now() + HOLD_TTL_MS).toISOString(),
-        });
+        const outcome = await operateAccount(
+          this.env,
+          t.fromAccountId,
+          {
+            kind: "hold",
+            operationId: `${t.id}:hold`,
+            holdId: t.id,
+            amount: t.amount,
+            currency: t.currency,
+            expiresAt: new Date(Date.now() + HOLD_TTL_MS).toISOString(),
+          },
+          t.traceparent,
+        );
         if (outcome.kind === "applied") return running("credit");
         return { step: "fail", status: "RUNNING", reason: businessReason(outcome, "source") };
       }
       case "credit": {
-        const outcome = await operateAccount(this.env, t.toAccountId, {
-          kind: "credit",
-          operationId: `${t.id}:credit`,
-          amount: t.amount,
-          currency: t.currency,
-          requireActive: t.kind !== "deposit",
-        });
+        const outcome = await operateAccount(
+          this.env,
+          t.toAccountId,
+          {
+            kind: "credit",
+            operationId: `${t.id}:credit`,
+            amount: t.amount,
+            currency: t.currency,
+            requireActive: t.kind !== "deposit",
+          },
+          t.traceparent,
+        );
         if (outcome.kind === "applied") return running("capture");
         return fail(businessReason(outcome, "destination"));
       }
       case "capture": {
-        const outcome = await operateAccount(this.env, t.fromAccountId, {
-          kind: "capture",
-          operationId: `${t.id}:capture`,
-          holdId: t.id,
-        });
+        const outcome = await operateAccount(
+          this.env,
+          t.fromAccountId,
+          {
+            kind: "capture",
+            operationId: `${t.id}:capture`,
+            holdId: t.id,
+          },
+          t.traceparent,
+        );
         if (outcome.kind === "applied") return running("record");
         // The destination was credited but the hold is gone: only a person can settle this.
         return escalate(`capture_failed: ${describe(outcome)}`);
@@ -316,11 +331,16 @@ export class TransferSagaDO extends DurableObject<Env> {
         this.ctx.waitUntil(relayTransferEvents(this.env, "commit"));
         return { step: "complete", status: "COMPLETED" };
       case "release": {
-        const outcome = await operateAccount(this.env, t.fromAccountId, {
-          kind: "release",
-          operationId: `${t.id}:release`,
-          holdId: t.id,
-        });
+        const outcome = await operateAccount(
+          this.env,
+          t.fromAccountId,
+          {
+            kind: "release",
+            operationId: `${t.id}:release`,
+            holdId: t.id,
+          },
+          t.traceparent,
+        );
         // Released now, or already gone (expired): either way nothing is held any more.
         if (outcome.kind === "applied" || (outcome.kind === "refused" && outcome.reason === "hold_not_found")) {
           return { step: "fail", status: "RUNNING", ...(state.reason ? { reason: state.reason } : {}) };
@@ -335,50 +355,75 @@ export class TransferSagaDO extends DurableObject<Env> {
         });
         // Replaying the credit with its own id answers how it went the first time (or applies it
         // now, if it never reached the account); only an applied credit is taken back.
-        const credit = await operateAccount(this.env, t.toAccountId, {
-          kind: "credit",
-          operationId: `${t.id}:credit`,
-          amount: t.amount,
-          currency: t.currency,
-          requireActive: t.kind !== "deposit",
-        });
+        const credit = await operateAccount(
+          this.env,
+          t.toAccountId,
+          {
+            kind: "credit",
+            operationId: `${t.id}:credit`,
+            amount: t.amount,
+            currency: t.currency,
+            requireActive: t.kind !== "deposit",
+          },
+          t.traceparent,
+        );
         if (credit.kind === "conflict") return escalate(`reversal_failed: ${describe(credit)}`);
         if (credit.kind !== "applied") return running("reverse_capture");
-        const debit = await operateAccount(this.env, t.toAccountId, {
-          kind: "debit",
-          operationId: `${t.id}:reverse-credit${round}`,
-          amount: t.amount,
-          currency: t.currency,
-        });
+        const debit = await operateAccount(
+          this.env,
+          t.toAccountId,
+          {
+            kind: "debit",
+            operationId: `${t.id}:reverse-credit${round}`,
+            amount: t.amount,
+            currency: t.currency,
+          },
+          t.traceparent,
+        );
         if (debit.kind === "applied") return running("reverse_capture");
         return debit.kind === "refused" ? refused(debit) : escalate(`reversal_failed: ${describe(debit)}`);
       }
       case "reverse_capture": {
         const round = state.reversalRound ? `:${state.reversalRound}` : "";
         // A hold still open was never captured: releasing it is all there is to undo.
-        const release = await operateAccount(this.env, t.fromAccountId, {
-          kind: "release",
-          operationId: `${t.id}:release`,
-          holdId: t.id,
-        });
+        const release = await operateAccount(
+          this.env,
+          t.fromAccountId,
+          {
+            kind: "release",
+            operationId: `${t.id}:release`,
+            holdId: t.id,
+          },
+          t.traceparent,
+        );
         if (release.kind === "applied") return running("fail");
         if (!(release.kind === "refused" && release.reason === "hold_not_found")) {
           return escalate(`release_failed: ${describe(release)}`);
         }
         // The hold is gone: captured (replaying the capture says so) or expired.
-        const capture = await operateAccount(this.env, t.fromAccountId, {
-          kind: "capture",
-          operationId: `${t.id}:capture`,
-          holdId: t.id,
-        });
+        const capture = await operateAccount(
+          this.env,
+          t.fromAccountId,
+          {
+            kind: "capture",
+            operationId: `${t.id}:capture`,
+            holdId: t.id,
+          },
+          t.traceparent,
+        );
         if (capture.kind === "refused" && capture.reason === "hold_not_found") return running("fail");
         if (capture.kind !== "applied") return escalate(`reversal_failed: ${describe(capture)}`);
-        const refund = await operateAccount(this.env, t.fromAccountId, {
-          kind: "credit",
-          operationId: `${t.id}:return-capture${round}`,
-          amount: t.amount,
-          currency: t.currency,
-        });
+        const refund = await operateAccount(
+          this.env,
+          t.fromAccountId,
+          {
+            kind: "credit",
+            operationId: `${t.id}:return-capture${round}`,
+            amount: t.amount,
+            currency: t.currency,
+          },
+          t.traceparent,
+        );
         if (refund.kind === "applied") return running("fail");
         if (refund.kind !== "refused") return escalate(`reversal_failed: ${describe(refund)}`);
         return {

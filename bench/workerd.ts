@@ -56,6 +56,7 @@ export async function spawnDoHop(persistDir: string) {
     persistDir,
     env: {},
     output: "ignore",
+    localObservability: false,
   });
   return {
     stop: wrangler.stop,

@@ -75,6 +75,8 @@ const direct = await spawnWrangler({
   // every console line to wrangler, which costs more than the request).
   args: ["--var", "DB_PREPARE:false", "--var", "LOG_LEVEL:warn"],
   output: "ignore",
+  // No local trace collector on the measured workers (production has none).
+  localObservability: false,
 });
 // The runtime's own ceiling for one Durable Object round trip, with nothing of edgebank in it.
 const hop = await spawnDoHop(join(work, "wrangler-hop"));

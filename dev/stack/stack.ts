@@ -261,6 +261,12 @@ export async function spawnWrangler(options: {
   output: "inherit" | "ignore";
   /** More `wrangler dev` arguments (e.g. `--var NAME:value` for the first worker). */
   args?: string[];
+  /**
+   * wrangler's local observability (on unless false): a trace collector attached to every
+   * worker for its local explorer. Production has nothing like it, and it costs workerd about
+   * three times the CPU of a small request, so benchmarks turn it off.
+   */
+  localObservability?: boolean;
 }): Promise<{ child: ChildProcess; exited: Promise<number>; stop: () => Promise<void> }> {
   const inspectorPort = await freePort();
   const args = [
@@ -281,7 +287,13 @@ export async function spawnWrangler(options: {
     cwd: repositoryRoot,
     detached: true,
     stdio: ["ignore", options.output, options.output],
-    env: { ...process.env, ...options.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    env: {
+      ...process.env,
+      ...options.env,
+      WRANGLER_SEND_METRICS: "false",
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      ...(options.localObservability === false ? { X_LOCAL_OBSERVABILITY: "false" } : {}),
+    },
   });
   const exited = new Promise<number>((resolve) =>
     child.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))),

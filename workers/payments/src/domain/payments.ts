@@ -2,7 +2,7 @@ import type { Principal } from "@edgebank/auth";
 import { type Database, type Transaction, withDatabase } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { newId, newUuidV7 } from "@edgebank/ids";
-import { operateAccount, recordInLedger } from "@edgebank/service/clients";
+import { type AccountOperation, operateAccount, recordInLedger } from "@edgebank/service/clients";
 import { type Begun, beginIdempotent } from "@edgebank/service/idempotency";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { idempotencyRecords, type merchants, outbox, type PaymentStep, payments } from "../db/schema.ts";
@@ -180,6 +180,9 @@ export function runPayment(env: object, id: string, traceparent?: string): Promi
 
 /** runPayment on a given database handle (a consumer's, say). */
 export async function runPaymentIn(db: Database, env: object, id: string, traceparent?: string): Promise<PaymentRow> {
+  // Every account operation carries the request's trace, so its events continue it.
+  const operate = (accountId: string, operation: AccountOperation) =>
+    operateAccount(env, accountId, operation, traceparent);
   for (;;) {
     const row = await load(db, id);
     if (row.status !== "PENDING") return row;
@@ -187,19 +190,14 @@ export async function runPaymentIn(db: Database, env: object, id: string, tracep
     switch (row.step) {
       case "authorize": {
         const holdSeconds = paymentSettings(env).PAYMENT_AUTHORIZATION_SECONDS;
-        const outcome = await operateAccount(
-          env,
-          row.payerAccountId,
-          {
-            kind: "hold",
-            operationId: `${id}:authorize`,
-            holdId: `${id}:hold`,
-            amount,
-            currency: row.currency,
-            expiresAt: new Date(row.createdAt.getTime() + holdSeconds * 1000).toISOString(),
-          },
-          traceparent,
-        );
+        const outcome = await operate(row.payerAccountId, {
+          kind: "hold",
+          operationId: `${id}:authorize`,
+          holdId: `${id}:hold`,
+          amount,
+          currency: row.currency,
+          expiresAt: new Date(row.createdAt.getTime() + holdSeconds * 1000).toISOString(),
+        });
         if (outcome.kind !== "applied")
           await settle(db, id, { status: "FAILED", reason: reasonOf(outcome) }, traceparent);
         // An order's payment waits, authorized, until its stock is reserved (or the order ends).
@@ -208,30 +206,20 @@ export async function runPaymentIn(db: Database, env: object, id: string, tracep
         break;
       }
       case "capture": {
-        const outcome = await operateAccount(
-          env,
-          row.payerAccountId,
-          {
-            kind: "capture",
-            operationId: `${id}:capture`,
-            holdId: `${id}:hold`,
-          },
-          traceparent,
-        );
+        const outcome = await operate(row.payerAccountId, {
+          kind: "capture",
+          operationId: `${id}:capture`,
+          holdId: `${id}:hold`,
+        });
         if (outcome.kind === "applied") {
           await advance(db, id, "capture", "credit");
         } else {
           // Not taken: let the payer have the money again (a hold that expired is gone already).
-          await operateAccount(
-            env,
-            row.payerAccountId,
-            {
-              kind: "release",
-              operationId: `${id}:release`,
-              holdId: `${id}:hold`,
-            },
-            traceparent,
-          );
+          await operate(row.payerAccountId, {
+            kind: "release",
+            operationId: `${id}:release`,
+            holdId: `${id}:hold`,
+          });
           const reason = reasonOf(outcome);
           await settle(
             db,
@@ -246,34 +234,24 @@ export async function runPaymentIn(db: Database, env: object, id: string, tracep
         break;
       }
       case "credit": {
-        const outcome = await operateAccount(
-          env,
-          row.merchantAccountId,
-          {
-            kind: "credit",
-            operationId: `${id}:credit`,
-            amount,
-            currency: row.currency,
-            requireActive: true,
-          },
-          traceparent,
-        );
+        const outcome = await operate(row.merchantAccountId, {
+          kind: "credit",
+          operationId: `${id}:credit`,
+          amount,
+          currency: row.currency,
+          requireActive: true,
+        });
         if (outcome.kind === "applied") {
           await advance(db, id, "credit", "record");
           break;
         }
         // The merchant cannot take it (frozen, closed): the captured money goes back.
-        const back = await operateAccount(
-          env,
-          row.payerAccountId,
-          {
-            kind: "credit",
-            operationId: `${id}:return`,
-            amount,
-            currency: row.currency,
-          },
-          traceparent,
-        );
+        const back = await operate(row.payerAccountId, {
+          kind: "credit",
+          operationId: `${id}:return`,
+          amount,
+          currency: row.currency,
+        });
         if (back.kind !== "applied") {
           throw new AppError("internal", `payment ${id}: returning the captured money failed: ${reasonOf(back)}`);
         }

@@ -2,7 +2,7 @@ import type { Principal } from "@edgebank/auth";
 import { type Database, withDatabase } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { newId } from "@edgebank/ids";
-import { operateAccount, recordInLedger } from "@edgebank/service/clients";
+import { type AccountOperation, operateAccount, recordInLedger } from "@edgebank/service/clients";
 import { type Begun, beginIdempotent } from "@edgebank/service/idempotency";
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { idempotencyRecords, payments, type RefundStep, refunds } from "../db/schema.ts";
@@ -104,6 +104,9 @@ export function runRefund(env: object, id: string, traceparent?: string): Promis
 
 /** runRefund on a given database handle (a consumer's, say). */
 export async function runRefundIn(db: Database, env: object, id: string, traceparent?: string): Promise<RefundRow> {
+  // Every account operation carries the request's trace, so its events continue it.
+  const operate = (accountId: string, operation: AccountOperation) =>
+    operateAccount(env, accountId, operation, traceparent);
   for (;;) {
     const [refund] = await db.select().from(refunds).where(eq(refunds.id, id));
     if (!refund) throw new Error(`refund ${id} does not exist`);
@@ -113,17 +116,12 @@ export async function runRefundIn(db: Database, env: object, id: string, tracepa
     const amount = refund.amount.toString();
     switch (refund.step) {
       case "debit": {
-        const outcome = await operateAccount(
-          env,
-          payment.merchantAccountId,
-          {
-            kind: "debit",
-            operationId: `${id}:debit`,
-            amount,
-            currency: payment.currency,
-          },
-          traceparent,
-        );
+        const outcome = await operate(payment.merchantAccountId, {
+          kind: "debit",
+          operationId: `${id}:debit`,
+          amount,
+          currency: payment.currency,
+        });
         if (outcome.kind === "applied") {
           await advance(db, id, "debit", "credit");
           break;
@@ -143,17 +141,12 @@ export async function runRefundIn(db: Database, env: object, id: string, tracepa
         break;
       }
       case "credit": {
-        const outcome = await operateAccount(
-          env,
-          payment.payerAccountId,
-          {
-            kind: "credit",
-            operationId: `${id}:credit`,
-            amount,
-            currency: payment.currency,
-          },
-          traceparent,
-        );
+        const outcome = await operate(payment.payerAccountId, {
+          kind: "credit",
+          operationId: `${id}:credit`,
+          amount,
+          currency: payment.currency,
+        });
         if (outcome.kind === "applied") {
           await advance(db, id, "credit", "record");
         } else {

@@ -1,7 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
 import { AppError } from "@edgebank/errors";
 import { fullJitterDelay } from "@edgebank/resilience";
-import { type Outcome, operateAccount, recordInLedger, TransientFailure } from "@edgebank/service/clients";
+import {
+  type AccountOperation,
+  type Outcome,
+  operateAccount,
+  recordInLedger,
+  TransientFailure,
+} from "@edgebank/service/clients";
 import { settleTransfer } from "../domain/settlement.ts";
 import { relayTransferEvents } from "../events.ts";
 import { config } from "../service.ts";
@@ -265,51 +271,39 @@ export class TransferSagaDO extends DurableObject<Env> {
     const running = (step: SagaStep) => ({ step, status: "RUNNING" as const });
     const fail = (reason: string) => ({ step: "release" as const, status: "RUNNING" as const, reason });
     const escalate = (reason: string) => ({ step: "escalate" as const, status: "RUNNING" as const, reason });
+    // Every call carries the transfer's trace; the steps that are replayed during compensation
+    // (the credit, the capture, the release) must send exactly what they sent the first time.
+    const operate = (accountId: string, operation: AccountOperation) =>
+      operateAccount(this.env, accountId, operation, t.traceparent);
+    const credit: AccountOperation = {
+      kind: "credit",
+      operationId: `${t.id}:credit`,
+      amount: t.amount,
+      currency: t.currency,
+      requireActive: t.kind !== "deposit",
+    };
+    const capture: AccountOperation = { kind: "capture", operationId: `${t.id}:capture`, holdId: t.id };
+    const release: AccountOperation = { kind: "release", operationId: `${t.id}:release`, holdId: t.id };
     switch (state.step) {
       case "hold": {
-        const outcome = await operateAccount(
-          this.env,
-          t.fromAccountId,
-          {
-            kind: "hold",
-            operationId: `${t.id}:hold`,
-            holdId: t.id,
-            amount: t.amount,
-            currency: t.currency,
-            expiresAt: new Date(Date.now() + HOLD_TTL_MS).toISOString(),
-          },
-          t.traceparent,
-        );
+        const outcome = await operate(t.fromAccountId, {
+          kind: "hold",
+          operationId: `${t.id}:hold`,
+          holdId: t.id,
+          amount: t.amount,
+          currency: t.currency,
+          expiresAt: new Date(Date.now() + HOLD_TTL_MS).toISOString(),
+        });
         if (outcome.kind === "applied") return running("credit");
         return { step: "fail", status: "RUNNING", reason: businessReason(outcome, "source") };
       }
       case "credit": {
-        const outcome = await operateAccount(
-          this.env,
-          t.toAccountId,
-          {
-            kind: "credit",
-            operationId: `${t.id}:credit`,
-            amount: t.amount,
-            currency: t.currency,
-            requireActive: t.kind !== "deposit",
-          },
-          t.traceparent,
-        );
+        const outcome = await operate(t.toAccountId, credit);
         if (outcome.kind === "applied") return running("capture");
         return fail(businessReason(outcome, "destination"));
       }
       case "capture": {
-        const outcome = await operateAccount(
-          this.env,
-          t.fromAccountId,
-          {
-            kind: "capture",
-            operationId: `${t.id}:capture`,
-            holdId: t.id,
-          },
-          t.traceparent,
-        );
+        const outcome = await operate(t.fromAccountId, capture);
         if (outcome.kind === "applied") return running("record");
         // The destination was credited but the hold is gone: only a person can settle this.
         return escalate(`capture_failed: ${describe(outcome)}`);
@@ -331,16 +325,7 @@ export class TransferSagaDO extends DurableObject<Env> {
         this.ctx.waitUntil(relayTransferEvents(this.env, "commit"));
         return { step: "complete", status: "COMPLETED" };
       case "release": {
-        const outcome = await operateAccount(
-          this.env,
-          t.fromAccountId,
-          {
-            kind: "release",
-            operationId: `${t.id}:release`,
-            holdId: t.id,
-          },
-          t.traceparent,
-        );
+        const outcome = await operate(t.fromAccountId, release);
         // Released now, or already gone (expired): either way nothing is held any more.
         if (outcome.kind === "applied" || (outcome.kind === "refused" && outcome.reason === "hold_not_found")) {
           return { step: "fail", status: "RUNNING", ...(state.reason ? { reason: state.reason } : {}) };
@@ -355,75 +340,36 @@ export class TransferSagaDO extends DurableObject<Env> {
         });
         // Replaying the credit with its own id answers how it went the first time (or applies it
         // now, if it never reached the account); only an applied credit is taken back.
-        const credit = await operateAccount(
-          this.env,
-          t.toAccountId,
-          {
-            kind: "credit",
-            operationId: `${t.id}:credit`,
-            amount: t.amount,
-            currency: t.currency,
-            requireActive: t.kind !== "deposit",
-          },
-          t.traceparent,
-        );
-        if (credit.kind === "conflict") return escalate(`reversal_failed: ${describe(credit)}`);
-        if (credit.kind !== "applied") return running("reverse_capture");
-        const debit = await operateAccount(
-          this.env,
-          t.toAccountId,
-          {
-            kind: "debit",
-            operationId: `${t.id}:reverse-credit${round}`,
-            amount: t.amount,
-            currency: t.currency,
-          },
-          t.traceparent,
-        );
+        const credited = await operate(t.toAccountId, credit);
+        if (credited.kind === "conflict") return escalate(`reversal_failed: ${describe(credited)}`);
+        if (credited.kind !== "applied") return running("reverse_capture");
+        const debit = await operate(t.toAccountId, {
+          kind: "debit",
+          operationId: `${t.id}:reverse-credit${round}`,
+          amount: t.amount,
+          currency: t.currency,
+        });
         if (debit.kind === "applied") return running("reverse_capture");
         return debit.kind === "refused" ? refused(debit) : escalate(`reversal_failed: ${describe(debit)}`);
       }
       case "reverse_capture": {
         const round = state.reversalRound ? `:${state.reversalRound}` : "";
         // A hold still open was never captured: releasing it is all there is to undo.
-        const release = await operateAccount(
-          this.env,
-          t.fromAccountId,
-          {
-            kind: "release",
-            operationId: `${t.id}:release`,
-            holdId: t.id,
-          },
-          t.traceparent,
-        );
-        if (release.kind === "applied") return running("fail");
-        if (!(release.kind === "refused" && release.reason === "hold_not_found")) {
-          return escalate(`release_failed: ${describe(release)}`);
+        const released = await operate(t.fromAccountId, release);
+        if (released.kind === "applied") return running("fail");
+        if (!(released.kind === "refused" && released.reason === "hold_not_found")) {
+          return escalate(`release_failed: ${describe(released)}`);
         }
         // The hold is gone: captured (replaying the capture says so) or expired.
-        const capture = await operateAccount(
-          this.env,
-          t.fromAccountId,
-          {
-            kind: "capture",
-            operationId: `${t.id}:capture`,
-            holdId: t.id,
-          },
-          t.traceparent,
-        );
-        if (capture.kind === "refused" && capture.reason === "hold_not_found") return running("fail");
-        if (capture.kind !== "applied") return escalate(`reversal_failed: ${describe(capture)}`);
-        const refund = await operateAccount(
-          this.env,
-          t.fromAccountId,
-          {
-            kind: "credit",
-            operationId: `${t.id}:return-capture${round}`,
-            amount: t.amount,
-            currency: t.currency,
-          },
-          t.traceparent,
-        );
+        const captured = await operate(t.fromAccountId, capture);
+        if (captured.kind === "refused" && captured.reason === "hold_not_found") return running("fail");
+        if (captured.kind !== "applied") return escalate(`reversal_failed: ${describe(captured)}`);
+        const refund = await operate(t.fromAccountId, {
+          kind: "credit",
+          operationId: `${t.id}:return-capture${round}`,
+          amount: t.amount,
+          currency: t.currency,
+        });
         if (refund.kind === "applied") return running("fail");
         if (refund.kind !== "refused") return escalate(`reversal_failed: ${describe(refund)}`);
         return {

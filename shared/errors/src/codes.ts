@@ -15,6 +15,8 @@ export const errorCodes = {
   not_found: { status: 404, title: "Not found" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
   conflict: { status: 409, title: "Conflict" },
+  /** A repeat of an Idempotency-Key whose first request has no final answer yet: retry later. */
+  idempotency_in_progress: { status: 409, title: "Request still in progress" },
   unprocessable: { status: 422, title: "Unprocessable request" },
   rate_limited: { status: 429, title: "Too many requests" },
   internal: { status: 500, title: "Internal server error" },

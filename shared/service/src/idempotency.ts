@@ -13,6 +13,14 @@ export async function requestFingerprint(method: string, path: string, body: unk
 /** A first request whose record has no response after this long is taken for dead and resumed. */
 export const ABANDONED_AFTER_MS = 30_000;
 
+/**
+ * The answer to a repeat whose first request has no final answer yet: a 409 with its own code
+ * and Retry-After, so the gateway's fast path (and any client) knows it is not the key's answer.
+ */
+export function inProgress(detail: string): AppError {
+  return new AppError("idempotency_in_progress", detail, { headers: { "retry-after": "1" } });
+}
+
 export type Claim =
   | { kind: "new" }
   | { kind: "resume"; resourceId: string }
@@ -36,7 +44,7 @@ export async function claimIdempotencyKey(
     .select()
     .from(table)
     .where(and(eq(table.principal, claim.principal), eq(table.key, claim.key)));
-  if (!record) throw new AppError("conflict", "The Idempotency-Key is being used by another request; retry.");
+  if (!record) throw inProgress("The Idempotency-Key is being used by another request; retry.");
   if (record.fingerprint !== claim.fingerprint) {
     throw new AppError("unprocessable", "This Idempotency-Key was used with another request.", {
       extensions: { reason: "idempotency_key_reused" },
@@ -46,7 +54,7 @@ export async function claimIdempotencyKey(
     return { kind: "replay", status: record.responseStatus, body: record.responseBody };
   }
   if (Date.now() - record.createdAt.getTime() < ABANDONED_AFTER_MS) {
-    throw new AppError("conflict", "A request with this Idempotency-Key is still in progress.");
+    throw inProgress("A request with this Idempotency-Key is still in progress.");
   }
   return { kind: "resume", resourceId: record.resourceId };
 }

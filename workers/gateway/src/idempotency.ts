@@ -24,6 +24,25 @@ export type IdempotencyStore = Pick<ReturnType<typeof redis>, "set" | "get" | "d
 /** Headers of a stored response worth replaying. */
 const replayedHeaders = ["content-type", "location", "cache-control"];
 
+/**
+ * Whether a service's answer is the key's final answer, the only kind kept (ARCHITECTURE §6):
+ * never a 5xx, a 202 "still running", a 429, a 408, an answer that asks for a retry
+ * (Retry-After), or the service's own "still in progress" 409.
+ */
+export function isFinalAnswer(response: Response, body: string): boolean {
+  const { status } = response;
+  if (status >= 500 || status === 202 || status === 408 || status === 425 || status === 429) return false;
+  if (response.headers.has("retry-after")) return false;
+  if (status === 409) {
+    try {
+      return (JSON.parse(body) as { code?: unknown }).code !== "idempotency_in_progress";
+    } catch {
+      return true;
+    }
+  }
+  return true;
+}
+
 export function requireIdempotencyKey(header: string | undefined): string {
   if (header === undefined) {
     throw new AppError(
@@ -50,8 +69,8 @@ export async function fingerprint(method: string, pathAndQuery: string, body: Ar
  * The Idempotency-Key fast path (Stripe; draft-ietf-httpapi-idempotency-key-header), scoped to
  * the caller: the first request claims the key; a retry with the same fingerprint gets the
  * stored response with `Idempotent-Replayed: true`; a different fingerprint is 422; a retry
- * while the first is still running is 409. Server errors release the key so the client may
- * retry. The owning service's database is the source of truth; this cache only answers early.
+ * while the first is still running is 409. Only final answers are kept: server errors, 202s,
+ * 429s and the service's own "in progress" release the key so the client's retry gets the truth. The owning service's database is the source of truth; this cache only answers early.
  */
 export async function withIdempotency(
   config: GatewayConfig,
@@ -80,14 +99,17 @@ export async function withIdempotency(
   if (!claimed) {
     const existing = await policy.execute(() => store.get<StoredRequest | string>(redisKey));
     const record = typeof existing === "string" ? (JSON.parse(existing) as StoredRequest) : existing;
-    if (!record) throw new AppError("conflict", "A request with this Idempotency-Key just finished; retry it.");
+    if (!record)
+      throw new AppError("idempotency_in_progress", "A request with this Idempotency-Key just finished; retry it.", {
+        headers: { "retry-after": "1" },
+      });
     if (record.fingerprint !== scope.fingerprint) {
       throw new AppError("unprocessable", "This Idempotency-Key was used with a different request.");
     }
     // Our own claim, written by an attempt whose answer was lost (a timeout) and then retried.
     if (record.state === "in_flight" && record.claim === claim) return runClaimed();
     if (record.state === "in_flight") {
-      throw new AppError("conflict", "A request with this Idempotency-Key is still being processed.", {
+      throw new AppError("idempotency_in_progress", "A request with this Idempotency-Key is still being processed.", {
         headers: { "retry-after": "1" },
       });
     }
@@ -106,11 +128,12 @@ export async function withIdempotency(
       await store.del(redisKey).catch(() => undefined);
       throw error;
     }
-    if (response.status >= 500) {
-      await store.del(redisKey).catch(() => undefined);
-      return response;
-    }
     const body = await response.text();
+    if (!isFinalAnswer(response, body)) {
+      // Not the key's answer: release it so a retry reaches the service, which knows the truth.
+      await store.del(redisKey).catch(() => undefined);
+      return new Response(response.status === 204 ? null : body, response);
+    }
     const headers: Record<string, string> = {};
     for (const name of replayedHeaders) {
       const value = response.headers.get(name);

@@ -182,6 +182,45 @@ describe("Idempotency-Key", () => {
     expect(retry.status).toBe(201);
     expect(retry.headers.get("idempotent-replayed")).toBeNull();
   });
+
+  it("keeps only final answers: a lost first answer, then 'in progress', then the real outcome replayed", async () => {
+    // PostgreSQL restarted under the first request: it answered 500, yet its transfer went on
+    // and completed. The first retry arrives while the service still holds the key; the next
+    // finds the transfer settled and gets its outcome.
+    const completed = { id: "trf_1", status: "COMPLETED" };
+    const answers = [
+      { status: 500, body: { code: "internal" } },
+      {
+        status: 409,
+        body: { code: "idempotency_in_progress", status: 409 },
+        headers: { "content-type": "application/problem+json", "retry-after": "1" },
+      },
+      { status: 202, body: { id: "trf_1", status: "PENDING" }, headers: { "retry-after": "1" } },
+      { status: 201, body: completed, headers: { "idempotent-replayed": "true" } },
+    ];
+    await env.CONTROL.fetch("http://control/", { method: "POST", body: JSON.stringify({ answers }) });
+    const idempotencyKey = crypto.randomUUID();
+    expect((await transfer(idempotencyKey)).status).toBe(500);
+    const inProgress = await transfer(idempotencyKey);
+    expect(inProgress.status).toBe(409);
+    expect(((await inProgress.json()) as { code: string }).code).toBe("idempotency_in_progress");
+    expect((await transfer(idempotencyKey)).status).toBe(202);
+    const outcome = await transfer(idempotencyKey);
+    expect(outcome.status).toBe(201);
+    expect(outcome.headers.get("idempotent-replayed")).toBe("true");
+    expect(await outcome.json()).toEqual(completed);
+    // That outcome is the key's answer from now on, replayed by the gateway without the service.
+    const { calls: before } = (await (await env.CONTROL.fetch("http://control/")).json()) as {
+      calls: Record<string, number>;
+    };
+    const replay = await transfer(idempotencyKey);
+    expect(replay.status).toBe(201);
+    expect(await replay.json()).toEqual(completed);
+    const { calls: after } = (await (await env.CONTROL.fetch("http://control/")).json()) as {
+      calls: Record<string, number>;
+    };
+    expect(after.transfers).toBe(before.transfers);
+  });
 });
 
 describe("CORS", () => {

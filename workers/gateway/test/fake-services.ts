@@ -13,6 +13,8 @@ interface Control {
   echoStatus?: number;
   /** Milliseconds the echo waits before answering (to test concurrent retries). */
   echoDelayMs?: number;
+  /** Answers given instead of the echo, one per call, first to last (then the echo again). */
+  answers?: Array<{ status: number; body: unknown; headers?: Record<string, string> }>;
 }
 
 /** A set of stand-in services and their CONTROL binding, with state of their own. */
@@ -44,6 +46,8 @@ export function createFakeServices(services: string[]) {
       calls[service] = (calls[service] ?? 0) + 1;
       if (state.echoDelayMs) await new Promise((resolve) => setTimeout(resolve, state.echoDelayMs));
       const body = request.method === "GET" ? "" : await request.text();
+      const scripted = state.answers?.shift();
+      if (scripted) return Response.json(scripted.body, { status: scripted.status, headers: scripted.headers ?? {} });
       return Response.json(
         {
           service,

@@ -2,7 +2,7 @@ import type { Principal } from "@edgebank/auth";
 import type { Database } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { newId } from "@edgebank/ids";
-import { ABANDONED_AFTER_MS } from "@edgebank/service/idempotency";
+import { ABANDONED_AFTER_MS, inProgress } from "@edgebank/service/idempotency";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { idempotencyRecords, type TransferStatus, transferActions, transfers } from "../db/schema.ts";
 
@@ -36,6 +36,7 @@ export function presentTransfer(row: TransferRow) {
 export type Begun =
   | { kind: "new"; transfer: TransferRow }
   | { kind: "resume"; transfer: TransferRow }
+  | { kind: "settled"; transfer: TransferRow }
   | { kind: "replay"; status: number; body: Record<string, unknown> };
 
 /**
@@ -71,20 +72,23 @@ export async function beginTransfer(
       .select()
       .from(idempotencyRecords)
       .where(and(eq(idempotencyRecords.principal, principal.subject), eq(idempotencyRecords.key, key)));
-    if (!record) throw new AppError("conflict", "The Idempotency-Key is being used by another request; retry.");
+    if (!record) throw inProgress("The Idempotency-Key is being used by another request; retry.");
     if (record.fingerprint !== fingerprint) {
       throw new AppError("unprocessable", "This Idempotency-Key was used with another request.", {
         extensions: { reason: "idempotency_key_reused" },
       });
     }
-    if (record.responseStatus !== null && record.responseBody !== null) {
+    // Only final answers are kept; a 202 stored by an earlier version is not one.
+    if (record.responseStatus !== null && record.responseStatus !== 202 && record.responseBody !== null) {
       return { kind: "replay" as const, status: record.responseStatus, body: record.responseBody };
-    }
-    if (Date.now() - record.createdAt.getTime() < ABANDONED_AFTER_MS) {
-      throw new AppError("conflict", "A request with this Idempotency-Key is still in progress.");
     }
     const [transfer] = await tx.select().from(transfers).where(eq(transfers.id, record.transferId));
     if (!transfer) throw new Error(`idempotency record without its transfer ${record.transferId}`);
+    // The first request's answer was lost (or was a 202), but the saga has finished: its outcome is the answer.
+    if (transfer.status === "COMPLETED" || transfer.status === "FAILED") return { kind: "settled" as const, transfer };
+    if (Date.now() - record.createdAt.getTime() < ABANDONED_AFTER_MS) {
+      throw inProgress("A request with this Idempotency-Key is still in progress.");
+    }
     return { kind: "resume" as const, transfer };
   });
 }

@@ -233,8 +233,12 @@ async function runTransfer(
   const db = c.var.db();
   const fingerprint = await requestFingerprint("POST", request.path, request.body);
   const begun = await beginTransfer(db, principal, key, fingerprint, input);
-  if (begun.kind === "replay") {
-    return replayResponse(begun, begun.status === 202 ? { location: `/v1/transfers/${String(begun.body.id)}` } : {});
+  if (begun.kind === "replay") return replayResponse(begun);
+  if (begun.kind === "settled") {
+    const settled = answerFor(c, begun.transfer, undefined);
+    const body = (await settled.clone().json()) as Record<string, unknown>;
+    await storeResponse(db, principal, key, settled.status, body);
+    return replayResponse({ status: settled.status, body });
   }
   const row = begun.transfer;
   const saga = sagaOf(c.env, row.id);
@@ -247,7 +251,16 @@ async function runTransfer(
   const state = await saga.outcome(WAIT_MS).catch(() => undefined);
   const settled = await getVisibleTransfer(db, principal, row.id);
   const response = answerFor(c, settled, state);
-  await storeResponse(db, principal, key, response.status, (await response.clone().json()) as Record<string, unknown>);
+  // A 202 is not the key's answer: a repeat gets the outcome once the saga settles.
+  if (response.status !== 202) {
+    await storeResponse(
+      db,
+      principal,
+      key,
+      response.status,
+      (await response.clone().json()) as Record<string, unknown>,
+    );
+  }
   return response;
 }
 

@@ -113,6 +113,7 @@ function gatewayTestBindings(upstash: { url: string; token: string }) {
     JWKS_REFETCH_COOLDOWN_SECONDS: "1",
     RATE_LIMIT_AUTH_PER_MINUTE: "5",
     CORS_ORIGINS: "https://app.edgebank.test",
+    HEALTH_PROBE_TOKEN: "test-only-health-probe-credential-0123456789",
   };
 }
 

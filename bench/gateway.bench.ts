@@ -39,7 +39,7 @@ const direct = await spawnWrangler({
   output: "ignore",
 });
 try {
-  await waitForOk(`${stack.url}/health/all`, 60_000, stack.exited);
+  await stack.waitUntilReady(60_000);
   await waitForOk(`http://127.0.0.1:${directPort}/ready`, 60_000, direct.exited);
 
   const email = `bench.${Date.now()}@example.test`;

@@ -3,14 +3,15 @@
  *
  * Baseline of the platform path every later feature adds to: requests through local
  * `wrangler dev` to the gateway's own /health (no I/O), and to /health/all (the gateway calls
- * all eight services through service bindings; each opens a database client, queries, closes).
+ * all eight services through service bindings; each opens a database client, queries, closes;
+ * called with the monitor's credential, the per-caller limit raised for the run).
  * Against DATABASE_URL when set, else the embedded PGlite. Loopback only, bounded counts.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../dev/stack/ports.ts";
-import { newKek, startStack, waitForOk } from "../dev/stack/stack.ts";
+import { newKek, startStack } from "../dev/stack/stack.ts";
 import { load } from "./load.ts";
 
 const stateDir = mkdtempSync(join(tmpdir(), "edgebank-bench-"));
@@ -23,11 +24,12 @@ const stack = await startStack({
   dbDriver: process.env.DB_DRIVER === "neon" ? "neon" : "hyperdrive",
   signingKeyKek: newKek(),
   ledgerCheckpointKey: newKek(),
+  gatewayVars: { RATE_LIMIT_API_PER_MINUTE: "100000" },
   output: "ignore",
   log: () => {},
 });
 try {
-  await waitForOk(`${stack.url}/health/all`, 60_000, stack.exited);
+  await stack.waitUntilReady(60_000);
   const database = process.env.DATABASE_URL ? "PostgreSQL server" : "embedded PGlite";
   console.log(
     `edgebank health benchmark: ${database}, driver ${process.env.DB_DRIVER ?? "hyperdrive"}, wrangler dev on loopback`,
@@ -41,7 +43,8 @@ try {
   await load(`${stack.url}/health`, 200, 8); // warm-up
   const rows = [];
   for (const run of runs) {
-    rows.push({ path: run.path, ...(await load(`${stack.url}${run.path}`, run.requests, run.concurrency)) });
+    const monitor = { authorization: `Bearer ${stack.healthProbeToken}` };
+    rows.push({ path: run.path, ...(await load(`${stack.url}${run.path}`, run.requests, run.concurrency, monitor)) });
   }
   console.table(rows);
 } finally {

@@ -92,7 +92,7 @@ const stopAll = stopOnce(async () => {
 });
 
 try {
-  await waitForOk(`${stack.url}/health/all`, 90_000, stack.exited);
+  await stack.waitUntilReady(90_000);
   await waitForOk(`http://127.0.0.1:${directPort}/ready`, 90_000, direct.exited);
   const accountsUrl = `http://127.0.0.1:${await findWorkerdPort(direct.child, "accounts", directPort)}`;
   log(`accounts worker on workerd's own port: ${accountsUrl}`);

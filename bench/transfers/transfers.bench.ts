@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { freePort } from "../../dev/stack/ports.ts";
-import { newKek, startStack, waitForOk } from "../../dev/stack/stack.ts";
+import { newKek, startStack } from "../../dev/stack/stack.ts";
 import { stopOnce } from "../lifecycle.ts";
 import { login, post } from "../session.ts";
 import { findWorkerdPort } from "../workerd.ts";
@@ -77,7 +77,7 @@ const stopAll = stopOnce(async () => {
 });
 
 try {
-  await waitForOk(`${stack.url}/health/all`, 120_000, stack.exited);
+  await stack.waitUntilReady(120_000);
   const gateway = `http://127.0.0.1:${await findWorkerdPort(stack.wrangler, "gateway", port)}`;
   log(`gateway on workerd's own port: ${gateway}`);
 

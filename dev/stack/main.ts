@@ -16,7 +16,7 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { devSecret, repositoryRoot, startStack, waitForOk } from "./stack.ts";
+import { devSecret, repositoryRoot, startStack } from "./stack.ts";
 
 const log = (line: string) => console.log(`[edgebank] ${line}`);
 const dbDriver = process.env.DB_DRIVER === "neon" ? "neon" : "hyperdrive";
@@ -32,6 +32,9 @@ mkdirSync(stateDir, { recursive: true });
 const signingKeyKek = devSecret(join(stateDir, "signing-key-kek"));
 const ledgerCheckpointKey = devSecret(join(stateDir, "ledger-checkpoint-key"));
 const webhookSecretKey = devSecret(join(stateDir, "webhook-secret-key"));
+// The monitor's credential for GET /health/all (which makes every database work).
+const healthProbeTokenFile = join(stateDir, "health-probe-token");
+const healthProbeToken = devSecret(healthProbeTokenFile);
 // Development staff (printed at start): an operator makes deposits and acts on accounts, an
 // auditor verifies the ledger.
 const staff = (["operator", "auditor"] as const).map((role) => ({
@@ -53,6 +56,7 @@ const stack = await startStack({
   signingKeyKek,
   ledgerCheckpointKey,
   webhookSecretKey,
+  healthProbeToken,
   staff,
   ...(process.env.EDGEBANK_REDIS_PREFIX
     ? { gatewayVars: { REDIS_KEY_PREFIX: process.env.EDGEBANK_REDIS_PREFIX } }
@@ -75,10 +79,12 @@ process.on("SIGTERM", () => void shutdown(0));
 void stack.exited.then((code) => shutdown(code === 0 ? 1 : code));
 
 try {
-  const response = await waitForOk(`${stack.url}/health/all`, 60_000, stack.exited);
+  const response = await stack.waitUntilReady(60_000);
   const body = (await response.json()) as { services: Record<string, { status: string }> };
   log(`ready: every service reports ready (${Object.keys(body.services).join(", ")})`);
-  log(`gateway: ${stack.url}   (try: curl ${stack.url}/health/all)`);
+  log(`gateway: ${stack.url}   (try: curl ${stack.url}/health)`);
+  log(`readiness of every service (operators, or the monitor's credential in ${healthProbeTokenFile}):`);
+  log(`  curl -H "authorization: Bearer $(cat ${healthProbeTokenFile})" ${stack.url}/health/all`);
   log("press Ctrl-C to stop");
 } catch (error) {
   log(error instanceof Error ? error.message : String(error));

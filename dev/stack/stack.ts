@@ -52,6 +52,11 @@ export interface StackOptions {
   staff?: Array<{ email: string; password: string; role: "operator" | "auditor" }>;
   /** Where wrangler's output goes. */
   output: "inherit" | "ignore";
+  /**
+   * The monitor's credential for GET /health/all (HEALTH_PROBE_TOKEN); unset: a new one.
+   * The stack waits for readiness with it.
+   */
+  healthProbeToken?: string;
   /** Extra vars for the gateway (benchmarks raise its rate limits). */
   gatewayVars?: Record<string, string>;
   /** Extra variables for every service behind the gateway (benchmarks: quieter logs). */
@@ -66,6 +71,10 @@ export interface RunningStack {
   hyperdriveEnv: Record<string, string>;
   /** The Kafka REST endpoint the stack uses (the development broker unless one was given). */
   kafkaRestUrl: string;
+  /** The monitor's credential for GET /health/all. */
+  healthProbeToken: string;
+  /** Polls GET /health/all with the monitor's credential until every service is ready. */
+  waitUntilReady(timeoutMs: number): Promise<Response>;
   wrangler: ChildProcess;
   /** Stops wrangler (its whole process group), the relay and the embedded database. */
   stop(): Promise<void>;
@@ -87,8 +96,13 @@ export function devSecret(file: string): string {
   return readFileSync(file, "utf8").trim();
 }
 
-/** Polls `url` until it answers 200 or `timeoutMs` passes. */
-export async function waitForOk(url: string, timeoutMs: number, exited?: Promise<number>): Promise<Response> {
+/** Polls `url` (with `headers`) until it answers 200 or `timeoutMs` passes. */
+export async function waitForOk(
+  url: string,
+  timeoutMs: number,
+  exited?: Promise<number>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   const deadline = Date.now() + timeoutMs;
   let ended = false;
   void exited?.then(() => {
@@ -99,7 +113,7 @@ export async function waitForOk(url: string, timeoutMs: number, exited?: Promise
     try {
       // The body is read inside the attempt: a slow answer on a loaded machine is retried,
       // not aborted half-read by the caller.
-      const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+      const response = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
       const body = await response.text();
       if (response.ok) return new Response(body, { status: response.status, headers: response.headers });
       last = `${response.status} ${body}`;
@@ -173,12 +187,16 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     options.log(
       `Upstash-compatible Redis REST endpoint on ${upstash.url} (${options.redisUrl ? "Redis at REDIS_URL" : "embedded in-memory engine"})`,
     );
-    const removeGatewayVars = writeDevVars(repositoryRoot, "wrangler.toml", {
+    // The gateway (wrangler's first worker) takes its values as `--var`s: they belong to this
+    // process alone, so stacks started side by side (the e2e files) never swap endpoints or
+    // credentials. The services behind it read theirs from `.dev.vars`.
+    const healthProbeToken = options.healthProbeToken ?? newKek();
+    const gatewayVars: Record<string, string> = {
       UPSTASH_REDIS_REST_URL: upstash.url,
       UPSTASH_REDIS_REST_TOKEN: upstash.token,
+      HEALTH_PROBE_TOKEN: healthProbeToken,
       ...options.gatewayVars,
-    });
-    cleanups.push(removeGatewayVars);
+    };
 
     // On a PostgreSQL server, the Workers' Hyperdrive bindings go through PgBouncer in
     // transaction mode when it is installed: Hyperdrive pools the same way in production, and
@@ -236,13 +254,26 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       port: options.port,
       persistDir: options.persistDir,
       env: hyperdriveEnv,
+      args: Object.entries(gatewayVars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
       output: options.output,
     });
     cleanups.push(stop);
     options.log(`wrangler dev started (process group ${wrangler.pid})`);
 
     const url = `http://127.0.0.1:${options.port}`;
-    return { url, databases, hyperdriveEnv, kafkaRestUrl, wrangler, exited, stop: cleanup };
+    const waitUntilReady = (timeoutMs: number) =>
+      waitForOk(`${url}/health/all`, timeoutMs, exited, { authorization: `Bearer ${healthProbeToken}` });
+    return {
+      url,
+      databases,
+      hyperdriveEnv,
+      kafkaRestUrl,
+      healthProbeToken,
+      waitUntilReady,
+      wrangler,
+      exited,
+      stop: cleanup,
+    };
   } catch (error) {
     await cleanup();
     throw error;

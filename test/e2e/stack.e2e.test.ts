@@ -3,8 +3,8 @@ import { type DevStack, session, startDevStack } from "./dev-stack.ts";
 
 /**
  * Starts the local stack exactly as `npm run dev` does (same entry point, its own port, state
- * and databases), checks it as a client would, then stops it like Ctrl-C and checks that
- * nothing it started is left running.
+ * and databases), checks it as a client would, then (after all, in any test order) stops it
+ * like Ctrl-C and checks that nothing it started is left running.
  */
 const services = ["auth", "accounts", "transfers", "payments", "ledger", "notifications", "orders", "inventory"];
 
@@ -16,12 +16,30 @@ beforeAll(async () => {
   url = stack.url;
 }, 120_000);
 
-afterAll(() => stack.kill(), 30_000);
+// Stopping is the last thing done with the stack, whatever order its tests ran in: Ctrl-C must
+// stop everything it started.
+afterAll(async () => {
+  try {
+    const exit = new Promise<number | null>((resolve) => stack.child.once("exit", (code) => resolve(code)));
+    stack.child.kill("SIGINT");
+    expect(await exit).toBe(0);
+    expect(() => process.kill(-stack.wranglerGroup, 0)).toThrow(/ESRCH/);
+    await expect(fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
+  } finally {
+    await stack.kill();
+  }
+}, 30_000);
 
 describe("npm run dev", () => {
-  it("reports every service ready through the gateway", async () => {
-    const response = await fetch(`${url}/health/all`);
+  it("reports every service ready through the gateway, to operators only; liveness is public", async () => {
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    const anonymous = await fetch(`${url}/health/all`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("content-type")).toBe("application/problem+json");
+    const operator = await session(url, stack.operator.email, stack.operator.password, "192.0.2.30");
+    const response = await fetch(`${url}/health/all`, { headers: { authorization: `Bearer ${operator}` } });
     expect(response.status).toBe(200);
+    expect(response.headers.get("ratelimit-policy")).toMatch(/^"api";/);
     const body = (await response.json()) as { status: string; services: Record<string, { status: string }> };
     expect(body.status).toBe("ready");
     expect(Object.keys(body.services).sort()).toEqual([...services].sort());
@@ -120,12 +138,4 @@ describe("npm run dev", () => {
     });
     expect(peek.status).toBe(404);
   }, 60_000);
-
-  it("stops everything on Ctrl-C", async () => {
-    const exit = new Promise<number | null>((resolve) => stack.child.once("exit", (code) => resolve(code)));
-    stack.child.kill("SIGINT");
-    expect(await exit).toBe(0);
-    expect(() => process.kill(-stack.wranglerGroup, 0)).toThrow(/ESRCH/);
-    await expect(fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
-  }, 30_000);
 });

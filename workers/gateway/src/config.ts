@@ -43,6 +43,11 @@ export const gatewayConfig = defineConfig(
     RATE_LIMIT_API_PER_MINUTE: perMinute.default(600),
     RATE_LIMIT_AUTH_PER_MINUTE: perMinute.default(20),
     RATE_LIMIT_PUBLIC_PER_MINUTE: perMinute.default(300),
+    /**
+     * The credential of the platform's own monitor for GET /health/all (a bearer secret of at
+     * least 32 characters); without it only operators may call it.
+     */
+    HEALTH_PROBE_TOKEN: z.string().min(32).optional(),
     ...bindings,
   }),
 );

@@ -3,7 +3,9 @@ import { type AppEnv, propagationHeaders } from "@edgebank/http";
 import { PolicyRegistry } from "@edgebank/resilience";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { gatewayConfig } from "./config.ts";
+import { authenticate } from "./authenticate.ts";
+import { type GatewayConfig, gatewayConfig } from "./config.ts";
+import { checkRateLimit, rateLimitHeaders, tooManyRequests } from "./rate-limit.ts";
 import { downstreams } from "./services.ts";
 
 /** Breakers and bulkheads per service outlive a request: one registry per isolate. */
@@ -25,7 +27,12 @@ const route = createRoute({
   method: "get",
   path: "/health/all",
   tags: ["health"],
-  summary: "Readiness of every service behind the gateway, through its service binding",
+  summary: "Operators and the platform's monitor: readiness of every service behind the gateway",
+  description:
+    "Each service's readiness probe queries its database, so this needs an operator's token or " +
+    "the monitor's probe credential (HEALTH_PROBE_TOKEN), and is rate-limited per caller. " +
+    "Public liveness without I/O is GET /health.",
+  security: [{ bearer: [] }],
   responses: {
     200: { description: "Every service is ready", content: { "application/json": { schema: allReady } } },
     503: { description: "At least one service is not ready: problem document with a `services` member" },
@@ -58,10 +65,37 @@ async function probe(c: Context<AppEnv>, binding: Fetcher, service: string, time
   }
 }
 
-/** `GET /health/all`: 200 when every service is ready, else a 503 problem naming the others. */
+/** SHA-256 of both sides, compared in constant time (the lengths differ freely). */
+async function sameSecret(presented: string, expected: string): Promise<boolean> {
+  const digest = async (value: string) =>
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
+  const [a, b] = await Promise.all([digest(presented), digest(expected)]);
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return difference === 0;
+}
+
+/** Who asks: the monitor with its probe credential, or an operator's token; anyone else is refused. */
+async function caller(config: GatewayConfig, authorization: string | undefined): Promise<string> {
+  const presented = /^Bearer (\S+)$/.exec(authorization ?? "")?.[1];
+  if (presented && config.HEALTH_PROBE_TOKEN && (await sameSecret(presented, config.HEALTH_PROBE_TOKEN))) {
+    return "monitor";
+  }
+  return (await authenticate(config, authorization, { anyOf: ["operator"] })).subject;
+}
+
+/**
+ * `GET /health/all`: 200 when every service is ready, else a 503 problem naming the others.
+ * It makes every database work, so only operators and the monitor may call it, counted in
+ * the API's per-caller limit.
+ */
 export function registerHealthAll(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const config = gatewayConfig(c.env);
+    const principal = await caller(config, c.req.header("authorization"));
+    const decision = await checkRateLimit(config, "api", `health:${principal}`, c.get("log"));
+    if (!decision.allowed) throw tooManyRequests("api", decision);
+    for (const [name, value] of Object.entries(rateLimitHeaders("api", decision))) c.header(name, value);
     const states = await Promise.all(
       downstreams.map(
         async ({ service, binding }) =>

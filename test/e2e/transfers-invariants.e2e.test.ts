@@ -103,15 +103,18 @@ describe(`${TRANSFERS} random transfers at concurrency ${CONCURRENCY}`, () => {
       JSON.stringify([...statuses]),
     ).toBe(true);
 
-    // Wait for any saga still running, then read everything as an auditor.
+    // Wait for any saga still running, then read, as an auditor, the transfers of this test's
+    // accounts (its movements and its funding deposits): the database may hold others'.
+    const ours = new Set(accounts.map((a) => a.id));
+    type Listed = { id: string; fromAccountId: string; toAccountId: string; amount: string };
     const all = async (status: string) => {
-      const items: Array<{ id: string; fromAccountId: string; toAccountId: string; amount: string }> = [];
+      const items: Listed[] = [];
       let after = "";
       for (;;) {
         const page = (await (
           await api(`/v1/transfers?status=${status}&limit=100${after ? `&cursor=${after}` : ""}`, auditor)
-        ).json()) as { items: typeof items; nextCursor?: string };
-        items.push(...page.items);
+        ).json()) as { items: Listed[]; nextCursor?: string };
+        items.push(...page.items.filter((t) => ours.has(t.fromAccountId) || ours.has(t.toAccountId)));
         if (!page.nextCursor) return items;
         after = page.nextCursor;
       }
@@ -121,9 +124,11 @@ describe(`${TRANSFERS} random transfers at concurrency ${CONCURRENCY}`, () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     expect(await all("NEEDS_ATTENTION")).toEqual([]);
-    const completed = (await all("COMPLETED")).filter((t) => accounts.some((a) => a.id === t.fromAccountId));
+    const everyCompleted = await all("COMPLETED");
+    const completed = everyCompleted.filter((t) => ours.has(t.fromAccountId));
     const failed = await all("FAILED");
     expect(completed.length + failed.length).toBe(TRANSFERS);
+    expect(everyCompleted.length - completed.length).toBe(accounts.length); // the funding deposits
     expect(completed.length).toBeGreaterThan(TRANSFERS / 4);
 
     // Money is conserved per currency; nobody is below zero; nothing is left on hold.
@@ -170,18 +175,20 @@ describe(`${TRANSFERS} random transfers at concurrency ${CONCURRENCY}`, () => {
     }
     // Exactly one TransferCompleted event per completed transfer (deposits included) in the
     // transfers service's outbox, and one TransferFailed per failed one.
-    const everyCompleted = (await all("COMPLETED")).map((t) => t.id).sort();
+    const mine = new Set([...everyCompleted, ...failed].map((t) => t.id));
     const sql = postgres(new URL("/edgebank_e2e_invariants_transfers", SERVER).toString(), { max: 1 });
     try {
-      const events = await sql<{ type: string; transfer: string; n: number }[]>`
-        select type, aggregate_id as transfer, count(*)::int as n from transfers.outbox group by 1, 2`;
+      const events = (
+        await sql<{ type: string; transfer: string; n: number }[]>`
+          select type, aggregate_id as transfer, count(*)::int as n from transfers.outbox group by 1, 2`
+      ).filter((e) => mine.has(e.transfer));
       const ofType = (type: string) => events.filter((e) => e.type === type);
       expect(events.every((e) => e.n === 1)).toBe(true);
       expect(
         ofType("TransferCompleted")
           .map((e) => e.transfer)
           .sort(),
-      ).toEqual(everyCompleted);
+      ).toEqual(everyCompleted.map((t) => t.id).sort());
       expect(
         ofType("TransferFailed")
           .map((e) => e.transfer)
@@ -196,6 +203,6 @@ describe(`${TRANSFERS} random transfers at concurrency ${CONCURRENCY}`, () => {
       entries: number;
     };
     expect(verification.valid).toBe(true);
-    expect(verification.entries).toBe(completed.length + 20);
+    expect(verification.entries).toBeGreaterThanOrEqual(everyCompleted.length);
   }, 600_000);
 });

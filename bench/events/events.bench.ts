@@ -23,11 +23,11 @@ import postgres from "postgres";
 import { startPgBouncer } from "../../dev/postgres/pgbouncer.ts";
 import { freePort } from "../../dev/stack/ports.ts";
 import { newKek, spawnWrangler, startStack, waitForOk } from "../../dev/stack/stack.ts";
+import { findWorkerdPort } from "../../dev/stack/workerd-port.ts";
 import { parseEvent } from "../../shared/events/src/index.ts";
 import { KafkaRestClient } from "../../shared/kafka/src/index.ts";
 import { stopOnce } from "../lifecycle.ts";
 import { customerSession, post, provisionServiceToken } from "../session.ts";
-import { findWorkerdPort } from "../workerd.ts";
 
 const serverUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);

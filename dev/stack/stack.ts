@@ -12,10 +12,12 @@ import { type PgBouncer, pgBouncerInstalled, startPgBouncer } from "../postgres/
 import { allServices, dataServices } from "../services.ts";
 import { embeddedBackend, redisBackend } from "../upstash-redis/backend.ts";
 import { startUpstashRestServer } from "../upstash-redis/server.ts";
+import { cronTriggers, startCronScheduler } from "./cron.ts";
 import { writeDevVars } from "./dev-vars.ts";
 import { freePort } from "./ports.ts";
 import { provisionServiceClients, serviceClients } from "./service-clients.ts";
 import { ensureStaffUser } from "./staff.ts";
+import { findWorkerdPort } from "./workerd-port.ts";
 
 export const repositoryRoot = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -59,6 +61,8 @@ export interface StackOptions {
   healthProbeToken?: string;
   /** Extra vars for the gateway (benchmarks raise its rate limits). */
   gatewayVars?: Record<string, string>;
+  /** Whether the stack fires each Worker's Cron Triggers on their schedules (default true). */
+  crons?: boolean;
   /** Extra variables for every service behind the gateway (benchmarks: quieter logs). */
   serviceVars?: Record<string, string>;
   log: (line: string) => void;
@@ -261,6 +265,19 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     options.log(`wrangler dev started (process group ${wrangler.pid})`);
 
     const url = `http://127.0.0.1:${options.port}`;
+    if (options.crons ?? true) {
+      // wrangler dev runs no Cron Triggers: the stack fires them, so what production sweeps by
+      // cron (outboxes, key rotation, reconciliation, webhook retries) is swept locally too.
+      const triggers = cronTriggers(allServices.map((service) => service.config));
+      const stopCrons = startCronScheduler({
+        entry: async () => `http://127.0.0.1:${await findWorkerdPort(wrangler, "gateway", options.port)}`,
+        triggers,
+        log: options.log,
+      });
+      cleanups.push(async () => stopCrons());
+      const workers = new Set(triggers.map((trigger) => trigger.worker)).size;
+      options.log(`Cron Triggers fire on their schedules (${triggers.length} triggers of ${workers} workers)`);
+    }
     const waitUntilReady = (timeoutMs: number) =>
       waitForOk(`${url}/health/all`, timeoutMs, exited, { authorization: `Bearer ${healthProbeToken}` });
     return {

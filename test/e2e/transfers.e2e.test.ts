@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseEvent } from "@edgebank/events";
-import { newId } from "@edgebank/ids";
+import { newId, newUuidV7 } from "@edgebank/ids";
 import { KafkaRestClient } from "@edgebank/kafka";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -381,6 +381,47 @@ describe("transfers through the gateway", () => {
     expect(verification.valid).toBe(true);
     expect(verification.entries).toBeGreaterThanOrEqual(completed.length);
   }, 60_000);
+});
+
+describe("the outbox sweeper", () => {
+  it("publishes an event left in the outbox by its Cron Trigger alone, with no request to relay it", async () => {
+    const kafka = new KafkaRestClient({ url: stack.kafkaRestUrl, produceApi: "v2" });
+    const consumer = await kafka.createConsumer(`e2e-sweeper-${crypto.randomUUID()}`, { reset: "latest" });
+    await kafka.subscribe(consumer, ["edgebank.transfers"]);
+    await kafka.fetchRecords(consumer, { timeoutMs: 0 }); // from here on
+    // An event whose relay after commit never ran (the Worker was evicted after its commit):
+    // a saga needing attention, which no consumer acts on.
+    const eventId = newUuidV7();
+    const transferId = newId("transfer");
+    const sql = postgres(new URL("/edgebank_e2e_transfers_transfers", SERVER).toString(), { max: 1 });
+    try {
+      await sql`insert into transfers.outbox (id, aggregate_id, type, payload)
+        values (${eventId}, ${transferId}, 'TransferNeedsAttention', ${sql.json({
+          transferId,
+          fromAccountId: newId("account"),
+          toAccountId: newId("account"),
+          amount: "1",
+          currency: "EUR",
+          status: "NEEDS_ATTENTION",
+          reason: "left in the outbox by an e2e test",
+        })})`;
+      // The stack fires the transfers Worker's "* * * * *" trigger at the next minute.
+      let delivered: Record<string, unknown> | undefined;
+      for (const deadline = Date.now() + 80_000; !delivered && Date.now() < deadline; ) {
+        for (const record of await kafka.fetchRecords(consumer, { timeoutMs: 1_000 })) {
+          const parsed = parseEvent(record.value);
+          if (parsed.ok && parsed.event.id === eventId) delivered = { key: record.key, ...parsed.event };
+        }
+      }
+      expect(delivered).toMatchObject({ key: transferId, type: "TransferNeedsAttention", subject: transferId });
+      const [row] = await sql<{ published: boolean }[]>`
+        select published_at is not null as published from transfers.outbox where id = ${eventId}`;
+      expect(row?.published).toBe(true);
+    } finally {
+      await sql.end();
+      await kafka.deleteConsumer(consumer);
+    }
+  }, 100_000);
 });
 
 describe("a saga that crashes at a step boundary", () => {

@@ -5,7 +5,7 @@ import { dataServices } from "./dev/services.ts";
 import { createFakeServices } from "./workers/gateway/test/fake-services.ts";
 
 /** Pure-logic packages: tested in Node, beside their code. */
-const unitPackages = ["errors", "money", "ids", "resilience", "config", "http", "auth", "kafka", "events"];
+const unitPackages = ["errors", "money", "ids", "resilience", "config", "http", "auth", "kafka", "events", "telemetry"];
 
 /**
  * The issuer as services see it in their tests: a stand-in AUTH binding publishing one ES256
@@ -151,6 +151,9 @@ export default defineConfig({
       }),
       defineProject({
         test: { name: "dev-kafka-rest", include: ["dev/kafka-rest/test/**/*.test.ts"], environment: "node" },
+      }),
+      defineProject({
+        test: { name: "dev-otel-collector", include: ["dev/otel-collector/test/**/*.test.ts"], environment: "node" },
       }),
       defineProject({
         test: { name: "dev-postgres", include: ["dev/postgres/test/**/*.test.ts"], environment: "node" },

@@ -4,6 +4,7 @@
  *   DATABASE_URL   a PostgreSQL server to use instead of the embedded PGlite
  *   REDIS_URL      a Redis server behind the Upstash REST endpoint instead of the embedded engine
  *   KAFKA_REST_URL a Kafka REST endpoint instead of the development broker (dev/kafka-rest)
+ *   OTEL_EXPORTER_OTLP_ENDPOINT   an OTLP/HTTP collector instead of the development one (dev/otel-collector)
  *   DB_DRIVER      hyperdrive (default) or neon (the Neon serverless driver over WebSocket)
  *   PORT           the gateway's port (default 8787)
  *   EDGEBANK_STATE_DIR   where local state lives (default .dev: PGlite files, wrangler state)
@@ -14,7 +15,7 @@
  * Ctrl-C stops everything it started.
  */
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { devSecret, repositoryRoot, startStack } from "./stack.ts";
 
@@ -46,6 +47,7 @@ const stack = await startStack({
   port: Number(process.env.PORT ?? 8787),
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { pgliteDir: join(stateDir, "pglite") }),
   ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+  ...(process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
   ...(process.env.KAFKA_REST_URL
     ? { kafkaRestUrl: process.env.KAFKA_REST_URL }
     : { kafkaJournal: join(stateDir, "kafka", "journal.jsonl") }),
@@ -85,6 +87,9 @@ try {
   log(`gateway: ${stack.url}   (try: curl ${stack.url}/health)`);
   log(`readiness of every service (operators, or the monitor's credential in ${healthProbeTokenFile}):`);
   log(`  curl -H "authorization: Bearer $(cat ${healthProbeTokenFile})" ${stack.url}/health/all`);
+  // npm run trace reads the collector from here.
+  writeFileSync(join(stateDir, "otel-collector-url"), stack.otlpEndpoint);
+  log(`traces: every answer carries x-trace-id; npm run trace -- <traceId> prints one (${stack.otlpEndpoint})`);
   log("press Ctrl-C to stop");
 } catch (error) {
   log(error instanceof Error ? error.message : String(error));

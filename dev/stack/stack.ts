@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startKafkaRestServer } from "../kafka-rest/server.ts";
 import { type NeonRelay, startNeonRelay } from "../neon-relay/relay.ts";
+import { startDevCollector } from "../otel-collector/server.ts";
 import { type DatabaseLayout, prepareDatabases } from "../postgres/databases.ts";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "../postgres/embedded.ts";
 import { migrateAll } from "../postgres/migrate.ts";
@@ -30,6 +31,11 @@ export interface StackOptions {
   redisUrl?: string;
   /** A Kafka REST endpoint (KAFKA_REST_URL); unset: the development broker of dev/kafka-rest. */
   kafkaRestUrl?: string;
+  /**
+   * Where every Worker sends its traces (OTEL_EXPORTER_OTLP_ENDPOINT); unset: the development
+   * collector of dev/otel-collector.
+   */
+  otlpEndpoint?: string;
   /** The development broker's journal file; unset: it keeps its log in memory. */
   kafkaJournal?: string;
   /** Database name prefix on a real server (`<prefix>_<service>`). */
@@ -77,6 +83,8 @@ export interface RunningStack {
   kafkaRestUrl: string;
   /** The monitor's credential for GET /health/all. */
   healthProbeToken: string;
+  /** Where the Workers send traces (the development collector unless an endpoint was given). */
+  otlpEndpoint: string;
   /** Polls GET /health/all with the monitor's credential until every service is ready. */
   waitUntilReady(timeoutMs: number): Promise<Response>;
   wrangler: ChildProcess;
@@ -183,6 +191,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       );
     }
 
+    let otlpEndpoint = options.otlpEndpoint;
+    if (!otlpEndpoint) {
+      const collector = await startDevCollector();
+      cleanups.push(() => collector.close());
+      otlpEndpoint = collector.url;
+      options.log(`OpenTelemetry collector (development, OTLP/HTTP) on ${collector.url}`);
+    }
+
     const upstash = await startUpstashRestServer({
       backend: options.redisUrl ? redisBackend(options.redisUrl) : embeddedBackend(),
       token: randomBytes(24).toString("base64url"),
@@ -199,6 +215,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       UPSTASH_REDIS_REST_URL: upstash.url,
       UPSTASH_REDIS_REST_TOKEN: upstash.token,
       HEALTH_PROBE_TOKEN: healthProbeToken,
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
       ...options.gatewayVars,
     };
 
@@ -226,6 +243,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       hyperdriveEnv[`CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_${service.dbBinding}`] = url;
       const removeServiceVars = writeDevVars(repositoryRoot, service.config, {
         DB_DRIVER: options.dbDriver,
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
         // PgBouncer 1.18 keeps no prepared statements across transactions: unnamed ones only.
         DB_PREPARE: String(databases.prepare && !pooler),
         ...(relay ? { DATABASE_URL: direct, NEON_WS_PROXY: relay.proxy } : {}),
@@ -286,6 +304,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       hyperdriveEnv,
       kafkaRestUrl,
       healthProbeToken,
+      otlpEndpoint,
       waitUntilReady,
       wrangler,
       exited,

@@ -9,6 +9,8 @@ export interface DevStack {
   url: string;
   /** The Kafka REST endpoint the stack publishes to (its development broker). */
   kafkaRestUrl: string;
+  /** The development OTLP collector every Worker sends its traces to. */
+  collectorUrl: string;
   child: ChildProcess;
   /** wrangler's process group. */
   wranglerGroup: number;
@@ -67,11 +69,16 @@ export async function startDevStack(label: string, env: Record<string, string> =
   const auditor = await staff("auditor");
   const kafkaRestUrl =
     (await waitForLine(/Kafka REST broker \(development, v3 and v2\) on (http:\/\/127\.0\.0\.1:\d+)/, 90_000))[1] ?? "";
+  const collectorUrl =
+    (
+      await waitForLine(/OpenTelemetry collector \(development, OTLP\/HTTP\) on (http:\/\/127\.0\.0\.1:\d+)/, 90_000)
+    )[1] ?? "";
   const wranglerGroup = Number((await waitForLine(/process group (\d+)/, 90_000))[1]);
   const url = (await waitForLine(/gateway: (http:\/\/127\.0\.0\.1:\d+)/, 90_000))[1] ?? "";
   return {
     url,
     kafkaRestUrl,
+    collectorUrl,
     child,
     wranglerGroup,
     operator,

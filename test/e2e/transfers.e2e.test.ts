@@ -5,6 +5,7 @@ import { newId, newUuidV7 } from "@edgebank/ids";
 import { KafkaRestClient } from "@edgebank/kafka";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { flattenTrace, type TreeSpan } from "../../dev/otel-collector/tree.ts";
 import { verifyWebhook } from "../../workers/notifications/src/webhooks/signature.ts";
 import { type ApiInit, type DevStack, gatewayRequest, session, startDevStack } from "./dev-stack.ts";
 
@@ -380,6 +381,79 @@ describe("transfers through the gateway", () => {
     };
     expect(verification.valid).toBe(true);
     expect(verification.entries).toBeGreaterThanOrEqual(completed.length);
+  }, 60_000);
+});
+
+describe("tracing", () => {
+  /** The trace in the stack's collector once `done` holds for its spans (spans arrive as each part ends). */
+  async function traceOf(traceId: string, done: (spans: TreeSpan[]) => boolean): Promise<TreeSpan[]> {
+    let spans: TreeSpan[] = [];
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
+      const response = await fetch(`${stack.collectorUrl}/traces/${traceId}`);
+      if (response.ok) spans = flattenTrace((await response.json()) as Parameters<typeof flattenTrace>[0]);
+      if (done(spans)) return spans;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return spans;
+  }
+
+  it("follows one transfer from the gateway through the saga, accounts, the ledger, the outbox and Kafka to its consumer", async () => {
+    const from = await openAccount(alice);
+    const to = await openAccount(bob);
+    await deposit(from, "1000");
+    const response = await transfer(alice, {
+      fromAccountId: from,
+      toAccountId: to,
+      amount: "100",
+      currency: "EUR",
+      description: "traced",
+    });
+    expect(response.status).toBe(201);
+    const traceId = response.headers.get("x-trace-id") ?? "";
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+
+    const has = (spans: TreeSpan[], service: string, name: RegExp, kind?: number) =>
+      spans.some((s) => s.service === service && name.test(s.name) && (kind === undefined || s.kind === kind));
+    const expected: Array<[string, RegExp, number?]> = [
+      ["gateway", /^POST \/v1\/transfers/, 2],
+      ["gateway", /^POST transfers$/, 3],
+      ["transfers", /^POST \/v1\/transfers$/, 2],
+      ["transfers", /^TransferSagaDO run$/],
+      ["transfers", /^saga (hold|credit|capture|record|complete)$/],
+      ["accounts", /^POST \/internal\/v1\/accounts\/:id\/operations$/, 2],
+      ["accounts", /^AccountDO (hold|credit|capture)$/],
+      ["ledger", /^POST \/internal\/v1\/ledger\/entries$/, 2],
+      ["ledger", /^INSERT ledger\.entries$/, 3],
+      ["transfers", /^outbox relay transfers$/],
+      ["transfers", /^publish edgebank\.transfers$/, 4],
+      ["notifications", /^consume TransferCompleted$/, 5],
+    ];
+    const spans = await traceOf(traceId, (all) =>
+      expected.every(([service, name, kind]) => has(all, service, name, kind)),
+    );
+    for (const [service, name, kind] of expected) {
+      expect(
+        has(spans, service, name, kind),
+        `${service}: ${name} in ${JSON.stringify(spans.map((s) => `${s.service}: ${s.name}`))}`,
+      ).toBe(true);
+    }
+
+    // One tree: a single root (the gateway's request), every other span's parent in the trace,
+    // no child starting before its parent; a service's request ends before the call that made it.
+    const byId = new Map(spans.map((span) => [span.spanId, span]));
+    const roots = spans.filter((span) => !span.parentSpanId || !byId.has(span.parentSpanId));
+    expect(roots.map((span) => `${span.service}: ${span.name}`)).toEqual(["gateway: POST /v1/transfers/*"]);
+    for (const span of spans) {
+      const parent = span.parentSpanId ? byId.get(span.parentSpanId) : undefined;
+      if (!parent) continue;
+      expect(span.startMs, `${span.name} starts after ${parent.name}`).toBeGreaterThanOrEqual(parent.startMs);
+      if (span.kind === 2 && parent.kind === 3) {
+        expect(span.endMs, `${span.name} ends within ${parent.name}`).toBeLessThanOrEqual(parent.endMs);
+      }
+    }
+    const saga = spans.find((span) => span.name === "TransferSagaDO run");
+    const hold = spans.find((span) => span.name === "AccountDO hold");
+    expect(saga && hold && hold.startMs >= saga.startMs && hold.endMs <= saga.endMs).toBe(true);
   }, 60_000);
 });
 

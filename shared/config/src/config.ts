@@ -1,4 +1,5 @@
 import { AppError } from "@edgebank/errors";
+import { telemetryVars } from "@edgebank/telemetry";
 import { z } from "zod";
 
 /**
@@ -6,12 +7,14 @@ import { z } from "zod";
  * Values arrive as strings from wrangler `[vars]`, `.dev.vars` and secrets, so booleans and
  * numbers are parsed here, once, instead of in every handler.
  */
-export const baseVars = z.object({
-  ENVIRONMENT: z.enum(["development", "test", "staging", "production"]).default("development"),
-  SERVICE_VERSION: z.string().min(1).default("dev"),
-  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
-  MAX_BODY_BYTES: z.coerce.number().int().positive().max(10_485_760).default(65_536),
-});
+export const baseVars = z
+  .object({
+    ENVIRONMENT: z.enum(["development", "test", "staging", "production"]).default("development"),
+    SERVICE_VERSION: z.string().min(1).default("dev"),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    MAX_BODY_BYTES: z.coerce.number().int().positive().max(10_485_760).default(65_536),
+  })
+  .extend(telemetryVars.shape);
 
 /** The string "true" or "false" from an env var, as a boolean. */
 export const booleanVar = z.enum(["true", "false"]).transform((value) => value === "true");

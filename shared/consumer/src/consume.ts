@@ -166,6 +166,8 @@ export async function consumeBatch(options: {
   memory: ConsumerMemory;
   withDb: <T>(work: (db: Database) => Promise<T>) => Promise<T>;
   pollMs: number;
+  /** Runs the handling of one event (its trace: the consumer's span continues the event's traceparent). */
+  traceEvent?: <T>(event: KnownEvent, work: () => Promise<T>) => Promise<T>;
 }): Promise<BatchOutcome> {
   const { client, spec, memory } = options;
   const outcome: BatchOutcome = {
@@ -213,7 +215,9 @@ export async function consumeBatch(options: {
           outcome.passed += 1;
         } else {
           try {
-            if (await applyEvent(db, spec, parsed.event)) {
+            const event = parsed.event;
+            const apply = () => applyEvent(db, spec, event);
+            if (await (options.traceEvent ? options.traceEvent(event, apply) : apply())) {
               outcome.handled += 1;
               outcome.applied.push(parsed.event);
             } else {

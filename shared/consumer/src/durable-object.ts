@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { bindingWith, defineConfig } from "@edgebank/config";
 import { type DatabaseSettings, withDatabase } from "@edgebank/db";
-import { createLogger, describeError, type Logger, type LogLevel, recordMetric } from "@edgebank/http";
+import { createLogger, describeError, type Logger, type LogLevel, recordMetric, traceWork } from "@edgebank/http";
 import { kafkaClient } from "@edgebank/kafka";
 import { z } from "zod";
 import {
@@ -146,6 +146,25 @@ export abstract class EventConsumerDO<E extends object = object> extends Durable
         memory,
         pollMs: host.pollMs,
         withDb: (work) => withDatabase(host.settings, work),
+        traceEvent: (event, work) =>
+          traceWork(
+            host.service,
+            this.env,
+            {
+              name: `consume ${event.type}`,
+              kind: "consumer",
+              parent: event.traceparent,
+              attributes: {
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": spec.topic,
+                "messaging.consumer.group.name": spec.group,
+                "messaging.message.id": event.id,
+              },
+              waitUntil: (promise) => this.ctx.waitUntil(promise),
+            },
+            work,
+          ),
       });
       await this.ctx.storage.put("failures", 0);
       if (outcome.fetched > 0) {

@@ -6,6 +6,7 @@ import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import type { DatabaseSettings } from "./settings.ts";
 import { openWorkersSocket } from "./socket.ts";
+import { traceStatements } from "./tracing.ts";
 
 /** A drizzle database, whichever driver is underneath. Repositories take this, never a driver type. */
 export type Database = PgDatabase<PgQueryResultHKT, Record<string, never>>;
@@ -65,7 +66,7 @@ export function openDatabase(settings: DatabaseSettings): DatabaseHandle {
             openWorkersSocket(host[0] ?? "localhost", port[0] ?? 5432),
         }),
   });
-  const db = drizzlePostgres({ client: sql }) as unknown as Database;
+  const db = drizzlePostgres({ client: traceStatements(sql) }) as unknown as Database;
   return { db, close: () => (closed ??= sql.end({ timeout: 5 })) };
 }
 

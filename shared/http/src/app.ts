@@ -3,6 +3,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv } from "./context.ts";
 import { handleError, handleNotFound, validationHook } from "./errors.ts";
 import { accessLog, type HttpSettings, limitBody, rejectMalformedJson, requestContext } from "./middleware.ts";
+import { traceRequests } from "./telemetry.ts";
 
 export interface CreateAppOptions {
   /** The service name, used in logs, health responses and the OpenAPI document. */
@@ -22,6 +23,7 @@ export function createApp<E extends AppEnv>(options: CreateAppOptions): OpenAPIH
   const app = new OpenAPIHono<E>({ defaultHook: validationHook });
   const base = app as unknown as OpenAPIHono<AppEnv>;
   base.use(requestContext(options.service, options.settings));
+  base.use(traceRequests(options.service, options.settings));
   base.use(accessLog());
   base.use(
     secureHeaders({

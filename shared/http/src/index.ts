@@ -6,6 +6,7 @@ export { createLogger, describeError, type LogContext, type Logger, type LogLeve
 export { type MetricsDataset, recordMetric } from "./metrics.ts";
 export { accessLog, type HttpSettings, limitBody, rejectMalformedJson, requestContext } from "./middleware.ts";
 export { propagationHeaders } from "./propagation.ts";
+export { routeOf, traceRequests, traceWork, versionIdOf, waitUntilOf, workerTelemetry } from "./telemetry.ts";
 export {
   continueTrace,
   formatTraceparent,

@@ -5,9 +5,14 @@ export type LogLevel = (typeof logLevels)[number];
 /** Fields every log line of a request carries. */
 export interface LogContext {
   service: string;
+  /** The service's release (SERVICE_VERSION). */
   version: string;
+  /** The Workers version id serving the request (version-metadata binding). */
+  versionId?: string;
   requestId?: string;
   traceId?: string;
+  /** Who the request acts for (a user or a machine client), once authenticated. */
+  principal?: string;
 }
 
 export interface Logger {

@@ -1,16 +1,22 @@
 import { AppError } from "@edgebank/errors";
 import { newId } from "@edgebank/ids";
+import { sampledByRatio } from "@edgebank/telemetry";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "./context.ts";
 import { createLogger, type LogLevel } from "./logger.ts";
+import { routeOf, versionIdOf } from "./telemetry.ts";
 import { continueTrace } from "./trace.ts";
 
 /** The settings the shared middleware reads from a worker's validated config. */
 export interface HttpSettings {
+  ENVIRONMENT: string;
   SERVICE_VERSION: string;
   LOG_LEVEL: LogLevel;
   MAX_BODY_BYTES: number;
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
+  OTEL_EXPORTER_OTLP_HEADERS?: string | undefined;
+  OTEL_TRACES_SAMPLER_ARG: number;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -27,15 +33,29 @@ export function requestContext(service: string, settings: (env: object) => HttpS
     const trace = continueTrace(c.req.header("traceparent"));
     c.set("requestId", requestId);
     c.set("trace", trace);
+    const versionId = versionIdOf(c.env);
+    const context = {
+      service,
+      version: "unknown",
+      ...(versionId ? { versionId } : {}),
+      requestId,
+      traceId: trace.traceId,
+    };
     // A logger exists before the config is read, so an invalid config is still logged with the request id.
-    c.set("log", createLogger({ service, version: "unknown", requestId, traceId: trace.traceId }));
+    c.set("log", createLogger(context));
     try {
-      const { SERVICE_VERSION, LOG_LEVEL } = settings(c.env);
-      c.set("log", createLogger({ service, version: SERVICE_VERSION, requestId, traceId: trace.traceId }, LOG_LEVEL));
+      const { SERVICE_VERSION, LOG_LEVEL, OTEL_TRACES_SAMPLER_ARG } = settings(c.env);
+      // A new trace is kept or not by the head-sampling ratio; a continued one keeps the caller's decision.
+      if (!trace.parentSpanId && !sampledByRatio(trace.traceId, OTEL_TRACES_SAMPLER_ARG)) {
+        c.set("trace", { ...trace, flags: "00" });
+      }
+      c.set("log", createLogger({ ...context, version: SERVICE_VERSION }, LOG_LEVEL));
       await next();
     } finally {
-      // After next(): error and not-found responses are built as new Response objects.
+      // After next(): error and not-found responses are built as new Response objects. The
+      // trace id lets a caller go from an answer to its trace.
       c.res.headers.set("x-request-id", requestId);
+      c.res.headers.set("x-trace-id", trace.traceId);
     }
   };
 }
@@ -45,12 +65,15 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
   return async function accessLog(c, next) {
     const started = performance.now();
     await next();
+    const principal = (c.var as { principal?: { subject?: string } }).principal?.subject;
     c.get("log").info("request", {
       method: c.req.method,
       path: c.req.path,
+      route: routeOf(c),
       status: c.res.status,
       durationMs: Math.round((performance.now() - started) * 100) / 100,
       parentSpanId: c.get("trace").parentSpanId,
+      ...(principal ? { principal } : {}),
     });
   };
 }

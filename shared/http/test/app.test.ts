@@ -3,7 +3,13 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type AppEnv, createApp, propagationHeaders, registerHealth } from "../src/index.ts";
 
-const settings = () => ({ SERVICE_VERSION: "v-test", LOG_LEVEL: "info" as const, MAX_BODY_BYTES: 64 });
+const settings = () => ({
+  ENVIRONMENT: "test",
+  SERVICE_VERSION: "v-test",
+  LOG_LEVEL: "info" as const,
+  MAX_BODY_BYTES: 64,
+  OTEL_TRACES_SAMPLER_ARG: 1,
+});
 let logs: Array<Record<string, unknown>> = [];
 
 beforeEach(() => {

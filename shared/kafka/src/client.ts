@@ -1,4 +1,5 @@
 import { DownstreamPolicy, type DownstreamPolicyOverrides } from "@edgebank/resilience";
+import { withSpan } from "@edgebank/telemetry";
 
 /**
  * A Kafka client over the Kafka REST Proxy API, for Workers (fetch only, no sockets):
@@ -85,6 +86,16 @@ const base64 = (text: string) => {
   return btoa(binary);
 };
 
+/** OpenTelemetry messaging attributes of a produce request. */
+function publishAttributes(topic: string, count: number) {
+  return {
+    "messaging.system": "kafka",
+    "messaging.operation.type": "send",
+    "messaging.destination.name": topic,
+    "messaging.batch.message_count": count,
+  };
+}
+
 export class KafkaRestClient {
   readonly #config: KafkaRestConfig;
   readonly #policy: DownstreamPolicy;
@@ -155,7 +166,15 @@ export class KafkaRestClient {
   }
 
   /** Publishes one record; resolves once the broker has acknowledged it. */
-  async produce(record: OutgoingRecord): Promise<Delivery> {
+  produce(record: OutgoingRecord): Promise<Delivery> {
+    return withSpan(
+      `publish ${record.topic}`,
+      { kind: "producer", attributes: publishAttributes(record.topic, 1) },
+      () => this.#produce(record),
+    );
+  }
+
+  async #produce(record: OutgoingRecord): Promise<Delivery> {
     const topic = encodeURIComponent(record.topic);
     if (this.#config.produceApi === "v3") {
       const body = {
@@ -198,11 +217,22 @@ export class KafkaRestClient {
    * concatenated JSON, the API's streaming form, and reads one delivery report per record; v2
    * sends one `records` array. A failure of the whole request (the broker down) throws.
    */
-  async produceBatch(
+  produceBatch(
     topic: string,
     records: Array<Omit<OutgoingRecord, "topic">>,
   ): Promise<Array<Delivery | KafkaRestError>> {
-    if (records.length === 0) return [];
+    if (records.length === 0) return Promise.resolve([]);
+    return withSpan(
+      `publish ${topic}`,
+      { kind: "producer", attributes: publishAttributes(topic, records.length) },
+      () => this.#produceBatch(topic, records),
+    );
+  }
+
+  async #produceBatch(
+    topic: string,
+    records: Array<Omit<OutgoingRecord, "topic">>,
+  ): Promise<Array<Delivery | KafkaRestError>> {
     const name = encodeURIComponent(topic);
     if (this.#config.produceApi === "v3") {
       const body = records

@@ -23,11 +23,17 @@ export abstract class OutboxRelayDO<E = unknown> extends DurableObject<E> {
   #pokes = 0;
   #runs = 0;
 
-  /** One relay run of the service's outbox (never throws: what fails stays pending). */
-  protected abstract relay(): Promise<void>;
+  /**
+   * One relay run of the service's outbox (never throws: what fails stays pending). `parent`:
+   * the traceparent of the poke that started the run, which the run's span continues.
+   */
+  protected abstract relay(parent: string | undefined): Promise<void>;
 
-  /** Events were committed: relay them soon. Resolves once a run that started after the poke ended. */
-  poke(): Promise<void> {
+  /**
+   * Events were committed: relay them soon. Resolves once a run that started after the poke
+   * ended. `traceparent`: the committing operation's, so its trace shows the relay.
+   */
+  poke(traceparent?: string): Promise<void> {
     this.#pokes += 1;
     if (this.#running) {
       this.#again = true;
@@ -38,7 +44,7 @@ export abstract class OutboxRelayDO<E = unknown> extends DurableObject<E> {
         do {
           this.#again = false;
           this.#runs += 1;
-          await this.relay();
+          await this.relay(traceparent);
         } while (this.#again);
       } finally {
         this.#running = undefined;
@@ -53,6 +59,10 @@ export abstract class OutboxRelayDO<E = unknown> extends DurableObject<E> {
 }
 
 /** Pokes the service's relay object (see OutboxRelayDO). */
-export function pokeOutboxRelay(namespace: DurableObjectNamespace<OutboxRelayDO>, service: string): Promise<void> {
-  return namespace.get(namespace.idFromName(service)).poke();
+export function pokeOutboxRelay(
+  namespace: DurableObjectNamespace<OutboxRelayDO>,
+  service: string,
+  traceparent?: string,
+): Promise<void> {
+  return namespace.get(namespace.idFromName(service)).poke(traceparent);
 }

@@ -2,6 +2,7 @@ import { booleanVar, defineConfig } from "@edgebank/config";
 import { type Database, type DatabaseSettings, withDatabase } from "@edgebank/db";
 import { createLogger, describeError, type Logger, type LogLevel, recordMetric } from "@edgebank/http";
 import { kafkaClient } from "@edgebank/kafka";
+import { withSpan } from "@edgebank/telemetry";
 import { z } from "zod";
 import { kafkaPublisher, outboxBacklog, relayOutbox } from "./relay.ts";
 
@@ -69,21 +70,32 @@ export async function relayServiceOutbox(
 ): Promise<void> {
   if (options.trigger === "commit" && !relayConfig(env).OUTBOX_RELAY_AFTER_COMMIT) return;
   const log = createLogger({ service: options.service, version: options.version }, options.logLevel);
-  try {
-    const result = await withDatabase(options.settings, (db) =>
-      drainOutbox(env, db, {
-        schema: options.schema,
-        log,
-        context: { service: options.service, version: options.version },
-        maxPasses: options.trigger === "commit" ? 2 : 50,
-      }),
-    );
-    if (options.trigger === "cron" || result.pending > 0) {
-      log.info("outbox relayed", { trigger: options.trigger, ...result });
-    }
-  } catch (error) {
-    log.error("outbox relay failed", { trigger: options.trigger, ...describeError(error) });
-  }
+  await withSpan(
+    `outbox relay ${options.schema}`,
+    { attributes: { "edgebank.trigger": options.trigger } },
+    async (span) => {
+      try {
+        const result = await withDatabase(options.settings, (db) =>
+          drainOutbox(env, db, {
+            schema: options.schema,
+            log,
+            context: { service: options.service, version: options.version },
+            maxPasses: options.trigger === "commit" ? 2 : 50,
+          }),
+        );
+        span?.setAttributes({
+          "edgebank.outbox.published": result.published,
+          "edgebank.outbox.pending": result.pending,
+        });
+        if (options.trigger === "cron" || result.pending > 0) {
+          log.info("outbox relayed", { trigger: options.trigger, ...result });
+        }
+      } catch (error) {
+        span?.recordException(error);
+        log.error("outbox relay failed", { trigger: options.trigger, ...describeError(error) });
+      }
+    },
+  );
 }
 
 /**

@@ -1,5 +1,6 @@
 import { bindingWith, defineConfig } from "@edgebank/config";
 import { AppError } from "@edgebank/errors";
+import { currentTraceparent, withSpan } from "@edgebank/telemetry";
 import { z } from "zod";
 import { forgetServiceToken, serviceToken } from "./credentials.ts";
 
@@ -37,10 +38,29 @@ export type Outcome =
   | { kind: "not_found" }
   | { kind: "conflict"; detail: string };
 
-async function call(env: object, binding: Fetcher, path: string, init: RequestInit = {}): Promise<Response> {
+async function call(
+  env: object,
+  service: "accounts" | "ledger",
+  path: string,
+  init: RequestInit = {},
+): Promise<Response> {
+  const binding = service === "accounts" ? bindings(env).ACCOUNTS : bindings(env).LEDGER;
+  const method = init.method ?? "GET";
+  return withSpan(`${method} ${service}`, { kind: "client", attributes: { "http.request.method": method } }, (span) =>
+    send(env, binding, path, init).then((response) => {
+      span?.setAttributes({ "http.response.status_code": response.status });
+      return response;
+    }),
+  );
+}
+
+async function send(env: object, binding: Fetcher, path: string, init: RequestInit): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("authorization", `Bearer ${await serviceToken(env, SCOPE)}`);
   if (init.body) headers.set("content-type", "application/json");
+  // The callee's server span nests under this call's span.
+  const traceparent = currentTraceparent();
+  if (traceparent) headers.set("traceparent", traceparent);
   let response: Response;
   try {
     response = await binding.fetch(`https://internal${path}`, { ...init, headers, signal: AbortSignal.timeout(5_000) });
@@ -84,7 +104,7 @@ export async function operateAccount(
   operation: AccountOperation,
   traceparent?: string,
 ): Promise<Outcome> {
-  const response = await call(env, bindings(env).ACCOUNTS, `/internal/v1/accounts/${accountId}/operations`, {
+  const response = await call(env, "accounts", `/internal/v1/accounts/${accountId}/operations`, {
     method: "POST",
     body: JSON.stringify(operation),
     ...(traceparent ? { headers: { traceparent } } : {}),
@@ -103,7 +123,7 @@ export interface AccountSummary {
 
 /** An account's owner, currency and status; undefined when there is no such account. */
 export async function accountSummary(env: object, accountId: string): Promise<AccountSummary | undefined> {
-  const response = await call(env, bindings(env).ACCOUNTS, `/internal/v1/accounts/${accountId}`);
+  const response = await call(env, "accounts", `/internal/v1/accounts/${accountId}`);
   if (response.status === 404 || response.status === 400) return undefined;
   if (!response.ok) throw new AppError("dependency_unavailable", "The accounts service answered unexpectedly.");
   return (await response.json()) as AccountSummary;
@@ -111,7 +131,7 @@ export async function accountSummary(env: object, accountId: string): Promise<Ac
 
 /** The external settlement account of a currency; undefined when the bank holds none. */
 export async function settlementAccount(env: object, currency: string): Promise<string | undefined> {
-  const response = await call(env, bindings(env).ACCOUNTS, `/internal/v1/settlement-accounts/${currency}`);
+  const response = await call(env, "accounts", `/internal/v1/settlement-accounts/${currency}`);
   if (response.status === 404) return undefined;
   if (!response.ok) throw new AppError("dependency_unavailable", "The accounts service answered unexpectedly.");
   return ((await response.json()) as { id: string }).id;
@@ -126,7 +146,7 @@ export interface LedgerEntryInput {
 
 /** Records the movement in the ledger (idempotent by its id). */
 export async function recordInLedger(env: object, entry: LedgerEntryInput): Promise<Outcome> {
-  const response = await call(env, bindings(env).LEDGER, "/internal/v1/ledger/entries", {
+  const response = await call(env, "ledger", "/internal/v1/ledger/entries", {
     method: "POST",
     body: JSON.stringify(entry),
   });

@@ -2,7 +2,9 @@ import { DurableObject } from "cloudflare:workers";
 import { type DatabaseHandle, databaseSettings, openDatabase } from "@edgebank/db";
 import { AccountCore, available, type Operation, type OperationResult } from "@edgebank/durable-objects/account";
 import { AppError } from "@edgebank/errors";
+import { traceWork } from "@edgebank/http";
 import { pokeOutboxRelay } from "@edgebank/outbox/durable-object";
+import { currentTraceparent } from "@edgebank/telemetry";
 import { PgAccountStore } from "./db/account-store.ts";
 import { config } from "./service.ts";
 
@@ -180,15 +182,29 @@ export class AccountDO extends DurableObject<Env> {
     await this.#scheduleExpiry();
   }
 
-  async #submit(accountId: string, operation: Operation): Promise<OperationResult> {
-    const core = this.#coreFor(accountId);
-    try {
-      const result = await core.submit(operation);
-      if (result.status === "applied") this.#relaySoon();
-      return result;
-    } finally {
-      this.#touch();
-    }
+  #submit(accountId: string, operation: Operation): Promise<OperationResult> {
+    return traceWork(
+      "accounts",
+      this.env,
+      {
+        name: `AccountDO ${operation.kind}`,
+        kind: "server",
+        parent: operation.traceparent,
+        attributes: { "edgebank.account_id": accountId, "edgebank.operation_id": operation.operationId },
+        waitUntil: (promise) => this.ctx.waitUntil(promise),
+      },
+      async (span) => {
+        const core = this.#coreFor(accountId);
+        try {
+          const result = await core.submit(operation);
+          span?.setAttributes({ "edgebank.outcome": result.status });
+          if (result.status === "applied") this.#relaySoon();
+          return result;
+        } finally {
+          this.#touch();
+        }
+      },
+    );
   }
 
   /**
@@ -207,7 +223,7 @@ export class AccountDO extends DurableObject<Env> {
         try {
           for (let round = 0; round < 5; round++) {
             this.#relayAgain = false;
-            await pokeOutboxRelay(this.env.OUTBOX_RELAY, "accounts");
+            await pokeOutboxRelay(this.env.OUTBOX_RELAY, "accounts", currentTraceparent());
             if (!this.#relayAgain) break;
           }
         } catch {

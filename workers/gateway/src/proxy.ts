@@ -1,6 +1,7 @@
 import type { Principal } from "@edgebank/auth";
 import { type AppEnv, propagationHeaders } from "@edgebank/http";
 import { PolicyRegistry } from "@edgebank/resilience";
+import { withSpan } from "@edgebank/telemetry";
 import type { Context } from "hono";
 import type { GatewayConfig } from "./config.ts";
 import type { RouteRule } from "./route-table.ts";
@@ -40,26 +41,33 @@ export async function forward(
 ): Promise<Response> {
   const service = downstreams.find((d) => d.binding === rule.binding)?.service ?? rule.binding.toLowerCase();
   const url = new URL(c.req.url);
-  const headers = new Headers();
-  for (const [name, value] of c.req.raw.headers) if (!dropped.has(name)) headers.set(name, value);
-  for (const [name, value] of Object.entries(propagationHeaders(c))) headers.set(name, value);
-  if (principal) headers.set("cloudflare-workers-version-key", principal.subject);
-  const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
-  const policy = policies.get(`proxy:${service}`, {
-    attemptTimeoutMs: config.PROXY_TIMEOUT_MS,
-    retry: { maxAttempts: 1 },
-  });
-  const response = await policy.execute((signal) =>
-    config[rule.binding].fetch(
-      new Request(`https://${service}.internal${url.pathname}${url.search}`, {
-        method: c.req.method,
-        headers,
-        body: hasBody ? (body ?? c.req.raw.body) : null,
-        redirect: "manual",
-        signal,
-      }),
-    ),
+  return withSpan(
+    `${c.req.method} ${service}`,
+    { kind: "client", attributes: { "http.request.method": c.req.method, "server.address": `${service}.internal` } },
+    async (span) => {
+      const headers = new Headers();
+      for (const [name, value] of c.req.raw.headers) if (!dropped.has(name)) headers.set(name, value);
+      for (const [name, value] of Object.entries(propagationHeaders(c))) headers.set(name, value);
+      if (principal) headers.set("cloudflare-workers-version-key", principal.subject);
+      const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
+      const policy = policies.get(`proxy:${service}`, {
+        attemptTimeoutMs: config.PROXY_TIMEOUT_MS,
+        retry: { maxAttempts: 1 },
+      });
+      const response = await policy.execute((signal) =>
+        config[rule.binding].fetch(
+          new Request(`https://${service}.internal${url.pathname}${url.search}`, {
+            method: c.req.method,
+            headers,
+            body: hasBody ? (body ?? c.req.raw.body) : null,
+            redirect: "manual",
+            signal,
+          }),
+        ),
+      );
+      span?.setAttributes({ "http.response.status_code": response.status });
+      // A fresh Response: the binding's headers are immutable and the gateway adds its own.
+      return new Response(response.body, response);
+    },
   );
-  // A fresh Response: the binding's headers are immutable and the gateway adds its own.
-  return new Response(response.body, response);
 }

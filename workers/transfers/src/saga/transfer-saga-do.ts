@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { AppError } from "@edgebank/errors";
+import { traceWork } from "@edgebank/http";
 import { fullJitterDelay } from "@edgebank/resilience";
 import {
   type AccountOperation,
@@ -8,6 +9,7 @@ import {
   recordInLedger,
   TransientFailure,
 } from "@edgebank/service/clients";
+import { withSpan } from "@edgebank/telemetry";
 import { settleTransfer } from "../domain/settlement.ts";
 import { relayTransferEvents } from "../events.ts";
 import { config } from "../service.ts";
@@ -218,11 +220,28 @@ export class TransferSagaDO extends DurableObject<Env> {
     this.#running = true;
     try {
       let state = await this.#load();
-      while (state && state.status === "RUNNING") {
-        const next = await this.#advance(state);
-        if (next === "later") return;
-        state = next;
-      }
+      if (state?.status !== "RUNNING") return;
+      // The saga's steps continue the trace of the request that started it.
+      await traceWork(
+        "transfers",
+        this.env,
+        {
+          name: "TransferSagaDO run",
+          kind: "server",
+          parent: state.transfer.traceparent,
+          attributes: { "edgebank.transfer_id": state.transfer.id, "edgebank.saga.step": state.step },
+          waitUntil: (promise) => this.ctx.waitUntil(promise),
+        },
+        async (span) => {
+          while (state && state.status === "RUNNING") {
+            const current: SagaState = state;
+            const next = await withSpan(`saga ${current.step}`, {}, () => this.#advance(current));
+            if (next === "later") return;
+            state = next;
+          }
+          span?.setAttributes({ "edgebank.saga.status": state?.status ?? "unknown" });
+        },
+      );
     } finally {
       this.#running = false;
       for (const wake of this.#waiters.splice(0)) wake();

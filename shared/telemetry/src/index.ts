@@ -1,0 +1,21 @@
+export {
+  activeSpan,
+  currentTraceparent,
+  type InvocationOptions,
+  type Parent,
+  sampledByRatio,
+  traceInvocation,
+  withSpan,
+} from "./context.ts";
+export { encodeTraces, otlpHttpExporter, parseOtlpHeaders, type Resource, type TraceExporter } from "./otlp.ts";
+export { Segment } from "./segment.ts";
+export { type Telemetry, type TelemetryVars, telemetryOf, telemetryVars } from "./settings.ts";
+export {
+  type Attributes,
+  newSpanId,
+  newTraceId,
+  Span,
+  SpanKind,
+  type SpanKindName,
+  type SpanRecord,
+} from "./span.ts";

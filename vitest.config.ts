@@ -153,6 +153,9 @@ export default defineConfig({
         test: { name: "dev-kafka-rest", include: ["dev/kafka-rest/test/**/*.test.ts"], environment: "node" },
       }),
       defineProject({
+        test: { name: "dev-cloudflare-api", include: ["dev/cloudflare-api/test/**/*.test.ts"], environment: "node" },
+      }),
+      defineProject({
         test: { name: "dev-otel-collector", include: ["dev/otel-collector/test/**/*.test.ts"], environment: "node" },
       }),
       defineProject({

@@ -36,6 +36,9 @@ const webhookSecretKey = devSecret(join(stateDir, "webhook-secret-key"));
 // The monitor's credential for GET /health/all (which makes every database work).
 const healthProbeTokenFile = join(stateDir, "health-probe-token");
 const healthProbeToken = devSecret(healthProbeTokenFile);
+// The development Cloudflare API's token (its Analytics Engine SQL API serves the metrics).
+const cloudflareApiTokenFile = join(stateDir, "cloudflare-api-token");
+const cloudflareApiToken = devSecret(cloudflareApiTokenFile);
 // Development staff (printed at start): an operator makes deposits and acts on accounts, an
 // auditor verifies the ledger.
 const staff = (["operator", "auditor"] as const).map((role) => ({
@@ -59,6 +62,7 @@ const stack = await startStack({
   ledgerCheckpointKey,
   webhookSecretKey,
   healthProbeToken,
+  cloudflareApiToken,
   staff,
   ...(process.env.EDGEBANK_REDIS_PREFIX
     ? { gatewayVars: { REDIS_KEY_PREFIX: process.env.EDGEBANK_REDIS_PREFIX } }
@@ -90,6 +94,11 @@ try {
   // npm run trace reads the collector from here.
   writeFileSync(join(stateDir, "otel-collector-url"), stack.otlpEndpoint);
   log(`traces: every answer carries x-trace-id; npm run trace -- <traceId> prints one (${stack.otlpEndpoint})`);
+  const sqlApi = `${stack.cloudflareApi.baseUrl}/accounts/${stack.cloudflareApi.accountId}/analytics_engine/sql`;
+  log("metrics (Analytics Engine SQL, e.g. requests and p95 per route and version over 5 minutes):");
+  log(
+    `  curl -H "authorization: Bearer $(cat ${cloudflareApiTokenFile})" ${sqlApi} --data "SELECT blob3 AS route, blob2 AS version, count() AS requests, quantileWeighted(0.95, double1, _sample_interval) AS p95_ms FROM edgebank_metrics WHERE index1 = 'http_request' AND timestamp > NOW() - INTERVAL '5' MINUTE GROUP BY route, version"`,
+  );
   log("press Ctrl-C to stop");
 } catch (error) {
   log(error instanceof Error ? error.message : String(error));

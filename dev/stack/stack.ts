@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startCloudflareApi } from "../cloudflare-api/server.ts";
 import { startKafkaRestServer } from "../kafka-rest/server.ts";
 import { type NeonRelay, startNeonRelay } from "../neon-relay/relay.ts";
 import { startDevCollector } from "../otel-collector/server.ts";
@@ -36,6 +37,8 @@ export interface StackOptions {
    * collector of dev/otel-collector.
    */
   otlpEndpoint?: string;
+  /** The API token of the development Cloudflare API; unset: a new one. */
+  cloudflareApiToken?: string;
   /** The development broker's journal file; unset: it keeps its log in memory. */
   kafkaJournal?: string;
   /** Database name prefix on a real server (`<prefix>_<service>`). */
@@ -85,6 +88,8 @@ export interface RunningStack {
   healthProbeToken: string;
   /** Where the Workers send traces (the development collector unless an endpoint was given). */
   otlpEndpoint: string;
+  /** The development Cloudflare API: its base URL (CLOUDFLARE_API_BASE_URL), account and token. */
+  cloudflareApi: { baseUrl: string; accountId: string; token: string };
   /** Polls GET /health/all with the monitor's credential until every service is ready. */
   waitUntilReady(timeoutMs: number): Promise<Response>;
   wrangler: ChildProcess;
@@ -93,6 +98,9 @@ export interface RunningStack {
   /** Resolves with wrangler's exit code when it ends. */
   exited: Promise<number>;
 }
+
+/** The account id of the development Cloudflare API (32 hex digits, like a real one). */
+export const DEV_ACCOUNT_ID = "0123456789abcdef0123456789abcdef";
 
 /** A new random key-encryption key for development (32 bytes, base64url). */
 export function newKek(): string {
@@ -199,6 +207,17 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       options.log(`OpenTelemetry collector (development, OTLP/HTTP) on ${collector.url}`);
     }
 
+    // The Cloudflare API stand-in: the Analytics Engine SQL API over what the Workers measure.
+    const cloudflareToken = options.cloudflareApiToken ?? randomBytes(24).toString("base64url");
+    const cloudflare = await startCloudflareApi({
+      accountId: DEV_ACCOUNT_ID,
+      token: cloudflareToken,
+    });
+    cleanups.push(() => cloudflare.close());
+    options.log(
+      `Cloudflare API (development: Analytics Engine SQL) on ${cloudflare.apiBaseUrl}, account ${DEV_ACCOUNT_ID}`,
+    );
+
     const upstash = await startUpstashRestServer({
       backend: options.redisUrl ? redisBackend(options.redisUrl) : embeddedBackend(),
       token: randomBytes(24).toString("base64url"),
@@ -216,6 +235,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       UPSTASH_REDIS_REST_TOKEN: upstash.token,
       HEALTH_PROBE_TOKEN: healthProbeToken,
       OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+      ANALYTICS_ENGINE_SINK_URL: cloudflare.sinkUrl,
       ...options.gatewayVars,
     };
 
@@ -244,6 +264,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       const removeServiceVars = writeDevVars(repositoryRoot, service.config, {
         DB_DRIVER: options.dbDriver,
         OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+        ANALYTICS_ENGINE_SINK_URL: cloudflare.sinkUrl,
         // PgBouncer 1.18 keeps no prepared statements across transactions: unnamed ones only.
         DB_PREPARE: String(databases.prepare && !pooler),
         ...(relay ? { DATABASE_URL: direct, NEON_WS_PROXY: relay.proxy } : {}),
@@ -305,6 +326,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       kafkaRestUrl,
       healthProbeToken,
       otlpEndpoint,
+      cloudflareApi: { baseUrl: cloudflare.apiBaseUrl, accountId: DEV_ACCOUNT_ID, token: cloudflareToken },
       waitUntilReady,
       wrangler,
       exited,

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../dev/stack/ports.ts";
@@ -11,6 +11,8 @@ export interface DevStack {
   kafkaRestUrl: string;
   /** The development OTLP collector every Worker sends its traces to. */
   collectorUrl: string;
+  /** The development Cloudflare API, whose Analytics Engine SQL API serves the metrics. */
+  cloudflareApi: { baseUrl: string; accountId: string; token: string };
   child: ChildProcess;
   /** wrangler's process group. */
   wranglerGroup: number;
@@ -73,12 +75,22 @@ export async function startDevStack(label: string, env: Record<string, string> =
     (
       await waitForLine(/OpenTelemetry collector \(development, OTLP\/HTTP\) on (http:\/\/127\.0\.0\.1:\d+)/, 90_000)
     )[1] ?? "";
+  const [, apiBase = "", accountId = ""] = await waitForLine(
+    /Cloudflare API \(development: Analytics Engine SQL\) on (http:\/\/127\.0\.0\.1:\d+\/client\/v4), account ([0-9a-f]{32})/,
+    90_000,
+  );
+  const cloudflareApi = {
+    baseUrl: apiBase,
+    accountId,
+    token: readFileSync(join(stateDir, "cloudflare-api-token"), "utf8").trim(),
+  };
   const wranglerGroup = Number((await waitForLine(/process group (\d+)/, 90_000))[1]);
   const url = (await waitForLine(/gateway: (http:\/\/127\.0\.0\.1:\d+)/, 90_000))[1] ?? "";
   return {
     url,
     kafkaRestUrl,
     collectorUrl,
+    cloudflareApi,
     child,
     wranglerGroup,
     operator,

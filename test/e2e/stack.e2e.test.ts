@@ -1,3 +1,4 @@
+import { queryAnalyticsEngine } from "@edgebank/telemetry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevStack, session, startDevStack } from "./dev-stack.ts";
 
@@ -43,6 +44,44 @@ describe("npm run dev", () => {
     const body = (await response.json()) as { status: string; services: Record<string, { status: string }> };
     expect(body.status).toBe("ready");
     expect(Object.keys(body.services).sort()).toEqual([...services].sort());
+  });
+
+  it("measures every request: the SQL API answers count and p95 per route and version", async () => {
+    const calls = [
+      ...Array.from({ length: 6 }, () => "/health"),
+      ...Array.from({ length: 4 }, () => `/v1/not-here-${crypto.randomUUID()}`),
+      ...Array.from({ length: 3 }, () => "/.well-known/jwks.json"),
+    ];
+    for (const path of calls) {
+      const response = await fetch(`${url}${path}`);
+      expect(response.headers.get("x-trace-id")).toMatch(/^[0-9a-f]{32}$/);
+      await response.arrayBuffer();
+    }
+    type Row = { route: string; version: string; requests: string; p95: number };
+    const read = () =>
+      queryAnalyticsEngine<Row>(
+        stack.cloudflareApi,
+        `SELECT blob3 AS route, blob2 AS version, count() AS requests,
+                quantileWeighted(0.95, double1, _sample_interval) AS p95
+           FROM edgebank_metrics
+          WHERE index1 = 'http_request' AND blob1 = 'gateway' AND timestamp > NOW() - INTERVAL '10' MINUTE
+          GROUP BY route, version ORDER BY route`,
+      );
+    let rows: Row[] = [];
+    const count = (route: string) => Number(rows.find((row) => row.route === route)?.requests ?? 0);
+    for (let attempt = 0; attempt < 40; attempt++) {
+      rows = (await read()).data;
+      if (count("/health") >= 6 && count("unmatched") >= 4 && count("/.well-known/jwks.json") >= 3) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(count("/health")).toBeGreaterThanOrEqual(6);
+    expect(count("unmatched")).toBeGreaterThanOrEqual(4); // 404s: one bounded label, not one per path
+    expect(count("/.well-known/jwks.json")).toBeGreaterThanOrEqual(3);
+    expect(rows.some((row) => row.route.includes("not-here"))).toBe(false);
+    for (const row of rows) {
+      expect(row.version).not.toBe("");
+      expect(Number.isFinite(row.p95)).toBe(true);
+    }
   });
 
   it("answers an unknown route with a 404 problem and a request id", async () => {

@@ -11,6 +11,7 @@ import {
 import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import type { AppEnv } from "./context.ts";
+import { flushMetrics, writeDataPoint } from "./metrics.ts";
 import type { HttpSettings } from "./middleware.ts";
 
 /** The Workers version id, from the version-metadata binding (CF_VERSION_METADATA) when bound. */
@@ -44,7 +45,8 @@ export function waitUntilOf(c: Context): (promise: Promise<unknown>) => void {
 }
 
 /**
- * The server span of every request (OpenTelemetry HTTP semantic conventions): it continues
+ * The request's RED data point (route pattern, method, status class, duration, version id) and
+ * its server span (OpenTelemetry HTTP semantic conventions): the span continues
  * the caller's trace with the span id the request context chose, so what this Worker calls
  * nests under it, and is exported over OTLP when the request ends (nothing when tracing is off).
  */
@@ -72,12 +74,27 @@ export function traceRequests(service: string, settings: (env: object) => HttpSe
         waitUntil: waitUntilOf(c),
       },
       async (span) => {
+        const started = performance.now();
         await next();
-        if (!span) return;
         const route = routeOf(c);
+        const status = c.res.status;
+        // RED per route and version (docs/metrics.md: http_request).
+        writeDataPoint(c.env, {
+          indexes: ["http_request"],
+          blobs: [
+            service,
+            versionIdOf(c.env) ?? parsed.SERVICE_VERSION,
+            route,
+            method,
+            `${Math.floor(status / 100)}xx`,
+          ],
+          doubles: [performance.now() - started, status],
+        });
+        waitUntilOf(c)(flushMetrics(c.env));
+        if (!span) return;
         span.name = `${method} ${route}`;
-        span.setAttributes({ "http.route": route, "http.response.status_code": c.res.status });
-        if (c.res.status >= 500) span.setError(`HTTP ${c.res.status}`);
+        span.setAttributes({ "http.route": route, "http.response.status_code": status });
+        if (status >= 500) span.setError(`HTTP ${status}`);
       },
     );
   };
@@ -112,6 +129,13 @@ export function traceWork<T>(
   } catch {
     return fn(undefined);
   }
+  const flushAfter = async (span: Span | undefined) => {
+    try {
+      return await fn(span);
+    } finally {
+      work.waitUntil(flushMetrics(env as object));
+    }
+  };
   return traceInvocation(
     {
       telemetry,
@@ -121,6 +145,6 @@ export function traceWork<T>(
       ...(work.attributes ? { attributes: work.attributes } : {}),
       waitUntil: work.waitUntil,
     },
-    fn,
+    flushAfter,
   );
 }

@@ -45,6 +45,28 @@ async function problem(response: Response) {
 }
 
 describe("createApp", () => {
+  it("writes one RED data point per request: route pattern, method, status class, duration, version id", async () => {
+    const points: Array<{ indexes?: string[]; blobs?: string[]; doubles?: number[] }> = [];
+    const env = {
+      METRICS: { writeDataPoint: (point: (typeof points)[number]) => points.push(point) },
+      CF_VERSION_METADATA: { id: "ver-42" },
+    };
+    const app = buildApp();
+    app.get("/things/:id", (c) => c.json({ id: c.req.param("id") }));
+    await app.request("/things/abc", {}, env);
+    await app.request("/things/def", {}, env);
+    await app.request("/conflict", {}, env);
+    await app.request("/nowhere/at/all", {}, env);
+    expect(points.map((point) => [point.indexes?.[0], ...(point.blobs ?? [])])).toEqual([
+      ["http_request", "demo", "ver-42", "/things/:id", "GET", "2xx"],
+      ["http_request", "demo", "ver-42", "/things/:id", "GET", "2xx"],
+      ["http_request", "demo", "ver-42", "/conflict", "GET", "4xx"],
+      ["http_request", "demo", "ver-42", "unmatched", "GET", "4xx"],
+    ]);
+    expect(points.map((point) => point.doubles?.[1])).toEqual([200, 200, 409, 404]);
+    expect(points.every((point) => (point.doubles?.[0] ?? -1) >= 0)).toBe(true);
+  });
+
   it("serves a valid request and echoes a generated request id", async () => {
     const response = await buildApp().request("/things", {
       method: "POST",

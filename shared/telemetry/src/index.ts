@@ -1,3 +1,4 @@
+export { type AnalyticsEngineApi, type AnalyticsResult, queryAnalyticsEngine } from "./analytics.ts";
 export {
   activeSpan,
   currentTraceparent,

@@ -1,6 +1,7 @@
 import type { Principal } from "@edgebank/auth";
 import { type Database, type Transaction, withDatabase } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
+import { countEvent } from "@edgebank/http";
 import { newId, newUuidV7 } from "@edgebank/ids";
 import { type AccountOperation, operateAccount, recordInLedger } from "@edgebank/service/clients";
 import { type Begun, beginIdempotent } from "@edgebank/service/idempotency";
@@ -135,12 +136,13 @@ async function authorized(db: Database, id: string, traceparent?: string): Promi
  * PaymentFailed; an order's with the choreography's PaymentCaptured or PaymentDeclined.
  */
 async function settle(
+  env: object,
   db: Database,
   id: string,
   outcome: { status: "COMPLETED" } | { status: "FAILED"; reason: string },
   traceparent?: string,
 ): Promise<void> {
-  await db.transaction(async (tx) => {
+  const settled = await db.transaction(async (tx) => {
     const [row] = await tx
       .update(payments)
       .set({
@@ -161,7 +163,9 @@ async function settle(
         ? "PaymentCompleted"
         : "PaymentFailed";
     await writeEvent(tx, type, id, paymentEventData(row), traceparent);
+    return { status: row.status, reason: row.failureReason ?? "", kind: row.orderId ? "order" : "direct" };
   });
+  if (settled) countEvent(env, "payments", "payment_settled", settled);
 }
 
 /**
@@ -199,7 +203,7 @@ export async function runPaymentIn(db: Database, env: object, id: string, tracep
           expiresAt: new Date(row.createdAt.getTime() + holdSeconds * 1000).toISOString(),
         });
         if (outcome.kind !== "applied")
-          await settle(db, id, { status: "FAILED", reason: reasonOf(outcome) }, traceparent);
+          await settle(env, db, id, { status: "FAILED", reason: reasonOf(outcome) }, traceparent);
         // An order's payment waits, authorized, until its stock is reserved (or the order ends).
         else if (row.orderId) await authorized(db, id, traceparent);
         else await advance(db, id, "authorize", "capture");
@@ -222,6 +226,7 @@ export async function runPaymentIn(db: Database, env: object, id: string, tracep
           });
           const reason = reasonOf(outcome);
           await settle(
+            env,
             db,
             id,
             {
@@ -255,7 +260,7 @@ export async function runPaymentIn(db: Database, env: object, id: string, tracep
         if (back.kind !== "applied") {
           throw new AppError("internal", `payment ${id}: returning the captured money failed: ${reasonOf(back)}`);
         }
-        await settle(db, id, { status: "FAILED", reason: `merchant_${reasonOf(outcome)}` }, traceparent);
+        await settle(env, db, id, { status: "FAILED", reason: `merchant_${reasonOf(outcome)}` }, traceparent);
         break;
       }
       case "record": {
@@ -271,7 +276,7 @@ export async function runPaymentIn(db: Database, env: object, id: string, tracep
           // The money moved; the ledger refuses it: a person must look (the cron retries meanwhile).
           throw new AppError("internal", `payment ${id}: the ledger refused the entry: ${reasonOf(outcome)}`);
         }
-        await settle(db, id, { status: "COMPLETED" }, traceparent);
+        await settle(env, db, id, { status: "COMPLETED" }, traceparent);
         break;
       }
       case "done":

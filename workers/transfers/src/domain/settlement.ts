@@ -1,4 +1,5 @@
 import { withDatabase } from "@edgebank/db";
+import { countEvent } from "@edgebank/http";
 import { newUuidV7 } from "@edgebank/ids";
 import { and, eq } from "drizzle-orm";
 import { outbox, transfers } from "../db/schema.ts";
@@ -17,6 +18,7 @@ export async function settleTransfer(
   outcome: { status: "COMPLETED" } | { status: "FAILED" | "NEEDS_ATTENTION"; reason: string },
   traceparent?: string,
 ): Promise<void> {
+  let settled: { status: string; reason: string; kind: string } | undefined;
   await withDatabase(serviceSettings(env), (db) =>
     db.transaction(async (tx) => {
       const [current] = await tx
@@ -56,6 +58,9 @@ export async function settleTransfer(
           ...(row.failureReason ? { reason: row.failureReason } : {}),
         },
       });
+      settled = { status: row.status, reason: row.failureReason ?? "", kind: row.kind };
     }),
   );
+  // Counted once the change committed: transfers by outcome and reason (NEEDS_ATTENTION alerts).
+  if (settled) countEvent(env, "transfers", "transfer_settled", settled);
 }

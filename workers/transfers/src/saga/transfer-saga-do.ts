@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { AppError } from "@edgebank/errors";
-import { traceWork } from "@edgebank/http";
+import { countEvent, traceWork } from "@edgebank/http";
 import { fullJitterDelay } from "@edgebank/resilience";
 import {
   type AccountOperation,
@@ -236,6 +236,11 @@ export class TransferSagaDO extends DurableObject<Env> {
           while (state && state.status === "RUNNING") {
             const current: SagaState = state;
             const next = await withSpan(`saga ${current.step}`, {}, () => this.#advance(current));
+            // Saga state changes: each step run and where it left the saga (RUNNING, a retry later, an end).
+            countEvent(this.env, "transfers", "saga_step", {
+              step: current.step,
+              status: next === "later" ? "RETRY_LATER" : next.status,
+            });
             if (next === "later") return;
             state = next;
           }

@@ -152,6 +152,10 @@ export default defineConfig({
       defineProject({
         test: { name: "dev-kafka-rest", include: ["dev/kafka-rest/test/**/*.test.ts"], environment: "node" },
       }),
+      // Dashboards and alert rules generated from one definition, checked with promtool.
+      defineProject({
+        test: { name: "observability", include: ["observability/test/**/*.test.ts"], environment: "node" },
+      }),
       defineProject({
         test: { name: "dev-cloudflare-api", include: ["dev/cloudflare-api/test/**/*.test.ts"], environment: "node" },
       }),

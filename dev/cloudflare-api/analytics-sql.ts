@@ -7,7 +7,7 @@
  *
  * Columns: index1, blob1…blob20, double1…double20, timestamp, _sample_interval, dataset.
  * Functions: count(), sum, avg, min, max, quantileWeighted(level, x, weight), now(); literals,
- * `INTERVAL 'n' SECOND|MINUTE|HOUR|DAY`, + and -; comparisons = != <> < <= > >= and IN (…).
+ * `INTERVAL 'n' SECOND|MINUTE|HOUR|DAY`, + - * /; comparisons = != <> < <= > >= and IN (…).
  * Anything else is refused with an error naming it, never answered wrongly.
  */
 
@@ -27,7 +27,7 @@ type Expr =
   | { kind: "column"; name: string }
   | { kind: "call"; name: string; args: Expr[] }
   | { kind: "interval"; ms: number }
-  | { kind: "binary"; op: "+" | "-"; left: Expr; right: Expr };
+  | { kind: "binary"; op: "+" | "-" | "*" | "/"; left: Expr; right: Expr };
 
 type Cond =
   | { kind: "compare"; op: string; left: Expr; right: Expr }
@@ -49,7 +49,7 @@ const units: Record<string, number> = { SECOND: 1_000, MINUTE: 60_000, HOUR: 3_6
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
-  const pattern = /\s+|([A-Za-z_][A-Za-z0-9_]*)|(\d+(?:\.\d+)?)|'((?:[^'\\]|\\.)*)'|(<=|>=|!=|<>|[(),*=<>+-])/y;
+  const pattern = /\s+|([A-Za-z_][A-Za-z0-9_]*)|(\d+(?:\.\d+)?)|'((?:[^'\\]|\\.)*)'|(<=|>=|!=|<>|[(),*/=<>+-])/y;
   let index = 0;
   while (index < text.length) {
     pattern.lastIndex = index;
@@ -167,10 +167,19 @@ class Parser {
   }
 
   #expr(): Expr {
+    let left = this.#term();
+    for (;;) {
+      if (this.#symbol("+")) left = { kind: "binary", op: "+", left, right: this.#term() };
+      else if (this.#symbol("-")) left = { kind: "binary", op: "-", left, right: this.#term() };
+      else return left;
+    }
+  }
+
+  #term(): Expr {
     let left = this.#primary();
     for (;;) {
-      if (this.#symbol("+")) left = { kind: "binary", op: "+", left, right: this.#primary() };
-      else if (this.#symbol("-")) left = { kind: "binary", op: "-", left, right: this.#primary() };
+      if (this.#symbol("*")) left = { kind: "binary", op: "*", left, right: this.#primary() };
+      else if (this.#symbol("/")) left = { kind: "binary", op: "/", left, right: this.#primary() };
       else return left;
     }
   }
@@ -231,6 +240,19 @@ function describe(expr: Expr): string {
 
 type Row = Record<string, string | number>;
 
+function arithmetic(op: "+" | "-" | "*" | "/", left: number, right: number): number {
+  switch (op) {
+    case "+":
+      return left + right;
+    case "-":
+      return left - right;
+    case "*":
+      return left * right;
+    case "/":
+      return left / right;
+  }
+}
+
 function rowOf(point: StoredPoint): Row {
   const row: Row = {
     dataset: point.dataset,
@@ -261,11 +283,8 @@ function evaluate(expr: Expr, row: Row, aliases: Map<string, Expr>): string | nu
       if (aliased) return evaluate(aliased, row, new Map());
       throw new SqlError(`unknown column ${expr.name}`);
     }
-    case "binary": {
-      const left = Number(evaluate(expr.left, row, aliases));
-      const right = Number(evaluate(expr.right, row, aliases));
-      return expr.op === "+" ? left + right : left - right;
-    }
+    case "binary":
+      return arithmetic(expr.op, Number(evaluate(expr.left, row, aliases)), Number(evaluate(expr.right, row, aliases)));
     case "call":
       if (expr.name === "now") return Date.now();
       throw new SqlError(`${expr.name}() needs GROUP BY or a whole-table aggregate`);
@@ -274,9 +293,11 @@ function evaluate(expr: Expr, row: Row, aliases: Map<string, Expr>): string | nu
 
 function aggregate(expr: Expr, rows: Row[], aliases: Map<string, Expr>): string | number {
   if (expr.kind === "binary") {
-    const left = Number(aggregate(expr.left, rows, aliases));
-    const right = Number(aggregate(expr.right, rows, aliases));
-    return expr.op === "+" ? left + right : left - right;
+    return arithmetic(
+      expr.op,
+      Number(aggregate(expr.left, rows, aliases)),
+      Number(aggregate(expr.right, rows, aliases)),
+    );
   }
   if (expr.kind !== "call" || !aggregates.has(expr.name)) {
     return rows[0] ? evaluate(expr, rows[0], aliases) : "";

@@ -1,15 +1,17 @@
 import { withDatabase } from "@edgebank/db";
-import { createLogger } from "@edgebank/http";
+import { createLogger, flushMetrics, recordMetric } from "@edgebank/http";
 import { authConfig } from "./config.ts";
 import { importKek } from "./domain/key-encryption.ts";
-import { ensureKeys, retireExpiredKeys, rotateKeys, rotationDue } from "./domain/signing-keys.ts";
+import { currentKeyAgeSeconds, ensureKeys, retireExpiredKeys, rotateKeys, rotationDue } from "./domain/signing-keys.ts";
 import { config, serviceSettings } from "./service.ts";
 
 /**
  * The key cron: make sure keys exist, rotate when the current key has signed for a whole
  * interval, and retire previous keys once every token they signed has expired.
  */
-export async function runKeyMaintenance(env: object): Promise<{ rotated: boolean; retired: string[] }> {
+export async function runKeyMaintenance(
+  env: object,
+): Promise<{ rotated: boolean; retired: string[]; overdueSeconds: number }> {
   const settings = authConfig(env);
   const kek = await importKek(settings.SIGNING_KEY_KEK);
   return withDatabase(serviceSettings(env), async (db) => {
@@ -22,7 +24,10 @@ export async function runKeyMaintenance(env: object): Promise<{ rotated: boolean
         reason: "schedule",
       });
     }
-    return { rotated: due, retired: await retireExpiredKeys(db) };
+    const retired = await retireExpiredKeys(db);
+    // How far past its interval the current key is: above zero only while rotation fails.
+    const overdueSeconds = Math.max(0, (await currentKeyAgeSeconds(db)) - settings.KEY_ROTATION_INTERVAL_SECONDS);
+    return { rotated: due, retired, overdueSeconds };
   });
 }
 
@@ -31,7 +36,17 @@ export async function scheduled(controller: ScheduledController, env: object, ct
   const log = createLogger({ service: "auth", version: SERVICE_VERSION }, LOG_LEVEL);
   ctx.waitUntil(
     runKeyMaintenance(env).then(
-      (outcome) => log.info("key maintenance", { cron: controller.cron, ...outcome }),
+      (outcome) => {
+        log.info("key maintenance", { cron: controller.cron, ...outcome });
+        recordMetric(
+          env,
+          log,
+          { service: "auth", version: SERVICE_VERSION },
+          "signing_key_rotation_overdue_seconds",
+          outcome.overdueSeconds,
+        );
+        return flushMetrics(env);
+      },
       (error: unknown) =>
         log.error("key maintenance failed", {
           cron: controller.cron,

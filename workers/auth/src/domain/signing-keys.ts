@@ -164,6 +164,15 @@ export async function retireExpiredKeys(db: Database, now = new Date()): Promise
 }
 
 /** Whether the current key has signed for longer than the rotation interval. */
+/** How long the current signing key has been signing, in seconds (0 without one). */
+export async function currentKeyAgeSeconds(db: Database, now = new Date()): Promise<number> {
+  const [row] = await db
+    .select({ activatedAt: signingKeys.activatedAt })
+    .from(signingKeys)
+    .where(eq(signingKeys.status, "current"));
+  return row?.activatedAt ? Math.max(0, Math.floor((now.getTime() - row.activatedAt.getTime()) / 1000)) : 0;
+}
+
 export async function rotationDue(db: Database, intervalSeconds: number, now = new Date()): Promise<boolean> {
   const [row] = await db
     .select({ activatedAt: signingKeys.activatedAt })

@@ -157,6 +157,9 @@ export default defineConfig({
         test: { name: "observability", include: ["observability/test/**/*.test.ts"], environment: "node" },
       }),
       defineProject({
+        test: { name: "dev-sentry-sink", include: ["dev/sentry-sink/test/**/*.test.ts"], environment: "node" },
+      }),
+      defineProject({
         test: { name: "dev-cloudflare-api", include: ["dev/cloudflare-api/test/**/*.test.ts"], environment: "node" },
       }),
       defineProject({

@@ -5,6 +5,7 @@
  *   REDIS_URL      a Redis server behind the Upstash REST endpoint instead of the embedded engine
  *   KAFKA_REST_URL a Kafka REST endpoint instead of the development broker (dev/kafka-rest)
  *   OTEL_EXPORTER_OTLP_ENDPOINT   an OTLP/HTTP collector instead of the development one (dev/otel-collector)
+ *   SENTRY_DSN     a Sentry project instead of the development sink (dev/sentry-sink)
  *   DB_DRIVER      hyperdrive (default) or neon (the Neon serverless driver over WebSocket)
  *   PORT           the gateway's port (default 8787)
  *   EDGEBANK_STATE_DIR   where local state lives (default .dev: PGlite files, wrangler state)
@@ -50,6 +51,7 @@ const stack = await startStack({
   port: Number(process.env.PORT ?? 8787),
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { pgliteDir: join(stateDir, "pglite") }),
   ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+  ...(process.env.SENTRY_DSN ? { sentryDsn: process.env.SENTRY_DSN } : {}),
   ...(process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? { otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
   ...(process.env.KAFKA_REST_URL
     ? { kafkaRestUrl: process.env.KAFKA_REST_URL }

@@ -11,6 +11,7 @@ import { type DatabaseLayout, prepareDatabases } from "../postgres/databases.ts"
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "../postgres/embedded.ts";
 import { migrateAll } from "../postgres/migrate.ts";
 import { type PgBouncer, pgBouncerInstalled, startPgBouncer } from "../postgres/pgbouncer.ts";
+import { startSentrySink } from "../sentry-sink/server.ts";
 import { allServices, dataServices } from "../services.ts";
 import { embeddedBackend, redisBackend } from "../upstash-redis/backend.ts";
 import { startUpstashRestServer } from "../upstash-redis/server.ts";
@@ -37,6 +38,8 @@ export interface StackOptions {
    * collector of dev/otel-collector.
    */
   otlpEndpoint?: string;
+  /** Where the Workers report errors (SENTRY_DSN); unset: the development sink of dev/sentry-sink. */
+  sentryDsn?: string;
   /** The API token of the development Cloudflare API; unset: a new one. */
   cloudflareApiToken?: string;
   /** The development broker's journal file; unset: it keeps its log in memory. */
@@ -207,6 +210,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       options.log(`OpenTelemetry collector (development, OTLP/HTTP) on ${collector.url}`);
     }
 
+    let sentryDsn = options.sentryDsn;
+    if (!sentryDsn) {
+      const sink = await startSentrySink();
+      cleanups.push(() => sink.close());
+      sentryDsn = sink.dsn;
+      options.log(`Sentry sink (development, envelope API) on ${sink.url}, events at ${sink.url}/events`);
+    }
+
     // The Cloudflare API stand-in: the Analytics Engine SQL API over what the Workers measure.
     const cloudflareToken = options.cloudflareApiToken ?? randomBytes(24).toString("base64url");
     const cloudflare = await startCloudflareApi({
@@ -236,6 +247,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       HEALTH_PROBE_TOKEN: healthProbeToken,
       OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
       ANALYTICS_ENGINE_SINK_URL: cloudflare.sinkUrl,
+      SENTRY_DSN: sentryDsn,
       ...options.gatewayVars,
     };
 
@@ -265,6 +277,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         DB_DRIVER: options.dbDriver,
         OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
         ANALYTICS_ENGINE_SINK_URL: cloudflare.sinkUrl,
+        SENTRY_DSN: sentryDsn,
         // PgBouncer 1.18 keeps no prepared statements across transactions: unnamed ones only.
         DB_PREPARE: String(databases.prepare && !pooler),
         ...(relay ? { DATABASE_URL: direct, NEON_WS_PROXY: relay.proxy } : {}),

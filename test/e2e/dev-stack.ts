@@ -11,6 +11,8 @@ export interface DevStack {
   kafkaRestUrl: string;
   /** The development OTLP collector every Worker sends its traces to. */
   collectorUrl: string;
+  /** The development Sentry sink the Workers report errors to (`GET <url>/events`). */
+  sentryUrl: string;
   /** The development Cloudflare API, whose Analytics Engine SQL API serves the metrics. */
   cloudflareApi: { baseUrl: string; accountId: string; token: string };
   child: ChildProcess;
@@ -75,6 +77,8 @@ export async function startDevStack(label: string, env: Record<string, string> =
     (
       await waitForLine(/OpenTelemetry collector \(development, OTLP\/HTTP\) on (http:\/\/127\.0\.0\.1:\d+)/, 90_000)
     )[1] ?? "";
+  const sentryUrl =
+    (await waitForLine(/Sentry sink \(development, envelope API\) on (http:\/\/127\.0\.0\.1:\d+)/, 90_000))[1] ?? "";
   const [, apiBase = "", accountId = ""] = await waitForLine(
     /Cloudflare API \(development: Analytics Engine SQL\) on (http:\/\/127\.0\.0\.1:\d+\/client\/v4), account ([0-9a-f]{32})/,
     90_000,
@@ -90,6 +94,7 @@ export async function startDevStack(label: string, env: Record<string, string> =
     url,
     kafkaRestUrl,
     collectorUrl,
+    sentryUrl,
     cloudflareApi,
     child,
     wranglerGroup,

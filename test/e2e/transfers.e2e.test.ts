@@ -457,6 +457,83 @@ describe("tracing", () => {
   }, 60_000);
 });
 
+describe("error reporting", () => {
+  type Reported = {
+    tags?: Record<string, string>;
+    release?: string;
+    exception?: { values?: Array<{ value?: string }> };
+  };
+  const reportedFor = async (traceId: string): Promise<Reported[]> => {
+    const { events } = (await (await fetch(`${stack.sentryUrl}/events`)).json()) as { events: Reported[] };
+    return events.filter((event) => event.tags?.trace_id === traceId);
+  };
+  /** The events tagged with the trace, once they stop arriving (and at least one, unless none is expected). */
+  async function settledReports(traceId: string, expectSome: boolean): Promise<Reported[]> {
+    let seen: Reported[] = [];
+    for (const deadline = Date.now() + (expectSome ? 20_000 : 3_000); Date.now() < deadline; ) {
+      seen = await reportedFor(traceId);
+      if (expectSome && seen.length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // a duplicate would arrive by now
+    return reportedFor(traceId);
+  }
+  const body = (from: string, to: string, amount: string) =>
+    JSON.stringify({ fromAccountId: from, toAccountId: to, amount, currency: "EUR", description: "reported" });
+
+  it("an unexpected exception in a route reaches the Sentry sink once, tagged with its trace id", async () => {
+    const from = await openAccount(alice);
+    const to = await openAccount(bob);
+    const response = await api("/v1/transfers", alice, {
+      method: "POST",
+      key: crypto.randomUUID(),
+      headers: { "x-test-crash-at": "route:throw" },
+      body: body(from, to, "10"),
+    });
+    expect(response.status).toBe(500);
+    const problem = (await response.json()) as { detail: string; requestId: string };
+    expect(problem.detail).not.toContain("Injected"); // nothing of the error leaves the worker
+    const traceId = response.headers.get("x-trace-id") ?? "";
+    const reports = await settledReports(traceId, true);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]?.exception?.values?.[0]?.value).toContain("Injected failure in the route");
+    expect(reports[0]?.tags).toMatchObject({ service: "transfers", trace_id: traceId, request_id: problem.requestId });
+    expect(reports[0]?.release).toBeTruthy();
+  }, 60_000);
+
+  it("an unexpected exception in a Durable Object alarm reaches it once; the saga still completes", async () => {
+    const from = await openAccount(alice);
+    const to = await openAccount(bob);
+    await deposit(from, "1000");
+    const response = await api("/v1/transfers", alice, {
+      method: "POST",
+      key: crypto.randomUUID(),
+      headers: { "x-test-crash-at": "capture:throw" },
+      body: body(from, to, "100"),
+    });
+    expect([201, 202]).toContain(response.status);
+    const { id } = (await response.json()) as { id: string };
+    const traceId = response.headers.get("x-trace-id") ?? "";
+    const reports = await settledReports(traceId, true);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]?.exception?.values?.[0]?.value).toContain("Injected failure before capture");
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const transfer = (await (await api(`/v1/transfers/${id}`, alice)).json()) as { status: string };
+      if (transfer.status !== "PENDING") break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(await balance(bob, to)).toMatchObject({ posted: "100" });
+  }, 60_000);
+
+  it("a 422 refusal is an answer, not an error: nothing is reported", async () => {
+    const from = await openAccount(alice);
+    const to = await openAccount(bob);
+    const response = await transfer(alice, JSON.parse(body(from, to, "999999")) as Record<string, string>);
+    expect(response.status).toBe(422);
+    expect(await settledReports(response.headers.get("x-trace-id") ?? "", false)).toEqual([]);
+  }, 30_000);
+});
+
 describe("the outbox sweeper", () => {
   it("publishes an event left in the outbox by its Cron Trigger alone, with no request to relay it", async () => {
     const kafka = new KafkaRestClient({ url: stack.kafkaRestUrl, produceApi: "v2" });

@@ -13,6 +13,7 @@ import { routePath } from "hono/route";
 import type { AppEnv } from "./context.ts";
 import { flushMetrics, writeDataPoint } from "./metrics.ts";
 import type { HttpSettings } from "./middleware.ts";
+import { reportError } from "./sentry.ts";
 
 /** The Workers version id, from the version-metadata binding (CF_VERSION_METADATA) when bound. */
 export function versionIdOf(env: unknown): string | undefined {
@@ -132,6 +133,11 @@ export function traceWork<T>(
   const flushAfter = async (span: Span | undefined) => {
     try {
       return await fn(span);
+    } catch (error) {
+      const parent =
+        typeof work.parent === "string" ? /^00-([0-9a-f]{32})-/.exec(work.parent)?.[1] : work.parent?.traceId;
+      reportError(error, { traceId: span?.traceId ?? parent });
+      throw error;
     } finally {
       work.waitUntil(flushMetrics(env as object));
     }

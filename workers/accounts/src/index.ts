@@ -1,4 +1,6 @@
-import { relayAccountEvents } from "./events.ts";
+import { reportingDurableObject, withErrorReporting } from "@edgebank/http";
+import { AccountDO as AccountDOClass } from "./account-do.ts";
+import { AccountsOutboxRelayDO as AccountsOutboxRelayDOClass, relayAccountEvents } from "./events.ts";
 import { registerAccountRoutes } from "./routes/accounts.ts";
 import { registerInternalRoutes } from "./routes/internal.ts";
 import { registerOperatorRoutes } from "./routes/operator.ts";
@@ -12,12 +14,17 @@ registerAccountRoutes(app);
 registerOperatorRoutes(app);
 registerInternalRoutes(app);
 
-export { AccountDO } from "./account-do.ts";
-export { AccountsOutboxRelayDO } from "./events.ts";
-export default {
+/** AccountDO, reporting what its RPC methods and alarms throw. */
+export type AccountDO = AccountDOClass;
+export const AccountDO = reportingDurableObject("accounts", AccountDOClass);
+
+/** AccountsOutboxRelayDO, reporting what its RPC methods and alarms throw. */
+export type AccountsOutboxRelayDO = AccountsOutboxRelayDOClass;
+export const AccountsOutboxRelayDO = reportingDurableObject("accounts", AccountsOutboxRelayDOClass);
+export default withErrorReporting("accounts", {
   fetch: app.fetch,
   /** The outbox sweeper: publishes what the relay after each commit left pending. */
   scheduled(_controller, env, ctx) {
     ctx.waitUntil(relayAccountEvents(env, "cron"));
   },
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<Env>);

@@ -1,3 +1,4 @@
+import { withErrorReporting } from "@edgebank/http";
 import { registerAdmin } from "./routes/admin.ts";
 import { registerRegistration } from "./routes/register.ts";
 import { registerRevocation } from "./routes/revoke.ts";
@@ -19,4 +20,4 @@ registerRevocation(app);
 registerUserInfo(app);
 registerAdmin(app);
 
-export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;
+export default withErrorReporting("auth", { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>);

@@ -1,4 +1,4 @@
-import { type AppEnv, createApp, registerHealth } from "@edgebank/http";
+import { type AppEnv, createApp, registerHealth, withErrorReporting } from "@edgebank/http";
 import { cors } from "hono/cors";
 import { gatewayConfig } from "./config.ts";
 import { registerHealthAll } from "./health-all.ts";
@@ -16,7 +16,15 @@ app.use(
     origin: (origin, c) => (gatewayConfig(c.env).CORS_ORIGINS.includes(origin) ? origin : null),
     allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
     allowHeaders: ["authorization", "content-type", "idempotency-key", "x-request-id", "traceparent"],
-    exposeHeaders: ["x-request-id", "ratelimit", "ratelimit-policy", "retry-after", "idempotent-replayed", "location"],
+    exposeHeaders: [
+      "x-request-id",
+      "x-trace-id",
+      "ratelimit",
+      "ratelimit-policy",
+      "retry-after",
+      "idempotent-replayed",
+      "location",
+    ],
     maxAge: 600,
   }),
 );
@@ -26,4 +34,4 @@ registerHealth(app, { service: "gateway", settings: gatewayConfig, checks: {} })
 registerHealthAll(app);
 registerRoutes(app);
 
-export default app;
+export default withErrorReporting("gateway", { fetch: app.fetch } satisfies ExportedHandler<Env>);

@@ -1,8 +1,8 @@
 import { fetchStartingConsumers } from "@edgebank/consumer/durable-object";
 import { registerConsumerRoutes } from "@edgebank/consumer/routes";
 import { withDatabase } from "@edgebank/db";
-import { createLogger, describeError } from "@edgebank/http";
-import { consumerObjects, startConsumers } from "./consumers.ts";
+import { createLogger, describeError, reportingDurableObject, withErrorReporting } from "@edgebank/http";
+import { consumerObjects, InventoryConsumerDO as InventoryConsumerDOClass, startConsumers } from "./consumers.ts";
 import { expireReservations } from "./domain/stock.ts";
 import { relayInventoryEvents } from "./events.ts";
 import { registerProductRoutes } from "./routes/products.ts";
@@ -20,8 +20,10 @@ const logger = (env: Env) => {
   return createLogger({ service: "inventory", version: SERVICE_VERSION }, LOG_LEVEL);
 };
 
-export { InventoryConsumerDO } from "./consumers.ts";
-export default {
+/** InventoryConsumerDO, reporting what its RPC methods and alarms throw. */
+export type InventoryConsumerDO = InventoryConsumerDOClass;
+export const InventoryConsumerDO = reportingDurableObject("inventory", InventoryConsumerDOClass);
+export default withErrorReporting("inventory", {
   /** Requests also make sure the order choreography's consumers run. */
   fetch: fetchStartingConsumers<Env>(app.fetch, startConsumers, logger),
   /**
@@ -43,4 +45,4 @@ export default {
       ]),
     );
   },
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<Env>);

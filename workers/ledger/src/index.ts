@@ -1,3 +1,4 @@
+import { withErrorReporting } from "@edgebank/http";
 import { registerAuditRoutes } from "./routes/audit.ts";
 import { registerEntryRoutes } from "./routes/entries.ts";
 import { registerReconciliationRoutes } from "./routes/reconciliations.ts";
@@ -13,4 +14,4 @@ registerEntryRoutes(app);
 registerAuditRoutes(app);
 registerReconciliationRoutes(app);
 
-export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;
+export default withErrorReporting("ledger", { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>);

@@ -1,6 +1,10 @@
 import { fetchStartingConsumers } from "@edgebank/consumer/durable-object";
-import { createLogger } from "@edgebank/http";
-import { deliverWebhooks, startConsumers } from "./consumers.ts";
+import { createLogger, reportingDurableObject, withErrorReporting } from "@edgebank/http";
+import {
+  deliverWebhooks,
+  NotificationsConsumerDO as NotificationsConsumerDOClass,
+  startConsumers,
+} from "./consumers.ts";
 import { registerNotificationRoutes } from "./routes/notifications.ts";
 import { registerWebhookRoutes } from "./routes/webhooks.ts";
 import { app, config } from "./service.ts";
@@ -13,18 +17,20 @@ import { app, config } from "./service.ts";
 registerNotificationRoutes(app);
 registerWebhookRoutes(app);
 
-export { NotificationsConsumerDO } from "./consumers.ts";
+/** NotificationsConsumerDO, reporting what its RPC methods and alarms throw. */
+export type NotificationsConsumerDO = NotificationsConsumerDOClass;
+export const NotificationsConsumerDO = reportingDurableObject("notifications", NotificationsConsumerDOClass);
 
 const logger = (env: Env) => {
   const { SERVICE_VERSION, LOG_LEVEL } = config(env);
   return createLogger({ service: "notifications", version: SERVICE_VERSION }, LOG_LEVEL);
 };
 
-export default {
+export default withErrorReporting("notifications", {
   /** Requests also make sure the consumers run (the cron does too, every minute). */
   fetch: fetchStartingConsumers<Env>(app.fetch, startConsumers, logger),
   /** Every minute: keep the consumers running, and send the webhook deliveries that are due. */
   scheduled(_controller, env, ctx) {
     ctx.waitUntil(Promise.all([startConsumers(env), deliverWebhooks(env, "cron")]));
   },
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<Env>);

@@ -1,9 +1,9 @@
 import { fetchStartingConsumers } from "@edgebank/consumer/durable-object";
 import { registerConsumerRoutes } from "@edgebank/consumer/routes";
 import { withDatabase } from "@edgebank/db";
-import { createLogger, describeError } from "@edgebank/http";
+import { createLogger, describeError, reportingDurableObject, withErrorReporting } from "@edgebank/http";
 import { TransientFailure } from "@edgebank/service/clients";
-import { consumerObjects, startConsumers } from "./consumers.ts";
+import { consumerObjects, PaymentsConsumerDO as PaymentsConsumerDOClass, startConsumers } from "./consumers.ts";
 import { runPayment, stalePayments } from "./domain/payments.ts";
 import { runRefund, staleRefunds } from "./domain/refunds.ts";
 import { relayPaymentEvents } from "./events.ts";
@@ -44,12 +44,14 @@ const logger = (env: Env) => {
   return createLogger({ service: "payments", version: SERVICE_VERSION }, LOG_LEVEL);
 };
 
-export { PaymentsConsumerDO } from "./consumers.ts";
-export default {
+/** PaymentsConsumerDO, reporting what its RPC methods and alarms throw. */
+export type PaymentsConsumerDO = PaymentsConsumerDOClass;
+export const PaymentsConsumerDO = reportingDurableObject("payments", PaymentsConsumerDOClass);
+export default withErrorReporting("payments", {
   /** Requests also make sure the order choreography's consumers run. */
   fetch: fetchStartingConsumers<Env>(app.fetch, startConsumers, logger),
   /** Every minute: keep the consumers running, finish what was left pending, publish the outbox. */
   scheduled(_controller, env, ctx) {
     ctx.waitUntil(Promise.all([startConsumers(env), resumeStale(env).finally(() => relayPaymentEvents(env, "cron"))]));
   },
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<Env>);

@@ -1,5 +1,7 @@
+import { reportingDurableObject, withErrorReporting } from "@edgebank/http";
 import { relayTransferEvents } from "./events.ts";
 import { registerTransferRoutes } from "./routes/transfers.ts";
+import { TransferSagaDO as TransferSagaDOClass } from "./saga/transfer-saga-do.ts";
 import { app } from "./service.ts";
 
 /**
@@ -9,11 +11,13 @@ import { app } from "./service.ts";
  */
 registerTransferRoutes(app);
 
-export { TransferSagaDO } from "./saga/transfer-saga-do.ts";
-export default {
+/** TransferSagaDO, reporting what its RPC methods and alarms throw. */
+export type TransferSagaDO = TransferSagaDOClass;
+export const TransferSagaDO = reportingDurableObject("transfers", TransferSagaDOClass);
+export default withErrorReporting("transfers", {
   fetch: app.fetch,
   /** The outbox sweeper: publishes what the relay after each settlement left pending. */
   scheduled(_controller, env, ctx) {
     ctx.waitUntil(relayTransferEvents(env, "cron"));
   },
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<Env>);

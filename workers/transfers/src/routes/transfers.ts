@@ -264,15 +264,17 @@ async function runTransfer(
   return response;
 }
 
-const crashPoints = new Set(sagaSteps.flatMap((step) => [`${step}:before`, `${step}:after`]));
+const crashPoints = new Set(sagaSteps.flatMap((step) => [`${step}:before`, `${step}:after`, `${step}:throw`]));
 
 /**
  * Test environments only: `X-Test-Crash-At: <step>:<before|after>` makes the saga's object
- * crash once at that boundary. Ignored in production.
+ * crash once at that boundary, `<step>:throw` makes the step throw once, and `route:throw`
+ * makes this route throw (unexpected errors, for error reporting). Ignored in production.
  */
 function faultsOf(c: Context<AuthedEnv>): { crashAt?: CrashPoint; refuseAt?: SagaStep } {
   if (config(c.env).ENVIRONMENT === "production") return {};
   const point = c.req.header("x-test-crash-at");
+  if (point === "route:throw") throw new Error("Injected failure in the route (test environments only).");
   if (point && !crashPoints.has(point)) throw new AppError("bad_request", `Unknown crash point ${point}.`);
   // `X-Test-Refuse-At: <step>`: the step is refused for good once (the saga then needs an operator).
   const refuse = c.req.header("x-test-refuse-at");

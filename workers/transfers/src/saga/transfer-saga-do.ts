@@ -85,7 +85,8 @@ export interface SagaState {
 }
 
 /** Test environments only: where the object crashes (before or after a step's side effect). */
-export type CrashPoint = `${SagaStep}:${"before" | "after"}`;
+/** `<step>:before|after`: the object crashes there once; `<step>:throw`: the step throws once (an unexpected error). */
+export type CrashPoint = `${SagaStep}:${"before" | "after" | "throw"}`;
 
 /** A hold outlives any saga that is still running; an abandoned one is released by its alarm. */
 const HOLD_TTL_MS = 7 * 24 * 3600_000;
@@ -451,7 +452,15 @@ export class TransferSagaDO extends DurableObject<Env> {
   }
 
   async #crashIf(point: CrashPoint): Promise<void> {
-    if ((await this.ctx.storage.get<CrashPoint>("crashAt")) !== point) return;
+    const armed = await this.ctx.storage.get<CrashPoint>("crashAt");
+    const [step, when] = point.split(":");
+    if (when === "before" && armed === `${step}:throw`) {
+      // An unexpected error in the alarm: reported, and the saga goes on at its next alarm.
+      await this.ctx.storage.delete("crashAt");
+      await this.ctx.storage.setAlarm(Date.now() + 50);
+      throw new Error(`Injected failure before ${step} (test environments only).`);
+    }
+    if (armed !== point) return;
     await this.ctx.storage.delete("crashAt");
     // As if the machine died here: the next alarm (set now) finds the state as stored. The
     // writes are made durable first, or the crash would take them (and this one-shot) with it.

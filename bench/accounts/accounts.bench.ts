@@ -26,6 +26,7 @@ import { freePort } from "../../dev/stack/ports.ts";
 import { newKek, spawnWrangler, startStack, waitForOk } from "../../dev/stack/stack.ts";
 import { findWorkerdPort } from "../../dev/stack/workerd-port.ts";
 import { stopOnce } from "../lifecycle.ts";
+import { telemetryOn, telemetryVars } from "../options.ts";
 import { customerSession, post, provisionServiceToken } from "../session.ts";
 import { spawnDoHop } from "../workerd.ts";
 import { runWrk, type WrkResult } from "../wrk.ts";
@@ -59,8 +60,10 @@ const stack = await startStack({
   ledgerCheckpointKey: newKek(),
   output: "ignore",
   gatewayVars: { RATE_LIMIT_API_PER_MINUTE: "100000", LOG_LEVEL: "warn", REDIS_KEY_PREFIX: `bench-${Date.now()}` },
+  serviceVars: telemetryVars(),
   log,
 });
+log(`telemetry ${telemetryOn ? "on (traces sampled at 0.1, Sentry, Analytics Engine)" : "off"} on the measured worker`);
 const accountsDb = stack.databases.urls.accounts ?? "";
 const pooler = await startPgBouncer({ upstream: serverUrl, poolSize: 20, maxServerConnections: 20 });
 const directPort = await freePort();
@@ -74,7 +77,15 @@ const direct = await spawnWrangler({
   },
   // Unnamed statements through PgBouncer 1.18; no per-request access log line (local dev ships
   // every console line to wrangler, which costs more than the request).
-  args: ["--var", "DB_PREPARE:false", "--var", "LOG_LEVEL:warn"],
+  args: [
+    "--var",
+    "DB_PREPARE:false",
+    "--var",
+    "LOG_LEVEL:warn",
+    ...Object.entries(telemetryVars({ otlpEndpoint: stack.otlpEndpoint, sentryDsn: stack.sentryDsn })).flatMap(
+      ([name, value]) => ["--var", `${name}:${value}`],
+    ),
+  ],
   output: "ignore",
   // No local trace collector on the measured workers (production has none).
   localObservability: false,

@@ -2,12 +2,13 @@
  * What the accounts benchmarks share (and the other database benchmarks reuse): the scenarios,
  * the row they report, and its printing.
  */
+import { benchLevels } from "../options.ts";
 
 export const scenarios = ["hot account", "1,000 accounts"] as const;
 export type Scenario = (typeof scenarios)[number];
 
-/** The concurrency levels the issue asks for. */
-export const concurrencyLevels = [1, 8, 32, 128];
+/** The concurrency levels the issue asks for (BENCH_LEVELS narrows them). */
+export const concurrencyLevels = benchLevels([1, 8, 32, 128]);
 
 export interface BenchRow<S extends string = Scenario> {
   design: string;

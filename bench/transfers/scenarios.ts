@@ -1,10 +1,11 @@
 /** What the transfers benchmark reports: its scenarios, levels and rows. */
+import { benchLevels } from "../options.ts";
 
 export const transferScenarios = ["1,000 accounts", "hot source"] as const;
 export type TransferScenario = (typeof transferScenarios)[number];
 
-/** The concurrency levels the issue asks for. */
-export const transferLevels = [1, 8, 32];
+/** The concurrency levels the issue asks for (BENCH_LEVELS narrows them). */
+export const transferLevels = benchLevels([1, 8, 32]);
 
 export interface TransferRow {
   design: string;

@@ -25,6 +25,7 @@ import { freePort } from "../../dev/stack/ports.ts";
 import { newKek, startStack } from "../../dev/stack/stack.ts";
 import { findWorkerdPort } from "../../dev/stack/workerd-port.ts";
 import { stopOnce } from "../lifecycle.ts";
+import { telemetryOn, telemetryVars } from "../options.ts";
 import { login, post } from "../session.ts";
 import { runWrk, type WrkResult, wrkErrors } from "../wrk.ts";
 import { runClassicTransfers } from "./classic.ts";
@@ -61,10 +62,18 @@ const stack = await startStack({
   output: "ignore",
   // One customer sends every transfer: lift the per-principal limit. No access log line per
   // request: local dev ships every console line to wrangler, which costs more than the request.
-  gatewayVars: { RATE_LIMIT_API_PER_MINUTE: "100000", LOG_LEVEL: "warn", REDIS_KEY_PREFIX: `bench-${Date.now()}` },
-  serviceVars: { LOG_LEVEL: "warn" },
+  gatewayVars: {
+    RATE_LIMIT_API_PER_MINUTE: "100000",
+    LOG_LEVEL: "warn",
+    REDIS_KEY_PREFIX: `bench-${Date.now()}`,
+    ...telemetryVars(),
+  },
+  serviceVars: { LOG_LEVEL: "warn", ...telemetryVars() },
+  // No wrangler trace collector on the measured workers (production has none).
+  localObservability: false,
   log,
 });
+log(`telemetry ${telemetryOn ? "on (traces sampled at 0.1, Sentry, Analytics Engine)" : "off"}`);
 const databases = Object.values(stack.databases.urls);
 const transfersDb = postgres(stack.databases.urls.transfers ?? "", { max: 1, onnotice: () => {} });
 const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });

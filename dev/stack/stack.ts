@@ -73,6 +73,8 @@ export interface StackOptions {
   healthProbeToken?: string;
   /** Extra vars for the gateway (benchmarks raise its rate limits). */
   gatewayVars?: Record<string, string>;
+  /** wrangler's local trace collector (see spawnWrangler); benchmarks turn it off. */
+  localObservability?: boolean;
   /** Whether the stack fires each Worker's Cron Triggers on their schedules (default true). */
   crons?: boolean;
   /** Extra variables for every service behind the gateway (benchmarks: quieter logs). */
@@ -91,6 +93,8 @@ export interface RunningStack {
   healthProbeToken: string;
   /** Where the Workers send traces (the development collector unless an endpoint was given). */
   otlpEndpoint: string;
+  /** Where the Workers report errors (the development sink unless a DSN was given). */
+  sentryDsn: string;
   /** The development Cloudflare API: its base URL (CLOUDFLARE_API_BASE_URL), account and token. */
   cloudflareApi: { baseUrl: string; accountId: string; token: string };
   /** Polls GET /health/all with the monitor's credential until every service is ready. */
@@ -312,6 +316,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       env: hyperdriveEnv,
       args: Object.entries(gatewayVars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
       output: options.output,
+      ...(options.localObservability === false ? { localObservability: false } : {}),
     });
     cleanups.push(stop);
     options.log(`wrangler dev started (process group ${wrangler.pid})`);
@@ -339,6 +344,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       kafkaRestUrl,
       healthProbeToken,
       otlpEndpoint,
+      sentryDsn,
       cloudflareApi: { baseUrl: cloudflare.apiBaseUrl, accountId: DEV_ACCOUNT_ID, token: cloudflareToken },
       waitUntilReady,
       wrangler,

@@ -2,6 +2,7 @@ import { baseVars, defineConfig } from "@edgebank/config";
 import {
   type Attributes,
   type Parent,
+  parseTraceparent,
   type Span,
   type SpanKindName,
   type Telemetry,
@@ -134,8 +135,7 @@ export function traceWork<T>(
     try {
       return await fn(span);
     } catch (error) {
-      const parent =
-        typeof work.parent === "string" ? /^00-([0-9a-f]{32})-/.exec(work.parent)?.[1] : work.parent?.traceId;
+      const parent = typeof work.parent === "string" ? parseTraceparent(work.parent)?.traceId : work.parent?.traceId;
       reportError(error, { traceId: span?.traceId ?? parent });
       throw error;
     } finally {

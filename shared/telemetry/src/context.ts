@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Segment } from "./segment.ts";
 import type { Telemetry } from "./settings.ts";
-import { type Attributes, newTraceId, Span, type SpanKindName } from "./span.ts";
+import { type Attributes, newTraceId, parseTraceparent, Span, type SpanKindName } from "./span.ts";
 
 /** The span the running code belongs to, carried across awaits (nodejs_compat's AsyncLocalStorage). */
 const active = new AsyncLocalStorage<Span>();
@@ -15,8 +15,6 @@ export function activeSpan(): Span | undefined {
 export function currentTraceparent(): string | undefined {
   return active.getStore()?.traceparent;
 }
-
-const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** The parent of an invocation: a W3C traceparent, or explicit ids (a request's trace context). */
 export type Parent =
@@ -55,9 +53,13 @@ export async function traceInvocation<T>(
   const parent = options.parent;
   if (typeof parent === "object") ids = parent;
   else {
-    const match = parent ? traceparentPattern.exec(parent) : null;
-    if (match?.[1] && match[2] && match[3] && !/^0+$/.test(match[1]) && !/^0+$/.test(match[2])) {
-      ids = { traceId: match[1], parentSpanId: match[2], sampled: (Number.parseInt(match[3], 16) & 1) === 1 };
+    const caller = parseTraceparent(parent);
+    if (caller) {
+      ids = {
+        traceId: caller.traceId,
+        parentSpanId: caller.parentId,
+        sampled: (Number.parseInt(caller.flags, 16) & 1) === 1,
+      };
     } else {
       const traceId = newTraceId();
       ids = { traceId, sampled: sampledByRatio(traceId, sampleRatio) };

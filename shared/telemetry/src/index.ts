@@ -15,6 +15,7 @@ export {
   type Attributes,
   newSpanId,
   newTraceId,
+  parseTraceparent,
   Span,
   SpanKind,
   type SpanKindName,

@@ -141,3 +141,22 @@ export class Span {
     });
   }
 }
+
+const traceparentPattern = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-.*)?$/;
+
+/**
+ * Parses a traceparent header. Invalid headers (wrong shape, version ff, all-zero ids, or
+ * extra fields on version 00) are ignored, as the spec requires, by returning undefined.
+ */
+export function parseTraceparent(
+  header: string | null | undefined,
+): { traceId: string; parentId: string; flags: string } | undefined {
+  if (!header) return undefined;
+  const match = traceparentPattern.exec(header.trim().toLowerCase());
+  if (!match) return undefined;
+  const [whole, version = "", traceId = "", parentId = "", flags = ""] = match;
+  if (version === "ff") return undefined;
+  if (version === "00" && whole.length !== 55) return undefined;
+  if (/^0+$/.test(traceId) || /^0+$/.test(parentId)) return undefined;
+  return { traceId, parentId, flags };
+}

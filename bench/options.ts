@@ -1,0 +1,35 @@
+/**
+ * What every benchmark run may be narrowed to or switched, from the environment:
+ *   BENCH_LEVELS=32        only these concurrency levels (comma-separated)
+ *   BENCH_TELEMETRY=on     the Workers trace (at the production sampling ratio, 0.1), report
+ *                          errors to Sentry and write Analytics Engine points, as in production;
+ *                          off (default): none of it, the baseline it is compared with.
+ */
+
+/** The concurrency levels to run: BENCH_LEVELS when set, else `defaults`. */
+export function benchLevels(defaults: number[]): number[] {
+  const chosen = (process.env.BENCH_LEVELS ?? "")
+    .split(",")
+    .map((level) => Number(level.trim()))
+    .filter((level) => Number.isInteger(level) && level > 0);
+  return chosen.length > 0 ? chosen : defaults;
+}
+
+/** The production head-sampling ratio of new traces. */
+export const PRODUCTION_SAMPLE_RATIO = "0.1";
+
+export const telemetryOn = process.env.BENCH_TELEMETRY === "on";
+
+/**
+ * The Workers' telemetry variables for a run: on, traces go out at the production ratio and
+ * errors to Sentry (to `endpoints`, when given; else the stack's own), and Analytics Engine points
+ * go to the binding only, as in production, not to the development sink; off, all disabled.
+ */
+export function telemetryVars(endpoints?: { otlpEndpoint: string; sentryDsn: string }): Record<string, string> {
+  if (!telemetryOn) return { OTEL_EXPORTER_OTLP_ENDPOINT: "", SENTRY_DSN: "", ANALYTICS_ENGINE_SINK_URL: "" };
+  return {
+    ...(endpoints ? { OTEL_EXPORTER_OTLP_ENDPOINT: endpoints.otlpEndpoint, SENTRY_DSN: endpoints.sentryDsn } : {}),
+    OTEL_TRACES_SAMPLER_ARG: PRODUCTION_SAMPLE_RATIO,
+    ANALYTICS_ENGINE_SINK_URL: "",
+  };
+}

@@ -3,7 +3,8 @@
  *   BENCH_LEVELS=32        only these concurrency levels (comma-separated)
  *   BENCH_TELEMETRY=on     the Workers trace (at the production sampling ratio, 0.1), report
  *                          errors to Sentry and write Analytics Engine points, as in production;
- *                          off (default): none of it, the baseline it is compared with.
+ *                          off (default): none of it, the baseline it is compared with;
+ *                          compare: both side by side in one run (bench:accounts), alternating.
  */
 
 /** The concurrency levels to run: BENCH_LEVELS when set, else `defaults`. */
@@ -19,14 +20,18 @@ export function benchLevels(defaults: number[]): number[] {
 export const PRODUCTION_SAMPLE_RATIO = "0.1";
 
 export const telemetryOn = process.env.BENCH_TELEMETRY === "on";
+export const telemetryCompare = process.env.BENCH_TELEMETRY === "compare";
 
 /**
  * The Workers' telemetry variables for a run: on, traces go out at the production ratio and
  * errors to Sentry (to `endpoints`, when given; else the stack's own), and Analytics Engine points
  * go to the binding only, as in production, not to the development sink; off, all disabled.
  */
-export function telemetryVars(endpoints?: { otlpEndpoint: string; sentryDsn: string }): Record<string, string> {
-  if (!telemetryOn) return { OTEL_EXPORTER_OTLP_ENDPOINT: "", SENTRY_DSN: "", ANALYTICS_ENGINE_SINK_URL: "" };
+export function telemetryVars(
+  endpoints?: { otlpEndpoint: string; sentryDsn: string },
+  on = telemetryOn,
+): Record<string, string> {
+  if (!on) return { OTEL_EXPORTER_OTLP_ENDPOINT: "", SENTRY_DSN: "", ANALYTICS_ENGINE_SINK_URL: "" };
   return {
     ...(endpoints ? { OTEL_EXPORTER_OTLP_ENDPOINT: endpoints.otlpEndpoint, SENTRY_DSN: endpoints.sentryDsn } : {}),
     OTEL_TRACES_SAMPLER_ARG: PRODUCTION_SAMPLE_RATIO,

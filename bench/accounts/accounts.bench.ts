@@ -26,7 +26,7 @@ import { freePort } from "../../dev/stack/ports.ts";
 import { newKek, spawnWrangler, startStack, waitForOk } from "../../dev/stack/stack.ts";
 import { findWorkerdPort } from "../../dev/stack/workerd-port.ts";
 import { stopOnce } from "../lifecycle.ts";
-import { telemetryOn, telemetryVars } from "../options.ts";
+import { telemetryCompare, telemetryOn, telemetryVars } from "../options.ts";
 import { customerSession, post, provisionServiceToken } from "../session.ts";
 import { spawnDoHop } from "../workerd.ts";
 import { runWrk, type WrkResult } from "../wrk.ts";
@@ -66,30 +66,38 @@ const stack = await startStack({
 log(`telemetry ${telemetryOn ? "on (traces sampled at 0.1, Sentry, Analytics Engine)" : "off"} on the measured worker`);
 const accountsDb = stack.databases.urls.accounts ?? "";
 const pooler = await startPgBouncer({ upstream: serverUrl, poolSize: 20, maxServerConnections: 20 });
-const directPort = await freePort();
-const direct = await spawnWrangler({
-  configs: ["workers/accounts/wrangler.toml", "workers/auth/wrangler.toml"],
-  port: directPort,
-  persistDir: join(work, "wrangler-direct"),
-  env: {
-    ...stack.hyperdriveEnv,
-    CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_ACCOUNTS_DB: pooler.url(accountsDb),
-  },
-  // Unnamed statements through PgBouncer 1.18; no per-request access log line (local dev ships
-  // every console line to wrangler, which costs more than the request).
-  args: [
-    "--var",
-    "DB_PREPARE:false",
-    "--var",
-    "LOG_LEVEL:warn",
-    ...Object.entries(telemetryVars({ otlpEndpoint: stack.otlpEndpoint, sentryDsn: stack.sentryDsn })).flatMap(
-      ([name, value]) => ["--var", `${name}:${value}`],
-    ),
-  ],
-  output: "ignore",
-  // No local trace collector on the measured workers (production has none).
-  localObservability: false,
-});
+/** The measured accounts worker (and auth) on a wrangler of its own, telemetry on or off. */
+async function spawnDirect(name: string, on: boolean) {
+  const port = await freePort();
+  const worker = await spawnWrangler({
+    configs: ["workers/accounts/wrangler.toml", "workers/auth/wrangler.toml"],
+    port,
+    persistDir: join(work, `wrangler-${name}`),
+    env: {
+      ...stack.hyperdriveEnv,
+      CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_ACCOUNTS_DB: pooler.url(accountsDb),
+    },
+    // Unnamed statements through PgBouncer 1.18; no per-request access log line (local dev ships
+    // every console line to wrangler, which costs more than the request).
+    args: [
+      "--var",
+      "DB_PREPARE:false",
+      "--var",
+      "LOG_LEVEL:warn",
+      ...Object.entries(telemetryVars({ otlpEndpoint: stack.otlpEndpoint, sentryDsn: stack.sentryDsn }, on)).flatMap(
+        ([variable, value]) => ["--var", `${variable}:${value}`],
+      ),
+    ],
+    output: "ignore",
+    // No local trace collector on the measured workers (production has none).
+    localObservability: false,
+  });
+  return { ...worker, port };
+}
+const direct = await spawnDirect("direct", telemetryOn);
+const directPort = direct.port;
+// BENCH_TELEMETRY=compare: a second worker with telemetry on, its own accounts, runs alternating.
+const directOn = telemetryCompare ? await spawnDirect("direct-on", true) : undefined;
 // The runtime's own ceiling for one Durable Object round trip, with nothing of edgebank in it.
 const hop = await spawnDoHop(join(work, "wrangler-hop"));
 const stats = postgres(accountsDb, { max: 1, onnotice: () => {} });
@@ -97,6 +105,7 @@ const stats = postgres(accountsDb, { max: 1, onnotice: () => {} });
 const stopAll = stopOnce(async () => {
   await stats.end();
   await direct.stop();
+  await directOn?.stop();
   await hop.stop();
   await pooler.stop();
   await stack.stop();
@@ -111,7 +120,7 @@ try {
   const hopUrl = await hop.ready();
 
   const serviceToken = await provisionServiceToken(stack.url, stack.databases.urls.auth ?? "", ["accounts:operate"]);
-  const { hot, spread } = await openAccounts(serviceToken);
+  const { hot, spread } = await openAccounts(serviceToken, directPort);
   const files: Record<Scenario, string> = {
     "hot account": join(work, "hot.txt"),
     "1,000 accounts": join(work, "spread.txt"),
@@ -120,64 +129,85 @@ try {
   writeFileSync(files["1,000 accounts"], `${spread.join("\n")}\n`);
 
   const rows: BenchRow[] = [];
-  for (const scenario of scenarios) {
-    await wrk(accountsUrl, { token: serviceToken, accounts: files[scenario], mode: "debit", run: "warmup" }, 8, 3);
-    for (const concurrency of concurrencyLevels) {
-      for (const mode of ["debit", "noop"] as const) {
-        await new Promise((resolve) => setTimeout(resolve, 600)); // let pg_stat_database catch up
-        const before = await commits();
-        const run = `r${Date.now().toString(36)}`;
-        const result = await wrk(
-          accountsUrl,
-          { token: serviceToken, accounts: files[scenario], mode, run },
-          concurrency,
-          seconds,
-        );
-        await new Promise((resolve) => setTimeout(resolve, 600));
-        const after = await commits();
-        const ok = result.requests - result.status;
-        rows.push({
-          design: mode === "debit" ? "AccountDO" : "no-op (same path)",
-          scenario,
-          concurrency,
-          operations: ok,
-          opsPerSecond: Math.round(ok / (result.durationUs / 1e6)),
-          p50: result.p50 / 1000,
-          p99: result.p99 / 1000,
-          commitsPerOp: mode === "debit" ? (after - before) / ok : Number.NaN,
-          errors: result.status + result.connect + result.read + result.write + result.timeout,
-        });
-        log(`${mode} ${scenario} c=${concurrency}: ${rows.at(-1)?.opsPerSecond} ops/s`);
+  if (directOn) {
+    await waitForOk(`http://127.0.0.1:${directOn.port}/ready`, 90_000, directOn.exited);
+    const onUrl = `http://127.0.0.1:${await findWorkerdPort(directOn.child, "accounts", directOn.port)}`;
+    const own = await openAccounts(serviceToken, directOn.port);
+    const onFiles: Record<Scenario, string> = {
+      "hot account": join(work, "hot-on.txt"),
+      "1,000 accounts": join(work, "spread-on.txt"),
+    };
+    writeFileSync(onFiles["hot account"], `${own.hot}\n`);
+    writeFileSync(onFiles["1,000 accounts"], `${own.spread.join("\n")}\n`);
+    await compareTelemetry(
+      { off: { url: accountsUrl, files }, on: { url: onUrl, files: onFiles } },
+      serviceToken,
+      rows,
+    );
+    await checkBalances(own.hot, own.spread, rows);
+    await checkBalances(hot, spread, rows);
+    console.log(`accounts benchmark, telemetry off and on side by side: ${seconds} s per run, alternating`);
+    console.table(printable(rows));
+  } else {
+    for (const scenario of scenarios) {
+      await wrk(accountsUrl, { token: serviceToken, accounts: files[scenario], mode: "debit", run: "warmup" }, 8, 3);
+      for (const concurrency of concurrencyLevels) {
+        for (const mode of ["debit", "noop"] as const) {
+          await new Promise((resolve) => setTimeout(resolve, 600)); // let pg_stat_database catch up
+          const before = await commits();
+          const run = `r${Date.now().toString(36)}`;
+          const result = await wrk(
+            accountsUrl,
+            { token: serviceToken, accounts: files[scenario], mode, run },
+            concurrency,
+            seconds,
+          );
+          await new Promise((resolve) => setTimeout(resolve, 600));
+          const after = await commits();
+          const ok = result.requests - result.status;
+          rows.push({
+            design: mode === "debit" ? "AccountDO" : "no-op (same path)",
+            scenario,
+            concurrency,
+            operations: ok,
+            opsPerSecond: Math.round(ok / (result.durationUs / 1e6)),
+            p50: result.p50 / 1000,
+            p99: result.p99 / 1000,
+            commitsPerOp: mode === "debit" ? (after - before) / ok : Number.NaN,
+            errors: result.status + result.connect + result.read + result.write + result.timeout,
+          });
+          log(`${mode} ${scenario} c=${concurrency}: ${rows.at(-1)?.opsPerSecond} ops/s`);
+        }
       }
     }
-  }
-  for (const concurrency of concurrencyLevels) {
-    const result = await wrk(`${hopUrl}/hop/hot`, undefined, concurrency, seconds);
-    rows.push({
-      design: "bare DO round trip",
-      scenario: "hot account",
-      concurrency,
-      operations: result.requests - result.status,
-      opsPerSecond: Math.round((result.requests - result.status) / (result.durationUs / 1e6)),
-      p50: result.p50 / 1000,
-      p99: result.p99 / 1000,
-      commitsPerOp: Number.NaN,
-      errors: result.status + result.connect + result.read + result.write + result.timeout,
-    });
-  }
-  await checkBalances(hot, spread, rows);
+    for (const concurrency of concurrencyLevels) {
+      const result = await wrk(`${hopUrl}/hop/hot`, undefined, concurrency, seconds);
+      rows.push({
+        design: "bare DO round trip",
+        scenario: "hot account",
+        concurrency,
+        operations: result.requests - result.status,
+        opsPerSecond: Math.round((result.requests - result.status) / (result.durationUs / 1e6)),
+        p50: result.p50 / 1000,
+        p99: result.p99 / 1000,
+        commitsPerOp: Number.NaN,
+        errors: result.status + result.connect + result.read + result.write + result.timeout,
+      });
+    }
+    await checkBalances(hot, spread, rows);
 
-  rows.push(...classicRows);
+    rows.push(...classicRows);
 
-  console.log(
-    `accounts benchmark: PostgreSQL at ${new URL(serverUrl).host}, ${seconds} s per run, wrk on loopback, ` +
-      `AccountDO database behind PgBouncer (transaction mode, 20 server connections)`,
-  );
-  if (!classicConcurrency.includes(128)) {
-    console.log(`classic: concurrency 128 needs max_connections > 133; ran ${classicConcurrency.at(-1)}`);
+    console.log(
+      `accounts benchmark: PostgreSQL at ${new URL(serverUrl).host}, ${seconds} s per run, wrk on loopback, ` +
+        `AccountDO database behind PgBouncer (transaction mode, 20 server connections)`,
+    );
+    if (!classicConcurrency.includes(128)) {
+      console.log(`classic: concurrency 128 needs max_connections > 133; ran ${classicConcurrency.at(-1)}`);
+    }
+    console.table(printable(rows));
+    report(rows);
   }
-  console.table(printable(rows));
-  report(rows);
 } finally {
   await stopAll();
 }
@@ -208,7 +238,7 @@ function wrk(
 }
 
 /** One customer opens the hot account and 1,000 more through the gateway; each is funded. */
-async function openAccounts(serviceToken: string): Promise<{ hot: string; spread: string[] }> {
+async function openAccounts(serviceToken: string, port: number): Promise<{ hot: string; spread: string[] }> {
   const customer = await customerSession(stack.url, "customer");
   const ids: string[] = [];
   let next = 0;
@@ -230,7 +260,7 @@ async function openAccounts(serviceToken: string): Promise<{ hot: string; spread
     while (funded < ids.length) {
       const id = ids[funded++] ?? "";
       const response = await post(
-        `http://127.0.0.1:${directPort}/internal/v1/accounts/${id}/operations`,
+        `http://127.0.0.1:${port}/internal/v1/accounts/${id}/operations`,
         { kind: "credit", operationId: "bench-funding", amount: "1000000000000", currency: "EUR" },
         { authorization: `Bearer ${serviceToken}` },
       );
@@ -242,6 +272,52 @@ async function openAccounts(serviceToken: string): Promise<{ hot: string; spread
   log(`opened and funded ${ids.length} accounts`);
   const [hot = "", ...spread] = ids;
   return { hot, spread };
+}
+
+/**
+ * Telemetry off against on, in one run: per scenario and level, debits on the worker without
+ * telemetry and on the one with it (each its own accounts), alternating off, on, on, off so
+ * that the machine's drift falls on both alike; each row is the mean of its two runs.
+ */
+async function compareTelemetry(
+  workers: Record<"off" | "on", { url: string; files: Record<Scenario, string> }>,
+  token: string,
+  rows: BenchRow[],
+): Promise<void> {
+  for (const scenario of scenarios) {
+    for (const side of ["off", "on"] as const) {
+      const { url, files } = workers[side];
+      await wrk(url, { token, accounts: files[scenario], mode: "debit", run: `warmup-${side}` }, 8, 3);
+    }
+    for (const concurrency of concurrencyLevels) {
+      const runs: Record<"off" | "on", WrkResult[]> = { off: [], on: [] };
+      for (const side of ["off", "on", "on", "off"] as const) {
+        const { url, files } = workers[side];
+        const run = `r${Date.now().toString(36)}`;
+        runs[side].push(await wrk(url, { token, accounts: files[scenario], mode: "debit", run }, concurrency, seconds));
+      }
+      const mean = (results: WrkResult[], pick: (result: WrkResult) => number) =>
+        results.reduce((sum, result) => sum + pick(result), 0) / results.length;
+      for (const side of ["off", "on"] as const) {
+        const results = runs[side];
+        rows.push({
+          design: `AccountDO, telemetry ${side}`,
+          scenario,
+          concurrency,
+          operations: results.reduce((sum, result) => sum + result.requests - result.status, 0),
+          opsPerSecond: Math.round(
+            mean(results, (result) => (result.requests - result.status) / (result.durationUs / 1e6)),
+          ),
+          p50: mean(results, (result) => result.p50) / 1000,
+          p99: mean(results, (result) => result.p99) / 1000,
+          commitsPerOp: Number.NaN,
+          errors: results.reduce((sum, r) => sum + r.status + r.connect + r.read + r.write + r.timeout, 0),
+        });
+      }
+      const [off, on] = rows.slice(-2).map((row) => row.opsPerSecond);
+      console.log(`${scenario} c=${concurrency}: telemetry on / off = ${((on ?? 0) / (off ?? 1)).toFixed(3)}`);
+    }
+  }
 }
 
 /**
@@ -257,7 +333,7 @@ async function checkBalances(hot: string, spread: string[], rows: BenchRow[]): P
       group by account_id)
     select count(*) filter (where a.posted_balance <> j.net) as mismatched, coalesce(sum(j.debits), 0) as debits
     from accounts.accounts a join journal j on j.account_id = a.id`;
-  const answered = rows.filter((r) => r.design === "AccountDO").reduce((sum, r) => sum + r.operations, 0);
+  const answered = rows.filter((r) => r.design.startsWith("AccountDO")).reduce((sum, r) => sum + r.operations, 0);
   log(`books: ${row?.mismatched} accounts off; ${row?.debits} journaled debits, ${answered} answered in measured runs`);
   if (Number(row?.mismatched) !== 0) throw new Error("account balances disagree with their journals");
 }

@@ -1,9 +1,9 @@
-import { activeSpan, withSpan } from "@edgebank/telemetry";
+import { recording, withSpan } from "@edgebank/telemetry";
 
 /**
  * Spans for the statements and transactions of a postgres.js client (OpenTelemetry database
  * conventions: `SELECT accounts.accounts`, db.system.name, db.query.text). drizzle sends
- * parameterised SQL only, so the text carries no values. Untraced code pays one property
+ * parameterised SQL only, so the text carries no values. Code outside a kept trace pays one
  * lookup per call.
  */
 
@@ -58,7 +58,7 @@ export function traceStatements<S extends object>(sql: S): S {
       if (property === "unsafe") {
         return (...args: unknown[]) => {
           const query = method(...args) as ReturnType<Sql["unsafe"]>;
-          return activeSpan() ? tracedQuery(query, String(args[0])) : query;
+          return recording() ? tracedQuery(query, String(args[0])) : query;
         };
       }
       if (property === "begin" || property === "savepoint") {

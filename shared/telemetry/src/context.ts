@@ -11,6 +11,11 @@ export function activeSpan(): Span | undefined {
   return active.getStore();
 }
 
+/** Whether the running code belongs to a trace that is kept (child spans are recorded). */
+export function recording(): boolean {
+  return active.getStore()?.sink.sampled ?? false;
+}
+
 /** The traceparent to send on an outgoing call: the active span as its parent. */
 export function currentTraceparent(): string | undefined {
   return active.getStore()?.traceparent;
@@ -96,6 +101,18 @@ export async function withSpan<T>(
 ): Promise<T> {
   const parent = active.getStore();
   if (!parent) return fn(undefined);
+  if (!parent.sink.sampled) {
+    // A trace sampled out records nothing but its failures: the work runs without a span, and
+    // a throw leaves one failed span (with the exception) in the segment, which is then exported.
+    try {
+      return await fn(undefined);
+    } catch (error) {
+      const failed = parent.child(name, options.kind ?? "internal", options.attributes ?? {});
+      failed.recordException(error);
+      failed.end();
+      throw error;
+    }
+  }
   const span = parent.child(name, options.kind ?? "internal", options.attributes ?? {});
   try {
     return await active.run(span, () => fn(span));

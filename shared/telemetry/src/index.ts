@@ -4,6 +4,7 @@ export {
   currentTraceparent,
   type InvocationOptions,
   type Parent,
+  recording,
   sampledByRatio,
   traceInvocation,
   withSpan,

@@ -93,6 +93,26 @@ describe("traceInvocation and withSpan", () => {
     expect(failing?.events[0]?.attributes).toEqual({ "exception.type": "Error", "exception.message": "boom" });
   });
 
+  it("record only the failures of a trace sampled out, with their exception", async () => {
+    const { telemetry, exported, waitUntil, settle } = recording(0);
+    await expect(
+      traceInvocation({ telemetry, name: "request", kind: "server", parent: undefined, waitUntil }, async () => {
+        await withSpan("fine", {}, async (span) => expect(span).toBeUndefined());
+        await withSpan("broken", { kind: "client" }, async () => {
+          throw new Error("db down");
+        });
+      }),
+    ).rejects.toThrow("db down");
+    await settle();
+    const spans = exported.flat();
+    expect(spans.map((s) => s.name)).toEqual(["broken", "request"]);
+    expect(spans[0]).toMatchObject({
+      kind: "client",
+      status: { code: 2, message: "db down" },
+      parentSpanId: spans[1]?.spanId,
+    });
+  });
+
   it("run untraced, and record nothing, without an exporter", async () => {
     const telemetry: Telemetry = { resource, exporter: undefined, sampleRatio: 1 };
     const result = await traceInvocation(

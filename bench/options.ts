@@ -32,8 +32,15 @@ export function telemetryVars(
   on = telemetryOn,
 ): Record<string, string> {
   if (!on) return { OTEL_EXPORTER_OTLP_ENDPOINT: "", SENTRY_DSN: "", ANALYTICS_ENGINE_SINK_URL: "" };
+  // BENCH_TELEMETRY_PARTS=traces or =errors: only that part on (to find where a cost comes from).
+  const parts = process.env.BENCH_TELEMETRY_PARTS ?? "traces,errors";
   return {
-    ...(endpoints ? { OTEL_EXPORTER_OTLP_ENDPOINT: endpoints.otlpEndpoint, SENTRY_DSN: endpoints.sentryDsn } : {}),
+    ...(endpoints
+      ? {
+          OTEL_EXPORTER_OTLP_ENDPOINT: parts.includes("traces") ? endpoints.otlpEndpoint : "",
+          SENTRY_DSN: parts.includes("errors") ? endpoints.sentryDsn : "",
+        }
+      : {}),
     OTEL_TRACES_SAMPLER_ARG: PRODUCTION_SAMPLE_RATIO,
     ANALYTICS_ENGINE_SINK_URL: "",
   };

@@ -3,6 +3,8 @@ import type { TraceContext } from "./trace.ts";
 
 /** Per-request values every edgebank app sets before a handler runs. */
 export interface AppVariables {
+  /** The Worker's service name. */
+  service: string;
   requestId: string;
   trace: TraceContext;
   log: Logger;

@@ -5,6 +5,7 @@ import type { ZodError } from "zod";
 import type { AppEnv } from "./context.ts";
 import { describeError } from "./logger.ts";
 import { reportError } from "./sentry.ts";
+import { waitUntilOf } from "./telemetry.ts";
 
 const codeByStatus: Record<number, ErrorCode> = {
   400: "bad_request",
@@ -37,11 +38,17 @@ export function handleError(error: unknown, c: Context<AppEnv>): Response {
   const { problem, headers } = toProblem(appError, { instance: c.req.path, requestId });
   if (problem.code === "internal") {
     c.get("log")?.error("request failed", { status: problem.status, code: problem.code, ...describeError(error) });
-    reportError(error, {
-      requestId,
-      traceId: c.get("trace")?.traceId,
-      principal: (c.var as { principal?: { subject?: string } }).principal?.subject,
-    });
+    reportError(
+      c.env,
+      error,
+      {
+        service: c.get("service") ?? "unknown",
+        requestId,
+        traceId: c.get("trace")?.traceId,
+        principal: (c.var as { principal?: { subject?: string } }).principal?.subject,
+      },
+      waitUntilOf(c),
+    );
   } else if (problem.status >= 500) {
     // An expected operational state (dependency down, not ready): no stack, not an error.
     c.get("log")?.warn("request refused", { status: problem.status, code: problem.code, detail: problem.detail });

@@ -14,7 +14,13 @@ export {
 } from "./metrics.ts";
 export { accessLog, type HttpSettings, limitBody, rejectMalformedJson, requestContext } from "./middleware.ts";
 export { propagationHeaders } from "./propagation.ts";
-export { isExpectedError, reportError, reportingDurableObject, sentryOptions, withErrorReporting } from "./sentry.ts";
+export {
+  type ErrorContext,
+  isExpectedError,
+  reportError,
+  reportingDurableObject,
+  withErrorReporting,
+} from "./sentry.ts";
 export { routeOf, traceRequests, traceWork, versionIdOf, waitUntilOf, workerTelemetry } from "./telemetry.ts";
 export {
   continueTrace,

@@ -31,6 +31,7 @@ export function requestContext(service: string, settings: (env: object) => HttpS
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && requestIdPattern.test(incoming) ? incoming : newId("request");
     const trace = continueTrace(c.req.header("traceparent"));
+    c.set("service", service);
     c.set("requestId", requestId);
     c.set("trace", trace);
     const versionId = versionIdOf(c.env);

@@ -136,7 +136,7 @@ export function traceWork<T>(
       return await fn(span);
     } catch (error) {
       const parent = typeof work.parent === "string" ? parseTraceparent(work.parent)?.traceId : work.parent?.traceId;
-      reportError(error, { traceId: span?.traceId ?? parent });
+      reportError(env, error, { service, traceId: span?.traceId ?? parent }, work.waitUntil);
       throw error;
     } finally {
       work.waitUntil(flushMetrics(env as object));

@@ -29,7 +29,7 @@ import { stopOnce } from "../lifecycle.ts";
 import { telemetryCompare, telemetryOn, telemetryVars } from "../options.ts";
 import { customerSession, post, provisionServiceToken } from "../session.ts";
 import { spawnDoHop } from "../workerd.ts";
-import { runWrk, type WrkResult } from "../wrk.ts";
+import { runWrk, type WrkResult, wrkErrors } from "../wrk.ts";
 import { classicLevels, runClassic } from "./classic.ts";
 import { type BenchRow, concurrencyLevels, printable, type Scenario, scenarios } from "./scenarios.ts";
 
@@ -175,7 +175,7 @@ try {
             p50: result.p50 / 1000,
             p99: result.p99 / 1000,
             commitsPerOp: mode === "debit" ? (after - before) / ok : Number.NaN,
-            errors: result.status + result.connect + result.read + result.write + result.timeout,
+            errors: wrkErrors(result),
           });
           log(`${mode} ${scenario} c=${concurrency}: ${rows.at(-1)?.opsPerSecond} ops/s`);
         }
@@ -192,7 +192,7 @@ try {
         p50: result.p50 / 1000,
         p99: result.p99 / 1000,
         commitsPerOp: Number.NaN,
-        errors: result.status + result.connect + result.read + result.write + result.timeout,
+        errors: wrkErrors(result),
       });
     }
     await checkBalances(hot, spread, rows);
@@ -312,7 +312,7 @@ async function compareTelemetry(
           p50: mean(results, (result) => result.p50) / 1000,
           p99: mean(results, (result) => result.p99) / 1000,
           commitsPerOp: Number.NaN,
-          errors: results.reduce((sum, r) => sum + r.status + r.connect + r.read + r.write + r.timeout, 0),
+          errors: results.reduce((sum, result) => sum + wrkErrors(result), 0),
         });
       }
       const [off, on] = rows.slice(-2).map((row) => row.opsPerSecond);

@@ -565,9 +565,17 @@ describe("the outbox sweeper", () => {
         }
       }
       expect(delivered).toMatchObject({ key: transferId, type: "TransferNeedsAttention", subject: transferId });
-      const [row] = await sql<{ published: boolean }[]>`
-        select published_at is not null as published from transfers.outbox where id = ${eventId}`;
-      expect(row?.published).toBe(true);
+      // Marked sent once the broker acknowledged, in the relay's transaction (which may commit
+      // just after a consumer read the record).
+      const published = async () =>
+        (
+          await sql<{ published: boolean }[]>`
+            select published_at is not null as published from transfers.outbox where id = ${eventId}`
+        )[0]?.published;
+      for (let attempt = 0; attempt < 50 && !(await published()); attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(await published()).toBe(true);
     } finally {
       await sql.end();
       await kafka.deleteConsumer(consumer);

@@ -119,8 +119,10 @@ describe(`${TRANSFERS} random transfers at concurrency ${CONCURRENCY}`, () => {
         after = page.nextCursor;
       }
     };
+    // Sagas that met a transient failure retry with backoff: on a loaded two-core machine (the
+    // other e2e stacks run beside this one) the last ones may take a minute or two to settle.
     for (let attempt = 0; (await all("PENDING")).length > 0; attempt++) {
-      expect(attempt).toBeLessThan(60);
+      expect(attempt, "transfers still PENDING after 3 minutes").toBeLessThan(360);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     expect(await all("NEEDS_ATTENTION")).toEqual([]);

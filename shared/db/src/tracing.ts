@@ -16,9 +16,14 @@ type Sql = {
 const identifier = String.raw`(?:"[^"]+"|[A-Za-z_][\w$]*)`;
 const tablePattern = new RegExp(String.raw`\b(?:from|into|update|join)\s+(${identifier}(?:\.${identifier})?)`, "i");
 
-/** `SELECT transfers.outbox`: the operation and the first table a statement names. */
+/**
+ * `SELECT transfers.outbox`: the operation and the first table a statement names. A statement
+ * with a common table expression is named by the first write it makes (`with e as (insert into
+ * ledger.entries …) insert into ledger.postings …` is `INSERT ledger.entries`), else it is a SELECT.
+ */
 export function statementName(text: string): string {
-  const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? "QUERY";
+  let operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? "QUERY";
+  if (operation === "WITH") operation = /\b(insert|update|delete)\b/i.exec(text)?.[1]?.toUpperCase() ?? "SELECT";
   const table = tablePattern.exec(text)?.[1]?.replaceAll('"', "");
   return table ? `${operation} ${table}` : operation;
 }

@@ -10,5 +10,12 @@ describe("statementName", () => {
       "SELECT ledger.entries",
     );
     expect(statementName("set local lock_timeout = '5s'")).toBe("SET");
+    expect(
+      statementName(`with entry as (insert into "ledger"."entries" (sequence) values ($1) returning sequence)
+        insert into "ledger"."postings" (entry_sequence) select sequence from entry`),
+    ).toBe("INSERT ledger.entries");
+    expect(statementName("with recent as (select id from transfers.transfers) select * from recent")).toBe(
+      "SELECT transfers.transfers",
+    );
   });
 });

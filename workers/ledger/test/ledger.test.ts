@@ -97,6 +97,30 @@ describe("recording entries", () => {
     expect(row?.n).toBe(1);
   });
 
+  it("30 different movements recorded at once form one chain, each entry linked to the one before it", async () => {
+    const { token } = await transfers();
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => record(token, movement(account(), account(), 10 + i))),
+    );
+    expect(answers.map((r) => r.status)).toEqual(Array.from({ length: 30 }, () => 201));
+    const recorded = (await Promise.all(answers.map((r) => r.json()))) as Array<{
+      sequence: string;
+      previousHash: string;
+      hash: string;
+    }>;
+    expect(new Set(recorded.map((entry) => entry.sequence)).size).toBe(30);
+    const inOrder = [...recorded].sort((a, b) => (BigInt(a.sequence) < BigInt(b.sequence) ? -1 : 1));
+    // Where two of them are neighbours in the chain (another file's entry may sit between), the
+    // later one names the earlier one's hash.
+    for (const [i, entry] of inOrder.entries()) {
+      const before = inOrder[i - 1];
+      if (before && BigInt(entry.sequence) === BigInt(before.sequence) + 1n) {
+        expect(entry.previousHash).toBe(before.hash);
+      }
+    }
+    expect(await verify()).toMatchObject({ valid: true });
+  });
+
   it("refuses unbalanced postings (422), a single leg (400), and callers without ledger:write (403)", async () => {
     const { token } = await transfers();
     const unbalanced = movement(account(), account(), 10);

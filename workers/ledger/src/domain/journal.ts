@@ -1,4 +1,4 @@
-import { type Database, databaseError, withTransaction } from "@edgebank/db";
+import { type Database, databaseError, resultRows, withTransaction } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { newId } from "@edgebank/ids";
 import { asc, desc, eq, sql } from "drizzle-orm";
@@ -81,25 +81,35 @@ async function appendUnderLock(
   key: CheckpointKey,
 ): Promise<{ entry: RecordedEntry; replayed: boolean }> {
   return withTransaction(db, async (tx) => {
+    // Every append waits for the one before it to commit, so the chain is held for as few round
+    // trips as the append allows: take it, read, write, commit.
+    //
     // Waiting for the chain is bounded: under a pile-up the caller gets a retryable 503 rather
-    // than holding a pooled connection until its own timeout.
-    await tx.execute(sql`set local lock_timeout = '3s'`);
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('edgebank.ledger.chain', 0))`);
-    const existing = await findEntry(tx as unknown as Database, { transferId: input.transferId });
-    if (existing) {
-      if (!sameMovement(existing, input)) {
+    // than holding a pooled connection until its own timeout. The bound is set in the statement
+    // that takes the lock (its FROM row is computed before the lock is asked for).
+    await tx.execute(
+      sql`select pg_advisory_xact_lock(hashtextextended('edgebank.ledger.chain', 0))
+          from (select set_config('lock_timeout', '3s', true)) as bounded`,
+    );
+    // A statement that started before the lock was granted would not see the entry committed
+    // just before it: what the append reads is read after the lock, in one statement.
+    const rows = resultRows<{ at: string; hash: string; transfer_id: string }>(
+      await tx.execute(sql`
+        (select sequence::text as at, hash, transfer_id from ${entries} where transfer_id = ${input.transferId})
+        union all
+        (select sequence::text as at, hash, transfer_id from ${entries} order by sequence desc limit 1)`),
+    );
+    if (rows.some((row) => row.transfer_id === input.transferId)) {
+      const existing = await findEntry(tx as unknown as Database, { transferId: input.transferId });
+      if (existing && !sameMovement(existing, input)) {
         throw new AppError("conflict", `Transfer ${input.transferId} is already recorded with other postings.`);
       }
-      return { entry: existing, replayed: true };
+      if (existing) return { entry: existing, replayed: true };
     }
-    const [head] = await tx
-      .select({ sequence: entries.sequence, hash: entries.hash })
-      .from(entries)
-      .orderBy(desc(entries.sequence))
-      .limit(1);
+    const head = rows[0];
     const previousHash = head?.hash ?? GENESIS_HASH;
     const chained: ChainedEntry = {
-      sequence: (head?.sequence ?? 0n) + 1n,
+      sequence: BigInt(head?.at ?? 0) + 1n,
       id: newId("ledgerEntry"),
       transferId: input.transferId,
       description: input.description,
@@ -107,16 +117,26 @@ async function appendUnderLock(
       postings: input.postings.map((p, leg) => ({ leg, ...p })),
     };
     const hash = await entryHash(previousHash, chained);
-    await tx.insert(entries).values({
-      sequence: chained.sequence,
-      id: chained.id,
-      transferId: chained.transferId,
-      description: chained.description,
-      recordedAt: chained.recordedAt,
-      previousHash,
-      hash,
-    });
-    await tx.insert(postings).values(chained.postings.map((p) => ({ entrySequence: chained.sequence, ...p })));
+    const legs = JSON.stringify(
+      chained.postings.map((p) => ({
+        leg: p.leg,
+        account_id: p.accountId,
+        amount: p.amount.toString(),
+        currency: p.currency,
+      })),
+    );
+    // The entry and its postings in one statement (the deferred balance check runs at COMMIT).
+    await tx.execute(sql`
+      with entry as (
+        insert into ${entries} (sequence, id, transfer_id, description, recorded_at, previous_hash, hash)
+        values (${chained.sequence.toString()}::bigint, ${chained.id}, ${chained.transferId},
+                ${chained.description}, ${chained.recordedAt.toISOString()}::timestamptz, ${previousHash}, ${hash})
+        returning sequence
+      )
+      insert into ${postings} (entry_sequence, leg, account_id, amount, currency)
+      select entry.sequence, leg.leg, leg.account_id, leg.amount, leg.currency
+      from entry, jsonb_to_recordset(${legs}::text::jsonb)
+        as leg(leg bigint, account_id text, amount bigint, currency text)`);
     if (chained.sequence % CHECKPOINT_EVERY === 0n) {
       await tx.insert(checkpoints).values({
         sequence: chained.sequence,

@@ -1,7 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { AppError } from "@edgebank/errors";
 import { countEvent, traceWork } from "@edgebank/http";
-import { fullJitterDelay } from "@edgebank/resilience";
 import {
   type AccountOperation,
   type Outcome,
@@ -13,6 +12,7 @@ import { withSpan } from "@edgebank/telemetry";
 import { settleTransfer } from "../domain/settlement.ts";
 import { relayTransferEvents } from "../events.ts";
 import { config } from "../service.ts";
+import { afterTransientFailure } from "./retry-policy.ts";
 
 /** What a saga moves; amounts in minor units as decimal strings. */
 export interface SagaTransfer {
@@ -72,6 +72,8 @@ export interface SagaState {
   reason?: string;
   /** Failed attempts of the current step. */
   attempts: number;
+  /** When the current step first failed (ISO time), while it is being retried. */
+  failingSince?: string;
   /** The step that could not finish, where an operator's retry resumes. */
   resumeAt?: SagaStep;
   /**
@@ -90,15 +92,6 @@ export type CrashPoint = `${SagaStep}:${"before" | "after" | "throw"}`;
 
 /** A hold outlives any saga that is still running; an abandoned one is released by its alarm. */
 const HOLD_TTL_MS = 7 * 24 * 3600_000;
-/**
- * Transient failures of a step before the saga stops trying it, and the backoff between. Before
- * anything was credited, giving up compensates; after, it needs a person, so those steps try
- * for minutes (up to ~6 with a 30 s cap) before they escalate.
- */
-const MAX_ATTEMPTS_BEFORE_CREDIT = 8;
-const MAX_ATTEMPTS_AFTER_CREDIT = 16;
-const RETRY = { maxAttempts: MAX_ATTEMPTS_AFTER_CREDIT, baseDelayMs: 200, maxDelayMs: 30_000 };
-
 /** Reasons a business refusal at each step is reported with. */
 const refusalReasons: Record<string, string> = {
   insufficient_funds: "insufficient_funds",
@@ -151,7 +144,7 @@ export class TransferSagaDO extends DurableObject<Env> {
     const state = await this.#load();
     if (!state) return undefined;
     if (state.status !== "NEEDS_ATTENTION") throw new AppError("conflict", `The saga is ${state.status}.`);
-    const resumed: SagaState = { ...state, status: "RUNNING", attempts: 0, step: state.resumeAt ?? "hold" };
+    const resumed: SagaState = { ...settled(state), status: "RUNNING", step: state.resumeAt ?? "hold" };
     delete resumed.reason;
     delete resumed.resumeAt;
     await this.ctx.storage.put("saga", resumed);
@@ -185,9 +178,8 @@ export class TransferSagaDO extends DurableObject<Env> {
     const state = await this.#load();
     if (!state) return undefined;
     const resumed: SagaState = {
-      ...state,
+      ...settled(state),
       status: "RUNNING",
-      attempts: 0,
       step: compensationStart(state),
       reason: COMPENSATED_BY_OPERATOR,
     };
@@ -280,10 +272,9 @@ export class TransferSagaDO extends DurableObject<Env> {
       return this.#retryLater(started, error.what);
     }
     const done = await this.#save({
-      ...started,
+      ...settled(started),
       ...next,
       ...(next.step === "escalate" && step !== "escalate" ? { resumeAt: step } : {}),
-      attempts: 0,
       history: [...started.history, { step, event: "done", detail: next.reason ?? next.step, at: at() }],
     });
     await this.#crashIf(`${step}:after`);
@@ -418,17 +409,24 @@ export class TransferSagaDO extends DurableObject<Env> {
   }
 
   /**
-   * Schedules the step again after a full-jitter backoff. A step that keeps failing stops:
-   * before anything was credited the saga compensates; after, it needs a person.
+   * Schedules the step again after a full-jitter backoff. A step that keeps failing stops: the
+   * hold after a few tries (the saga compensates); a step after the credit once it has failed
+   * for a while (it needs a person): see retry-policy.ts.
    */
   async #retryLater(state: SagaState, detail: string): Promise<"later" | SagaState> {
     const attempts = state.attempts + 1;
     const at = new Date().toISOString();
+    const failingSince = state.failingSince ?? at;
     const compensable = state.step === "hold";
-    if (attempts >= (compensable ? MAX_ATTEMPTS_BEFORE_CREDIT : MAX_ATTEMPTS_AFTER_CREDIT)) {
+    const decision = afterTransientFailure({
+      compensable,
+      attempts,
+      failingSinceMs: Date.parse(failingSince),
+      nowMs: Date.now(),
+    });
+    if (decision === "give_up") {
       return this.#save({
-        ...state,
-        attempts: 0,
+        ...settled(state),
         step: compensable ? "release" : "escalate",
         ...(compensable ? {} : { resumeAt: state.step }),
         reason: `${state.step}_unavailable`,
@@ -438,10 +436,10 @@ export class TransferSagaDO extends DurableObject<Env> {
     await this.#save({
       ...state,
       attempts,
+      failingSince,
       history: [...state.history, { step: state.step, event: "retry", detail, at }],
     });
-    const delay = fullJitterDelay(attempts - 1, RETRY, Math.random);
-    await this.ctx.storage.setAlarm(Date.now() + Math.max(delay, 10));
+    await this.ctx.storage.setAlarm(Date.now() + decision.retryInMs);
     return "later";
   }
 
@@ -468,6 +466,12 @@ export class TransferSagaDO extends DurableObject<Env> {
     await this.ctx.storage.sync();
     this.ctx.abort(`injected crash at ${point}`);
   }
+}
+
+/** The state with its current step's retries forgotten (the step finished, or starts afresh). */
+function settled(state: SagaState): SagaState {
+  const { failingSince, ...rest } = state;
+  return { ...rest, attempts: 0 };
 }
 
 /** The first compensation step of a saga in NEEDS_ATTENTION, or a 409 saying why there is none. */

@@ -1,4 +1,5 @@
 export { type AnalyticsEngineApi, type AnalyticsResult, queryAnalyticsEngine } from "./analytics.ts";
+export { type BatchOptions, batchingExporter } from "./batch.ts";
 export {
   activeSpan,
   currentTraceparent,

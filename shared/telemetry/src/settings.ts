@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { batchingExporter } from "./batch.ts";
 import { otlpHttpExporter, parseOtlpHeaders, type Resource, type TraceExporter } from "./otlp.ts";
 
 /**
@@ -30,7 +31,10 @@ export interface Telemetry {
 
 const exporters = new Map<string, TraceExporter>();
 
-/** The Worker's tracing setup from its vars (one exporter per endpoint and headers, per isolate). */
+/**
+ * The Worker's tracing setup from its vars: one exporter per endpoint and headers per isolate,
+ * which gathers the spans of all its invocations into few requests.
+ */
 export function telemetryOf(resource: Resource, vars: TelemetryVars): Telemetry {
   const endpoint = vars.OTEL_EXPORTER_OTLP_ENDPOINT;
   let exporter: TraceExporter | undefined;
@@ -38,7 +42,7 @@ export function telemetryOf(resource: Resource, vars: TelemetryVars): Telemetry 
     const key = `${endpoint}\n${vars.OTEL_EXPORTER_OTLP_HEADERS ?? ""}`;
     exporter = exporters.get(key);
     if (!exporter) {
-      exporter = otlpHttpExporter(endpoint, parseOtlpHeaders(vars.OTEL_EXPORTER_OTLP_HEADERS));
+      exporter = batchingExporter(otlpHttpExporter(endpoint, parseOtlpHeaders(vars.OTEL_EXPORTER_OTLP_HEADERS)));
       exporters.set(key, exporter);
     }
   }

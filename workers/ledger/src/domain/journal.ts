@@ -99,12 +99,14 @@ async function appendUnderLock(
         union all
         (select sequence::text as at, hash, transfer_id from ${entries} order by sequence desc limit 1)`),
     );
-    if (rows.some((row) => row.transfer_id === input.transferId)) {
-      const existing = await findEntry(tx as unknown as Database, { transferId: input.transferId });
-      if (existing && !sameMovement(existing, input)) {
+    const existing = rows.some((row) => row.transfer_id === input.transferId)
+      ? await findEntry(tx as unknown as Database, { transferId: input.transferId })
+      : undefined;
+    if (existing) {
+      if (!sameMovement(existing, input)) {
         throw new AppError("conflict", `Transfer ${input.transferId} is already recorded with other postings.`);
       }
-      if (existing) return { entry: existing, replayed: true };
+      return { entry: existing, replayed: true };
     }
     const head = rows[0];
     const previousHash = head?.hash ?? GENESIS_HASH;

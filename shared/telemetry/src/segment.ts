@@ -46,6 +46,10 @@ export class Segment implements SpanSink {
   }
 
   #schedule(): void {
+    if (!this.sampled && !this.#errored) {
+      this.#pending.length = 0; // a trace sampled out, with nothing failed: nothing leaves
+      return;
+    }
     if (this.#scheduled) return;
     this.#scheduled = true;
     // Gather the spans that end in the same turn into one request.
@@ -53,7 +57,6 @@ export class Segment implements SpanSink {
       Promise.resolve().then(() => {
         this.#scheduled = false;
         const spans = this.#pending.splice(0);
-        if (!this.sampled && !this.#errored) return;
         return this.#exporter.export(this.#resource, spans);
       }),
     );

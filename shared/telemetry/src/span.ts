@@ -34,20 +34,39 @@ export interface SpanSink {
   markError(): void;
 }
 
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+/** Random bytes drawn 4 KiB at a time: one `getRandomValues` per ~300 ids instead of one per id (~10 µs each). */
+const pool = new Uint8Array(4096);
+let taken = pool.length;
+
+/** `bytes` random bytes as lowercase hex, never all zero (W3C ids must not be). */
 function randomHex(bytes: number): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+  for (;;) {
+    // Filled on first use, inside an invocation: Workers refuse random values at startup.
+    if (taken + bytes > pool.length) {
+      crypto.getRandomValues(pool);
+      taken = 0;
+    }
+    let hex = "";
+    let nonZero = 0;
+    for (let index = taken; index < taken + bytes; index++) {
+      const byte = pool[index] ?? 0;
+      nonZero |= byte;
+      hex += HEX[byte];
+    }
+    taken += bytes;
+    if (nonZero !== 0) return hex;
+  }
 }
 
 /** A new random span id (8 bytes, never all zero). */
 export function newSpanId(): string {
-  const id = randomHex(8);
-  return /^0+$/.test(id) ? newSpanId() : id;
+  return randomHex(8);
 }
 
 /** A new random trace id (16 bytes, never all zero). */
 export function newTraceId(): string {
-  const id = randomHex(16);
-  return /^0+$/.test(id) ? newTraceId() : id;
+  return randomHex(16);
 }
 
 export interface SpanStart {

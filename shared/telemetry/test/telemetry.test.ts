@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
   currentTraceparent,
   encodeTraces,
+  newSpanId,
+  newTraceId,
   parseOtlpHeaders,
   type Resource,
   type SpanRecord,
@@ -113,6 +115,21 @@ describe("traceInvocation and withSpan", () => {
     });
   });
 
+  it("leave nothing to waitUntil for a trace sampled out that did not fail", async () => {
+    const { telemetry, exported, settle } = recording(0);
+    const handed: Array<Promise<unknown>> = [];
+    await traceInvocation(
+      { telemetry, name: "quiet", kind: "server", parent: undefined, waitUntil: (p) => void handed.push(p) },
+      async () => {
+        await withSpan("db", {}, async () => "fine");
+        expect(currentTraceparent()).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+      },
+    );
+    await settle();
+    expect(handed).toEqual([]);
+    expect(exported).toEqual([]);
+  });
+
   it("run untraced, and record nothing, without an exporter", async () => {
     const telemetry: Telemetry = { resource, exporter: undefined, sampleRatio: 1 };
     const result = await traceInvocation(
@@ -124,6 +141,22 @@ describe("traceInvocation and withSpan", () => {
     );
     expect(result).toBeUndefined();
     expect(currentTraceparent()).toBeUndefined();
+  });
+
+  it("make well-formed, distinct ids, also across refills of the random pool", () => {
+    const traceIds = new Set(Array.from({ length: 1_000 }, newTraceId));
+    const spanIds = new Set(Array.from({ length: 1_000 }, newSpanId));
+    expect(traceIds.size).toBe(1_000);
+    expect(spanIds.size).toBe(1_000);
+    for (const id of traceIds) expect(id).toMatch(/^(?!0{32})[0-9a-f]{32}$/);
+    for (const id of spanIds) expect(id).toMatch(/^(?!0{16})[0-9a-f]{16}$/);
+    // Random: each hex digit appears in roughly its share of places.
+    const digits = [...traceIds].join("");
+    for (const digit of "0123456789abcdef") {
+      const share = digits.split(digit).length - 1;
+      expect(share / digits.length).toBeGreaterThan(1 / 16 - 0.01);
+      expect(share / digits.length).toBeLessThan(1 / 16 + 0.01);
+    }
   });
 
   it("sample by the trace id's random bits, so every service decides alike", () => {

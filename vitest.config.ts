@@ -1,11 +1,25 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { exportJWK, generateKeyPair, importJWK, SignJWT } from "jose";
+import { exportJWK, generateKeyPair } from "jose";
+import { kCurrentWorker } from "miniflare";
 import { defineConfig, defineProject } from "vitest/config";
 import { dataServices } from "./dev/services.ts";
 import { createFakeServices } from "./workers/gateway/test/fake-services.ts";
 
 /** Pure-logic packages: tested in Node, beside their code. */
-const unitPackages = ["errors", "money", "ids", "resilience", "config", "http", "auth", "kafka", "events", "telemetry"];
+const unitPackages = [
+  "errors",
+  "money",
+  "ids",
+  "resilience",
+  "config",
+  "http",
+  "auth",
+  "kafka",
+  "events",
+  "telemetry",
+  "contracts",
+  "service",
+];
 
 /**
  * The issuer as services see it in their tests: a stand-in AUTH binding publishing one ES256
@@ -22,7 +36,6 @@ const testIssuer = await (async () => {
     };
   };
   const [current, retired] = await Promise.all([key("test-current"), key("test-retired")]);
-  const signingKey = await importJWK(current.privateJwk, "ES256");
   return {
     bindings: {
       TEST_SIGNING_JWK: JSON.stringify(current.privateJwk),
@@ -32,33 +45,10 @@ const testIssuer = await (async () => {
     auth: async (request: Request) => {
       const { pathname } = new URL(request.url);
       if (pathname === "/.well-known/jwks.json") return Response.json({ keys: [current.publicJwk] });
-      if (pathname === "/v1/auth/token" && request.method === "POST") return serviceToken(request, signingKey);
       return new Response("not found", { status: 404 });
     },
   };
 })();
-
-/** The secret of the service clients (SERVICE_CLIENT_SECRET) the stand-in issuer accepts. */
-const testServiceSecret = "test-only-service-client-secret";
-
-/** The stand-in issuer's client_credentials grant: a token for a service client of the tests. */
-async function serviceToken(request: Request, signingKey: Awaited<ReturnType<typeof importJWK>>): Promise<Response> {
-  const form = new URLSearchParams(await request.text());
-  const clientId = form.get("client_id") ?? "";
-  if (form.get("grant_type") !== "client_credentials" || form.get("client_secret") !== testServiceSecret) {
-    return Response.json({ error: "invalid_client" }, { status: 401 });
-  }
-  const scope = form.get("scope") ?? "";
-  const access = await new SignJWT({ scope, client_id: clientId, jti: crypto.randomUUID() })
-    .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: "test-current" })
-    .setIssuer("https://api.edgebank.dev")
-    .setAudience("edgebank-api")
-    .setSubject(clientId)
-    .setIssuedAt()
-    .setExpirationTime("15m")
-    .sign(signingKey);
-  return Response.json({ access_token: access, token_type: "Bearer", expires_in: 900, scope });
-}
 
 /** The merchant the payments stand-in says every caller owns (inventory's tests). */
 const testMerchantId = "mer_01m8663z1ee8ga0a692p6nzqft";
@@ -93,6 +83,13 @@ const unavailable = async () =>
     { type: "about:blank", title: "Unavailable in this test", status: 503 },
     { status: 503, headers: { "content-type": "application/problem+json" } },
   );
+
+/** A binding to an entrypoint of the worker under test, with these props (how its callers bind it). */
+const ownEntrypoint = (entrypoint: string, props?: Record<string, unknown>) => ({
+  name: kCurrentWorker,
+  entrypoint,
+  ...(props ? { props } : {}),
+});
 
 /** A fixed key-encryption key for the auth service's signing keys in tests (32 bytes, base64url). */
 const testKek = "dGVzdC1vbmx5LWtleS1lbmNyeXB0aW9uLWtleS0zMmI";
@@ -233,9 +230,6 @@ export default defineConfig({
                       KAFKA_REST_URL: inject("kafkaRestUrl"),
                     }
                   : {}),
-                ...(["transfers", "ledger", "payments"].includes(service.name)
-                  ? { SERVICE_CLIENT_SECRET: testServiceSecret }
-                  : {}),
                 ...(service.name === "notifications"
                   ? {
                       KAFKA_REST_URL: inject("kafkaRestUrl"),
@@ -259,6 +253,22 @@ export default defineConfig({
                         ? { ACCOUNTS: unavailable, LEDGER: unavailable }
                         : {}),
                       ...(service.name === "ledger" ? { ACCOUNTS: unavailable } : {}),
+                      // The service's own entrypoint as its callers bind it, each named by its props.
+                      ...(service.name === "accounts"
+                        ? {
+                            RPC_AS_TRANSFERS: ownEntrypoint("AccountsRpc", { caller: "transfers" }),
+                            RPC_AS_PAYMENTS: ownEntrypoint("AccountsRpc", { caller: "payments" }),
+                            RPC_AS_LEDGER: ownEntrypoint("AccountsRpc", { caller: "ledger" }),
+                            RPC_WITHOUT_CALLER: ownEntrypoint("AccountsRpc"),
+                          }
+                        : {}),
+                      ...(service.name === "ledger"
+                        ? {
+                            RPC_AS_TRANSFERS: ownEntrypoint("LedgerRpc", { caller: "transfers" }),
+                            RPC_AS_LEDGER: ownEntrypoint("LedgerRpc", { caller: "ledger" }),
+                            RPC_WITHOUT_CALLER: ownEntrypoint("LedgerRpc"),
+                          }
+                        : {}),
                       ...(service.name === "inventory" ? { PAYMENTS: testPayments } : {}),
                       ...(service.name === "orders" ? { INVENTORY: testInventory } : {}),
                     },

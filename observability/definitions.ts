@@ -35,7 +35,9 @@ const requestLabels = ["route", "method", "status_class"];
 export const metrics: MetricDefinition[] = [
   {
     name: "http_request",
-    help: "One request a Worker answered (every Worker, every route).",
+    help:
+      "One request a Worker answered (every Worker, every route), or one internal RPC call it served " +
+      "(route `rpc <Entrypoint>.<method>`, method `RPC`, the status its result stands for).",
     labels: requestLabels,
     doubles: ["duration in milliseconds", "HTTP status"],
     prometheus: [

@@ -18,7 +18,6 @@ import { startUpstashRestServer } from "../upstash-redis/server.ts";
 import { cronTriggers, startCronScheduler } from "./cron.ts";
 import { writeDevVars } from "./dev-vars.ts";
 import { freePort } from "./ports.ts";
-import { provisionServiceClients, serviceClients } from "./service-clients.ts";
 import { ensureStaffUser } from "./staff.ts";
 import { findWorkerdPort } from "./workerd-port.ts";
 
@@ -182,8 +181,6 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     });
     await migrateAll(databases.urls);
     options.log(`databases migrated (${dataServices.length} services)`);
-    const clientSecrets = Object.fromEntries(serviceClients.map((client) => [client.service, newKek()]));
-    await provisionServiceClients(databases.urls.auth ?? "", clientSecrets);
     for (const user of options.staff ?? []) {
       await ensureStaffUser(databases.urls.auth ?? "", user);
       options.log(`${user.role}: ${user.email} / ${user.password}`);
@@ -287,7 +284,6 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         ...(relay ? { DATABASE_URL: direct, NEON_WS_PROXY: relay.proxy } : {}),
         ...(service.name === "auth" ? { SIGNING_KEY_KEK: options.signingKeyKek } : {}),
         ...(service.name === "ledger" ? { LEDGER_CHECKPOINT_KEY: options.ledgerCheckpointKey } : {}),
-        ...(clientSecrets[service.name] ? { SERVICE_CLIENT_SECRET: clientSecrets[service.name] } : {}),
         // Services with an outbox or consumers use the stack's Kafka REST endpoint.
         ...(["transfers", "accounts", "payments", "orders", "inventory"].includes(service.name)
           ? { KAFKA_REST_URL: kafkaRestUrl }

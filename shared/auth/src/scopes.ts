@@ -18,12 +18,11 @@ export const scopes = [
   "ledger:read",
   "operator",
   "auditor",
-  /** Service scope: move money on accounts directly (transfers, payments). Machine clients only. */
+  /**
+   * Service scope: move money on accounts over the accounts service's HTTP command API (the
+   * benchmarks' path). Machine clients only; the platform's own services call accounts over RPC.
+   */
   "accounts:operate",
-  /** Service scope: record entries in the ledger (transfers). Machine clients only. */
-  "ledger:write",
-  /** Service scope: read every account's posted balance (the ledger's reconciliation). Machine clients only. */
-  "accounts:reconcile",
 ] as const;
 export type Scope = (typeof scopes)[number];
 

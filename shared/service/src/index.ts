@@ -1,5 +1,4 @@
 export { authenticated } from "./auth.ts";
-export { forgetServiceToken, serviceToken } from "./credentials.ts";
 export {
   createServiceApp,
   type ServiceConfig,

@@ -6,6 +6,8 @@ import { registerInternalRoutes } from "./routes/internal.ts";
 import { registerOperatorRoutes } from "./routes/operator.ts";
 import { app } from "./service.ts";
 
+export { AccountsRpc } from "./rpc.ts";
+
 /**
  * The accounts service: accounts, their owners and balances, and the AccountDO, the single
  * writer of each account's money, and the relay of its outbox to Kafka.

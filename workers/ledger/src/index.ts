@@ -5,6 +5,8 @@ import { registerReconciliationRoutes } from "./routes/reconciliations.ts";
 import { scheduled } from "./scheduled.ts";
 import { app } from "./service.ts";
 
+export { LedgerRpc } from "./rpc.ts";
+
 /**
  * The ledger service: an append-only double-entry journal of every completed money movement,
  * chained by hashes and anchored by signed checkpoints, its verification, and its

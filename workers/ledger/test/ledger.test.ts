@@ -1,6 +1,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { testCaller } from "@edgebank/auth/testing";
+import type { LedgerEntry, LedgerService, RecordInput, RecordResult } from "@edgebank/contracts";
 import { type Database, resultRows, withDatabase } from "@edgebank/db";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
@@ -19,15 +20,20 @@ function call(path: string, token: string, init: RequestInit = {}): Promise<Resp
   return exports.default.fetch(new Request(`https://ledger.internal${path}`, { ...init, headers }));
 }
 
-const transfers = () => testCaller(env, "ledger:write", "client");
 const auditor = () => testCaller(env, "accounts:read ledger:read auditor");
 
-function record(token: string, body: unknown): Promise<Response> {
-  return call("/internal/v1/ledger/entries", token, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
+/** The ledger's entrypoint as the transfers service binds it (test-only binding). */
+const asTransfers = env.RPC_AS_TRANSFERS as unknown as LedgerService;
+
+function record(input: RecordInput): Promise<RecordResult> {
+  return asTransfers.record(input);
+}
+
+/** The entry an applied record answered with. */
+function entryOf(result: RecordResult): LedgerEntry {
+  expect(result.status).toBe("applied");
+  if (result.status !== "applied") throw new Error(`not recorded: ${result.status}`);
+  return result.entry;
 }
 
 /** A movement of `amount` from one account to another, as the transfer saga records it. */
@@ -60,35 +66,30 @@ function asIntruder<T>(work: (db: Database) => Promise<T>): Promise<T> {
   );
 }
 
-describe("recording entries", () => {
+describe("recording entries (LedgerRpc.record)", () => {
   it("records a balanced entry once per transfer id, chained to the one before", async () => {
-    const { token } = await transfers();
-    const first = await record(token, movement(account(), account(), 500));
-    expect(first.status).toBe(201);
-    const a = (await first.json()) as Record<string, string>;
+    const first = await record(movement(account(), account(), 500));
+    expect(first).toMatchObject({ status: "applied", replayed: false });
+    const a = entryOf(first);
     const body = movement(account(), account(), 250);
-    const second = await record(token, body);
-    expect(second.status).toBe(201);
-    const b = (await second.json()) as Record<string, string>;
+    const second = await record(body);
+    expect(second).toMatchObject({ status: "applied", replayed: false });
+    const b = entryOf(second);
     expect(b.previousHash).toMatch(/^[0-9a-f]{64}$/);
-    expect(BigInt(b.sequence ?? 0)).toBeGreaterThan(BigInt(a.sequence ?? 0));
+    expect(BigInt(b.sequence)).toBeGreaterThan(BigInt(a.sequence));
 
-    const replay = await record(token, body);
-    expect(replay.status).toBe(200);
-    expect(await replay.json()).toEqual(b);
+    expect(await record(body)).toEqual({ status: "applied", replayed: true, entry: b });
 
-    const other = await record(token, { ...body, postings: movement("x", "y", 251).postings });
-    expect(other.status).toBe(409);
+    const other = await record({ ...body, postings: movement("x", "y", 251).postings });
+    expect(other.status).toBe("conflict");
   });
 
   it("the same transfer id sent 20 times at once is one entry", async () => {
-    const { token } = await transfers();
     const body = movement(account(), account(), 42);
-    const answers = await Promise.all(Array.from({ length: 20 }, () => record(token, body)));
-    expect(answers.filter((r) => r.status === 201)).toHaveLength(1);
-    expect(answers.filter((r) => r.status === 200)).toHaveLength(19);
-    const bodies = new Set(await Promise.all(answers.map((r) => r.text())));
-    expect(bodies.size).toBe(1);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => record(body)));
+    expect(answers.filter((r) => r.status === "applied" && !r.replayed)).toHaveLength(1);
+    expect(answers.filter((r) => r.status === "applied" && r.replayed)).toHaveLength(19);
+    expect(new Set(answers.map((r) => JSON.stringify(entryOf(r)))).size).toBe(1);
     const [row] = await withDatabase(settings(), async (db) =>
       resultRows<{ n: number }>(
         await db.execute(sql`select count(*)::int as n from ledger.entries where transfer_id = ${body.transferId}`),
@@ -98,16 +99,10 @@ describe("recording entries", () => {
   });
 
   it("30 different movements recorded at once form one chain, each entry linked to the one before it", async () => {
-    const { token } = await transfers();
     const answers = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => record(token, movement(account(), account(), 10 + i))),
+      Array.from({ length: 30 }, (_, i) => record(movement(account(), account(), 10 + i))),
     );
-    expect(answers.map((r) => r.status)).toEqual(Array.from({ length: 30 }, () => 201));
-    const recorded = (await Promise.all(answers.map((r) => r.json()))) as Array<{
-      sequence: string;
-      previousHash: string;
-      hash: string;
-    }>;
+    const recorded = answers.map(entryOf);
     expect(new Set(recorded.map((entry) => entry.sequence)).size).toBe(30);
     const inOrder = [...recorded].sort((a, b) => (BigInt(a.sequence) < BigInt(b.sequence) ? -1 : 1));
     // Where two of them are neighbours in the chain (another file's entry may sit between), the
@@ -121,24 +116,33 @@ describe("recording entries", () => {
     expect(await verify()).toMatchObject({ valid: true });
   });
 
-  it("refuses unbalanced postings (422), a single leg (400), and callers without ledger:write (403)", async () => {
-    const { token } = await transfers();
+  it("refuses unbalanced postings, a single leg, and callers outside the allow-list, recording nothing", async () => {
     const unbalanced = movement(account(), account(), 10);
     unbalanced.postings[1] = { accountId: account(), amount: "11", currency: "EUR" };
-    const refused = await record(token, unbalanced);
-    expect(refused.status).toBe(422);
-    expect(await refused.json()).toMatchObject({ reason: "unbalanced" });
+    expect(await record(unbalanced)).toMatchObject({ status: "refused", reason: "unbalanced" });
 
     const mixed = movement(account(), account(), 10);
     mixed.postings[1] = { accountId: account(), amount: "10", currency: "USD" };
-    expect((await record(token, mixed)).status).toBe(422);
+    expect(await record(mixed)).toMatchObject({ status: "refused", reason: "unbalanced" });
 
     const single = movement(account(), account(), 10);
     single.postings = single.postings.slice(0, 1);
-    expect((await record(token, single)).status).toBe(400);
+    expect(await record(single)).toMatchObject({ status: "invalid", reason: "invalid_input" });
 
-    const customer = await testCaller(env, "accounts:read accounts:write transfers:write");
-    expect((await record(customer.token, movement(account(), account(), 10))).status).toBe(403);
+    const strangers = [env.RPC_AS_LEDGER, env.RPC_WITHOUT_CALLER] as unknown as LedgerService[];
+    const stolen = movement(account(), account(), 10);
+    for (const stranger of strangers) {
+      expect(await stranger.record(stolen)).toMatchObject({ status: "forbidden", reason: "caller_not_allowed" });
+    }
+    const ids = [unbalanced, mixed, single, stolen].map((m) => m.transferId);
+    const [row] = await withDatabase(settings(), async (db) =>
+      resultRows<{ n: number }>(
+        await db.execute(
+          sql`select count(*)::int as n from ledger.entries where transfer_id = any(string_to_array(${ids.join(",")}, ','))`,
+        ),
+      ),
+    );
+    expect(row?.n).toBe(0);
   });
 });
 
@@ -175,8 +179,7 @@ describe("the database guards the journal", () => {
   });
 
   it("refuses to update, delete or truncate entries and postings", async () => {
-    const { token } = await transfers();
-    const entry = (await (await record(token, movement(account(), account(), 7))).json()) as { sequence: string };
+    const entry = entryOf(await record(movement(account(), account(), 7)));
     for (const statement of [
       sql`update ledger.postings set amount = amount * 2 where entry_sequence = ${entry.sequence}`,
       sql`delete from ledger.postings where entry_sequence = ${entry.sequence}`,
@@ -196,10 +199,9 @@ describe("the database guards the journal", () => {
 
 describe("tamper evidence", () => {
   it("verifies the chain, and names the entry whose posting was changed behind the ledger's back", async () => {
-    const { token } = await transfers();
-    for (let i = 0; i < 3; i++) await record(token, movement(account(), account(), 100 + i));
-    const target = (await (await record(token, movement(account(), account(), 999))).json()) as { sequence: string };
-    await record(token, movement(account(), account(), 5));
+    for (let i = 0; i < 3; i++) await record(movement(account(), account(), 100 + i));
+    const target = entryOf(await record(movement(account(), account(), 999)));
+    await record(movement(account(), account(), 5));
     expect(await verify()).toMatchObject({ valid: true });
 
     await asIntruder((db) =>
@@ -220,9 +222,8 @@ describe("tamper evidence", () => {
   });
 
   it("a rewritten chain (every later hash recomputed) is caught by the signed checkpoint", async () => {
-    const { token } = await transfers();
-    const target = (await (await record(token, movement(account(), account(), 77))).json()) as { sequence: string };
-    await record(token, movement(account(), account(), 1));
+    const target = entryOf(await record(movement(account(), account(), 77)));
+    await record(movement(account(), account(), 1));
     // The cron signs the head.
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: "*/10 * * * *" }), env, ctx);
@@ -283,7 +284,6 @@ describe("tamper evidence", () => {
 
 describe("account history", () => {
   it("lists an account's postings newest first with the running balance, and the balance as of any entry", async () => {
-    const { token } = await transfers();
     const mine = account();
     const seqs: string[] = [];
     for (const [from, to, amount] of [
@@ -291,7 +291,7 @@ describe("account history", () => {
       [mine, account(), 30],
       [account(), mine, 5],
     ] as const) {
-      seqs.push(((await (await record(token, movement(from, to, amount))).json()) as { sequence: string }).sequence);
+      seqs.push(entryOf(await record(movement(from, to, amount))).sequence);
     }
     const { token: audit } = await auditor();
     const page = (await (await call(`/v1/ledger/accounts/${mine}/entries?limit=2`, audit)).json()) as {

@@ -1,6 +1,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { testCaller } from "@edgebank/auth/testing";
+import type { LedgerService } from "@edgebank/contracts";
 import { type Database, resultRows, withDatabase } from "@edgebank/db";
 import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -17,23 +18,16 @@ const settings = () => ({
 const account = () => `acc_test_${crypto.randomUUID().replaceAll("-", "")}`;
 
 async function record(transferId: string, postings: Array<[string, number, string?]>): Promise<void> {
-  const { token } = await testCaller(env, "ledger:write", "client");
-  const response = await exports.default.fetch(
-    new Request("https://ledger.internal/internal/v1/ledger/entries", {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        transferId,
-        description: "reconciliation test",
-        postings: postings.map(([accountId, amount, currency = "EUR"]) => ({
-          accountId,
-          amount: String(amount),
-          currency,
-        })),
-      }),
-    }),
-  );
-  expect(response.status).toBe(201);
+  const result = await (env.RPC_AS_TRANSFERS as unknown as LedgerService).record({
+    transferId,
+    description: "reconciliation test",
+    postings: postings.map(([accountId, amount, currency = "EUR"]) => ({
+      accountId,
+      amount: String(amount),
+      currency,
+    })),
+  });
+  expect(result).toMatchObject({ status: "applied", replayed: false });
 }
 
 type Balances = AccountBalance[];

@@ -1,57 +1,38 @@
 import { bindingWith, defineConfig } from "@edgebank/config";
+import type { AccountsService, BalancesInput } from "@edgebank/contracts";
 import { AppError } from "@edgebank/errors";
-import { forgetServiceToken, serviceToken } from "@edgebank/service";
+import { callRpc } from "@edgebank/service/rpc";
 import { z } from "zod";
 import type { AccountBalance, BalanceSource } from "../domain/reconcile.ts";
 
 /**
- * The accounts service's balances, over its service binding with the ledger's own machine
- * client (service scope accounts:reconcile, nothing that moves money).
+ * The accounts service's posted balances, over its AccountsRpc entrypoint (bound with
+ * `props.caller = "ledger"`, which may read balances and nothing that moves money).
  */
 const bindings = defineConfig(
-  z.object({ ACCOUNTS: bindingWith("fetch").transform((binding) => binding as unknown as Fetcher) }),
+  z.object({ ACCOUNTS: bindingWith("fetch").transform((binding) => binding as unknown as AccountsService) }),
 );
 
-const SCOPE = "accounts:reconcile";
-
-const page = z.object({
-  items: z.array(z.object({ id: z.string(), currency: z.string(), posted: z.string().regex(/^-?[0-9]+$/) })),
-  next: z.string().nullable(),
-});
-
-async function get(env: object, query: URLSearchParams): Promise<z.infer<typeof page>> {
-  const token = await serviceToken(env, SCOPE);
-  let response: Response;
-  try {
-    response = await bindings(env).ACCOUNTS.fetch(`https://accounts.internal/internal/v1/balances?${query}`, {
-      headers: { authorization: `Bearer ${token}` },
-      signal: AbortSignal.timeout(10_000),
-    });
-  } catch (error) {
-    throw new AppError("dependency_unavailable", "The accounts service did not answer.", { cause: error });
+async function page(env: object, query: BalancesInput) {
+  const result = await callRpc("accounts", "balances", (traceparent) =>
+    bindings(env).ACCOUNTS.balances({ ...query, ...(traceparent ? { traceparent } : {}) }),
+  );
+  if (result.status !== "found") {
+    throw new AppError("internal", `The accounts service refused the ledger's call: ${result.detail}`);
   }
-  if (response.status === 401) forgetServiceToken(env, SCOPE);
-  if (!response.ok) {
-    throw new AppError("dependency_unavailable", `The accounts service answered ${response.status}.`, {
-      cause: new Error((await response.text()).slice(0, 300)),
-    });
-  }
-  return page.parse(await response.json());
+  return {
+    items: result.items.map(
+      (item): AccountBalance => ({ id: item.id, currency: item.currency, posted: BigInt(item.posted) }),
+    ),
+    next: result.next,
+  };
 }
-
-const balances = (items: z.infer<typeof page>["items"]): AccountBalance[] =>
-  items.map((item) => ({ id: item.id, currency: item.currency, posted: BigInt(item.posted) }));
 
 export function accountBalances(env: object): BalanceSource {
   return {
-    async page(after, limit) {
-      const query = new URLSearchParams({ limit: String(limit) });
-      if (after) query.set("after", after);
-      const body = await get(env, query);
-      return { items: balances(body.items), next: body.next };
-    },
+    page: (after, limit) => page(env, { limit, ...(after ? { after } : {}) }),
     async named(ids) {
-      return balances((await get(env, new URLSearchParams({ ids: ids.join(",") }))).items);
+      return (await page(env, { ids, limit: ids.length })).items;
     },
   };
 }

@@ -1,0 +1,73 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import {
+  type AccountsService,
+  accountsContract,
+  type BalancesInput,
+  type BalancesResult,
+  type ContractRefusal,
+  type OperateInput,
+  type OperateResult,
+  type SettlementInput,
+  type SettlementResult,
+  type SummaryInput,
+  type SummaryResult,
+} from "@edgebank/contracts";
+import { serveRpc } from "@edgebank/http";
+import { currentTraceparent } from "@edgebank/telemetry";
+import type { z } from "zod";
+import { balancesOf, operate, settlementAccountOf, summaryOf } from "./services/operations.ts";
+
+/**
+ * The accounts service's internal contract (`accountsContract` in @edgebank/contracts) as Workers
+ * RPC: transfers and payments bind to this entrypoint with `props.caller` naming themselves, and
+ * each method admits only the callers its contract lists. Refusals come back as results with
+ * their reason; what throws (an unreachable database, an overloaded object) may be retried.
+ */
+export class AccountsRpc extends WorkerEntrypoint<Env> implements AccountsService {
+  /** Credit, debit, hold, capture or release, idempotent by operation id. */
+  operate(input: OperateInput): Promise<OperateResult> {
+    return this.#serve("operate", input, ({ accountId, operation, traceparent }) =>
+      operate(this.env, accountId, operation, currentTraceparent() ?? traceparent),
+    );
+  }
+
+  /** An account's owner, currency, status and balances, from its AccountDO. */
+  summary(input: SummaryInput): Promise<SummaryResult> {
+    return this.#serve("summary", input, async ({ accountId }) => {
+      const account = await summaryOf(this.env, accountId);
+      return account ? { status: "found" as const, account } : { status: "not_found" as const };
+    });
+  }
+
+  /** The bank's settlement account of a currency (counterpart of deposits and withdrawals). */
+  settlementAccount(input: SettlementInput): Promise<SettlementResult> {
+    return this.#serve("settlementAccount", input, async ({ currency }) => {
+      const accountId = await settlementAccountOf(this.env, currency);
+      return accountId ? { status: "found" as const, accountId } : { status: "not_found" as const };
+    });
+  }
+
+  /** Posted balances by pages in id order, or of named accounts: the ledger's reconciliation. */
+  balances(input: BalancesInput): Promise<BalancesResult> {
+    return this.#serve("balances", input, (query) => balancesOf(this.env, query));
+  }
+
+  #serve<M extends keyof typeof accountsContract, R extends { status: string }>(
+    method: M,
+    input: unknown,
+    run: (input: z.output<(typeof accountsContract)[M]["input"]>) => Promise<R>,
+  ): Promise<R | ContractRefusal> {
+    return serveRpc(
+      {
+        service: "accounts",
+        entrypoint: "AccountsRpc",
+        method,
+        contract: accountsContract[method],
+        env: this.env,
+        ctx: this.ctx,
+        input,
+      },
+      run,
+    );
+  }
+}

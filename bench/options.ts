@@ -4,7 +4,9 @@
  *   BENCH_TELEMETRY=on     the Workers trace (at the production sampling ratio, 0.1), report
  *                          errors to Sentry and write Analytics Engine points, as in production;
  *                          off (default): none of it, the baseline it is compared with;
- *                          compare: both side by side in one run (bench:accounts), alternating.
+ *                          compare: both side by side in one run (bench:accounts), alternating;
+ *                          alternate: both in one run, one measured worker alive at a time
+ *                          (bench:accounts: off, on, on, off, each arm on its own wrangler).
  */
 
 /** The concurrency levels to run: BENCH_LEVELS when set, else `defaults`. */
@@ -21,6 +23,7 @@ export const PRODUCTION_SAMPLE_RATIO = "0.1";
 
 export const telemetryOn = process.env.BENCH_TELEMETRY === "on";
 export const telemetryCompare = process.env.BENCH_TELEMETRY === "compare";
+export const telemetryAlternate = process.env.BENCH_TELEMETRY === "alternate";
 
 /**
  * The Workers' telemetry variables for a run: on, traces go out at the production ratio and

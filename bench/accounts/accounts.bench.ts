@@ -26,7 +26,7 @@ import { freePort } from "../../dev/stack/ports.ts";
 import { newKek, spawnWrangler, startStack, waitForOk } from "../../dev/stack/stack.ts";
 import { findWorkerdPort } from "../../dev/stack/workerd-port.ts";
 import { stopOnce } from "../lifecycle.ts";
-import { telemetryCompare, telemetryOn, telemetryVars } from "../options.ts";
+import { telemetryAlternate, telemetryCompare, telemetryOn, telemetryVars } from "../options.ts";
 import { customerSession, post, provisionServiceToken } from "../session.ts";
 import { spawnDoHop } from "../workerd.ts";
 import { runWrk, type WrkResult, wrkErrors } from "../wrk.ts";
@@ -98,7 +98,7 @@ async function spawnDirect(name: string, on: boolean) {
 // The second wrangler is measurably slower on one hot account even with both off, so
 // BENCH_TELEMETRY_SWAP=1 gives telemetry to the first instead (the mean of both runs cancels it).
 const swap = telemetryCompare && process.env.BENCH_TELEMETRY_SWAP === "1";
-const direct = await spawnDirect("direct", telemetryOn || swap);
+let direct = await spawnDirect("direct", telemetryOn || swap);
 const directPort = direct.port;
 const directOn = telemetryCompare ? await spawnDirect("direct-on", !swap) : undefined;
 // The runtime's own ceiling for one Durable Object round trip, with nothing of edgebank in it.
@@ -132,7 +132,13 @@ try {
   writeFileSync(files["1,000 accounts"], `${spread.join("\n")}\n`);
 
   const rows: BenchRow[] = [];
-  if (directOn) {
+  if (telemetryAlternate) {
+    const withTelemetry = await alternateTelemetry(files, serviceToken, rows);
+    await checkBalances(withTelemetry.hot, withTelemetry.spread, rows);
+    await checkBalances(hot, spread, rows);
+    console.log(`accounts benchmark, telemetry off and on, one worker at a time: ${seconds} s per run`);
+    console.table(printable(rows));
+  } else if (directOn) {
     await waitForOk(`http://127.0.0.1:${directOn.port}/ready`, 90_000, directOn.exited);
     const onUrl = `http://127.0.0.1:${await findWorkerdPort(directOn.child, "accounts", directOn.port)}`;
     const own = await openAccounts(serviceToken, directOn.port);
@@ -319,6 +325,89 @@ async function compareTelemetry(
       console.log(`${scenario} c=${concurrency}: telemetry on / off = ${((on ?? 0) / (off ?? 1)).toFixed(3)}`);
     }
   }
+}
+
+/**
+ * Telemetry off against on with one measured worker alive at a time, so neither arm shares the
+ * two cores with an idle second workerd or takes the second place of a side-by-side pair (which
+ * is slower by itself): off (the worker already running), then a worker with telemetry for two
+ * runs, then off again on a new wrangler over the same persisted state. Each row is the mean
+ * of its arm's two runs; the machine's drift falls on both alike.
+ */
+async function alternateTelemetry(
+  offFiles: Record<Scenario, string>,
+  token: string,
+  rows: BenchRow[],
+): Promise<{ hot: string; spread: string[] }> {
+  type Side = "off" | "on";
+  let onAccounts = { hot: "", spread: [] as string[] };
+  const files: Partial<Record<Side, Record<Scenario, string>>> = { off: offFiles };
+  const runs = new Map<string, WrkResult[]>();
+  let running: Side = "off";
+  for (const [side, repeats] of [
+    ["off", 1],
+    ["on", 2],
+    ["off", 1],
+  ] as const) {
+    if (side !== running) {
+      await direct.stop();
+      direct = await spawnDirect(side === "on" ? "direct-on" : "direct", side === "on");
+      running = side;
+    }
+    await waitForOk(`http://127.0.0.1:${direct.port}/ready`, 90_000, direct.exited);
+    const url = `http://127.0.0.1:${await findWorkerdPort(direct.child, "accounts", direct.port)}`;
+    let own = files[side];
+    if (!own) {
+      const opened = await openAccounts(token, direct.port);
+      onAccounts = opened;
+      own = { "hot account": join(work, `hot-${side}.txt`), "1,000 accounts": join(work, `spread-${side}.txt`) };
+      writeFileSync(own["hot account"], `${opened.hot}\n`);
+      writeFileSync(own["1,000 accounts"], `${opened.spread.join("\n")}\n`);
+      files[side] = own;
+    }
+    log(`telemetry ${side}: ${url}`);
+    for (const scenario of scenarios) {
+      await wrk(url, { token, accounts: own[scenario], mode: "debit", run: `warmup-${Date.now().toString(36)}` }, 8, 3);
+    }
+    for (let repeat = 0; repeat < repeats; repeat++) {
+      for (const scenario of scenarios) {
+        for (const concurrency of concurrencyLevels) {
+          const run = `r${Date.now().toString(36)}`;
+          const key = `${side}\n${scenario}\n${concurrency}`;
+          const result = await wrk(url, { token, accounts: own[scenario], mode: "debit", run }, concurrency, seconds);
+          runs.set(key, [...(runs.get(key) ?? []), result]);
+          log(
+            `${side} ${scenario} c=${concurrency}: ${Math.round((result.requests - result.status) / (result.durationUs / 1e6))} ops/s`,
+          );
+        }
+      }
+    }
+  }
+  const mean = (results: WrkResult[], pick: (result: WrkResult) => number) =>
+    results.reduce((sum, result) => sum + pick(result), 0) / results.length;
+  for (const scenario of scenarios) {
+    for (const concurrency of concurrencyLevels) {
+      for (const side of ["off", "on"] as const) {
+        const results = runs.get(`${side}\n${scenario}\n${concurrency}`) ?? [];
+        rows.push({
+          design: `AccountDO, telemetry ${side}`,
+          scenario,
+          concurrency,
+          operations: results.reduce((sum, result) => sum + result.requests - result.status, 0),
+          opsPerSecond: Math.round(
+            mean(results, (result) => (result.requests - result.status) / (result.durationUs / 1e6)),
+          ),
+          p50: mean(results, (result) => result.p50) / 1000,
+          p99: mean(results, (result) => result.p99) / 1000,
+          commitsPerOp: Number.NaN,
+          errors: results.reduce((sum, result) => sum + wrkErrors(result), 0),
+        });
+      }
+      const [off, on] = rows.slice(-2).map((row) => row.opsPerSecond);
+      console.log(`${scenario} c=${concurrency}: telemetry on / off = ${((on ?? 0) / (off ?? 1)).toFixed(3)}`);
+    }
+  }
+  return onAccounts;
 }
 
 /**

@@ -89,14 +89,13 @@ interface EventDefinition<S extends z.ZodType = z.ZodType> {
   data: S;
 }
 
-const accounts = (description: string, data: z.ZodType = accountMovement): EventDefinition => ({
-  version: 1,
-  service: "accounts",
-  topic: "edgebank.accounts",
-  description,
-  data,
-});
-const transfers = (description: string): EventDefinition => ({
+// Each helper keeps its schema's type, so consumers read `data` typed by the catalog itself.
+function accounts(description: string): EventDefinition<typeof accountMovement>;
+function accounts<S extends z.ZodType>(description: string, data: S): EventDefinition<S>;
+function accounts(description: string, data: z.ZodType = accountMovement): EventDefinition {
+  return { version: 1, service: "accounts", topic: "edgebank.accounts", description, data };
+}
+const transfers = (description: string): EventDefinition<typeof transferOutcome> => ({
   version: 1,
   service: "transfers",
   topic: "edgebank.transfers",
@@ -104,15 +103,13 @@ const transfers = (description: string): EventDefinition => ({
   data: transferOutcome,
 });
 
-const payments = (description: string, data: z.ZodType = payment): EventDefinition => ({
-  version: 1,
-  service: "payments",
-  topic: "edgebank.payments",
-  description,
-  data,
-});
+function payments(description: string): EventDefinition<typeof payment>;
+function payments<S extends z.ZodType>(description: string, data: S): EventDefinition<S>;
+function payments(description: string, data: z.ZodType = payment): EventDefinition {
+  return { version: 1, service: "payments", topic: "edgebank.payments", description, data };
+}
 
-const orders = (description: string): EventDefinition => ({
+const orders = (description: string): EventDefinition<typeof order> => ({
   version: 1,
   service: "orders",
   topic: "edgebank.orders",
@@ -120,7 +117,7 @@ const orders = (description: string): EventDefinition => ({
   data: order,
 });
 
-const inventory = (description: string): EventDefinition => ({
+const inventory = (description: string): EventDefinition<typeof stock> => ({
   version: 1,
   service: "inventory",
   topic: "edgebank.inventory",
@@ -162,6 +159,9 @@ export const eventCatalog = {
 } satisfies Record<string, EventDefinition>;
 
 export type EventType = keyof typeof eventCatalog;
+
+/** The `data` of an event of type T, as the catalog's schema gives it. */
+export type EventData<T extends EventType> = z.output<(typeof eventCatalog)[T]["data"]>;
 
 export function isEventType(type: string): type is EventType {
   return Object.hasOwn(eventCatalog, type);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type EventType, eventCatalog, isEventType } from "./catalog.ts";
+import { type EventData, type EventType, eventCatalog, isEventType } from "./catalog.ts";
 
 /**
  * The envelope every event travels in on Kafka: CloudEvents 1.0 (structured JSON mode) with
@@ -48,6 +48,28 @@ export function toCloudEvent(row: OutboxEvent, traceparent?: string): CloudEvent
     ...(traceparent ? { traceparent } : {}),
     data,
   };
+}
+
+/** An event of one of the types T, its `data` typed by the catalog's schema for its type. */
+export type TypedEvent<T extends EventType = EventType> = {
+  [K in T]: CloudEvent & { type: K; data: EventData<K> };
+}[T];
+
+/**
+ * Whether an event is of one of `types`; if so its `data` reads as the catalog types it. For
+ * events `parseEvent` accepted (every consumer's): their data was checked against that schema.
+ */
+export function isEventOf<T extends EventType>(event: CloudEvent, ...types: T[]): event is TypedEvent<T> {
+  return (types as string[]).includes(event.type);
+}
+
+/**
+ * The event as one of `types`, for a handler wired to those types only; any other type is a
+ * wiring mistake and throws (the consumer retries, then dead-letters it), never a silent skip.
+ */
+export function expectEvent<T extends EventType>(event: CloudEvent, ...types: T[]): TypedEvent<T> {
+  if (!isEventOf(event, ...types)) throw new Error(`expected ${types.join(" or ")}, got ${event.type}`);
+  return event;
 }
 
 export type ParsedEvent =

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { eventsMarkdown, parseEvent, toCloudEvent, topicOf } from "../src/index.ts";
+import { eventsMarkdown, expectEvent, isEventOf, parseEvent, toCloudEvent, topicOf } from "../src/index.ts";
 
 const row = {
   id: "0194f0c2-6b1a-7d3e-8f00-0123456789ab",
@@ -55,6 +55,19 @@ describe("the event catalog and its envelope", () => {
       id: row.id,
       error: expect.stringContaining("TransferCompleted data"),
     });
+  });
+
+  it("narrows a parsed event to the types a handler takes, its data typed by the catalog", () => {
+    const event = toCloudEvent(row);
+    expect(isEventOf(event, "TransferCompleted", "TransferFailed")).toBe(true);
+    expect(isEventOf(event, "PaymentCompleted")).toBe(false);
+    const completed = expectEvent(event, "TransferCompleted");
+    // Typed by the catalog: a misspelt field would not compile.
+    const amount: string = completed.data.amount;
+    expect(amount).toBe("2550");
+    expect(() => expectEvent(event, "OrderCreated", "OrderCancelled")).toThrow(
+      "expected OrderCreated or OrderCancelled, got TransferCompleted",
+    );
   });
 
   it("docs/events.md is the catalog as generated (npm run docs:events)", () => {

@@ -1,6 +1,7 @@
 import type { ConsumerSpec, KnownEvent } from "@edgebank/consumer";
 import { consumerConfig, EventConsumerDO, serviceConsumers } from "@edgebank/consumer/durable-object";
 import type { Database, Transaction } from "@edgebank/db";
+import { expectEvent } from "@edgebank/events";
 import { moveOrder } from "./domain/orders.ts";
 import { relayOrderEvents } from "./events.ts";
 import { config, serviceSettings } from "./service.ts";
@@ -13,7 +14,13 @@ import { config, serviceSettings } from "./service.ts";
  * capture that raced the cancel).
  */
 async function followPayment(tx: Transaction, event: KnownEvent): Promise<void> {
-  const { orderId, reason } = event.data as { orderId?: string; reason?: string };
+  const { orderId, reason } = expectEvent(
+    event,
+    "PaymentAuthorized",
+    "PaymentCaptured",
+    "PaymentDeclined",
+    "PaymentVoided",
+  ).data;
   if (!orderId) return; // a payment that pays no order
   const db = tx as unknown as Database;
   switch (event.type) {

@@ -1,5 +1,6 @@
 import type { ConsumerSpec } from "@edgebank/consumer";
 import { consumerConfig, EventConsumerDO, serviceConsumers } from "@edgebank/consumer/durable-object";
+import { expectEvent } from "@edgebank/events";
 import { authorizeOrder, cancelOrderPayment, captureOrder, voidOrder } from "./domain/order-payments.ts";
 import { relayPaymentEvents } from "./events.ts";
 import { config, serviceSettings } from "./service.ts";
@@ -29,7 +30,7 @@ export function consumers(env: object): ConsumerSpec[] {
       maxAttempts: CONSUMER_MAX_ATTEMPTS,
       prepare: async (db, event) => {
         if (event.type === "StockReserved") return captureOrder(env, db, event);
-        const { orderId, reason } = event.data as { orderId: string; reason?: string };
+        const { orderId, reason } = expectEvent(event, "StockRejected").data;
         await voidOrder(env, db, orderId, reason ?? "out_of_stock", event.traceparent);
       },
     },

@@ -1,6 +1,7 @@
 import type { KnownEvent } from "@edgebank/consumer";
 import type { Database, Transaction } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
+import { expectEvent } from "@edgebank/events";
 import { newUuidV7 } from "@edgebank/ids";
 import { eq, sql } from "drizzle-orm";
 import { orderRequests, outbox, products, reservationItems, reservations } from "../db/schema.ts";
@@ -32,7 +33,7 @@ async function writeEvent(tx: Transaction, type: string, outcome: ReservationOut
 }
 
 export async function rememberOrder(tx: Transaction, event: KnownEvent): Promise<void> {
-  const { orderId, lines } = event.data as { orderId: string; lines: Array<{ sku: string; quantity: number }> };
+  const { orderId, lines } = expectEvent(event, "OrderCreated").data;
   await tx
     .insert(orderRequests)
     .values({ orderId, lines: lines.map(({ sku, quantity }) => ({ sku, quantity })) })
@@ -40,7 +41,7 @@ export async function rememberOrder(tx: Transaction, event: KnownEvent): Promise
 }
 
 export async function reserveForOrder(tx: Transaction, event: KnownEvent): Promise<void> {
-  const { orderId } = event.data as { orderId?: string };
+  const { orderId } = expectEvent(event, "PaymentAuthorized").data;
   if (!orderId) return; // a payment that pays no order
   const [request] = await tx.select().from(orderRequests).where(eq(orderRequests.orderId, orderId));
   // OrderCreated travels on another topic: it may not have been read yet. Try again later.
@@ -59,12 +60,12 @@ async function endIfHeld(tx: Transaction, orderId: string, end: "COMMITTED" | "R
 }
 
 export async function commitForOrder(tx: Transaction, event: KnownEvent): Promise<void> {
-  const { orderId } = event.data as { orderId?: string };
+  const { orderId } = expectEvent(event, "PaymentCaptured").data;
   if (orderId) await endIfHeld(tx, orderId, "COMMITTED");
 }
 
 export async function releaseForOrder(tx: Transaction, event: KnownEvent): Promise<void> {
-  const { orderId } = event.data as { orderId?: string };
+  const { orderId } = expectEvent(event, "OrderCancelled", "PaymentDeclined", "PaymentVoided").data;
   if (!orderId) return;
   const [row] = await tx.select().from(reservations).where(eq(reservations.orderId, orderId)).for("update");
   if (!row) return;

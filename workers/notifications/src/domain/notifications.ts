@@ -1,6 +1,6 @@
 import type { KnownEvent } from "@edgebank/consumer";
 import type { Transaction } from "@edgebank/db";
-import type { EventType } from "@edgebank/events";
+import { type EventType, isEventOf } from "@edgebank/events";
 import { newId } from "@edgebank/ids";
 import { formatDecimal, money } from "@edgebank/money";
 import { and, arrayContains, eq, isNull } from "drizzle-orm";
@@ -34,22 +34,10 @@ const amount = (minor: string, currency: string) => {
   }
 };
 
-interface PaymentData {
-  paymentId: string;
-  payerId: string;
-  merchantId: string;
-  merchantOwnerId: string;
-  amount: string;
-  currency: string;
-  reference: string;
-  reason?: string;
-  refundId?: string;
-  refundAmount?: string;
-}
-
 /** Whom a payment event concerns and what each is told. */
 function paymentNotifications(event: KnownEvent): NotificationContent[] {
-  const data = event.data as PaymentData;
+  if (!isEventOf(event, "PaymentCompleted", "PaymentCaptured", "PaymentFailed", "PaymentRefunded")) return [];
+  const data = event.data;
   const paid = amount(data.amount, data.currency);
   const facts = { paymentId: data.paymentId, amount: data.amount, currency: data.currency, reference: data.reference };
   const received: NotificationContent = {
@@ -86,8 +74,8 @@ function paymentNotifications(event: KnownEvent): NotificationContent[] {
         {
           userId: data.payerId,
           title: "Refund received",
-          body: `${amount(data.refundAmount ?? "0", data.currency)} of your payment ${data.reference} came back to you.`,
-          data: { ...facts, refundId: data.refundId ?? null, refundAmount: data.refundAmount ?? null },
+          body: `${amount(event.data.refundAmount, data.currency)} of your payment ${data.reference} came back to you.`,
+          data: { ...facts, refundId: event.data.refundId, refundAmount: event.data.refundAmount },
         },
       ];
     default:
@@ -97,7 +85,8 @@ function paymentNotifications(event: KnownEvent): NotificationContent[] {
 
 /** An order's end, told to its buyer. */
 function orderNotifications(event: KnownEvent): NotificationContent[] {
-  const data = event.data as { orderId: string; buyerId: string; total: string; currency: string; reason?: string };
+  if (!isEventOf(event, "OrderConfirmed", "OrderCancelled")) return [];
+  const data = event.data;
   const total = amount(data.total, data.currency);
   const facts = { orderId: data.orderId, total: data.total, currency: data.currency };
   if (event.type === "OrderConfirmed") {
@@ -133,19 +122,11 @@ export function notificationsFor(event: KnownEvent): NotificationContent[] {
 
 /** Whom a transfer event concerns and what they are told; undefined when it concerns no user. */
 export function notificationFor(event: KnownEvent): NotificationContent | undefined {
+  if (!isEventOf(event, "TransferCompleted", "TransferFailed")) return undefined;
   switch (event.type) {
     case "TransferCompleted":
     case "TransferFailed": {
-      const data = event.data as {
-        transferId: string;
-        fromAccountId: string;
-        toAccountId: string;
-        amount: string;
-        currency: string;
-        reason?: string;
-        kind?: string;
-        requestedBy?: string;
-      };
+      const data = event.data;
       // The payer of a customer's transfer; deposits and withdrawals are an operator's doing.
       if (data.kind !== "transfer" || !data.requestedBy) return undefined;
       const sent = amount(data.amount, data.currency);

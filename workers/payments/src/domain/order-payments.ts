@@ -1,6 +1,7 @@
 import type { Principal } from "@edgebank/auth";
 import type { KnownEvent } from "@edgebank/consumer";
 import type { Database } from "@edgebank/db";
+import { type EventData, expectEvent } from "@edgebank/events";
 import { newId } from "@edgebank/ids";
 import { accountSummary, operateAccount } from "@edgebank/service/clients";
 import { and, eq } from "drizzle-orm";
@@ -23,15 +24,8 @@ import { beginRefund, runRefundIn } from "./refunds.ts";
  * OrderCancelled after the capture → refund in full → PaymentRefunded.
  */
 
-interface OrderData {
-  orderId: string;
-  buyerId: string;
-  payerAccountId: string;
-  merchantId: string;
-  currency: string;
-  total: string;
-  reason?: string;
-}
+/** An order as its events carry it (OrderCreated and OrderCancelled share the schema). */
+type OrderData = EventData<"OrderCreated">;
 
 type MerchantRow = typeof merchants.$inferSelect;
 
@@ -108,7 +102,7 @@ async function openOrderPayment(
 
 /** OrderCreated: the order's payment, authorized (held on the payer's account) or declined. */
 export async function authorizeOrder(env: object, db: Database, event: KnownEvent): Promise<void> {
-  const order = event.data as OrderData;
+  const order = expectEvent(event, "OrderCreated").data;
   let row = await paymentOfOrder(db, order.orderId);
   if (!row) {
     const [merchant] = await db.select().from(merchants).where(eq(merchants.id, order.merchantId));
@@ -123,7 +117,7 @@ export async function authorizeOrder(env: object, db: Database, event: KnownEven
 
 /** StockReserved: the authorized payment runs on (capture, credit, ledger) to PaymentCaptured. */
 export async function captureOrder(env: object, db: Database, event: KnownEvent): Promise<void> {
-  const { orderId } = event.data as { orderId: string };
+  const { orderId } = expectEvent(event, "StockReserved").data;
   // Claim it; a void that claimed it first (or a payment declined meanwhile) leaves nothing to take.
   await db
     .update(payments)
@@ -172,7 +166,7 @@ export async function voidOrder(env: object, db: Database, orderId: string, reas
  * the capture); a payment still running is tried again with the event, once it settled.
  */
 export async function cancelOrderPayment(env: object, db: Database, event: KnownEvent): Promise<void> {
-  const order = event.data as OrderData;
+  const order = expectEvent(event, "OrderCancelled").data;
   const row = await paymentOfOrder(db, order.orderId);
   if (!row) return;
   if (row.status === "AUTHORIZED") {

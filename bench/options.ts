@@ -44,7 +44,9 @@ export function telemetryVars(
           SENTRY_DSN: parts.includes("errors") ? endpoints.sentryDsn : "",
         }
       : {}),
-    OTEL_TRACES_SAMPLER_ARG: PRODUCTION_SAMPLE_RATIO,
+    // BENCH_SAMPLE_RATIO: another head-sampling ratio (0: every trace sampled out, to tell the
+    // per-invocation cost from the cost of the spans kept).
+    OTEL_TRACES_SAMPLER_ARG: process.env.BENCH_SAMPLE_RATIO ?? PRODUCTION_SAMPLE_RATIO,
     ANALYTICS_ENGINE_SINK_URL: "",
   };
 }

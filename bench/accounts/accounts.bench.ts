@@ -134,6 +134,7 @@ try {
   const rows: BenchRow[] = [];
   if (telemetryAlternate) {
     const withTelemetry = await alternateTelemetry(files, serviceToken, rows);
+    await reportedErrors();
     await checkBalances(withTelemetry.hot, withTelemetry.spread, rows);
     await checkBalances(hot, spread, rows);
     console.log(`accounts benchmark, telemetry off and on, one worker at a time: ${seconds} s per run`);
@@ -408,6 +409,29 @@ async function alternateTelemetry(
     }
   }
   return onAccounts;
+}
+
+/**
+ * What the Workers reported to the development Sentry sink during the run: none is expected on
+ * this path, and every report is an envelope sent and parsed on the same two cores.
+ */
+async function reportedErrors(): Promise<void> {
+  const dsn = new URL(stack.sentryDsn);
+  try {
+    const response = await fetch(`${dsn.protocol}//${dsn.host}/events`);
+    const { events } = (await response.json()) as {
+      events: Array<{ exception?: { values?: Array<{ value?: string }> } }>;
+    };
+    const messages = new Map<string, number>();
+    for (const event of events) {
+      const message = event.exception?.values?.[0]?.value ?? "(no exception)";
+      messages.set(message, (messages.get(message) ?? 0) + 1);
+    }
+    log(`errors reported to Sentry during the run: ${events.length}`);
+    for (const [message, count] of messages) log(`  ${count} × ${message.slice(0, 160)}`);
+  } catch (error) {
+    log(`the Sentry sink could not be read: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /**

@@ -25,6 +25,7 @@ import { startPgBouncer } from "../../dev/postgres/pgbouncer.ts";
 import { freePort } from "../../dev/stack/ports.ts";
 import { newKek, spawnWrangler, startStack, waitForOk } from "../../dev/stack/stack.ts";
 import { findWorkerdPort } from "../../dev/stack/workerd-port.ts";
+import { workerdCpuMs } from "../cpu.ts";
 import { stopOnce } from "../lifecycle.ts";
 import { telemetryAlternate, telemetryCompare, telemetryOn, telemetryVars } from "../options.ts";
 import { customerSession, post, provisionServiceToken } from "../session.ts";
@@ -344,6 +345,8 @@ async function alternateTelemetry(
   let onAccounts = { hot: "", spread: [] as string[] };
   const files: Partial<Record<Side, Record<Scenario, string>>> = { off: offFiles };
   const runs = new Map<string, WrkResult[]>();
+  /** workerd CPU milliseconds per operation of each run (from /proc): steadier than throughput. */
+  const cpu = new Map<string, number[]>();
   let running: Side = "off";
   for (const [side, repeats] of [
     ["off", 1],
@@ -375,7 +378,10 @@ async function alternateTelemetry(
         for (const concurrency of concurrencyLevels) {
           const run = `r${Date.now().toString(36)}`;
           const key = `${side}\n${scenario}\n${concurrency}`;
+          const cpuBefore = workerdCpuMs(direct.child.pid ?? 0);
           const result = await wrk(url, { token, accounts: own[scenario], mode: "debit", run }, concurrency, seconds);
+          const ok = result.requests - result.status;
+          cpu.set(key, [...(cpu.get(key) ?? []), (workerdCpuMs(direct.child.pid ?? 0) - cpuBefore) / Math.max(ok, 1)]);
           runs.set(key, [...(runs.get(key) ?? []), result]);
           log(
             `${side} ${scenario} c=${concurrency}: ${Math.round((result.requests - result.status) / (result.durationUs / 1e6))} ops/s`,
@@ -406,6 +412,16 @@ async function alternateTelemetry(
       }
       const [off, on] = rows.slice(-2).map((row) => row.opsPerSecond);
       console.log(`${scenario} c=${concurrency}: telemetry on / off = ${((on ?? 0) / (off ?? 1)).toFixed(3)}`);
+      const cpuOf = (side: Side) => cpu.get(`${side}\n${scenario}\n${concurrency}`) ?? [];
+      const cpuMean = (side: Side) => cpuOf(side).reduce((sum, ms) => sum + ms, 0) / Math.max(cpuOf(side).length, 1);
+      console.log(
+        `${scenario} c=${concurrency}: workerd CPU per operation, off ${cpuOf("off")
+          .map((ms) => ms.toFixed(3))
+          .join(" / ")} ms, ` +
+          `on ${cpuOf("on")
+            .map((ms) => ms.toFixed(3))
+            .join(" / ")} ms: on / off = ${(cpuMean("on") / cpuMean("off")).toFixed(3)}`,
+      );
     }
   }
   return onAccounts;

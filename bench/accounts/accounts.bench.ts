@@ -305,28 +305,41 @@ async function compareTelemetry(
         const run = `r${Date.now().toString(36)}`;
         runs[side].push(await wrk(url, { token, accounts: files[scenario], mode: "debit", run }, concurrency, seconds));
       }
-      const mean = (results: WrkResult[], pick: (result: WrkResult) => number) =>
-        results.reduce((sum, result) => sum + pick(result), 0) / results.length;
-      for (const side of ["off", "on"] as const) {
-        const results = runs[side];
-        rows.push({
-          design: `AccountDO, telemetry ${side}`,
-          scenario,
-          concurrency,
-          operations: results.reduce((sum, result) => sum + result.requests - result.status, 0),
-          opsPerSecond: Math.round(
-            mean(results, (result) => (result.requests - result.status) / (result.durationUs / 1e6)),
-          ),
-          p50: mean(results, (result) => result.p50) / 1000,
-          p99: mean(results, (result) => result.p99) / 1000,
-          commitsPerOp: Number.NaN,
-          errors: results.reduce((sum, result) => sum + wrkErrors(result), 0),
-        });
-      }
-      const [off, on] = rows.slice(-2).map((row) => row.opsPerSecond);
-      console.log(`${scenario} c=${concurrency}: telemetry on / off = ${((on ?? 0) / (off ?? 1)).toFixed(3)}`);
+      pushTelemetryRows(rows, scenario, concurrency, runs);
     }
   }
+}
+
+/**
+ * One row per arm (the mean of its runs) for a scenario and level, and the on / off ratio of
+ * their throughput, for both ways of comparing telemetry off and on.
+ */
+function pushTelemetryRows(
+  rows: BenchRow[],
+  scenario: Scenario,
+  concurrency: number,
+  runs: Record<"off" | "on", WrkResult[]>,
+): void {
+  const mean = (results: WrkResult[], pick: (result: WrkResult) => number) =>
+    results.reduce((sum, result) => sum + pick(result), 0) / results.length;
+  for (const side of ["off", "on"] as const) {
+    const results = runs[side];
+    rows.push({
+      design: `AccountDO, telemetry ${side}`,
+      scenario,
+      concurrency,
+      operations: results.reduce((sum, result) => sum + result.requests - result.status, 0),
+      opsPerSecond: Math.round(
+        mean(results, (result) => (result.requests - result.status) / (result.durationUs / 1e6)),
+      ),
+      p50: mean(results, (result) => result.p50) / 1000,
+      p99: mean(results, (result) => result.p99) / 1000,
+      commitsPerOp: Number.NaN,
+      errors: results.reduce((sum, result) => sum + wrkErrors(result), 0),
+    });
+  }
+  const [off, on] = rows.slice(-2).map((row) => row.opsPerSecond);
+  console.log(`${scenario} c=${concurrency}: telemetry on / off = ${((on ?? 0) / (off ?? 1)).toFixed(3)}`);
 }
 
 /**
@@ -390,28 +403,10 @@ async function alternateTelemetry(
       }
     }
   }
-  const mean = (results: WrkResult[], pick: (result: WrkResult) => number) =>
-    results.reduce((sum, result) => sum + pick(result), 0) / results.length;
   for (const scenario of scenarios) {
     for (const concurrency of concurrencyLevels) {
-      for (const side of ["off", "on"] as const) {
-        const results = runs.get(`${side}\n${scenario}\n${concurrency}`) ?? [];
-        rows.push({
-          design: `AccountDO, telemetry ${side}`,
-          scenario,
-          concurrency,
-          operations: results.reduce((sum, result) => sum + result.requests - result.status, 0),
-          opsPerSecond: Math.round(
-            mean(results, (result) => (result.requests - result.status) / (result.durationUs / 1e6)),
-          ),
-          p50: mean(results, (result) => result.p50) / 1000,
-          p99: mean(results, (result) => result.p99) / 1000,
-          commitsPerOp: Number.NaN,
-          errors: results.reduce((sum, result) => sum + wrkErrors(result), 0),
-        });
-      }
-      const [off, on] = rows.slice(-2).map((row) => row.opsPerSecond);
-      console.log(`${scenario} c=${concurrency}: telemetry on / off = ${((on ?? 0) / (off ?? 1)).toFixed(3)}`);
+      const of = (side: Side) => runs.get(`${side}\n${scenario}\n${concurrency}`) ?? [];
+      pushTelemetryRows(rows, scenario, concurrency, { off: of("off"), on: of("on") });
       const cpuOf = (side: Side) => cpu.get(`${side}\n${scenario}\n${concurrency}`) ?? [];
       const cpuMean = (side: Side) => cpuOf(side).reduce((sum, ms) => sum + ms, 0) / Math.max(cpuOf(side).length, 1);
       console.log(

@@ -58,6 +58,28 @@ export async function flushMetrics(env: unknown): Promise<void> {
 }
 
 /**
+ * One request a Worker answered, or one RPC call it served (docs/metrics.md: http_request): the
+ * RED data point per service, version (the Workers version id, else `version`), route pattern,
+ * method and status class, with its duration and status.
+ */
+export function writeRequestPoint(
+  env: unknown,
+  request: { service: string; version: string; route: string; method: string; status: number; durationMs: number },
+): void {
+  writeDataPoint(env, {
+    indexes: ["http_request"],
+    blobs: [
+      request.service,
+      versionIdOf(env) ?? request.version,
+      request.route,
+      request.method,
+      `${Math.floor(request.status / 100)}xx`,
+    ],
+    doubles: [request.durationMs, request.status],
+  });
+}
+
+/**
  * A business measurement's data point (docs/metrics.md): index = metric name; blobs = service,
  * version id (the Workers version, else SERVICE_VERSION), then the label values in key order;
  * doubles = the value.

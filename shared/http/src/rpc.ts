@@ -1,7 +1,7 @@
 import { admit, type ContractRefusal, type RpcMethod } from "@edgebank/contracts";
 import type { z } from "zod";
-import { flushMetrics, writeDataPoint } from "./metrics.ts";
-import { traceWork, versionIdOf } from "./telemetry.ts";
+import { flushMetrics, writeRequestPoint } from "./metrics.ts";
+import { traceWork } from "./telemetry.ts";
 
 /** The HTTP status an RPC result stands for in the RED metrics (the dashboards and alerts read them alike). */
 const statusOf: Record<string, number> = {
@@ -72,16 +72,13 @@ export async function serveRpc<M extends RpcMethod<z.ZodType>, R extends { statu
     return result;
   } finally {
     const version = (call.env as { SERVICE_VERSION?: unknown }).SERVICE_VERSION;
-    writeDataPoint(call.env, {
-      indexes: ["http_request"],
-      blobs: [
-        call.service,
-        versionIdOf(call.env) ?? (typeof version === "string" ? version : "unknown"),
-        route,
-        "RPC",
-        `${Math.floor(status / 100)}xx`,
-      ],
-      doubles: [performance.now() - started, status],
+    writeRequestPoint(call.env, {
+      service: call.service,
+      version: typeof version === "string" ? version : "unknown",
+      route,
+      method: "RPC",
+      status,
+      durationMs: performance.now() - started,
     });
     call.ctx.waitUntil(flushMetrics(call.env));
   }

@@ -12,7 +12,7 @@ import {
 import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import type { AppEnv } from "./context.ts";
-import { flushMetrics, writeDataPoint } from "./metrics.ts";
+import { flushMetrics, writeRequestPoint } from "./metrics.ts";
 import type { HttpSettings } from "./middleware.ts";
 import { reportError } from "./sentry.ts";
 
@@ -80,17 +80,13 @@ export function traceRequests(service: string, settings: (env: object) => HttpSe
         await next();
         const route = routeOf(c);
         const status = c.res.status;
-        // RED per route and version (docs/metrics.md: http_request).
-        writeDataPoint(c.env, {
-          indexes: ["http_request"],
-          blobs: [
-            service,
-            versionIdOf(c.env) ?? parsed.SERVICE_VERSION,
-            route,
-            method,
-            `${Math.floor(status / 100)}xx`,
-          ],
-          doubles: [performance.now() - started, status],
+        writeRequestPoint(c.env, {
+          service,
+          version: parsed.SERVICE_VERSION,
+          route,
+          method,
+          status,
+          durationMs: performance.now() - started,
         });
         waitUntilOf(c)(flushMetrics(c.env));
         if (!span) return;

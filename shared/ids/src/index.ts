@@ -10,4 +10,5 @@ export {
   newUuidV7,
   type PrefixedId,
 } from "./ids.ts";
+export { randomBytes } from "./random.ts";
 export { createUuidV7Generator, formatUuid, type UuidV7Generator, uuidV7Timestamp } from "./uuidv7.ts";

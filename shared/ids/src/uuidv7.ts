@@ -1,3 +1,5 @@
+import { randomBytes } from "./random.ts";
+
 /**
  * UUIDv7 (RFC 9562): 48-bit Unix milliseconds, version, 12 bits of sub-millisecond ordering,
  * variant, 62 random bits. Within one millisecond the 12-bit field counts up from a random
@@ -11,13 +13,13 @@ export interface UuidV7Generator {
 
 export function createUuidV7Generator(
   now: () => number = Date.now,
-  random: (bytes: Uint8Array) => Uint8Array = (bytes) => crypto.getRandomValues(bytes),
+  random: (count: number) => Uint8Array = randomBytes,
 ): UuidV7Generator {
   let lastMs = -1;
   let counter = 0;
   return {
     bytes() {
-      const bytes = random(new Uint8Array(16));
+      const bytes = random(16);
       let ms = now();
       if (ms <= lastMs) {
         ms = lastMs;
@@ -44,9 +46,12 @@ export function createUuidV7Generator(
   };
 }
 
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+
 /** Canonical 8-4-4-4-12 lower-case hex form of 16 bytes. */
 export function formatUuid(bytes: Uint8Array): string {
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  let hex = "";
+  for (const byte of bytes) hex += HEX[byte];
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 

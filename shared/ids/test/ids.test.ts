@@ -8,6 +8,7 @@ import {
   isId,
   newId,
   newUuidV7,
+  randomBytes,
   uuidV7Timestamp,
 } from "../src/index.ts";
 
@@ -53,6 +54,27 @@ describe("base32", () => {
     expect(encode128(low) < encode128(high)).toBe(true);
   });
 
+  it("encodes and decodes as a 128-bit number written in base 32 would", () => {
+    // The reference: the bytes as one big integer, five bits per character from the bottom up.
+    const reference = (bytes: Uint8Array) => {
+      let value = 0n;
+      for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+      let text = "";
+      for (let i = 0; i < 26; i++) {
+        text = "0123456789abcdefghjkmnpqrstvwxyz".charAt(Number(value & 31n)) + text;
+        value >>= 5n;
+      }
+      return text;
+    };
+    for (let i = 0; i < 2_000; i++) {
+      const bytes = crypto.getRandomValues(new Uint8Array(16));
+      expect(encode128(bytes)).toBe(reference(bytes));
+      expect(decode128(encode128(bytes))).toEqual(bytes);
+    }
+    const ascending = Uint8Array.from({ length: 16 }, (_, i) => i * 17);
+    expect(encode128(ascending)).toBe(reference(ascending));
+  });
+
   it("rejects wrong lengths, foreign characters and overflow", () => {
     expect(decode128("0".repeat(25))).toBeUndefined();
     expect(decode128(`${"0".repeat(25)}u`)).toBeUndefined();
@@ -81,5 +103,15 @@ describe("prefixed ids", () => {
     const created = idTimestamp("payment", newId("payment"))?.getTime() ?? 0;
     expect(created).toBeGreaterThanOrEqual(before);
     expect(idTimestamp("account", newId("payment"))).toBeUndefined();
+  });
+});
+
+describe("randomBytes", () => {
+  it("hands out every byte of the pool once, across refills", () => {
+    // 4096-byte pool: 1,000 draws of 16 bytes cross three refills; no two draws are alike.
+    const drawn = Array.from({ length: 1_000 }, () => formatUuid(randomBytes(16)));
+    expect(new Set(drawn).size).toBe(drawn.length);
+    expect(randomBytes(5)).toHaveLength(5);
+    expect(() => randomBytes(4_097)).toThrow(RangeError);
   });
 });

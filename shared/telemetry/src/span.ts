@@ -4,6 +4,7 @@
  * Workers freeze the clock while code runs and advance it at I/O, so a span's duration is the
  * I/O it waited for: what matters on an edge request.
  */
+import { randomBytes } from "@edgebank/ids";
 
 /** OpenTelemetry span kinds (their OTLP numbers). */
 export const SpanKind = { internal: 1, server: 2, client: 3, producer: 4, consumer: 5 } as const;
@@ -35,26 +36,16 @@ export interface SpanSink {
 }
 
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
-/** Random bytes drawn 4 KiB at a time: one `getRandomValues` per ~300 ids instead of one per id (~10 µs each). */
-const pool = new Uint8Array(4096);
-let taken = pool.length;
 
-/** `bytes` random bytes as lowercase hex, never all zero (W3C ids must not be). */
-function randomHex(bytes: number): string {
+/** `count` random bytes as lowercase hex, never all zero (W3C ids must not be). */
+function randomHex(count: number): string {
   for (;;) {
-    // Filled on first use, inside an invocation: Workers refuse random values at startup.
-    if (taken + bytes > pool.length) {
-      crypto.getRandomValues(pool);
-      taken = 0;
-    }
     let hex = "";
     let nonZero = 0;
-    for (let index = taken; index < taken + bytes; index++) {
-      const byte = pool[index] ?? 0;
+    for (const byte of randomBytes(count)) {
       nonZero |= byte;
       hex += HEX[byte];
     }
-    taken += bytes;
     if (nonZero !== 0) return hex;
   }
 }

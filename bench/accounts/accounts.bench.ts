@@ -24,10 +24,11 @@ import postgres from "postgres";
 import { startPgBouncer } from "../../dev/postgres/pgbouncer.ts";
 import { freePort } from "../../dev/stack/ports.ts";
 import { newKek, spawnWrangler, startStack, waitForOk } from "../../dev/stack/stack.ts";
-import { findWorkerdPort } from "../../dev/stack/workerd-port.ts";
+import { findWorkerdInspector, findWorkerdPort } from "../../dev/stack/workerd-port.ts";
 import { workerdCpuMs } from "../cpu.ts";
 import { stopOnce } from "../lifecycle.ts";
 import { telemetryAlternate, telemetryCompare, telemetryOn, telemetryVars } from "../options.ts";
+import { profileFolder, reportProfile, startProfile } from "../profile.ts";
 import { customerSession, post, provisionServiceToken } from "../session.ts";
 import { spawnDoHop } from "../workerd.ts";
 import { runWrk, type WrkResult, wrkErrors } from "../wrk.ts";
@@ -361,6 +362,7 @@ async function alternateTelemetry(
   /** workerd CPU milliseconds per operation of each run (from /proc): steadier than throughput. */
   const cpu = new Map<string, number[]>();
   let running: Side = "off";
+  let measured = 0;
   for (const [side, repeats] of [
     ["off", 1],
     ["on", 2],
@@ -392,8 +394,14 @@ async function alternateTelemetry(
           const run = `r${Date.now().toString(36)}`;
           const key = `${side}\n${scenario}\n${concurrency}`;
           const cpuBefore = workerdCpuMs(direct.child.pid ?? 0);
+          const profile = profileFolder
+            ? await startProfile(await findWorkerdInspector(direct.child, "edgebank-accounts"))
+            : undefined;
           const result = await wrk(url, { token, accounts: own[scenario], mode: "debit", run }, concurrency, seconds);
           const ok = result.requests - result.status;
+          if (profileFolder && profile) {
+            reportProfile(profileFolder, `${++measured}-${side}-${scenario}-c${concurrency}`, await profile.stop(), ok);
+          }
           cpu.set(key, [...(cpu.get(key) ?? []), (workerdCpuMs(direct.child.pid ?? 0) - cpuBefore) / Math.max(ok, 1)]);
           runs.set(key, [...(runs.get(key) ?? []), result]);
           log(

@@ -9,6 +9,38 @@ import { readFileSync } from "node:fs";
  * as `service`.
  */
 export async function findWorkerdPort(wrangler: ChildProcess, service: string, proxyPort: number): Promise<number> {
+  for (const port of workerdPorts(wrangler, proxyPort)) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2_000) });
+      if (response.ok && ((await response.json()) as { service?: string }).service === service) return port;
+    } catch {
+      // not an HTTP socket of this worker
+    }
+  }
+  throw new Error(`no workerd socket of wrangler (pid ${wrangler.pid}) answers as ${service}`);
+}
+
+/**
+ * The DevTools WebSocket of one worker's isolate, from workerd's own inspector (wrangler's
+ * inspector proxy attaches to whichever worker of a multi-worker session registered first).
+ */
+export async function findWorkerdInspector(wrangler: ChildProcess, worker: string): Promise<string> {
+  for (const port of workerdPorts(wrangler)) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/json`, { signal: AbortSignal.timeout(2_000) });
+      if (!response.ok) continue;
+      const targets = (await response.json()) as Array<{ id?: string; webSocketDebuggerUrl?: string }>;
+      const target = Array.isArray(targets) ? targets.find((entry) => entry.id === `core:user:${worker}`) : undefined;
+      if (target?.webSocketDebuggerUrl) return target.webSocketDebuggerUrl;
+    } catch {
+      // not workerd's inspector
+    }
+  }
+  throw new Error(`no inspector of wrangler (pid ${wrangler.pid}) lists the worker ${worker}`);
+}
+
+/** The loopback ports the workerd processes of wrangler's process group listen on. */
+function workerdPorts(wrangler: ChildProcess, except?: number): number[] {
   const group = wrangler.pid;
   if (group === undefined) throw new Error("wrangler is not running");
   const listing = spawnSync("ss", ["-Hltnp"], { encoding: "utf8" }).stdout;
@@ -17,18 +49,10 @@ export async function findWorkerdPort(wrangler: ChildProcess, service: string, p
     const match = /127\.0\.0\.1:(\d+)\s.*"workerd",pid=(\d+)/.exec(line);
     if (!match) continue;
     const [, port, pid] = match;
-    if (Number(port) === proxyPort || processGroup(Number(pid)) !== group) continue;
+    if (Number(port) === except || processGroup(Number(pid)) !== group) continue;
     ports.push(Number(port));
   }
-  for (const port of ports) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2_000) });
-      if (response.ok && ((await response.json()) as { service?: string }).service === service) return port;
-    } catch {
-      // not an HTTP socket of this worker
-    }
-  }
-  throw new Error(`no workerd socket of wrangler (pid ${group}) answers as ${service}`);
+  return ports;
 }
 
 function processGroup(pid: number): number | undefined {

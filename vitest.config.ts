@@ -133,15 +133,18 @@ export default defineConfig({
           test: { name: `shared-${name}`, root: `shared/${name}`, include: ["test/**/*.test.ts"], environment: "node" },
         }),
       ),
-      // The rules and the group commit of the AccountDO, against an in-memory store.
-      defineProject({
-        test: {
-          name: "do-account",
-          root: "durable-objects/account",
-          include: ["test/**/*.test.ts"],
-          environment: "node",
-        },
-      }),
+      // The rules and the group commit of the AccountDO, against an in-memory store; the flow
+      // machine and the flows it runs, against in-memory storage and services.
+      ...["account", "flow", "transfer"].map((name) =>
+        defineProject({
+          test: {
+            name: `do-${name}`,
+            root: `durable-objects/${name}`,
+            include: ["test/**/*.test.ts"],
+            environment: "node",
+          },
+        }),
+      ),
       // The local stand-ins for hosted services, driven through the real client libraries.
       defineProject({
         test: { name: "dev-upstash", include: ["dev/upstash-redis/test/**/*.test.ts"], environment: "node" },

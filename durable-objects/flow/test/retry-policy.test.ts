@@ -1,18 +1,18 @@
 import { describe, expect, it } from "vitest";
 import {
   afterTransientFailure,
-  MAX_ATTEMPTS_BEFORE_CREDIT,
-  RETRY_AFTER_CREDIT_FOR_MS,
-} from "../src/saga/retry-policy.ts";
+  MAX_ATTEMPTS_WHILE_COMPENSABLE,
+  RETRY_AFTER_COMPENSABLE_FOR_MS,
+} from "../src/retry-policy.ts";
 
 const start = Date.parse("2026-12-02T10:00:00Z");
 
-describe("a saga step's retries through transient failures", () => {
+describe("a flow step's retries through transient failures", () => {
   it("the hold gives up after a few tries (nothing was credited: the saga compensates)", () => {
     const at = (attempts: number) =>
       afterTransientFailure({ compensable: true, attempts, failingSinceMs: start, nowMs: start + 1_000 });
-    expect(at(MAX_ATTEMPTS_BEFORE_CREDIT - 1)).not.toBe("give_up");
-    expect(at(MAX_ATTEMPTS_BEFORE_CREDIT)).toBe("give_up");
+    expect(at(MAX_ATTEMPTS_WHILE_COMPENSABLE - 1)).not.toBe("give_up");
+    expect(at(MAX_ATTEMPTS_WHILE_COMPENSABLE)).toBe("give_up");
   });
 
   it("a step after the credit rides out an outage by time, not by count, then escalates", () => {
@@ -20,8 +20,8 @@ describe("a saga step's retries through transient failures", () => {
       afterTransientFailure({ compensable: false, attempts, failingSinceMs: start, nowMs: start + elapsedMs });
     // Many fast failures within minutes (a ledger backed up under load) do not need a person.
     expect(at(100, 3 * 60_000)).not.toBe("give_up");
-    expect(at(5, RETRY_AFTER_CREDIT_FOR_MS - 1)).not.toBe("give_up");
-    expect(at(5, RETRY_AFTER_CREDIT_FOR_MS)).toBe("give_up");
+    expect(at(5, RETRY_AFTER_COMPENSABLE_FOR_MS - 1)).not.toBe("give_up");
+    expect(at(5, RETRY_AFTER_COMPENSABLE_FOR_MS)).toBe("give_up");
   });
 
   it("backs off with full jitter, doubling from 200 ms up to 30 s, never sooner than 10 ms", () => {

@@ -7,6 +7,8 @@
  *                          compare: both side by side in one run (bench:accounts), alternating;
  *                          alternate: both in one run, one measured worker alive at a time
  *                          (bench:accounts: off, on, on, off, each arm on its own wrangler).
+ *   BENCH_CPU_PROFILE=dir  a CPU profile of the measured worker per run, written to dir
+ *                          (bench:accounts, alternate; see profile.ts).
  */
 
 /** The concurrency levels to run: BENCH_LEVELS when set, else `defaults`. */

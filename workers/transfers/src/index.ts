@@ -1,5 +1,5 @@
 import { reportingDurableObject, withErrorReporting } from "@edgebank/http";
-import { relayTransferEvents } from "./events.ts";
+import { relayTransferEvents, TransfersOutboxRelayDO as TransfersOutboxRelayDOClass } from "./events.ts";
 import { registerTransferRoutes } from "./routes/transfers.ts";
 import { TransferSagaDO as TransferSagaDOClass } from "./saga/transfer-saga-do.ts";
 import { app } from "./service.ts";
@@ -14,9 +14,12 @@ registerTransferRoutes(app);
 /** TransferSagaDO, reporting what its RPC methods and alarms throw. */
 export type TransferSagaDO = TransferSagaDOClass;
 export const TransferSagaDO = reportingDurableObject("transfers", TransferSagaDOClass);
+/** TransfersOutboxRelayDO, reporting what its RPC methods throw. */
+export type TransfersOutboxRelayDO = TransfersOutboxRelayDOClass;
+export const TransfersOutboxRelayDO = reportingDurableObject("transfers", TransfersOutboxRelayDOClass);
 export default withErrorReporting("transfers", {
   fetch: app.fetch,
-  /** The outbox sweeper: publishes what the relay after each settlement left pending. */
+  /** The outbox sweeper: publishes what the relay object left pending (a lost poke, an eviction). */
   scheduled(_controller, env, ctx) {
     ctx.waitUntil(relayTransferEvents(env, "cron"));
   },

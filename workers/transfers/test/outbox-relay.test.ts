@@ -201,3 +201,26 @@ describe("the outbox relay", () => {
     await client.deleteConsumer(consumer);
   });
 });
+
+describe("the transfers relay object (OUTBOX_RELAY)", () => {
+  it("publishes what many settlements committed, poked by each, in fewer runs than pokes", async () => {
+    await withDatabase(settings(), async (db) => {
+      const written = await Promise.all(Array.from({ length: 10 }, () => pending(db, 1)));
+      const relay = env.OUTBOX_RELAY.get(env.OUTBOX_RELAY.idFromName("transfers"));
+      const before = await relay.status();
+      // Ten sagas settle at once and each pokes the relay object; nobody runs the cron sweeper.
+      await Promise.all(written.map(() => relay.poke("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")));
+      const after = await relay.status();
+      expect(after.pokes - before.pokes).toBe(10);
+      expect(after.runs - before.runs).toBeGreaterThanOrEqual(1);
+      expect(after.runs - before.runs).toBeLessThan(10);
+      const aggregates = written.map((w) => w.aggregate);
+      const unsent = resultRows<{ n: number }>(
+        await db.execute(sql`select count(*)::int as n from transfers.outbox
+                              where aggregate_id in ${sql.raw(`(${aggregates.map((a) => `'${a}'`).join(", ")})`)}
+                                and published_at is null`),
+      );
+      expect(unsent[0]?.n).toBe(0);
+    });
+  });
+});

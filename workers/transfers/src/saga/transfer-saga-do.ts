@@ -9,10 +9,10 @@ import {
 } from "@edgebank/durable-objects/transfer";
 import { AppError } from "@edgebank/errors";
 import { countEvent, traceWork } from "@edgebank/http";
+import { pokeOutboxRelay } from "@edgebank/outbox/durable-object";
 import { operateAccount, recordInLedger, TransientFailure } from "@edgebank/service/clients";
-import { withSpan } from "@edgebank/telemetry";
+import { currentTraceparent, withSpan } from "@edgebank/telemetry";
 import { settleTransfer } from "../domain/settlement.ts";
-import { relayTransferEvents } from "../events.ts";
 import { config } from "../service.ts";
 
 export { COMPENSATED_BY_OPERATOR } from "@edgebank/durable-objects/transfer";
@@ -41,7 +41,13 @@ export class TransferSagaDO extends DurableObject<Env> {
       record: (entry, traceparent) => recordInLedger(this.env, { ...entry, ...(traceparent ? { traceparent } : {}) }),
       settle: async (transferId, outcome, traceparent) => {
         await settleTransfer(this.env, transferId, outcome, traceparent);
-        this.ctx.waitUntil(relayTransferEvents(this.env, "commit"));
+        // Its outcome event leaves through the service's relay object, after the answer; a lost
+        // poke leaves it for the cron sweeper.
+        this.ctx.waitUntil(
+          pokeOutboxRelay(this.env.OUTBOX_RELAY, "transfers", currentTraceparent() ?? traceparent).catch(
+            () => undefined,
+          ),
+        );
       },
     }),
     {

@@ -94,6 +94,7 @@ export async function runClassicTransfers(serverUrl: URL, levels: number[], seco
           p95: percentile(latencies, 95),
           p99: percentile(latencies, 99),
           commitsPerTransfer: (after - before) / transfers,
+          cpuMsPerTransfer: Number.NaN,
           errors: failed,
         });
       }

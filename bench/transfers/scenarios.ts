@@ -19,6 +19,8 @@ export interface TransferRow {
   p99: number;
   /** PostgreSQL commits per transfer, over every database involved; NaN where nothing is written. */
   commitsPerTransfer: number;
+  /** workerd CPU milliseconds (user + system, every Worker of the stack) per transfer; NaN where not measured. */
+  cpuMsPerTransfer: number;
   errors: number;
 }
 
@@ -36,6 +38,7 @@ export function printable(rows: TransferRow[]) {
     "p95 ms": round(row.p95, 1),
     "p99 ms": round(row.p99, 1),
     "commits/transfer": round(row.commitsPerTransfer, 2),
+    "CPU ms/transfer": round(row.cpuMsPerTransfer, 1),
     errors: row.errors,
   }));
 }

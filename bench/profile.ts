@@ -25,9 +25,22 @@ export const profileFolder = process.env.BENCH_CPU_PROFILE || undefined;
 /** Starts profiling the isolate behind a DevTools WebSocket; `stop` ends it and returns the profile. */
 export async function startProfile(inspectorUrl: string): Promise<{ stop: () => Promise<Profile> }> {
   const socket = new WebSocket(inspectorUrl);
-  await new Promise<void>((resolve, reject) => {
-    socket.once("open", () => resolve());
-    socket.once("error", reject);
+  const within = <T>(what: string, promise: Promise<T>) =>
+    Promise.race([
+      promise,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`${what}: no answer from ${inspectorUrl} in 5 s`)), 5_000).unref(),
+      ),
+    ]);
+  await within(
+    "connect",
+    new Promise<void>((resolve, reject) => {
+      socket.once("open", () => resolve());
+      socket.once("error", reject);
+    }),
+  ).catch((error: unknown) => {
+    socket.terminate();
+    throw error;
   });
   let lastId = 0;
   const waiting = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }>();
@@ -40,11 +53,14 @@ export async function startProfile(inspectorUrl: string): Promise<{ stop: () => 
     else pending.resolve(message.result);
   });
   const send = (method: string, params: object = {}) =>
-    new Promise<unknown>((resolve, reject) => {
-      lastId += 1;
-      waiting.set(lastId, { resolve, reject });
-      socket.send(JSON.stringify({ id: lastId, method, params }));
-    });
+    within(
+      method,
+      new Promise<unknown>((resolve, reject) => {
+        lastId += 1;
+        waiting.set(lastId, { resolve, reject });
+        socket.send(JSON.stringify({ id: lastId, method, params }));
+      }),
+    );
   await send("Profiler.enable");
   // 1 ms between samples: fine enough for functions that cost microseconds a call over a
   // 10 s run, coarse enough not to slow the Worker down much.

@@ -3,10 +3,12 @@ import { afterTransientFailure, type RetryDecision } from "./retry-policy.ts";
 /**
  * The durable step machine every money flow runs on (a transfer, a deposit, a withdrawal, a
  * payment, a refund), free of I/O: its shell (a Durable Object) gives it a storage, an alarm and
- * the steps' side effects. A flow is a list of named steps; each run of a step stores its intent
- * before the side effect and its outcome after, each side effect carries an operation id derived
- * from the flow's id and the step (so a replayed step is answered, never applied twice), and the
- * alarm drives the steps, so a crash anywhere resumes where it stopped. Transient failures are
+ * the steps' side effects. A flow is a list of named steps. One storage write per step: it holds
+ * the step's outcome and the next step's intent (the first intent is written by `start`), so the
+ * state always says which step runs next and that it may already have begun. Each side effect
+ * carries an operation id derived from the flow's id and the step (so a step replayed after a
+ * crash is answered, never applied twice), and the alarm drives the steps, so a crash anywhere
+ * resumes where it stopped. Transient failures are
  * retried with full-jitter backoff; a step that keeps failing compensates while that is still
  * possible, else stops in NEEDS_ATTENTION for an operator, who can retry it or compensate.
  */
@@ -132,7 +134,7 @@ export class FlowMachine<S extends string, D> {
       step: this.#definition.first,
       status: "RUNNING",
       attempts: 0,
-      history: [],
+      history: [this.#entry(this.#definition.first, "started")],
     };
     await this.#storage.save(state);
     await this.#storage.wakeAt(this.#now());
@@ -185,7 +187,13 @@ export class FlowMachine<S extends string, D> {
     if (!state) return undefined;
     if (state.status !== "NEEDS_ATTENTION") throw new FlowConflict(`The flow is ${state.status}.`);
     const { reason: _reason, resumeAt, ...rest } = settled(state);
-    const resumed: FlowState<S, D> = { ...rest, status: "RUNNING", step: resumeAt ?? this.#definition.first };
+    const step = resumeAt ?? this.#definition.first;
+    const resumed: FlowState<S, D> = {
+      ...rest,
+      status: "RUNNING",
+      step,
+      history: [...state.history, this.#entry(step, "started", "operator retry")],
+    };
     await this.#storage.save(resumed);
     await this.#storage.wakeAt(this.#now());
     return resumed;
@@ -215,6 +223,7 @@ export class FlowMachine<S extends string, D> {
       status: "RUNNING",
       step: start,
       reason: this.#definition.compensatedReason,
+      history: [...state.history, this.#entry(start, "started", "operator compensation")],
     };
     await this.#storage.save(resumed);
     await this.#storage.wakeAt(this.#now());
@@ -226,27 +235,32 @@ export class FlowMachine<S extends string, D> {
     return this.#definition.compensationStart(state);
   }
 
-  /** Runs the current step once: the next state, or "later" when a retry was scheduled. */
+  /**
+   * Runs the current step once (its intent is stored already): the next state, stored in one
+   * write with the next step's intent, or "later" when a retry was scheduled.
+   */
   async #advance(state: FlowState<S, D>): Promise<FlowState<S, D> | "later"> {
     const { step } = state;
     const faults = this.#options.faults;
     await faults?.before?.(step);
-    const started: FlowState<S, D> = { ...state, history: [...state.history, this.#entry(step, "started")] };
-    await this.#storage.save(started);
     let next: Transition<S>;
     try {
-      next = (await faults?.refusal?.(step)) ?? (await this.#definition.perform(started));
+      next = (await faults?.refusal?.(step)) ?? (await this.#definition.perform(state));
     } catch (error) {
       const transient = this.#options.transient(error);
       if (transient === undefined) throw error;
-      return this.#retryLater(started, transient);
+      return this.#retryLater(state, transient);
     }
     const escalating = next.step === this.#definition.escalation && step !== this.#definition.escalation;
     const done: FlowState<S, D> = {
-      ...settled(started),
+      ...settled(state),
       ...next,
       ...(escalating ? { resumeAt: step } : {}),
-      history: [...started.history, this.#entry(step, "done", next.reason ?? next.step)],
+      history: [
+        ...state.history,
+        this.#entry(step, "done", next.reason ?? next.step),
+        ...(next.status === "RUNNING" ? [this.#entry(next.step, "started")] : []),
+      ],
     };
     await this.#storage.save(done);
     await faults?.after?.(step);
@@ -270,7 +284,11 @@ export class FlowMachine<S extends string, D> {
         step: compensable ? this.#definition.compensation : this.#definition.escalation,
         ...(compensable ? {} : { resumeAt: state.step }),
         reason: `${state.step}_unavailable`,
-        history: [...state.history, this.#entry(state.step, "retry", `gave up: ${detail}`)],
+        history: [
+          ...state.history,
+          this.#entry(state.step, "retry", `gave up: ${detail}`),
+          this.#entry(compensable ? this.#definition.compensation : this.#definition.escalation, "started"),
+        ],
       };
       await this.#storage.save(given);
       return given;

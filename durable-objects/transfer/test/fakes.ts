@@ -9,10 +9,12 @@ export class Unavailable extends Error {}
 export class MemoryStorage implements FlowStorage<TransferStep, TransferSubject> {
   state: FlowState<TransferStep, TransferSubject> | undefined;
   wakeAts: number[] = [];
+  saves = 0;
   async load() {
     return this.state === undefined ? undefined : structuredClone(this.state);
   }
   async save(state: FlowState<TransferStep, TransferSubject>) {
+    this.saves += 1;
     this.state = structuredClone(state);
   }
   async wakeAt(atMs: number) {

@@ -75,6 +75,7 @@ describe("a transfer on the flow machine", () => {
       "complete:done",
     ]);
     expect(storage.wakeAts).toHaveLength(1); // woken once, by start
+    expect(storage.saves).toBe(6); // the start, then one write per step (its outcome and the next intent)
   });
 
   it("starts once: a second start with other data changes nothing", async () => {

@@ -57,11 +57,16 @@ export class TransferSagaDO extends DurableObject<Env> {
     },
     {
       transient: (error) => (error instanceof TransientFailure ? error.what : undefined),
-      faults: {
-        before: (step) => this.#crashIf(`${step}:before`),
-        after: (step) => this.#crashIf(`${step}:after`),
-        refusal: (step) => this.#refusalIf(step),
-      },
+      // Test environments only: production runs no fault hook at all (and reads no storage for one).
+      ...(faultsAllowed(this.env)
+        ? {
+            faults: {
+              before: (step: SagaStep) => this.#crashIf(`${step}:before`),
+              after: (step: SagaStep) => this.#crashIf(`${step}:after`),
+              refusal: (step: SagaStep) => this.#refusalIf(step),
+            },
+          }
+        : {}),
       aroundStep: (step, run) => withSpan(`saga ${step}`, {}, run),
       // Saga state changes: each step run and where it left the saga (RUNNING, a retry later, an end).
       onStep: (step, status) => countEvent(this.env, "transfers", "saga_step", { step, status }),
@@ -106,12 +111,22 @@ export class TransferSagaDO extends DurableObject<Env> {
     return conflictsAsAppErrors(() => this.#flow.compensate());
   }
 
+  /** Faults armed in this object, read from storage once per instance (test environments only). */
+  #armed: Promise<{ crashAt?: CrashPoint | undefined; refuseAt?: SagaStep | undefined }> | undefined;
+
+  #armedFaults() {
+    this.#armed ??= this.ctx.storage.get<string>(["crashAt", "refuseAt"]).then((stored) => ({
+      crashAt: stored.get("crashAt") as CrashPoint | undefined,
+      refuseAt: stored.get("refuseAt") as SagaStep | undefined,
+    }));
+    return this.#armed;
+  }
+
   /** Test environments only: crash at `point` the next time the saga gets there. */
   async injectCrash(point: CrashPoint): Promise<void> {
-    if (config(this.env).ENVIRONMENT === "production") {
-      throw new AppError("forbidden", "Fault injection is disabled in production.");
-    }
+    if (!faultsAllowed(this.env)) throw new AppError("forbidden", "Fault injection is disabled in production.");
     await this.ctx.storage.put("crashAt", point);
+    this.#armed = undefined;
   }
 
   /**
@@ -119,10 +134,9 @@ export class TransferSagaDO extends DurableObject<Env> {
    * refused it for good (a step after the credit then needs an operator).
    */
   async injectRefusal(step: SagaStep): Promise<void> {
-    if (config(this.env).ENVIRONMENT === "production") {
-      throw new AppError("forbidden", "Fault injection is disabled in production.");
-    }
+    if (!faultsAllowed(this.env)) throw new AppError("forbidden", "Fault injection is disabled in production.");
     await this.ctx.storage.put("refuseAt", step);
+    this.#armed = undefined;
   }
 
   override async alarm(): Promise<void> {
@@ -147,27 +161,42 @@ export class TransferSagaDO extends DurableObject<Env> {
   }
 
   async #refusalIf(step: SagaStep) {
-    if ((await this.ctx.storage.get<SagaStep>("refuseAt")) !== step) return undefined;
+    const armed = await this.#armedFaults();
+    if (armed.refuseAt !== step) return undefined;
+    armed.refuseAt = undefined;
     await this.ctx.storage.delete("refuseAt");
     return { step: "escalate" as const, status: "RUNNING" as const, reason: `${step}_refused: injected` };
   }
 
   async #crashIf(point: CrashPoint): Promise<void> {
-    const armed = await this.ctx.storage.get<CrashPoint>("crashAt");
+    const faults = await this.#armedFaults();
+    const armed = faults.crashAt;
+    if (armed === undefined) return;
     const [step, when] = point.split(":");
     if (when === "before" && armed === `${step}:throw`) {
       // An unexpected error in the alarm: reported, and the saga goes on at its next alarm.
+      faults.crashAt = undefined;
       await this.ctx.storage.delete("crashAt");
       await this.ctx.storage.setAlarm(Date.now() + 50);
       throw new Error(`Injected failure before ${step} (test environments only).`);
     }
     if (armed !== point) return;
+    faults.crashAt = undefined;
     await this.ctx.storage.delete("crashAt");
     // As if the machine died here: the next alarm (set now) finds the state as stored. The
     // writes are made durable first, or the crash would take them (and this one-shot) with it.
     await this.ctx.storage.setAlarm(Date.now() + 50);
     await this.ctx.storage.sync();
     this.ctx.abort(`injected crash at ${point}`);
+  }
+}
+
+/** Whether faults may be injected: every environment but production. */
+function faultsAllowed(env: Env): boolean {
+  try {
+    return config(env).ENVIRONMENT !== "production";
+  } catch {
+    return false;
   }
 }
 

@@ -76,6 +76,8 @@ export interface FlowStorage<S extends string, D> {
   save(state: FlowState<S, D>): Promise<void>;
   /** Runs the flow again at `atMs` (a Durable Object alarm). */
   wakeAt(atMs: number): Promise<void>;
+  /** The flow ended: no wake-up is needed any more (deletes the alarm). */
+  cancelWake?(): Promise<void>;
 }
 
 /**
@@ -125,8 +127,17 @@ export class FlowMachine<S extends string, D> {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Starts the flow (once: a second start changes nothing) and wakes it at once. */
-  async start(subject: D): Promise<FlowState<S, D>> {
+  /** Whether a run is in progress in this instance. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /**
+   * Starts the flow (once: a second start changes nothing) and has it woken in `wakeInMs`: at
+   * once (0) when the alarm runs it, later when the caller runs it itself and the wake-up is only
+   * the backstop for a crash mid-run.
+   */
+  async start(subject: D, wakeInMs = 0): Promise<FlowState<S, D>> {
     const existing = await this.#storage.load();
     if (existing) return existing;
     const state: FlowState<S, D> = {
@@ -137,7 +148,7 @@ export class FlowMachine<S extends string, D> {
       history: [this.#entry(this.#definition.first, "started")],
     };
     await this.#storage.save(state);
-    await this.#storage.wakeAt(this.#now());
+    await this.#storage.wakeAt(this.#now() + wakeInMs);
     return state;
   }
 
@@ -173,6 +184,7 @@ export class FlowMachine<S extends string, D> {
         this.#options.onStep?.(step, next === "later" ? "RETRY_LATER" : next.status);
         if (next === "later") return this.#storage.load();
         state = next;
+        if (state.status !== "RUNNING") await this.#storage.cancelWake?.();
       }
       return state;
     } finally {

@@ -20,6 +20,10 @@ export class MemoryStorage implements FlowStorage<TransferStep, TransferSubject>
   async wakeAt(atMs: number) {
     this.wakeAts.push(atMs);
   }
+  cancelled = 0;
+  async cancelWake() {
+    this.cancelled += 1;
+  }
 }
 
 /**

@@ -76,6 +76,21 @@ describe("a transfer on the flow machine", () => {
     ]);
     expect(storage.wakeAts).toHaveLength(1); // woken once, by start
     expect(storage.saves).toBe(6); // the start, then one write per step (its outcome and the next intent)
+    expect(storage.cancelled).toBe(1); // ended: no wake-up left behind
+  });
+
+  it("run by its caller, it is woken only as a backstop, and one run at a time", async () => {
+    const world = new World({ acc_a: 100n, acc_b: 0n });
+    const storage = new MemoryStorage();
+    const flow = machine(world, storage);
+    await flow.start(subject(), 2_000);
+    expect(storage.wakeAts).toEqual([clock + 2_000]);
+    const first = flow.run();
+    expect(flow.running).toBe(true);
+    await expect(flow.run()).resolves.toBeUndefined(); // a wake-up during the run does nothing
+    expect((await first)?.status).toBe("COMPLETED");
+    expect(flow.running).toBe(false);
+    expect(world.applied).toEqual(["trf_1:hold", "trf_1:credit", "trf_1:capture"]);
   });
 
   it("starts once: a second start with other data changes nothing", async () => {

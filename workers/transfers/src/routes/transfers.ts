@@ -245,10 +245,20 @@ async function runTransfer(
   const faults = faultsOf(c);
   const { id, kind, fromAccountId, toAccountId, amount, currency, description } = presentTransfer(row);
   const traceparent = formatTraceparent(c.var.trace);
-  await saga.start({ id, kind, fromAccountId, toAccountId, amount, currency, description, traceparent }, faults);
-  // The object may crash or be evicted while we wait: the saga resumes by its alarm, and the
-  // caller gets a 202 to poll.
-  const state = await saga.outcome(WAIT_MS).catch(() => undefined);
+  const subject = { id, kind, fromAccountId, toAccountId, amount, currency, description, traceparent };
+  // The saga runs in this call (see TransferSagaDO.begin). The object may crash or be evicted
+  // meanwhile: once the saga is stored its alarm resumes it and the caller gets a 202 to poll;
+  // a saga that never started is this request's failure (a repeat of the key starts it).
+  let state: SagaState | undefined;
+  try {
+    state = await saga.begin(subject, faults, WAIT_MS);
+  } catch (error) {
+    // A stub whose object was reset is broken for good: ask through a new one.
+    state = await sagaOf(c.env, row.id)
+      .outcome()
+      .catch(() => undefined);
+    if (!state) throw error;
+  }
   const settled = await getVisibleTransfer(db, principal, row.id);
   const response = answerFor(c, settled, state);
   // A 202 is not the key's answer: a repeat gets the outcome once the saga settles.

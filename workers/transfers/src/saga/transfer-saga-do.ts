@@ -26,6 +26,9 @@ export const sagaSteps: readonly SagaStep[] = transferSteps;
 /** Test environments only: `<step>:before|after`: the object crashes there once; `<step>:throw`: the step throws once (an unexpected error). */
 export type CrashPoint = `${SagaStep}:${"before" | "after" | "throw"}`;
 
+/** How long after its start a saga's alarm checks that the run its caller began went on. */
+const BACKSTOP_MS = 2_000;
+
 /**
  * The shell of one transfer's flow (durable-objects/transfer on durable-objects/flow), addressed
  * by the transfer's id: the object's storage holds the flow's state, its alarm drives the steps,
@@ -54,6 +57,7 @@ export class TransferSagaDO extends DurableObject<Env> {
       load: () => this.ctx.storage.get<SagaState>("saga"),
       save: (state) => this.ctx.storage.put("saga", state),
       wakeAt: (atMs) => this.ctx.storage.setAlarm(atMs),
+      cancelWake: () => this.ctx.storage.deleteAlarm(),
     },
     {
       transient: (error) => (error instanceof TransientFailure ? error.what : undefined),
@@ -74,14 +78,36 @@ export class TransferSagaDO extends DurableObject<Env> {
   );
 
   /**
-   * Starts the saga (once: a second call with the same transfer changes nothing). `crashAt` and
-   * `refuseAt` (test environments only) arm a crash or a refusal at that step.
+   * Starts the saga (once: a repeat with the same transfer starts nothing new; `crashAt` and
+   * `refuseAt`, test environments only, arm a crash or a refusal at that step) and runs it in
+   * this call, answering its state once it ended, or
+   * after `waitMs` while it still runs (a retry scheduled, a slow step). One invocation instead
+   * of a start, an alarm and a wait; the alarm, set `BACKSTOP_MS` ahead, only resumes a run
+   * that a crash or an eviction cut short. A second call (a repeat of the request) waits for the
+   * run in progress.
    */
-  async start(transfer: SagaTransfer, options: { crashAt?: CrashPoint; refuseAt?: SagaStep } = {}): Promise<void> {
-    if (await this.#flow.outcome()) return;
-    if (options.crashAt) await this.injectCrash(options.crashAt);
-    if (options.refuseAt) await this.injectRefusal(options.refuseAt);
-    await this.#flow.start(transfer);
+  async begin(
+    transfer: SagaTransfer,
+    options: { crashAt?: CrashPoint; refuseAt?: SagaStep } = {},
+    waitMs = 0,
+  ): Promise<SagaState | undefined> {
+    const existing = await this.#flow.outcome();
+    if (existing && existing.status !== "RUNNING") return existing;
+    if (!existing) {
+      if (options.crashAt) await this.injectCrash(options.crashAt);
+      if (options.refuseAt) await this.injectRefusal(options.refuseAt);
+      await this.#flow.start(transfer, BACKSTOP_MS);
+    }
+    const run = this.#run();
+    let timer: number | undefined;
+    const ended = await Promise.race([
+      run,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(resolve, waitMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (ended && ended.status !== "RUNNING") return ended;
+    return this.#flow.outcome(waitMs);
   }
 
   /** The saga's state now; waits up to `waitMs` for it to end first. */
@@ -140,10 +166,19 @@ export class TransferSagaDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    if (this.#flow.running) {
+      // A caller's run is still going: look again later rather than lose the backstop.
+      await this.ctx.storage.setAlarm(Date.now() + BACKSTOP_MS);
+      return;
+    }
+    await this.#run();
+  }
+
+  /** Runs the saga's steps (when it is running), continuing the trace of the request that started it. */
+  async #run(): Promise<SagaState | undefined> {
     const state = await this.#flow.outcome();
-    if (state?.status !== "RUNNING") return;
-    // The saga's steps continue the trace of the request that started it.
-    await traceWork(
+    if (state?.status !== "RUNNING") return state;
+    return traceWork(
       "transfers",
       this.env,
       {
@@ -156,6 +191,7 @@ export class TransferSagaDO extends DurableObject<Env> {
       async (span) => {
         const ended = await this.#flow.run();
         span?.setAttributes({ "edgebank.saga.status": ended?.status ?? "running" });
+        return ended;
       },
     );
   }

@@ -31,11 +31,12 @@ const BACKSTOP_MS = 2_000;
 
 /**
  * The shell of one transfer's flow (durable-objects/transfer on durable-objects/flow), addressed
- * by the transfer's id: the object's storage holds the flow's state, its alarm drives the steps,
- * and the steps call the accounts and the ledger over RPC and settle the transfer's row. Every
- * step's intent is stored before its side effect and its outcome after, each side effect carries
- * a deterministic operation id (`<transfer>:<step>`), so a crash anywhere resumes where it
- * stopped and never applies anything twice.
+ * by the transfer's id: the object's storage holds the flow's state, the route's `begin` call
+ * runs the steps (the alarm resumes a run cut short, and runs retries and operators' actions),
+ * and the steps call the accounts and the ledger over RPC and settle the transfer's row. One
+ * storage write per step holds its outcome and the next step's intent, and each side effect
+ * carries a deterministic operation id (`<transfer>:<step>`), so a crash anywhere resumes where
+ * it stopped and never applies anything twice.
  */
 export class TransferSagaDO extends DurableObject<Env> {
   readonly #flow = new FlowMachine(
@@ -98,16 +99,20 @@ export class TransferSagaDO extends DurableObject<Env> {
       if (options.refuseAt) await this.injectRefusal(options.refuseAt);
       await this.#flow.start(transfer, BACKSTOP_MS);
     }
-    const run = this.#run();
-    let timer: number | undefined;
+    // The whole call waits at most `waitMs`; a run still going then goes on in this object.
+    const deadline = Date.now() + waitMs;
+    let stopWaiting = () => {};
     const ended = await Promise.race([
-      run,
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(resolve, waitMs);
+      this.#run(),
+      new Promise<"waited">((resolve) => {
+        const timer = setTimeout(() => resolve("waited"), waitMs);
+        stopWaiting = () => clearTimeout(timer);
       }),
-    ]).finally(() => clearTimeout(timer));
+    ]).finally(() => stopWaiting());
+    if (ended === "waited") return this.#flow.outcome();
     if (ended && ended.status !== "RUNNING") return ended;
-    return this.#flow.outcome(waitMs);
+    // Another call's run in progress, or a retry scheduled: wait what is left for the end.
+    return this.#flow.outcome(Math.max(0, deadline - Date.now()));
   }
 
   /** The saga's state now; waits up to `waitMs` for it to end first. */

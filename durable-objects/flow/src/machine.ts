@@ -200,15 +200,12 @@ export class FlowMachine<S extends string, D> {
     if (state.status !== "NEEDS_ATTENTION") throw new FlowConflict(`The flow is ${state.status}.`);
     const { reason: _reason, resumeAt, ...rest } = settled(state);
     const step = resumeAt ?? this.#definition.first;
-    const resumed: FlowState<S, D> = {
+    return this.#resume({
       ...rest,
       status: "RUNNING",
       step,
       history: [...state.history, this.#entry(step, "started", "operator retry")],
-    };
-    await this.#storage.save(resumed);
-    await this.#storage.wakeAt(this.#now());
-    return resumed;
+    });
   }
 
   /** Operator: where compensating would start, or why it cannot be compensated. */
@@ -230,13 +227,17 @@ export class FlowMachine<S extends string, D> {
     const start = this.#compensationStart(state);
     if (typeof start === "object") throw new FlowConflict(start.refused);
     const { resumeAt: _resumeAt, ...rest } = settled(state);
-    const resumed: FlowState<S, D> = {
+    return this.#resume({
       ...rest,
       status: "RUNNING",
       step: start,
       reason: this.#definition.compensatedReason,
       history: [...state.history, this.#entry(start, "started", "operator compensation")],
-    };
+    });
+  }
+
+  /** An operator's action: the flow runs again, from the alarm, at once. */
+  async #resume(resumed: FlowState<S, D>): Promise<FlowState<S, D>> {
     await this.#storage.save(resumed);
     await this.#storage.wakeAt(this.#now());
     return resumed;
@@ -291,15 +292,16 @@ export class FlowMachine<S extends string, D> {
     const decide = this.#options.afterTransientFailure ?? afterTransientFailure;
     const decision = decide({ compensable, attempts, failingSinceMs: Date.parse(failingSince), nowMs });
     if (decision === "give_up") {
+      const next = compensable ? this.#definition.compensation : this.#definition.escalation;
       const given: FlowState<S, D> = {
         ...settled(state),
-        step: compensable ? this.#definition.compensation : this.#definition.escalation,
+        step: next,
         ...(compensable ? {} : { resumeAt: state.step }),
         reason: `${state.step}_unavailable`,
         history: [
           ...state.history,
           this.#entry(state.step, "retry", `gave up: ${detail}`),
-          this.#entry(compensable ? this.#definition.compensation : this.#definition.escalation, "started"),
+          this.#entry(next, "started"),
         ],
       };
       await this.#storage.save(given);

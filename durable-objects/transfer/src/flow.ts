@@ -117,10 +117,16 @@ async function perform(
   const capture: AccountOperation = { kind: "capture", operationId: `${t.id}:capture`, holdId: t.id };
   const release: AccountOperation = { kind: "release", operationId: `${t.id}:release`, holdId: t.id };
   const round = state.round ? `:${state.round}` : "";
-  const refusedRound = (outcome: StepOutcome) => ({
-    ...escalate(`reversal_refused: ${describe(outcome)}`),
-    round: (state.round ?? 0) + 1,
-  });
+  /**
+   * An undo: a new movement with this round's operation id. Applied, the flow goes on to `then`;
+   * refused for good, it waits for an operator, whose next round uses new ids.
+   */
+  const undo = async (accountId: string, operation: AccountOperation, then: TransferStep) => {
+    const outcome = await operate(accountId, operation);
+    if (outcome.kind === "applied") return running(then);
+    if (outcome.kind !== "refused") return escalate(`reversal_failed: ${describe(outcome)}`);
+    return { ...escalate(`reversal_refused: ${describe(outcome)}`), round: (state.round ?? 0) + 1 };
+  };
   switch (state.step) {
     case "hold": {
       const outcome = await operate(t.fromAccountId, {
@@ -177,14 +183,11 @@ async function perform(
       const credited = await operate(t.toAccountId, credit);
       if (credited.kind === "conflict") return escalate(`reversal_failed: ${describe(credited)}`);
       if (credited.kind !== "applied") return running("reverse_capture");
-      const debit = await operate(t.toAccountId, {
-        kind: "debit",
-        operationId: `${t.id}:reverse-credit${round}`,
-        amount: t.amount,
-        currency: t.currency,
-      });
-      if (debit.kind === "applied") return running("reverse_capture");
-      return debit.kind === "refused" ? refusedRound(debit) : escalate(`reversal_failed: ${describe(debit)}`);
+      return undo(
+        t.toAccountId,
+        { kind: "debit", operationId: `${t.id}:reverse-credit${round}`, amount: t.amount, currency: t.currency },
+        "reverse_capture",
+      );
     }
     case "reverse_capture": {
       // A hold still open was never captured: releasing it is all there is to undo.
@@ -197,14 +200,11 @@ async function perform(
       const captured = await operate(t.fromAccountId, capture);
       if (captured.kind === "refused" && captured.reason === "hold_not_found") return running("fail");
       if (captured.kind !== "applied") return escalate(`reversal_failed: ${describe(captured)}`);
-      const refund = await operate(t.fromAccountId, {
-        kind: "credit",
-        operationId: `${t.id}:return-capture${round}`,
-        amount: t.amount,
-        currency: t.currency,
-      });
-      if (refund.kind === "applied") return running("fail");
-      return refund.kind === "refused" ? refusedRound(refund) : escalate(`reversal_failed: ${describe(refund)}`);
+      return undo(
+        t.fromAccountId,
+        { kind: "credit", operationId: `${t.id}:return-capture${round}`, amount: t.amount, currency: t.currency },
+        "fail",
+      );
     }
     case "fail": {
       const reason = state.reason ?? "failed";

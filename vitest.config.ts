@@ -134,8 +134,9 @@ export default defineConfig({
         }),
       ),
       // The rules and the group commit of the AccountDO, against an in-memory store; the flow
-      // machine and the flows it runs, against in-memory storage and services.
-      ...["account", "flow", "transfer"].map((name) =>
+      // machine and the flows it runs (transfers, payments, refunds), against in-memory storage
+      // and services.
+      ...["account", "flow", "transfer", "payment"].map((name) =>
         defineProject({
           test: {
             name: `do-${name}`,

@@ -8,6 +8,7 @@ export {
   type FlowState,
   type FlowStatus,
   type FlowStorage,
+  type StepOutcome,
   type Transition,
 } from "./machine.ts";
 export {

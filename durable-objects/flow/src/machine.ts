@@ -13,7 +13,13 @@ import { afterTransientFailure, type RetryDecision } from "./retry-policy.ts";
  * possible, else stops in NEEDS_ATTENTION for an operator, who can retry it or compensate.
  */
 
-export type FlowStatus = "RUNNING" | "COMPLETED" | "FAILED" | "NEEDS_ATTENTION";
+/**
+ * RUNNING: a step runs next. WAITING: the flow rests at a step until someone outside tells it
+ * how to go on (`proceed`: an order's payment, authorized, until its stock is reserved or the
+ * order ends); nothing wakes it meanwhile. COMPLETED, FAILED: it ended. NEEDS_ATTENTION: it
+ * stopped for an operator.
+ */
+export type FlowStatus = "RUNNING" | "WAITING" | "COMPLETED" | "FAILED" | "NEEDS_ATTENTION";
 
 export interface FlowHistoryEntry<S extends string> {
   step: S;
@@ -44,6 +50,13 @@ export interface FlowState<S extends string, D> {
   /** Each step's intent and outcome, in order: what an operator reads. */
   history: Array<FlowHistoryEntry<S>>;
 }
+
+/** How a callee answered a step: applied, refused for a stable reason, not found, or a conflict. */
+export type StepOutcome =
+  | { kind: "applied" }
+  | { kind: "refused"; reason: string }
+  | { kind: "not_found" }
+  | { kind: "conflict"; detail: string };
 
 /** Where a step leads: the next step (the flow goes on) or the end it reached. */
 export interface Transition<S extends string> {
@@ -127,6 +140,11 @@ export class FlowMachine<S extends string, D> {
     this.#now = options.now ?? Date.now;
   }
 
+  /** The step that records NEEDS_ATTENTION (where an injected refusal leads). */
+  get escalation(): S {
+    return this.#definition.escalation;
+  }
+
   /** Whether a run is in progress in this instance. */
   get running(): boolean {
     return this.#running;
@@ -193,6 +211,23 @@ export class FlowMachine<S extends string, D> {
     }
   }
 
+  /**
+   * A waiting flow goes on: if it still rests at `at`, it runs `to` next (with `reason`, if given)
+   * and is woken at once; otherwise nothing changes (another signal came first, or the flow is
+   * not there). Answers the state after the call: whoever reads `step` sees which signal won.
+   */
+  async proceed(at: S, to: S, reason?: string): Promise<FlowState<S, D> | undefined> {
+    const state = await this.#storage.load();
+    if (state?.status !== "WAITING" || state.step !== at) return state;
+    return this.#resume({
+      ...settled(state),
+      status: "RUNNING",
+      step: to,
+      ...(reason !== undefined ? { reason } : {}),
+      history: [...state.history, this.#entry(at, "done", reason ?? to), this.#entry(to, "started")],
+    });
+  }
+
   /** Operator: run a flow in NEEDS_ATTENTION again from the step it stopped at. */
   async retry(): Promise<FlowState<S, D> | undefined> {
     const state = await this.#storage.load();
@@ -236,7 +271,7 @@ export class FlowMachine<S extends string, D> {
     });
   }
 
-  /** An operator's action: the flow runs again, from the alarm, at once. */
+  /** An operator's action or a signal: the flow runs again, from the alarm, at once. */
   async #resume(resumed: FlowState<S, D>): Promise<FlowState<S, D>> {
     await this.#storage.save(resumed);
     await this.#storage.wakeAt(this.#now());

@@ -1,5 +1,5 @@
 import type { AccountOperation } from "@edgebank/contracts";
-import type { FlowDefinition, FlowState, Transition } from "@edgebank/durable-objects/flow";
+import type { FlowDefinition, FlowState, StepOutcome, Transition } from "@edgebank/durable-objects/flow";
 
 /**
  * A transfer (a deposit, a withdrawal) as a flow of steps. Forward: hold on the source → credit
@@ -39,13 +39,6 @@ export const transferSteps = [
 ] as const;
 export type TransferStep = (typeof transferSteps)[number];
 export type TransferState = FlowState<TransferStep, TransferSubject>;
-
-/** How a callee answered a step: applied, refused for a stable reason, not found, or a conflict. */
-export type StepOutcome =
-  | { kind: "applied" }
-  | { kind: "refused"; reason: string }
-  | { kind: "not_found" }
-  | { kind: "conflict"; detail: string };
 
 /** What a transfer's steps do to the world: the shell binds them to the accounts, the ledger and the transfer's row. */
 export interface TransferPorts {

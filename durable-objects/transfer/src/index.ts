@@ -1,7 +1,7 @@
+export type { StepOutcome } from "@edgebank/durable-objects/flow";
 export {
   COMPENSATED_BY_OPERATOR,
   HOLD_TTL_MS,
-  type StepOutcome,
   type TransferPorts,
   type TransferState,
   type TransferStep,

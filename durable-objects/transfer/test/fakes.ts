@@ -6,14 +6,14 @@ import type { StepOutcome, TransferPorts, TransferStep, TransferSubject } from "
 export class Unavailable extends Error {}
 
 /** A Durable Object's storage and alarm, in memory; it outlives the machines built over it (a crash). */
-export class MemoryStorage implements FlowStorage<TransferStep, TransferSubject> {
-  state: FlowState<TransferStep, TransferSubject> | undefined;
+export class MemoryStorage<S extends string = TransferStep, D = TransferSubject> implements FlowStorage<S, D> {
+  state: FlowState<S, D> | undefined;
   wakeAts: number[] = [];
   saves = 0;
   async load() {
     return this.state === undefined ? undefined : structuredClone(this.state);
   }
-  async save(state: FlowState<TransferStep, TransferSubject>) {
+  async save(state: FlowState<S, D>) {
     this.saves += 1;
     this.state = structuredClone(state);
   }
@@ -27,7 +27,7 @@ export class MemoryStorage implements FlowStorage<TransferStep, TransferSubject>
 }
 
 /**
- * Accounts, a ledger and transfer rows in memory, answering as the services do: an operation id
+ * Accounts, a ledger and transfer (payment, refund) rows in memory, answering as the services do: an operation id
  * answers its first outcome forever (never applied twice). `failNext` makes the next calls
  * throw as an unreachable service would; `crashAfterNext` applies the next call, then throws (its
  * answer lost).

@@ -281,7 +281,7 @@ const crashPoints = new Set(sagaSteps.flatMap((step) => [`${step}:before`, `${st
  * crash once at that boundary, `<step>:throw` makes the step throw once, and `route:throw`
  * makes this route throw (unexpected errors, for error reporting). Ignored in production.
  */
-function faultsOf(c: Context<AuthedEnv>): { crashAt?: CrashPoint; refuseAt?: SagaStep } {
+function faultsOf(c: Context<AuthedEnv>): { crashAt?: CrashPoint<SagaStep>; refuseAt?: SagaStep } {
   if (config(c.env).ENVIRONMENT === "production") return {};
   const point = c.req.header("x-test-crash-at");
   if (point === "route:throw") throw new Error("Injected failure in the route (test environments only).");
@@ -290,7 +290,7 @@ function faultsOf(c: Context<AuthedEnv>): { crashAt?: CrashPoint; refuseAt?: Sag
   const refuse = c.req.header("x-test-refuse-at");
   if (refuse && !crashPoints.has(`${refuse}:before`)) throw new AppError("bad_request", `Unknown step ${refuse}.`);
   return {
-    ...(point ? { crashAt: point as CrashPoint } : {}),
+    ...(point ? { crashAt: point as CrashPoint<SagaStep> } : {}),
     ...(refuse ? { refuseAt: refuse as SagaStep } : {}),
   };
 }

@@ -98,6 +98,48 @@ export const metrics: MetricDefinition[] = [
     ],
   },
   {
+    name: "refund_settled",
+    help: "A refund reached an outcome: COMPLETED, FAILED (with its reason) or NEEDS_ATTENTION.",
+    labels: ["reason", "status"],
+    doubles: ["1"],
+    prometheus: [
+      {
+        name: "edgebank_refunds_settled_total",
+        type: "counter",
+        help: "Refunds settled, per outcome and failure reason.",
+        sql: series("refund_settled", ["reason", "status"], "sum(double1 * _sample_interval)"),
+      },
+    ],
+  },
+  {
+    name: "payment_step",
+    help: "A payment's flow ran a step; status is where it left the flow (RUNNING, WAITING, RETRY_LATER or an end).",
+    labels: ["status", "step"],
+    doubles: ["1"],
+    prometheus: [
+      {
+        name: "edgebank_payment_steps_total",
+        type: "counter",
+        help: "Payment flow steps run, per step and resulting state.",
+        sql: series("payment_step", ["status", "step"], "sum(double1 * _sample_interval)"),
+      },
+    ],
+  },
+  {
+    name: "refund_step",
+    help: "A refund's flow ran a step; status is where it left the flow (RUNNING, RETRY_LATER or an end).",
+    labels: ["status", "step"],
+    doubles: ["1"],
+    prometheus: [
+      {
+        name: "edgebank_refund_steps_total",
+        type: "counter",
+        help: "Refund flow steps run, per step and resulting state.",
+        sql: series("refund_step", ["status", "step"], "sum(double1 * _sample_interval)"),
+      },
+    ],
+  },
+  {
     name: "outbox_pending",
     help: "Events in a service's outbox not yet acknowledged by Kafka, after a relay run.",
     labels: [],

@@ -154,3 +154,18 @@ export function gatewayRequest(baseUrl: string, path: string, token: string, ini
   if (init.key) headers.set("idempotency-key", init.key);
   return fetch(`${baseUrl}${path}`, { ...init, headers });
 }
+
+/** The operation ids on an account's statement that belong to one flow (operation ids `<id>:<step>`), sorted. */
+export async function statementLinesOf(
+  baseUrl: string,
+  token: string,
+  accountId: string,
+  flowId: string,
+): Promise<string[]> {
+  const response = await gatewayRequest(baseUrl, `/v1/accounts/${accountId}/operations?limit=100`, token);
+  const page = (await response.json()) as { items: Array<{ operationId: string }> };
+  return page.items
+    .map((line) => line.operationId)
+    .filter((operationId) => operationId.startsWith(`${flowId}:`))
+    .sort();
+}

@@ -1,7 +1,7 @@
 import { parseEvent } from "@edgebank/events";
 import { KafkaRestClient } from "@edgebank/kafka";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ApiInit, type DevStack, gatewayRequest, session, startDevStack } from "./dev-stack.ts";
+import { type ApiInit, type DevStack, gatewayRequest, session, startDevStack, statementLinesOf } from "./dev-stack.ts";
 import { startWebhookReceiver } from "./webhook-receiver.ts";
 
 /**
@@ -42,6 +42,19 @@ async function openAccount(token: string): Promise<string> {
   const response = await post("/v1/accounts", token, { currency: "EUR" });
   expect(response.status).toBe(201);
   return ((await response.json()) as { id: string }).id;
+}
+
+/** A new account of the payer's, with 100.00 in it (an operator's deposit). */
+async function fundedPayer(): Promise<string> {
+  const account = await openAccount(payer);
+  const funded = await post("/v1/transfers/deposits", operator, {
+    accountId: account,
+    amount: "10000",
+    currency: "EUR",
+    description: "cash in",
+  });
+  expect(funded.status).toBe(201);
+  return account;
 }
 
 async function posted(token: string, accountId: string): Promise<string> {
@@ -85,14 +98,7 @@ describe("payments through the gateway", () => {
       const merchant = (await registered.json()) as { id: string };
       // A customer cannot register a merchant; nobody registers someone else's account.
       expect((await post("/v1/merchants", payer, { name: "Fake", accountId: shopAccount })).status).toBe(403);
-      const payerAccount = await openAccount(payer);
-      const funded = await post("/v1/transfers/deposits", operator, {
-        accountId: payerAccount,
-        amount: "10000",
-        currency: "EUR",
-        description: "cash in",
-      });
-      expect(funded.status).toBe(201);
+      const payerAccount = await fundedPayer();
 
       // Pay 40.00; the same Idempotency-Key again is the same payment, not a second one.
       const body = {
@@ -210,4 +216,113 @@ describe("payments through the gateway", () => {
       await kafka.deleteConsumer(reader);
     }
   }, 90_000);
+});
+
+describe("a payment and a refund that crash at a step boundary", () => {
+  let merchantId = "";
+  let shopAccount = "";
+
+  beforeAll(async () => {
+    shopAccount = await openAccount(shop);
+    const registered = await post("/v1/merchants", shop, { name: "Crash Test Shop", accountId: shopAccount });
+    expect(registered.status).toBe(201);
+    merchantId = ((await registered.json()) as { id: string }).id;
+  }, 30_000);
+
+  const linesOf = (token: string, accountId: string, id: string) => statementLinesOf(stack.url, token, accountId, id);
+
+  async function balance(token: string, accountId: string) {
+    return (await (await api(`/v1/accounts/${accountId}/balance`, token)).json()) as {
+      posted: string;
+      pending: string;
+    };
+  }
+
+  /** The payment (with its refunds) once neither it nor any refund of it is still running. */
+  async function settledPayment(id: string) {
+    return until(
+      `payment ${id} to settle`,
+      async () => {
+        const read = (await (await api(`/v1/payments/${id}`, payer)).json()) as {
+          status: string;
+          refunds: Array<{ id: string; status: string }>;
+        };
+        const running = read.status === "PENDING" || read.refunds.some((refund) => refund.status === "PENDING");
+        return running ? undefined : read;
+      },
+      30_000,
+    );
+  }
+
+  /** The crash cuts the request's wait short (202, the flow goes on); after the last step the answer is final. */
+  const expectedStatus = (point: string) => (point === "complete:after" ? 201 : 202);
+
+  it.each(["authorize", "capture", "credit", "record", "complete"].flatMap((s) => [`${s}:before`, `${s}:after`]))(
+    "a payment completes exactly once after a crash at %s",
+    async (point) => {
+      const from = await fundedPayer();
+      const key = crypto.randomUUID();
+      const body = { fromAccountId: from, merchantId, amount: "100", currency: "EUR", reference: point };
+      const response = await api("/v1/payments", payer, {
+        method: "POST",
+        key,
+        body: JSON.stringify(body),
+        headers: { "x-test-crash-at": point },
+      });
+      expect(response.status).toBe(expectedStatus(point));
+      const { id } = (await response.json()) as { id: string };
+      expect(await settledPayment(id)).toMatchObject({ status: "COMPLETED" });
+      // The key's answer, once settled, is the real outcome.
+      const again = await post("/v1/payments", payer, body, key);
+      expect(again.status).toBe(201);
+      expect(await balance(payer, from)).toMatchObject({ posted: "9900", pending: "0" });
+      expect(await linesOf(payer, from, id)).toEqual([`${id}:authorize`, `${id}:capture`]);
+      expect(await linesOf(shop, shopAccount, id)).toEqual([`${id}:credit`]);
+      expect((await api(`/v1/ledger/entries/by-transfer/${id}`, auditor)).status).toBe(200);
+    },
+    60_000,
+  );
+
+  it.each(["debit", "credit", "record", "complete"].flatMap((s) => [`${s}:before`, `${s}:after`]))(
+    "a refund completes exactly once after a crash at %s",
+    async (point) => {
+      const from = await fundedPayer();
+      const paid = await post("/v1/payments", payer, {
+        fromAccountId: from,
+        merchantId,
+        amount: "100",
+        currency: "EUR",
+        reference: `refunded after ${point}`,
+      });
+      expect(paid.status).toBe(201);
+      const payment = (await paid.json()) as { id: string };
+      const refunded = await api(`/v1/payments/${payment.id}/refunds`, shop, {
+        method: "POST",
+        key: crypto.randomUUID(),
+        body: JSON.stringify({ amount: "40", reason: point }),
+        headers: { "x-test-crash-at": point },
+      });
+      expect(refunded.status).toBe(expectedStatus(point));
+      const { id } = (await refunded.json()) as { id: string };
+      const read = await settledPayment(payment.id);
+      expect(read.refunds).toEqual([expect.objectContaining({ id, status: "COMPLETED" })]);
+      expect(await balance(payer, from)).toMatchObject({ posted: "9940", pending: "0" });
+      expect(await linesOf(shop, shopAccount, id)).toEqual([`${id}:debit`]);
+      expect(await linesOf(payer, from, id)).toEqual([`${id}:credit`]);
+      expect((await api(`/v1/ledger/entries/by-transfer/${id}`, auditor)).status).toBe(200);
+    },
+    60_000,
+  );
+
+  it("an unknown crash point is a 400 and starts nothing", async () => {
+    const from = await fundedPayer();
+    const response = await api("/v1/payments", payer, {
+      method: "POST",
+      key: crypto.randomUUID(),
+      body: JSON.stringify({ fromAccountId: from, merchantId, amount: "100", currency: "EUR", reference: "bad point" }),
+      headers: { "x-test-crash-at": "teleport:before" },
+    });
+    expect(response.status).toBe(400);
+    expect(await balance(payer, from)).toMatchObject({ posted: "10000", pending: "0" });
+  });
 });

@@ -7,7 +7,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { flattenTrace, type TreeSpan } from "../../dev/otel-collector/tree.ts";
 import { verifyWebhook } from "../../workers/notifications/src/webhooks/signature.ts";
-import { type ApiInit, type DevStack, gatewayRequest, session, startDevStack } from "./dev-stack.ts";
+import { type ApiInit, type DevStack, gatewayRequest, session, startDevStack, statementLinesOf } from "./dev-stack.ts";
 
 /**
  * Transfers through the gateway against the real services (accounts and their AccountDOs,
@@ -595,16 +595,8 @@ describe("a saga that crashes at a step boundary", () => {
     throw new Error(`transfer ${id} still pending`);
   }
 
-  /** The statement lines of an account that belong to one transfer (operation ids `<transfer>:<step>`). */
-  async function linesOf(token: string, accountId: string, transferId: string): Promise<string[]> {
-    const page = (await (await api(`/v1/accounts/${accountId}/operations?limit=100`, token)).json()) as {
-      items: Array<{ operationId: string }>;
-    };
-    return page.items
-      .map((line) => line.operationId)
-      .filter((id) => id.startsWith(`${transferId}:`))
-      .sort();
-  }
+  const linesOf = (token: string, accountId: string, transferId: string) =>
+    statementLinesOf(stack.url, token, accountId, transferId);
 
   async function crashingTransfer(point: string, to: string, from: string) {
     const response = await api("/v1/transfers", alice, {

@@ -45,8 +45,8 @@ export interface FlowShellSettings {
   stepMetric: string;
   /** What a thrown error means: a description when it is transient (retry later), else undefined. */
   transient(error: unknown): string | undefined;
-  /** Whether test faults may be armed (every environment but production). */
-  faultsAllowed: boolean;
+  /** The deployment's environment: test faults may be armed in every one but production. */
+  environment: string;
 }
 
 /** How long after its start a flow's alarm checks that the run its caller began went on. */
@@ -65,6 +65,10 @@ export abstract class FlowObject<S extends string, D extends FlowSubject, E = un
     return this.#settings;
   }
 
+  get #faultsAllowed(): boolean {
+    return this.shell.environment !== "production";
+  }
+
   protected get flow(): FlowMachine<S, D> {
     const settings = this.shell;
     this.#machine ??= new FlowMachine(
@@ -78,7 +82,7 @@ export abstract class FlowObject<S extends string, D extends FlowSubject, E = un
       {
         transient: settings.transient,
         // Test environments only: production runs no fault hook at all (and reads no storage for one).
-        ...(settings.faultsAllowed
+        ...(this.#faultsAllowed
           ? {
               faults: {
                 before: (step: S) => this.#crashIf(`${step}:before`),
@@ -113,6 +117,20 @@ export abstract class FlowObject<S extends string, D extends FlowSubject, E = un
       await this.flow.start(subject, BACKSTOP_MS);
     }
     return this.#runWithin(waitMs);
+  }
+
+  /**
+   * The sweeper's check of a flow its row says is still running: a flow that never started (its
+   * caller died between the row's commit and `begin`) starts from its alarm; a running one whose
+   * alarm was lost is woken. Anything else is left as it is (a retry waits for its backoff).
+   */
+  async ensure(subject: D): Promise<FlowState<S, D> | undefined> {
+    const state = await this.flow.outcome();
+    if (!state) return this.flow.start(subject, 0);
+    if (state.status === "RUNNING" && !this.flow.running && (await this.ctx.storage.getAlarm()) === null) {
+      await this.ctx.storage.setAlarm(Date.now());
+    }
+    return state;
   }
 
   /** The flow's state now; waits up to `waitMs` for it to end first. */
@@ -150,7 +168,7 @@ export abstract class FlowObject<S extends string, D extends FlowSubject, E = un
 
   /** Test environments only: crash at `point` the next time the flow gets there. */
   async injectCrash(point: CrashPoint<S>): Promise<void> {
-    if (!this.shell.faultsAllowed) throw new AppError("forbidden", "Fault injection is disabled in production.");
+    if (!this.#faultsAllowed) throw new AppError("forbidden", "Fault injection is disabled in production.");
     await this.ctx.storage.put("crashAt", point);
     this.#armed = undefined;
   }
@@ -160,7 +178,7 @@ export abstract class FlowObject<S extends string, D extends FlowSubject, E = un
    * refused it for good (a step that can no longer compensate then needs an operator).
    */
   async injectRefusal(step: S): Promise<void> {
-    if (!this.shell.faultsAllowed) throw new AppError("forbidden", "Fault injection is disabled in production.");
+    if (!this.#faultsAllowed) throw new AppError("forbidden", "Fault injection is disabled in production.");
     await this.ctx.storage.put("refuseAt", step);
     this.#armed = undefined;
   }
@@ -264,4 +282,29 @@ export abstract class FlowObject<S extends string, D extends FlowSubject, E = un
       throw error;
     }
   }
+}
+
+/**
+ * Test environments only: the faults a request asks a new flow for, from its headers
+ * (`X-Test-Crash-At: <step>:<before|after|throw>`, `X-Test-Refuse-At: <step>`); `route:throw`
+ * makes the route itself throw (an unexpected error, for error reporting). An unknown step is a
+ * 400. The caller asks only outside production.
+ */
+export function requestedFaults<S extends string>(
+  steps: readonly S[],
+  header: (name: string) => string | undefined,
+): BeginFaults<S> {
+  const known = new Set<string>(steps);
+  const point = header("x-test-crash-at");
+  if (point === "route:throw") throw new Error("Injected failure in the route (test environments only).");
+  const [step, when] = point?.split(":") ?? [];
+  if (point && !(step && known.has(step) && ["before", "after", "throw"].includes(when ?? ""))) {
+    throw new AppError("bad_request", `Unknown crash point ${point}.`);
+  }
+  const refuse = header("x-test-refuse-at");
+  if (refuse && !known.has(refuse)) throw new AppError("bad_request", `Unknown step ${refuse}.`);
+  return {
+    ...(point ? { crashAt: point as CrashPoint<S> } : {}),
+    ...(refuse ? { refuseAt: refuse as S } : {}),
+  };
 }

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { traceWork } from "@edgebank/http";
 
 /** What a relay object has done since it was loaded (operators, tests, benchmarks). */
 export interface RelayObjectStatus {
@@ -23,11 +24,21 @@ export abstract class OutboxRelayDO<E = unknown> extends DurableObject<E> {
   #pokes = 0;
   #runs = 0;
 
-  /**
-   * One relay run of the service's outbox (never throws: what fails stays pending). `parent`:
-   * the traceparent of the poke that started the run, which the run's span continues.
-   */
-  protected abstract relay(parent: string | undefined): Promise<void>;
+  /** The service whose outbox this object relays (its spans are named after it). */
+  protected abstract readonly service: string;
+
+  /** One relay run of the service's outbox (never throws: what fails stays pending). */
+  protected abstract relayOutbox(): Promise<void>;
+
+  /** A relay run, traced as a child of `parent`: the traceparent of the poke that started it. */
+  #relay(parent: string | undefined): Promise<void> {
+    return traceWork(
+      this.service,
+      this.env,
+      { name: `${this.service} outbox relay run`, parent, waitUntil: (promise) => this.ctx.waitUntil(promise) },
+      () => this.relayOutbox(),
+    );
+  }
 
   /**
    * Events were committed: relay them soon. Resolves once a run that started after the poke
@@ -44,7 +55,7 @@ export abstract class OutboxRelayDO<E = unknown> extends DurableObject<E> {
         do {
           this.#again = false;
           this.#runs += 1;
-          await this.relay(traceparent);
+          await this.#relay(traceparent);
         } while (this.#again);
       } finally {
         this.#running = undefined;

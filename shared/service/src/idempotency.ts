@@ -23,15 +23,16 @@ export function inProgress(detail: string): AppError {
 
 export type Claim =
   | { kind: "new" }
-  | { kind: "resume"; resourceId: string }
+  | { kind: "resume"; resourceId: string; recent: boolean }
   | { kind: "replay"; status: number; body: Record<string, unknown> };
 
 /**
  * Claims an Idempotency-Key inside the transaction that creates the resource `resourceId`:
  * the first request gets `new` (and creates it in the same transaction); a repeat with the
- * same fingerprint gets the stored response (`replay`), a 409 while the first still runs, or
- * `resume` when the first died; a repeat with another fingerprint is a 422. Unique per
- * (caller, key): a concurrent second insert waits for the first and then sees its record.
+ * same fingerprint gets the stored response (`replay`), or `resume` while the first has no
+ * final answer (`recent`: it may still be running); a repeat with another fingerprint is a
+ * 422. Unique per (caller, key): a concurrent second insert waits for the first and then sees
+ * its record.
  */
 export async function claimIdempotencyKey(
   tx: Transaction,
@@ -53,10 +54,8 @@ export async function claimIdempotencyKey(
   if (record.responseStatus !== null && record.responseBody !== null) {
     return { kind: "replay", status: record.responseStatus, body: record.responseBody };
   }
-  if (Date.now() - record.createdAt.getTime() < ABANDONED_AFTER_MS) {
-    throw inProgress("A request with this Idempotency-Key is still in progress.");
-  }
-  return { kind: "resume", resourceId: record.resourceId };
+  const recent = Date.now() - record.createdAt.getTime() < ABANDONED_AFTER_MS;
+  return { kind: "resume", resourceId: record.resourceId, recent };
 }
 
 /** Stores the final response of a key's first request (what every repeat will get). */
@@ -73,14 +72,20 @@ export async function storeIdempotentResponse(
     .where(and(eq(table.principal, record.principal), eq(table.key, record.key)));
 }
 
-/** What a key's request gets: the stored response of its first request, or the resource to answer with. */
-export type Begun<R> = Extract<Claim, { kind: "replay" }> | { kind: "created" | "resume"; resource: R };
+/**
+ * What a key's request gets: the stored response of its first request, the resource its first
+ * request created (`resume`: that request died; `settled`: it ended, but its answer was not
+ * stored: answer with its outcome), or the new resource (`created`).
+ */
+export type Begun<R> = Extract<Claim, { kind: "replay" }> | { kind: "created" | "resume" | "settled"; resource: R };
 
 /**
  * Creates a resource behind an Idempotency-Key, in one transaction with the key's claim (see
  * claimIdempotencyKey): a first request runs `create` with the id the key records; a repeat
- * gets the stored response (`replay`), or, when the first request died before answering, the
- * resource it created (`load`, `resume`).
+ * gets the stored response (`replay`); the resource it created once that has ended
+ * (`settled`, as `steps.settled` says: its outcome is the key's answer, never a stale 409 or
+ * 202); a 409 while the first request may still run; or, when it died before answering, the
+ * resource to go on with (`resume`).
  */
 export async function beginIdempotent<R>(
   db: Database,
@@ -89,6 +94,8 @@ export async function beginIdempotent<R>(
   steps: {
     load(tx: Transaction, id: string): Promise<R | undefined>;
     create(tx: Transaction, id: string): Promise<R>;
+    /** Whether the resource has ended (its state is a final answer). */
+    settled?(resource: R): boolean;
   },
 ): Promise<Begun<R>> {
   return db.transaction(async (tx) => {
@@ -97,6 +104,8 @@ export async function beginIdempotent<R>(
     if (claim.kind === "resume") {
       const resource = await steps.load(tx, claim.resourceId);
       if (resource === undefined) throw new Error(`idempotency record without its resource ${claim.resourceId}`);
+      if (steps.settled?.(resource)) return { kind: "settled" as const, resource };
+      if (claim.recent) throw inProgress("A request with this Idempotency-Key is still in progress.");
       return { kind: "resume" as const, resource };
     }
     return { kind: "created" as const, resource: await steps.create(tx, request.resourceId) };

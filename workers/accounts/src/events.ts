@@ -1,4 +1,3 @@
-import { traceWork } from "@edgebank/http";
 import { serviceOutboxRelay } from "@edgebank/outbox";
 import { OutboxRelayDO } from "@edgebank/outbox/durable-object";
 import { config, serviceSettings } from "./service.ts";
@@ -16,12 +15,8 @@ export const relayAccountEvents = serviceOutboxRelay({
  * its commits, and it relays for all of them, one run at a time.
  */
 export class AccountsOutboxRelayDO extends OutboxRelayDO<Env> {
-  protected relay(parent: string | undefined): Promise<void> {
-    return traceWork(
-      "accounts",
-      this.env,
-      { name: "AccountsOutboxRelayDO run", parent, waitUntil: (promise) => this.ctx.waitUntil(promise) },
-      () => relayAccountEvents(this.env, "commit"),
-    );
+  protected readonly service = "accounts";
+  protected relayOutbox(): Promise<void> {
+    return relayAccountEvents(this.env, "commit");
   }
 }

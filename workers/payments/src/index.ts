@@ -2,39 +2,48 @@ import { fetchStartingConsumers } from "@edgebank/consumer/durable-object";
 import { registerConsumerRoutes } from "@edgebank/consumer/routes";
 import { withDatabase } from "@edgebank/db";
 import { createLogger, describeError, reportingDurableObject, withErrorReporting } from "@edgebank/http";
-import { TransientFailure } from "@edgebank/service/clients";
 import { consumerObjects, PaymentsConsumerDO as PaymentsConsumerDOClass, startConsumers } from "./consumers.ts";
-import { runPayment, stalePayments } from "./domain/payments.ts";
-import { runRefund, staleRefunds } from "./domain/refunds.ts";
-import { relayPaymentEvents } from "./events.ts";
+import { claimStalePayments, paymentSubject } from "./domain/payments.ts";
+import { claimStaleRefunds, refundSubject } from "./domain/refunds.ts";
+import { PaymentsOutboxRelayDO as PaymentsOutboxRelayDOClass, relayPaymentEvents } from "./events.ts";
+import { PaymentFlowDO as PaymentFlowDOClass } from "./flows/payment-flow-do.ts";
+import { RefundFlowDO as RefundFlowDOClass } from "./flows/refund-flow-do.ts";
 import { registerPaymentRoutes } from "./routes/payments.ts";
-import { app, config, serviceSettings } from "./service.ts";
+import { app, config, paymentFlowOf, refundFlowOf, serviceSettings } from "./service.ts";
 
 /**
- * The payments service: customers pay merchants (authorize, capture, credit, ledger), merchants
- * refund, every outcome an event in the outbox relayed to Kafka.
+ * The payments service: customers pay merchants and merchants refund, each payment and refund a
+ * flow object (authorize, capture, credit, ledger; debit, credit, ledger), every outcome an
+ * event in the outbox relayed to Kafka.
  */
 registerPaymentRoutes(app);
 registerConsumerRoutes(app, "payments", consumerObjects);
 
-/** Payments and refunds left pending (a worker died, a service was down) are run again. */
-async function resumeStale(env: Env): Promise<void> {
+/**
+ * Payments and refunds whose rows are still pending a while after their last change: their
+ * flow objects check that they run (a flow that never started starts; a lost alarm is set).
+ */
+async function sweepFlows(env: Env): Promise<void> {
   const log = logger(env);
-  const [paymentIds, refundIds] = await withDatabase(serviceSettings(env), async (db) => [
-    await stalePayments(db, 30),
-    await staleRefunds(db, 30),
+  const [stale, staleRefundRows] = await withDatabase(serviceSettings(env), async (db) => [
+    await claimStalePayments(db, 30),
+    await claimStaleRefunds(db, 30),
   ]);
-  const runs = [
-    ...paymentIds.map((id) => ["payment", id, () => runPayment(env, id)] as const),
-    ...refundIds.map((id) => ["refund", id, () => runRefund(env, id)] as const),
+  const checks = [
+    ...stale.map(
+      (row) => ["payment", row.id, () => paymentFlowOf(env, row.id).ensure(paymentSubject(env, row))] as const,
+    ),
+    ...staleRefundRows.map(
+      ({ refund, payment }) =>
+        ["refund", refund.id, () => refundFlowOf(env, refund.id).ensure(refundSubject(refund, payment))] as const,
+    ),
   ];
-  for (const [kind, id, run] of runs) {
+  for (const [kind, id, check] of checks) {
     try {
-      await run();
-      log.info(`stale ${kind} resumed`, { id });
+      const state = await check();
+      log.info(`stale ${kind} checked`, { id, status: state?.status ?? "started", step: state?.step ?? "" });
     } catch (error) {
-      const level = error instanceof TransientFailure ? "warn" : "error";
-      log[level](`stale ${kind} not finished`, { id, ...describeError(error) });
+      log.error(`stale ${kind} not checked`, { id, ...describeError(error) });
     }
   }
 }
@@ -44,14 +53,20 @@ const logger = (env: Env) => {
   return createLogger({ service: "payments", version: SERVICE_VERSION }, LOG_LEVEL);
 };
 
-/** PaymentsConsumerDO, reporting what its RPC methods and alarms throw. */
+/** The payments service's Durable Objects, reporting what their RPC methods and alarms throw. */
 export type PaymentsConsumerDO = PaymentsConsumerDOClass;
 export const PaymentsConsumerDO = reportingDurableObject("payments", PaymentsConsumerDOClass);
+export type PaymentFlowDO = PaymentFlowDOClass;
+export const PaymentFlowDO = reportingDurableObject("payments", PaymentFlowDOClass);
+export type RefundFlowDO = RefundFlowDOClass;
+export const RefundFlowDO = reportingDurableObject("payments", RefundFlowDOClass);
+export type PaymentsOutboxRelayDO = PaymentsOutboxRelayDOClass;
+export const PaymentsOutboxRelayDO = reportingDurableObject("payments", PaymentsOutboxRelayDOClass);
 export default withErrorReporting("payments", {
   /** Requests also make sure the order choreography's consumers run. */
   fetch: fetchStartingConsumers<Env>(app.fetch, startConsumers, logger),
-  /** Every minute: keep the consumers running, finish what was left pending, publish the outbox. */
+  /** Every minute: keep the consumers running, check flows left pending, publish the outbox. */
   scheduled(_controller, env, ctx) {
-    ctx.waitUntil(Promise.all([startConsumers(env), resumeStale(env).finally(() => relayPaymentEvents(env, "cron"))]));
+    ctx.waitUntil(Promise.all([startConsumers(env), sweepFlows(env).finally(() => relayPaymentEvents(env, "cron"))]));
   },
 } satisfies ExportedHandler<Env>);

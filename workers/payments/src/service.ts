@@ -1,4 +1,4 @@
-import { defineConfig } from "@edgebank/config";
+import { bindingWith, defineConfig } from "@edgebank/config";
 import { databaseSettings } from "@edgebank/db";
 import { createServiceApp } from "@edgebank/service";
 import { z } from "zod";
@@ -28,3 +28,22 @@ export const paymentSettings = defineConfig(
       .default(900),
   }),
 );
+
+const objects = defineConfig(
+  z.object({
+    PAYMENT_FLOW: bindingWith("idFromName", "get").transform((ns) => ns as unknown as Env["PAYMENT_FLOW"]),
+    REFUND_FLOW: bindingWith("idFromName", "get").transform((ns) => ns as unknown as Env["REFUND_FLOW"]),
+  }),
+);
+
+/** The flow object of a payment (see PaymentFlowDO). */
+export function paymentFlowOf(env: object, paymentId: string) {
+  const namespace = objects(env).PAYMENT_FLOW;
+  return namespace.get(namespace.idFromName(paymentId));
+}
+
+/** The flow object of a refund (see RefundFlowDO). */
+export function refundFlowOf(env: object, refundId: string) {
+  const namespace = objects(env).REFUND_FLOW;
+  return namespace.get(namespace.idFromName(refundId));
+}

@@ -1,4 +1,3 @@
-import { traceWork } from "@edgebank/http";
 import { serviceOutboxRelay } from "@edgebank/outbox";
 import { OutboxRelayDO } from "@edgebank/outbox/durable-object";
 import { config, serviceSettings } from "./service.ts";
@@ -17,12 +16,8 @@ export const relayTransferEvents = serviceOutboxRelay({
  * settlements, a few runs), instead of a relay per transfer.
  */
 export class TransfersOutboxRelayDO extends OutboxRelayDO<Env> {
-  protected relay(parent: string | undefined): Promise<void> {
-    return traceWork(
-      "transfers",
-      this.env,
-      { name: "TransfersOutboxRelayDO run", parent, waitUntil: (promise) => this.ctx.waitUntil(promise) },
-      () => relayTransferEvents(this.env, "commit"),
-    );
+  protected readonly service = "transfers";
+  protected relayOutbox(): Promise<void> {
+    return relayTransferEvents(this.env, "commit");
   }
 }

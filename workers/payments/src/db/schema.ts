@@ -24,17 +24,16 @@ export const merchants = paymentsSchema.table(
 /**
  * PENDING (running) → COMPLETED or FAILED. An order's payment stops after its authorization,
  * AUTHORIZED, until its stock is reserved (then it runs on: capture, credit, record) or the
- * order ends (VOIDED: the hold released, nothing moved).
+ * order ends (VOIDED: the hold released, nothing moved). NEEDS_ATTENTION: its flow stopped for
+ * an operator (the ledger refused its entry, a service stayed down for 15 minutes).
  */
-export const paymentStatuses = ["PENDING", "AUTHORIZED", "COMPLETED", "FAILED", "VOIDED"] as const;
+export const paymentStatuses = ["PENDING", "AUTHORIZED", "COMPLETED", "FAILED", "VOIDED", "NEEDS_ATTENTION"] as const;
 export type PaymentStatus = (typeof paymentStatuses)[number];
 
 /**
- * The steps of a payment, in order; `step` is the next one to run. Each calls an account or
- * the ledger with an operation id made from the payment id, so running a step again (a retry,
- * the cron resuming a payment whose worker died) applies it at most once.
- * authorize (hold on the payer) → capture (take it) → credit (the merchant) → record (ledger).
- * An AUTHORIZED order's payment being let go is at `release` (its hold), then VOIDED.
+ * Where a payment's last settlement left its row: `authorize` (new), `capture` (an order's,
+ * authorized), `done` (ended). The steps themselves run in the payment's flow object
+ * (PaymentFlowDO, durable-objects/payment), which holds each step's intent and outcome.
  */
 export const paymentSteps = ["authorize", "capture", "credit", "record", "release", "done"] as const;
 export type PaymentStep = (typeof paymentSteps)[number];
@@ -74,6 +73,7 @@ export const payments = paymentsSchema.table(
 );
 
 export const refundStatuses = ["PENDING", "COMPLETED", "FAILED", "NEEDS_ATTENTION"] as const;
+/** Where a refund's last settlement left its row: `debit` (new) or `done`; its flow object (RefundFlowDO) runs the steps. */
 export const refundSteps = ["debit", "credit", "record", "done"] as const;
 export type RefundStep = (typeof refundSteps)[number];
 

@@ -3,20 +3,21 @@ import type { KnownEvent } from "@edgebank/consumer";
 import type { Database } from "@edgebank/db";
 import { type EventData, expectEvent } from "@edgebank/events";
 import { newId } from "@edgebank/ids";
-import { accountSummary, operateAccount } from "@edgebank/service/clients";
-import { and, eq } from "drizzle-orm";
+import { accountSummary } from "@edgebank/service/clients";
+import { eq } from "drizzle-orm";
 import { merchants, payments } from "../db/schema.ts";
-import { type PaymentRow, paymentEventData, reasonOf, runPaymentIn, writeEvent } from "./payments.ts";
-import { beginRefund, runRefundIn } from "./refunds.ts";
+import { paymentFlowOf, refundFlowOf } from "../service.ts";
+import { type PaymentRow, paymentEventData, paymentSubject, writeEvent } from "./payments.ts";
+import { beginRefund, refundSubject } from "./refunds.ts";
 
 /**
- * Payments' part of the order choreography. The handlers call accounts and the ledger, so they
- * run before the consumer's inbox transaction (its `prepare`), and each step commits on its own
- * with its outbox event, as a direct payment's steps do: a transaction never waits on another
- * service, and an event handled again (a crash, a redelivery) finds the payment where it
- * stopped, while every account operation's id, made from the payment, makes a step run twice a
- * no-op. Capture and void race (StockReserved and OrderCancelled come on different topics):
- * each first claims the AUTHORIZED payment with a conditional update, and one claim wins.
+ * Payments' part of the order choreography. The handlers call the payment's flow object (which
+ * calls accounts and the ledger), so they run before the consumer's inbox transaction (its
+ * `prepare`); the flow settles the row with its event in its own transactions, and an event
+ * handled again (a crash, a redelivery) finds the flow where it stopped. Capture and void race
+ * (StockReserved and OrderCancelled come on different topics): each is a signal to the
+ * authorized payment's flow object, which takes the first and answers the second with where
+ * the flow went.
  *
  * OrderCreated → authorize (a hold) → PaymentAuthorized, or PaymentDeclined.
  * StockReserved → capture, credit the merchant, ledger → PaymentCaptured.
@@ -57,8 +58,8 @@ async function refusalOf(env: object, order: OrderData, merchant: MerchantRow): 
 /**
  * The order's payment row with its PaymentCreated event, once (the order id is unique); a
  * refused one ends at once, FAILED with PaymentDeclined, in the same transaction. Only a payment
- * whose payer passed the checks is ever PENDING: the cron that resumes stale payments may
- * authorize it without this handler.
+ * whose payer passed the checks is ever PENDING: the cron that sweeps stale payments starts its
+ * flow if this handler died before it did.
  */
 async function openOrderPayment(
   db: Database,
@@ -100,6 +101,9 @@ async function openOrderPayment(
   return row;
 }
 
+/** How long a handler waits for the flow it signalled (it goes on in its object after that). */
+const WAIT_MS = 5_000;
+
 /** OrderCreated: the order's payment, authorized (held on the payer's account) or declined. */
 export async function authorizeOrder(env: object, db: Database, event: KnownEvent): Promise<void> {
   const order = expectEvent(event, "OrderCreated").data;
@@ -111,76 +115,77 @@ export async function authorizeOrder(env: object, db: Database, event: KnownEven
     if (!merchant) throw new Error(`order ${order.orderId}: merchant ${order.merchantId} is unknown to payments`);
     row = await openOrderPayment(db, order, merchant, await refusalOf(env, order, merchant), event.traceparent);
   }
-  // Runs the authorization (again, after a crash: the hold's operation id makes it once).
-  if (row.status === "PENDING" && row.step === "authorize") await runPaymentIn(db, env, row.id, event.traceparent);
+  if (row.status !== "PENDING") return;
+  // Runs the authorization (again, after a crash: the flow starts once, the hold's id makes it once).
+  const state = await paymentFlowOf(env, row.id).begin(paymentSubject(env, row, event.traceparent), {}, WAIT_MS);
+  if (state?.status === "RUNNING") throw new Error(`payment ${row.id} is not authorized yet (${state.step})`);
+}
+
+/** The steps of an order's payment before it waits for the choreography. */
+const beforeWaiting = new Set(["authorize", "authorized"]);
+
+/**
+ * Tells the order's payment to capture or let go; answers where its flow went, or throws (the
+ * event is tried again) while the payment has not reached its wait yet.
+ */
+async function signal(env: object, row: PaymentRow, to: "capture" | "void", reason: string, traceparent?: string) {
+  const flow = paymentFlowOf(env, row.id);
+  const state = to === "capture" ? await flow.capture(WAIT_MS) : await flow.cancelAuthorization(reason, WAIT_MS);
+  if (!state) {
+    // Its row is pending but the flow never started (the OrderCreated handler died): start it.
+    await flow.ensure(paymentSubject(env, row, traceparent));
+    throw new Error(`payment ${row.id} was not started yet`);
+  }
+  if (state.status === "RUNNING" && beforeWaiting.has(state.step)) {
+    throw new Error(`payment ${row.id} is not authorized yet (${state.step})`);
+  }
+  return state;
 }
 
 /** StockReserved: the authorized payment runs on (capture, credit, ledger) to PaymentCaptured. */
 export async function captureOrder(env: object, db: Database, event: KnownEvent): Promise<void> {
   const { orderId } = expectEvent(event, "StockReserved").data;
-  // Claim it; a void that claimed it first (or a payment declined meanwhile) leaves nothing to take.
-  await db
-    .update(payments)
-    .set({ status: "PENDING", updatedAt: new Date() })
-    .where(and(eq(payments.orderId, orderId), eq(payments.status, "AUTHORIZED"), eq(payments.step, "capture")));
   const row = await paymentOfOrder(db, orderId);
-  if (row?.status === "PENDING") await runPaymentIn(db, env, row.id, event.traceparent);
+  // No payment, or one that ended (declined, voided first): nothing to take.
+  if (row?.status !== "PENDING" && row?.status !== "AUTHORIZED") return;
+  await signal(env, row, "capture", "", event.traceparent);
 }
 
-/** StockRejected, or the order cancelled: an authorized payment lets its hold go (PaymentVoided). */
+/** StockRejected: an authorized payment lets its hold go (PaymentVoided), unless it was captured first. */
 export async function voidOrder(env: object, db: Database, orderId: string, reason: string, traceparent?: string) {
-  // Claim it (the reason of the first claim stays); a capture that claimed it first wins.
-  await db
-    .update(payments)
-    .set({ step: "release", failureReason: reason, updatedAt: new Date() })
-    .where(and(eq(payments.orderId, orderId), eq(payments.status, "AUTHORIZED"), eq(payments.step, "capture")));
   const row = await paymentOfOrder(db, orderId);
-  if (row?.status !== "AUTHORIZED" || row.step !== "release") return false;
-  const released = await operateAccount(
-    env,
-    row.payerAccountId,
-    {
-      kind: "release",
-      operationId: `${row.id}:release`,
-      holdId: `${row.id}:hold`,
-    },
-    traceparent,
-  );
-  // A hold that lapsed is gone already; anything else is tried again with the event.
-  if (released.kind !== "applied" && !(released.kind === "refused" && released.reason === "hold_not_found")) {
-    throw new Error(`releasing the hold of ${row.id}: ${reasonOf(released)}`);
-  }
-  await db.transaction(async (tx) => {
-    const [voided] = await tx
-      .update(payments)
-      .set({ status: "VOIDED", step: "done", updatedAt: new Date() })
-      .where(and(eq(payments.id, row.id), eq(payments.status, "AUTHORIZED"), eq(payments.step, "release")))
-      .returning();
-    if (voided) await writeEvent(tx, "PaymentVoided", row.id, paymentEventData(voided), traceparent);
-  });
-  return true;
+  if (row?.status !== "PENDING" && row?.status !== "AUTHORIZED") return;
+  await signal(env, row, "void", reason, traceparent);
 }
 
 /**
  * OrderCancelled: void an authorized payment; refund a captured one in full (the cancel raced
- * the capture); a payment still running is tried again with the event, once it settled.
+ * the capture); a payment still being captured is tried again with the event, once it settled.
  */
 export async function cancelOrderPayment(env: object, db: Database, event: KnownEvent): Promise<void> {
   const order = expectEvent(event, "OrderCancelled").data;
   const row = await paymentOfOrder(db, order.orderId);
   if (!row) return;
-  if (row.status === "AUTHORIZED") {
-    await voidOrder(env, db, order.orderId, order.reason ?? "order_cancelled", event.traceparent);
-    return;
+  if (row.status === "PENDING" || row.status === "AUTHORIZED" || row.status === "NEEDS_ATTENTION") {
+    const state = await signal(env, row, "void", order.reason ?? "order_cancelled", event.traceparent);
+    // Still being captured (or waiting for an operator, who may yet complete it): the
+    // cancellation is tried again with the event, and refunds it once it completed.
+    if (state.status === "RUNNING" || state.status === "NEEDS_ATTENTION") {
+      throw new Error(`payment ${row.id} of a cancelled order is ${state.status} at ${state.step}`);
+    }
+    if (state.status !== "COMPLETED") return;
   }
-  if (row.status === "PENDING") throw new Error(`payment ${row.id} of a cancelled order is still running`);
-  // Nothing left to give back: refunded already (a refund begun here and cut short is resumed
-  // by the payments cron, as every stale refund is).
-  const rest = row.amount - row.refundedAmount;
-  if (row.status !== "COMPLETED" || rest <= 0n) return;
+  // Captured: give back what is left to refund (a refund begun here and cut short is resumed
+  // by the payment's cron, as every stale refund is).
+  const [payment] = await db.select().from(payments).where(eq(payments.id, row.id));
+  if (!payment) return;
+  const rest = payment.amount - payment.refundedAmount;
+  if (payment.status !== "COMPLETED" || rest <= 0n) return;
   const begun = await beginRefund(db, choreography, `order-cancelled:${order.orderId}`, "choreography", row.id, {
     amount: rest,
     reason: "order cancelled",
   });
-  if (begun.kind !== "replay") await runRefundIn(db, env, begun.resource.id, event.traceparent);
+  if (begun.kind === "replay") return;
+  const refund = begun.resource;
+  await refundFlowOf(env, refund.id).begin(refundSubject(refund, payment, event.traceparent), {}, WAIT_MS);
 }

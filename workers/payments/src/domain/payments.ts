@@ -1,13 +1,12 @@
 import type { Principal } from "@edgebank/auth";
-import { type Database, type Transaction, withDatabase } from "@edgebank/db";
+import type { Database, Transaction } from "@edgebank/db";
+import type { PaymentSubject } from "@edgebank/durable-objects/payment";
 import { AppError } from "@edgebank/errors";
-import { countEvent } from "@edgebank/http";
 import { newId, newUuidV7 } from "@edgebank/ids";
-import { type AccountOperation, operateAccount, recordInLedger } from "@edgebank/service/clients";
 import { type Begun, beginIdempotent } from "@edgebank/service/idempotency";
-import { and, desc, eq, lt } from "drizzle-orm";
-import { idempotencyRecords, type merchants, outbox, type PaymentStep, payments } from "../db/schema.ts";
-import { paymentSettings, serviceSettings } from "../service.ts";
+import { and, asc, desc, eq, inArray, lt } from "drizzle-orm";
+import { idempotencyRecords, type merchants, outbox, payments } from "../db/schema.ts";
+import { paymentSettings } from "../service.ts";
 
 export type PaymentRow = typeof payments.$inferSelect;
 export type MerchantRow = typeof merchants.$inferSelect;
@@ -71,7 +70,7 @@ export type BegunPayment = Begun<PaymentRow>;
 
 /**
  * The payment row, its PaymentCreated event and the caller's Idempotency-Key record, in one
- * transaction; a repeat of the key replays or resumes the first (see beginIdempotent).
+ * transaction; a repeat of the key replays, answers or resumes the first (see beginIdempotent).
  */
 export async function beginPayment(
   db: Database,
@@ -83,6 +82,7 @@ export async function beginPayment(
   const request = { principal: principal.subject, key, fingerprint, resourceId: newId("payment") };
   return beginIdempotent(db, idempotencyRecords, request, {
     load: async (tx, id) => (await tx.select().from(payments).where(eq(payments.id, id)))[0],
+    settled: (row) => row.status === "COMPLETED" || row.status === "FAILED",
     create: async (tx, id) => {
       const [payment] = await tx
         .insert(payments)
@@ -105,201 +105,36 @@ export async function beginPayment(
   });
 }
 
-async function load(db: Database, id: string): Promise<PaymentRow> {
-  const [row] = await db.select().from(payments).where(eq(payments.id, id));
-  if (!row) throw new Error(`payment ${id} does not exist`);
-  return row;
-}
-
-/** Moves a pending payment from one step to the next (only if no one else did). */
-async function advance(db: Database, id: string, from: PaymentStep, to: PaymentStep): Promise<void> {
-  await db
-    .update(payments)
-    .set({ step: to, updatedAt: new Date() })
-    .where(and(eq(payments.id, id), eq(payments.step, from), eq(payments.status, "PENDING")));
-}
-
-/** An order's payment, held on the payer's account: AUTHORIZED with PaymentAuthorized, once. */
-async function authorized(db: Database, id: string, traceparent?: string): Promise<void> {
-  await db.transaction(async (tx) => {
-    const [row] = await tx
-      .update(payments)
-      .set({ status: "AUTHORIZED", step: "capture", updatedAt: new Date() })
-      .where(and(eq(payments.id, id), eq(payments.status, "PENDING"), eq(payments.step, "authorize")))
-      .returning();
-    if (row) await writeEvent(tx, "PaymentAuthorized", id, paymentEventData(row), traceparent);
-  });
+/** What a payment's flow moves, from its row (see durable-objects/payment). */
+export function paymentSubject(env: object, row: PaymentRow, traceparent?: string): PaymentSubject {
+  const holdSeconds = paymentSettings(env).PAYMENT_AUTHORIZATION_SECONDS;
+  return {
+    id: row.id,
+    payerAccountId: row.payerAccountId,
+    merchantAccountId: row.merchantAccountId,
+    amount: row.amount.toString(),
+    currency: row.currency,
+    description: `Payment ${row.reference} to ${row.merchantId}`,
+    authorizationExpiresAt: new Date(row.createdAt.getTime() + holdSeconds * 1000).toISOString(),
+    ...(row.orderId ? { orderId: row.orderId } : {}),
+    ...(traceparent ? { traceparent } : {}),
+  };
 }
 
 /**
- * Ends a pending payment, with its event, once. A direct payment ends with PaymentCompleted or
- * PaymentFailed; an order's with the choreography's PaymentCaptured or PaymentDeclined.
+ * Claims pending payments untouched for `olderThanSeconds` (their flow's alarm may have been
+ * lost), oldest first, touching them so the next sweep takes the next ones (and a concurrent
+ * sweep other ones).
  */
-async function settle(
-  env: object,
-  db: Database,
-  id: string,
-  outcome: { status: "COMPLETED" } | { status: "FAILED"; reason: string },
-  traceparent?: string,
-): Promise<void> {
-  const settled = await db.transaction(async (tx) => {
-    const [row] = await tx
-      .update(payments)
-      .set({
-        status: outcome.status,
-        step: "done",
-        updatedAt: new Date(),
-        ...(outcome.status === "COMPLETED" ? { completedAt: new Date() } : { failureReason: outcome.reason }),
-      })
-      .where(and(eq(payments.id, id), eq(payments.status, "PENDING")))
-      .returning();
-    if (!row) return;
-    const completed = outcome.status === "COMPLETED";
-    const type = row.orderId
-      ? completed
-        ? "PaymentCaptured"
-        : "PaymentDeclined"
-      : completed
-        ? "PaymentCompleted"
-        : "PaymentFailed";
-    await writeEvent(tx, type, id, paymentEventData(row), traceparent);
-    return { status: row.status, reason: row.failureReason ?? "", kind: row.orderId ? "order" : "direct" };
-  });
-  if (settled) countEvent(env, "payments", "payment_settled", settled);
-}
-
-/**
- * Runs a pending payment's remaining steps: authorize (a hold on the payer's account) →
- * capture (the payer's money is taken) → credit (the merchant's account) → record (one
- * balanced ledger entry) → COMPLETED. A refused authorization fails it with nothing moved; an
- * expired authorization fails it (the hold released itself); a merchant account that refuses
- * the credit gets the captured money returned to the payer, then FAILED. A transient failure
- * (a service down) throws TransientFailure and leaves the payment at its step: the next run
- * (the cron, a repeat of the request) continues it, and every step's operation id makes a
- * second run of a step a no-op.
- */
-export function runPayment(env: object, id: string, traceparent?: string): Promise<PaymentRow> {
-  return withDatabase(serviceSettings(env), (db) => runPaymentIn(db, env, id, traceparent));
-}
-
-/** runPayment on a given database handle (a consumer's, say). */
-export async function runPaymentIn(db: Database, env: object, id: string, traceparent?: string): Promise<PaymentRow> {
-  // Every account operation carries the request's trace, so its events continue it.
-  const operate = (accountId: string, operation: AccountOperation) =>
-    operateAccount(env, accountId, operation, traceparent);
-  for (;;) {
-    const row = await load(db, id);
-    if (row.status !== "PENDING") return row;
-    const amount = row.amount.toString();
-    switch (row.step) {
-      case "authorize": {
-        const holdSeconds = paymentSettings(env).PAYMENT_AUTHORIZATION_SECONDS;
-        const outcome = await operate(row.payerAccountId, {
-          kind: "hold",
-          operationId: `${id}:authorize`,
-          holdId: `${id}:hold`,
-          amount,
-          currency: row.currency,
-          expiresAt: new Date(row.createdAt.getTime() + holdSeconds * 1000).toISOString(),
-        });
-        if (outcome.kind !== "applied")
-          await settle(env, db, id, { status: "FAILED", reason: reasonOf(outcome) }, traceparent);
-        // An order's payment waits, authorized, until its stock is reserved (or the order ends).
-        else if (row.orderId) await authorized(db, id, traceparent);
-        else await advance(db, id, "authorize", "capture");
-        break;
-      }
-      case "capture": {
-        const outcome = await operate(row.payerAccountId, {
-          kind: "capture",
-          operationId: `${id}:capture`,
-          holdId: `${id}:hold`,
-        });
-        if (outcome.kind === "applied") {
-          await advance(db, id, "capture", "credit");
-        } else {
-          // Not taken: let the payer have the money again (a hold that expired is gone already).
-          await operate(row.payerAccountId, {
-            kind: "release",
-            operationId: `${id}:release`,
-            holdId: `${id}:hold`,
-          });
-          const reason = reasonOf(outcome);
-          await settle(
-            env,
-            db,
-            id,
-            {
-              status: "FAILED",
-              reason: reason === "hold_not_found" ? "authorization_expired" : reason,
-            },
-            traceparent,
-          );
-        }
-        break;
-      }
-      case "credit": {
-        const outcome = await operate(row.merchantAccountId, {
-          kind: "credit",
-          operationId: `${id}:credit`,
-          amount,
-          currency: row.currency,
-          requireActive: true,
-        });
-        if (outcome.kind === "applied") {
-          await advance(db, id, "credit", "record");
-          break;
-        }
-        // The merchant cannot take it (frozen, closed): the captured money goes back.
-        const back = await operate(row.payerAccountId, {
-          kind: "credit",
-          operationId: `${id}:return`,
-          amount,
-          currency: row.currency,
-        });
-        if (back.kind !== "applied") {
-          throw new AppError("internal", `payment ${id}: returning the captured money failed: ${reasonOf(back)}`);
-        }
-        await settle(env, db, id, { status: "FAILED", reason: `merchant_${reasonOf(outcome)}` }, traceparent);
-        break;
-      }
-      case "record": {
-        const outcome = await recordInLedger(env, {
-          transferId: id,
-          description: `Payment ${row.reference} to ${row.merchantId}`,
-          postings: [
-            { accountId: row.payerAccountId, amount: `-${amount}`, currency: row.currency },
-            { accountId: row.merchantAccountId, amount, currency: row.currency },
-          ],
-        });
-        if (outcome.kind !== "applied") {
-          // The money moved; the ledger refuses it: a person must look (the cron retries meanwhile).
-          throw new AppError("internal", `payment ${id}: the ledger refused the entry: ${reasonOf(outcome)}`);
-        }
-        await settle(env, db, id, { status: "COMPLETED" }, traceparent);
-        break;
-      }
-      case "done":
-        return row;
-    }
-  }
-}
-
-export function reasonOf(outcome: Awaited<ReturnType<typeof operateAccount>>): string {
-  if (outcome.kind === "refused") return outcome.reason;
-  if (outcome.kind === "not_found") return "account_not_found";
-  if (outcome.kind === "conflict") return "conflict";
-  return "applied";
-}
-
-/** Pending payments untouched for a while (their worker died, a service was down). */
-export async function stalePayments(db: Database, olderThanSeconds: number, limit = 50): Promise<string[]> {
-  const rows = await db
+export async function claimStalePayments(db: Database, olderThanSeconds: number, limit = 50): Promise<PaymentRow[]> {
+  const stale = db
     .select({ id: payments.id })
     .from(payments)
     .where(and(eq(payments.status, "PENDING"), lt(payments.updatedAt, new Date(Date.now() - olderThanSeconds * 1000))))
-    .limit(limit);
-  return rows.map((row) => row.id);
+    .orderBy(asc(payments.updatedAt))
+    .limit(limit)
+    .for("update", { skipLocked: true });
+  return db.update(payments).set({ updatedAt: new Date() }).where(inArray(payments.id, stale)).returning();
 }
 
 /**

@@ -1,9 +1,11 @@
 import type { AuthVariables } from "@edgebank/auth";
+import { type BeginFaults, requestedFaults } from "@edgebank/durable-objects/flow/shell";
+import { paymentSteps, refundSteps } from "@edgebank/durable-objects/payment";
 import { AppError, problemResponse, toProblem } from "@edgebank/errors";
 import { formatTraceparent } from "@edgebank/http";
 import { isId, newId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
-import { accountSummary, TransientFailure } from "@edgebank/service/clients";
+import { accountSummary } from "@edgebank/service/clients";
 import { replayResponse, requestFingerprint, storeIdempotentResponse } from "@edgebank/service/idempotency";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { desc, eq } from "drizzle-orm";
@@ -14,11 +16,18 @@ import {
   getVisiblePayment,
   listPayments,
   type PaymentRow,
+  paymentSubject,
   presentPayment,
-  runPayment,
 } from "../domain/payments.ts";
-import { beginRefund, listRefunds, presentRefund, type RefundRow, runRefund } from "../domain/refunds.ts";
-import { relayPaymentEvents } from "../events.ts";
+import {
+  beginRefund,
+  getRefund,
+  listRefunds,
+  presentRefund,
+  type RefundRow,
+  refundSubject,
+} from "../domain/refunds.ts";
+import { config, paymentFlowOf, refundFlowOf } from "../service.ts";
 
 type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
 
@@ -80,7 +89,8 @@ const createPaymentRoute = createRoute({
   description:
     "Authorizes (a hold on the payer's account), captures, credits the merchant's account and records " +
     "one balanced ledger entry; PaymentCreated, then PaymentCompleted or PaymentFailed. 201 completed, " +
-    "422 refused (`reason`), 202 still running (a service was unavailable; it completes later). " +
+    "422 refused (`reason`), 202 still running (a service was unavailable; it completes later) or " +
+    "waiting for an operator (NEEDS_ATTENTION). " +
     "Idempotency-Key is required and durable: a repeat gets the first answer.",
   security: [{ bearer: [] }],
   middleware: [authenticated("payments:write")] as const,
@@ -282,27 +292,41 @@ function refundAnswer(c: Context<AuthedEnv>, row: RefundRow): Response {
   return c.json(presentRefund(row), 202);
 }
 
+/** How long a request waits for its flow's outcome before it answers 202 (the flow goes on). */
+const WAIT_MS = 5_000;
+
+/** Test environments only: the faults the request's X-Test-* headers ask for (see requestedFaults). */
+function faultsOf<S extends string>(c: Context<AuthedEnv>, steps: readonly S[]): BeginFaults<S> {
+  if (config(c.env).ENVIRONMENT === "production") return {};
+  return requestedFaults(steps, (name) => c.req.header(name));
+}
+
 /**
- * Runs a payment or refund to its end inside the request (kept alive by waitUntil if the client
- * goes away); a transient failure answers 202 and the cron finishes it. A final answer is stored
- * for the Idempotency-Key; the outbox is relayed after.
+ * Runs a payment's or a refund's flow in its object (see FlowObject.begin) and answers from the
+ * row it settled. The object may crash or be evicted meanwhile: once the flow is stored its
+ * alarm resumes it and the caller gets a 202 to poll; a flow that never started is this
+ * request's failure (a repeat of the key starts it, and so does the cron). A final answer is
+ * stored for the Idempotency-Key; a 202 is not the key's answer.
  */
 async function settleWithin<T>(
   c: Context<AuthedEnv>,
   key: string,
-  run: () => Promise<T>,
+  begun: "created" | "resume" | "settled",
+  flow: { begin: () => Promise<unknown>; outcome: () => Promise<unknown> },
+  settled: () => Promise<T>,
   answer: (row: T) => Response,
-  pending: () => Promise<T>,
 ): Promise<Response> {
-  const work = run().catch(async (error: unknown) => {
-    if (error instanceof TransientFailure) {
-      c.var.log.warn("payment step deferred", { what: error.what });
-      return pending();
+  // A repeat whose first request ended without storing its answer is answered from the row.
+  if (begun !== "settled") {
+    try {
+      await flow.begin();
+    } catch (error) {
+      // A stub whose object was reset is broken for good: `outcome` asks through a new one.
+      const state = await flow.outcome().catch(() => undefined);
+      if (!state) throw error;
     }
-    throw error;
-  });
-  c.executionCtx.waitUntil(work.then(() => relayPaymentEvents(c.env, "commit")).catch(() => undefined));
-  const response = answer(await work);
+  }
+  const response = answer(await settled());
   if (response.status !== 202) {
     await storeIdempotentResponse(
       c.var.db(),
@@ -349,13 +373,18 @@ export function registerPaymentRoutes(app: OpenAPIHono<ServiceEnv>): void {
       traceparent,
     });
     if (begun.kind === "replay") return replayResponse(begun) as never;
-    const id = begun.resource.id;
+    const row = begun.resource;
+    const faults = faultsOf(c, paymentSteps);
     const response = await settleWithin(
       c,
       key,
-      () => runPayment(c.env, id, traceparent),
-      (row) => paymentAnswer(c, row),
-      async () => getVisiblePayment(c.var.db(), principal, id),
+      begun.kind,
+      {
+        begin: () => paymentFlowOf(c.env, row.id).begin(paymentSubject(c.env, row, traceparent), faults, WAIT_MS),
+        outcome: () => paymentFlowOf(c.env, row.id).outcome(),
+      },
+      () => getVisiblePayment(c.var.db(), principal, row.id),
+      (settled) => paymentAnswer(c, settled),
     );
     return response as never;
   });
@@ -387,13 +416,22 @@ export function registerPaymentRoutes(app: OpenAPIHono<ServiceEnv>): void {
       reason: body.reason,
     });
     if (begun.kind === "replay") return replayResponse(begun) as never;
-    const refundId = begun.resource.id;
+    const refund = begun.resource;
+    const faults = faultsOf(c, refundSteps);
+    const traceparent = formatTraceparent(c.var.trace);
     const response = await settleWithin(
       c,
       key,
-      () => runRefund(c.env, refundId, formatTraceparent(c.var.trace)),
-      (row) => refundAnswer(c, row),
-      async () => begun.resource,
+      begun.kind,
+      {
+        begin: async () => {
+          const payment = await getVisiblePayment(c.var.db(), c.var.principal, id);
+          return refundFlowOf(c.env, refund.id).begin(refundSubject(refund, payment, traceparent), faults, WAIT_MS);
+        },
+        outcome: () => refundFlowOf(c.env, refund.id).outcome(),
+      },
+      () => getRefund(c.var.db(), refund.id),
+      (settled) => refundAnswer(c, settled),
     );
     return response as never;
   });

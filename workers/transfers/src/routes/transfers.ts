@@ -1,4 +1,5 @@
 import type { AuthVariables } from "@edgebank/auth";
+import { type BeginFaults, requestedFaults } from "@edgebank/durable-objects/flow/shell";
 import { AppError, problemResponse, toProblem } from "@edgebank/errors";
 import { formatTraceparent } from "@edgebank/http";
 import { isId } from "@edgebank/ids";
@@ -18,7 +19,7 @@ import {
   type TransferInput,
   type TransferRow,
 } from "../domain/transfers.ts";
-import { type CrashPoint, type SagaState, type SagaStep, sagaSteps } from "../saga/transfer-saga-do.ts";
+import { type SagaState, type SagaStep, sagaSteps } from "../saga/transfer-saga-do.ts";
 import { config, sagaOf } from "../service.ts";
 
 type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
@@ -274,25 +275,10 @@ async function runTransfer(
   return response;
 }
 
-const crashPoints = new Set(sagaSteps.flatMap((step) => [`${step}:before`, `${step}:after`, `${step}:throw`]));
-
-/**
- * Test environments only: `X-Test-Crash-At: <step>:<before|after>` makes the saga's object
- * crash once at that boundary, `<step>:throw` makes the step throw once, and `route:throw`
- * makes this route throw (unexpected errors, for error reporting). Ignored in production.
- */
-function faultsOf(c: Context<AuthedEnv>): { crashAt?: CrashPoint<SagaStep>; refuseAt?: SagaStep } {
+/** Test environments only: the faults the request's X-Test-* headers ask for (see requestedFaults). */
+function faultsOf(c: Context<AuthedEnv>): BeginFaults<SagaStep> {
   if (config(c.env).ENVIRONMENT === "production") return {};
-  const point = c.req.header("x-test-crash-at");
-  if (point === "route:throw") throw new Error("Injected failure in the route (test environments only).");
-  if (point && !crashPoints.has(point)) throw new AppError("bad_request", `Unknown crash point ${point}.`);
-  // `X-Test-Refuse-At: <step>`: the step is refused for good once (the saga then needs an operator).
-  const refuse = c.req.header("x-test-refuse-at");
-  if (refuse && !crashPoints.has(`${refuse}:before`)) throw new AppError("bad_request", `Unknown step ${refuse}.`);
-  return {
-    ...(point ? { crashAt: point as CrashPoint<SagaStep> } : {}),
-    ...(refuse ? { refuseAt: refuse as SagaStep } : {}),
-  };
+  return requestedFaults(sagaSteps, (name) => c.req.header(name));
 }
 
 function currencyMismatch(): AppError {

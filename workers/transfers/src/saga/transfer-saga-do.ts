@@ -53,16 +53,7 @@ export class TransferSagaDO extends FlowObject<SagaStep, SagaTransfer, Env> {
       idAttribute: "edgebank.transfer_id",
       stepMetric: "saga_step",
       transient: (error) => (error instanceof TransientFailure ? error.what : undefined),
-      faultsAllowed: faultsAllowed(this.env),
+      environment: config(this.env).ENVIRONMENT,
     };
-  }
-}
-
-/** Whether faults may be injected: every environment but production. */
-export function faultsAllowed(env: object): boolean {
-  try {
-    return config(env).ENVIRONMENT !== "production";
-  } catch {
-    return false;
   }
 }

@@ -130,7 +130,7 @@ try {
         p50: result.p50 / 1000,
         p95: result.p95 / 1000,
         p99: result.p99 / 1000,
-        commitsPerTransfer: (after - before) / Math.max(1, outcome.completed),
+        commitsPerTransfer: ((after.get("total") ?? 0) - (before.get("total") ?? 0)) / Math.max(1, outcome.completed),
         cpuMsPerTransfer: cpuMs / Math.max(1, outcome.completed),
         errors: wrkErrors(result) + outcome.failed,
       });
@@ -138,6 +138,7 @@ try {
         `${scenario} c=${concurrency}: ${rows.at(-1)?.perSecond} transfers/s, p99 ${(result.p99 / 1000).toFixed(1)} ms` +
           ` (${outcome.completed} completed, ${outcome.failed} failed, ${wrkErrors(result)} errors, ${result.requests} requests)`,
       );
+      log(`  commits per transfer by database: ${commitsBreakdown(before, after, outcome.completed)}`);
     }
   }
   for (const concurrency of transferLevels) {
@@ -185,12 +186,28 @@ async function profileWorkers() {
   return started;
 }
 
-/** xact_commit over every database of the stack. */
-async function commits(): Promise<number> {
-  const [row] = await admin<{ n: string }[]>`
-    select coalesce(sum(xact_commit), 0)::text as n from pg_stat_database
+/** xact_commit of every database of the stack, by database (and `total`). */
+async function commits(): Promise<Map<string, number>> {
+  const rows = await admin<{ datname: string; n: string }[]>`
+    select datname, xact_commit::text as n from pg_stat_database
      where datname = any(${databases.map((url) => new URL(url).pathname.slice(1))})`;
-  return Number(row?.n ?? 0);
+  const byDatabase = new Map(rows.map((row) => [row.datname.replace("edgebank_bench_", ""), Number(row.n)]));
+  byDatabase.set(
+    "total",
+    [...byDatabase.values()].reduce((sum, n) => sum + n, 0),
+  );
+  return byDatabase;
+}
+
+/** Commits per completed transfer between two `commits()`, by database: where they go. */
+function commitsBreakdown(before: Map<string, number>, after: Map<string, number>, transfers: number): string {
+  return [...after]
+    .filter(([name]) => name !== "total")
+    .map(([name, n]) => [name, (n - (before.get(name) ?? 0)) / Math.max(1, transfers)] as const)
+    .filter(([, perTransfer]) => perTransfer >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, perTransfer]) => `${name} ${perTransfer.toFixed(2)}`)
+    .join(", ");
 }
 
 function transfer(

@@ -10,6 +10,9 @@ export interface RelayObjectStatus {
   running: boolean;
 }
 
+/** How long a relay run waits after the poke that started it, for the pokes right behind it. */
+const COALESCE_MS = 20;
+
 /**
  * A service's relay after commit, as one Durable Object (named after the service): writers
  * that committed events poke it instead of relaying themselves, and it runs one relay at a time,
@@ -52,6 +55,9 @@ export abstract class OutboxRelayDO<E = unknown> extends DurableObject<E> {
     }
     this.#running = (async () => {
       try {
+        // Writers commit in bursts (a transfer's three account operations within a few
+        // milliseconds): a short wait lets one run take the whole burst.
+        await new Promise((resolve) => setTimeout(resolve, COALESCE_MS));
         do {
           this.#again = false;
           this.#runs += 1;

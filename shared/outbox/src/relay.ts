@@ -4,7 +4,8 @@ import type { KafkaRestClient } from "@edgebank/kafka";
 import { sql } from "drizzle-orm";
 
 /**
- * The outbox relay, shared by every service with an outbox. One pass, in one transaction:
+ * The outbox relay, shared by every service with an outbox. One pass, in one transaction (one
+ * commit, the backlog it leaves measured inside it):
  * claim the oldest pending rows (`FOR UPDATE SKIP LOCKED`, and a transaction-scoped advisory
  * lock per aggregate, so two relays never split one aggregate's events and publish them out of
  * order), publish each aggregate's in id order (commit order; Kafka key = aggregate id), many
@@ -48,11 +49,16 @@ export function kafkaPublisher(client: KafkaRestClient): Publisher {
 }
 
 export interface RelayResult {
+  /** Rows this pass claimed (fewer than the batch size: nothing more was waiting for it). */
+  claimed: number;
   published: number;
   /** Rows left pending because publishing failed (or an earlier event of their aggregate did). */
   deferred: number;
   /** Whether the broker failed during this pass (the caller backs off). */
   brokerFailed: boolean;
+  /** Events still pending after the pass (others' in-flight rows included), and the oldest one's age. */
+  pending: number;
+  oldestAgeSeconds: number;
 }
 
 interface PendingRow {
@@ -86,7 +92,14 @@ export async function relayOutbox(
          limit ${options.batchSize ?? 100}
          for update skip locked`),
     );
-    const result: RelayResult = { published: 0, deferred: 0, brokerFailed: false };
+    const result: RelayResult = {
+      claimed: rows.length,
+      published: 0,
+      deferred: 0,
+      brokerFailed: false,
+      pending: 0,
+      oldestAgeSeconds: 0,
+    };
     const byAggregate = new Map<string, PendingRow[]>();
     for (const row of rows) byAggregate.set(row.aggregate_id, [...(byAggregate.get(row.aggregate_id) ?? []), row]);
     const published: string[] = [];
@@ -157,13 +170,15 @@ export async function relayOutbox(
       await tx.execute(sql`update ${outbox}.outbox set published_at = now() where id in ${published}`);
     }
     result.published = published.length;
+    // What is left, measured in the pass's own transaction: one commit per pass, metrics included.
+    Object.assign(result, await outboxBacklog(tx, options.schema));
     return result;
   });
 }
 
 /** Pending events and the age of the oldest, for metrics and readiness details. */
 export async function outboxBacklog(
-  db: Database,
+  db: Pick<Database, "execute">,
   schema: string,
 ): Promise<{ pending: number; oldestAgeSeconds: number }> {
   const [row] = resultRows<{ pending: number; age: number | null }>(

@@ -1,9 +1,10 @@
 import { env, exports } from "cloudflare:workers";
 import { type Database, resultRows, withDatabase } from "@edgebank/db";
 import { type CloudEvent, parseEvent } from "@edgebank/events";
+import type { Logger } from "@edgebank/http";
 import { newId, newUuidV7 } from "@edgebank/ids";
 import { KafkaRestClient } from "@edgebank/kafka";
-import { kafkaPublisher, outboxBacklog, type Publisher, relayOutbox } from "@edgebank/outbox";
+import { drainOutbox, kafkaPublisher, outboxBacklog, type Publisher, relayOutbox } from "@edgebank/outbox";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 
@@ -178,6 +179,38 @@ describe("the outbox relay", () => {
     const shared = recorder({ delayMs: 5 });
     await Promise.all([0, 1].map(() => withDatabase(settings(), (db) => drain(db, shared))));
     for (const { aggregate, ids } of aggregates) expect(idsOf(shared.seen, aggregate)).toEqual(ids);
+  });
+
+  it("a run with less than a batch to do is one transaction, the backlog it leaves measured inside it", async () => {
+    await withDatabase(settings(), async (db) => {
+      const a = await pending(db, 3);
+      // Counts what reaches the database: transactions, and statements outside them (each its own commit).
+      const seen = { transactions: 0, statements: 0 };
+      const counted = new Proxy(db, {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver);
+          if (typeof value !== "function") return value;
+          return (...args: unknown[]) => {
+            if (property === "transaction") seen.transactions += 1;
+            if (property === "execute" || property === "select" || property === "update") seen.statements += 1;
+            return value.apply(target, args);
+          };
+        },
+      });
+      const log: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+      const result = await drainOutbox(env, counted, {
+        schema: "transfers",
+        log,
+        context: { service: "transfers", version: "test" },
+      });
+      expect(seen).toEqual({ transactions: 1, statements: 0 });
+      expect(result.published).toBeGreaterThanOrEqual(3);
+      const [left] = resultRows<{ n: number }>(
+        await db.execute(sql`select count(*)::int as n from transfers.outbox
+                              where aggregate_id = ${a.aggregate} and published_at is null`),
+      );
+      expect(left?.n).toBe(0);
+    });
   });
 
   it("through the Kafka REST client to the broker: the envelope as value, the aggregate id as key", async () => {

@@ -10,8 +10,9 @@ import { sql } from "drizzle-orm";
  *
  * Delivery is at least once (the relay may publish an event twice; an offset commit may be
  * lost), effect is exactly once: each event is applied in one database transaction together
- * with its row in the service's inbox, keyed by the event id, and a second delivery finds the
- * row and changes nothing. Offsets are committed only after the transaction committed. Work
+ * with its row in the service's inbox, keyed by the event id (a batch's events in one
+ * transaction, a savepoint each, when the consumer has no remote work), and a second delivery
+ * finds the row and changes nothing. Offsets are committed only after the transaction committed. Work
  * that calls other services goes in the spec's `prepare`, before that transaction: it must be
  * idempotent on its own (it may run again), and no lock is held while it waits.
  *
@@ -96,18 +97,61 @@ export async function applyEvent(
     if (seen.length > 0) return false;
     await spec.prepare(db, event);
   }
-  return db.transaction(async (tx) => {
-    const inserted = resultRows<{ event_id: string }>(
-      await tx.execute(sql`
-        insert into ${sql.identifier(spec.schema)}.inbox (consumer, event_id, type)
-        values (${spec.group}, ${event.id}, ${event.type})
-        on conflict do nothing
-        returning event_id`),
-    );
-    if (inserted.length === 0) return false;
-    await spec.handle?.(tx, event);
-    return true;
+  return db.transaction((tx) => applyEventIn(tx, spec, event));
+}
+
+/** An event's inbox row and effect inside `tx` (false when it was applied before). */
+async function applyEventIn(
+  tx: Transaction,
+  spec: Pick<ConsumerSpec, "group" | "schema" | "handle">,
+  event: KnownEvent,
+): Promise<boolean> {
+  const inserted = resultRows<{ event_id: string }>(
+    await tx.execute(sql`
+      insert into ${sql.identifier(spec.schema)}.inbox (consumer, event_id, type)
+      values (${spec.group}, ${event.id}, ${event.type})
+      on conflict do nothing
+      returning event_id`),
+  );
+  if (inserted.length === 0) return false;
+  await spec.handle?.(tx, event);
+  return true;
+}
+
+/** How an event of a batch went in the batch's transaction: applied (or a duplicate), or what it threw. */
+type Decided = { applied: boolean } | { error: unknown };
+
+/**
+ * A consumer without `prepare` applies a whole batch in one transaction (one commit for many
+ * events), each event in a savepoint of its own: one that throws rolls back alone, and holds
+ * back the rest of its partition in this transaction (they are applied, or not, one by one
+ * afterwards, as the partition's fate is decided). What the transaction decided is answered
+ * per record; a record it did not reach is undefined.
+ */
+async function applyBatchIn(
+  db: Database,
+  spec: ConsumerSpec,
+  records: ConsumedRecord[],
+  trace: <T>(event: KnownEvent, work: () => Promise<T>) => Promise<T>,
+): Promise<Map<ConsumedRecord, Decided>> {
+  const decided = new Map<ConsumedRecord, Decided>();
+  await db.transaction(async (tx) => {
+    const stopped = new Set<number>();
+    for (const record of records) {
+      if (stopped.has(record.partition)) continue;
+      const parsed = parseEvent(record.value);
+      if (!parsed.ok || !spec.types.includes(parsed.event.type)) continue;
+      const event = parsed.event;
+      try {
+        const applied = await trace(event, () => tx.transaction((savepoint) => applyEventIn(savepoint, spec, event)));
+        decided.set(record, { applied });
+      } catch (error) {
+        decided.set(record, { error });
+        stopped.add(record.partition);
+      }
+    }
   });
+  return decided;
 }
 
 /** Keeps a record the consumer could not apply: a row to list and redrive, and a dead-letter record. */
@@ -202,7 +246,11 @@ export async function consumeBatch(options: {
   const held = new Map<number, number>();
   let newest: number | undefined;
 
+  const trace = <T>(event: KnownEvent, work: () => Promise<T>) =>
+    options.traceEvent ? options.traceEvent(event, work) : work();
   await options.withDb(async (db) => {
+    // Without remote work, the batch's effects commit together (see applyBatchIn).
+    const decided = spec.prepare ? new Map<ConsumedRecord, Decided>() : await applyBatchIn(db, spec, records, trace);
     for (const record of records) {
       if (held.has(record.partition)) continue;
       const attemptKey = `${record.partition}@${record.offset}`;
@@ -216,8 +264,10 @@ export async function consumeBatch(options: {
         } else {
           try {
             const event = parsed.event;
-            const apply = () => applyEvent(db, spec, event);
-            if (await (options.traceEvent ? options.traceEvent(event, apply) : apply())) {
+            const inBatch = decided.get(record);
+            if (inBatch && "error" in inBatch) throw inBatch.error;
+            const applied = inBatch ? inBatch.applied : await trace(event, () => applyEvent(db, spec, event));
+            if (applied) {
               outcome.handled += 1;
               outcome.applied.push(parsed.event);
             } else {

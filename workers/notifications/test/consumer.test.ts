@@ -178,6 +178,58 @@ describe("consuming events once", () => {
     expect((await notificationsOf(payer)).map((n) => n.event_id).sort()).toEqual([next.id, poison.id].sort());
   });
 
+  it("applies a batch in one transaction; an event that throws rolls back alone and holds back its partition", async () => {
+    let broken = true;
+    const s = spec({
+      handle: async (tx, event) => {
+        await recordNotification(tx, event);
+        // After writing: its savepoint must take the notification back with it.
+        if (broken && (event.data as { amount: string }).amount === "666") throw new Error("handler bug");
+      },
+    });
+    const payers = Array.from({ length: 5 }, () => `usr_test_${crypto.randomUUID().slice(0, 8)}`);
+    const events = payers.map((payer, i) => transferEvent(payer, { amount: i === 2 ? "666" : String(100 + i) }));
+    // One key: one partition, in this order.
+    for (const event of events) await publish(s.topic, event, "acc_batch");
+    const transactions: number[] = [];
+    const memory: ConsumerMemory = { attempts: {}, positions: {} };
+    const batch = () =>
+      consumeBatch({
+        client: broker(),
+        spec: s,
+        memory,
+        pollMs: 300,
+        // Counts the transactions each batch opens on the database.
+        withDb: (work) =>
+          inDatabase((db) => {
+            let opened = 0;
+            const counted = new Proxy(db, {
+              get(target, property, receiver) {
+                const value = Reflect.get(target, property, receiver);
+                if (property !== "transaction" || typeof value !== "function") return value;
+                return (...args: unknown[]) => {
+                  opened += 1;
+                  return value.apply(target, args);
+                };
+              },
+            });
+            return work(counted).finally(() => transactions.push(opened));
+          }),
+      });
+
+    const first = await batch();
+    expect(first).toMatchObject({ fetched: 5, handled: 2 });
+    expect(first.retrying).toEqual([expect.objectContaining({ attempts: 1, error: "handler bug" })]);
+    expect(transactions).toEqual([1]);
+    const notified = async () => Promise.all(payers.map(async (payer) => (await notificationsOf(payer)).length));
+    expect(await notified()).toEqual([1, 1, 0, 0, 0]);
+
+    broken = false;
+    const outcomes = await consumeUntil(s, memory, () => false, 3);
+    expect(total(outcomes, "handled")).toBe(3);
+    expect(await notified()).toEqual([1, 1, 1, 1, 1]);
+  });
+
   it("sends a value that is not an event of the catalog to the dead letters at once", async () => {
     const s = spec();
     await publish(s.topic, { hello: "world" }, "k");

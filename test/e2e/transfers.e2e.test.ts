@@ -338,6 +338,22 @@ describe("transfers through the gateway", () => {
     expect(other.status).toBe(422);
   }, 90_000);
 
+  it("a refusal is the key's answer, stored by the saga's settlement: a repeat gets the same document", async () => {
+    const from = await openAccount(alice);
+    const to = await openAccount(bob);
+    const body = { fromAccountId: from, toAccountId: to, amount: "10", currency: "EUR", description: "no funds" };
+    const key = `refused-${Date.now()}`;
+    const first = await transfer(alice, body, key);
+    expect(first.status).toBe(422);
+    expect(first.headers.get("content-type")).toContain("application/problem+json");
+    const document = await first.json();
+    expect(document).toMatchObject({ reason: "insufficient_funds", instance: "/v1/transfers" });
+    const repeat = await transfer(alice, body, key);
+    expect(repeat.status).toBe(422);
+    expect(repeat.headers.get("idempotent-replayed")).toBe("true");
+    expect(await repeat.json()).toEqual(document);
+  });
+
   it("every completed transfer has exactly one ledger entry, failed ones none, and the chain verifies", async () => {
     const from = await openAccount(alice);
     const to = await openAccount(bob);

@@ -5,9 +5,11 @@ export {
   type FlowHistoryEntry,
   FlowMachine,
   type FlowOptions,
+  type FlowResult,
   type FlowState,
   type FlowStatus,
   type FlowStorage,
+  type Json,
   type StepOutcome,
   type Transition,
 } from "./machine.ts";

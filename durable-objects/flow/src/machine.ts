@@ -21,6 +21,14 @@ import { afterTransientFailure, type RetryDecision } from "./retry-policy.ts";
  */
 export type FlowStatus = "RUNNING" | "WAITING" | "COMPLETED" | "FAILED" | "NEEDS_ATTENTION";
 
+/** A JSON scalar. */
+export type Json = string | number | boolean | null;
+/**
+ * A flow's result: a JSON object two levels deep (a response's status and its flat body), not
+ * a recursive type, which the RPC stubs' types cannot map.
+ */
+export type FlowResult = { [key: string]: Json | { [key: string]: Json } };
+
 export interface FlowHistoryEntry<S extends string> {
   step: S;
   event: "started" | "done" | "retry";
@@ -49,6 +57,8 @@ export interface FlowState<S extends string, D> {
   round?: number;
   /** Each step's intent and outcome, in order: what an operator reads. */
   history: Array<FlowHistoryEntry<S>>;
+  /** What the step that ended (or stopped) the flow answered: its caller's answer, as its shell made it. */
+  result?: FlowResult;
 }
 
 /** How a callee answered a step: applied, refused for a stable reason, not found, or a conflict. */
@@ -64,6 +74,8 @@ export interface Transition<S extends string> {
   status: FlowStatus;
   reason?: string;
   round?: number;
+  /** The answer of a step that ends the flow (kept in its state, see FlowState.result). */
+  result?: FlowResult;
 }
 
 /** One kind of flow: its steps and what its step runs do. */
@@ -357,8 +369,8 @@ export class FlowMachine<S extends string, D> {
   }
 }
 
-/** The state with its current step's retries forgotten (the step finished, or starts afresh). */
+/** The state with its current step's retries (and an earlier end's answer) forgotten: the step finished, or starts afresh. */
 function settled<S extends string, D>(state: FlowState<S, D>): FlowState<S, D> {
-  const { failingSince: _failingSince, ...rest } = state;
+  const { failingSince: _failingSince, result: _result, ...rest } = state;
   return { ...rest, attempts: 0 };
 }

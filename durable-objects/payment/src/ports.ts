@@ -1,5 +1,5 @@
 import type { AccountOperation } from "@edgebank/contracts";
-import type { StepOutcome } from "@edgebank/durable-objects/flow";
+import type { FlowResult, StepOutcome } from "@edgebank/durable-objects/flow";
 
 /** A balanced ledger entry, as the flows record one (keyed by the payment's or refund's id). */
 export interface LedgerEntry {
@@ -16,7 +16,8 @@ export interface LedgerEntry {
 export interface MoneyPorts<Settlement> {
   operate(accountId: string, operation: AccountOperation, traceparent: string | undefined): Promise<StepOutcome>;
   record(entry: LedgerEntry, traceparent: string | undefined): Promise<StepOutcome>;
-  settle(id: string, outcome: Settlement, traceparent: string | undefined): Promise<void>;
+  /** Its answer (the shell's, if it gives one) is not used: payments' routes answer from the row. */
+  settle(id: string, outcome: Settlement, traceparent: string | undefined): Promise<FlowResult | undefined | undefined>;
 }
 
 /** The stable reason a callee's answer is reported with. */

@@ -1,5 +1,5 @@
 import type { AccountOperation } from "@edgebank/contracts";
-import type { FlowDefinition, FlowState, StepOutcome, Transition } from "@edgebank/durable-objects/flow";
+import type { FlowDefinition, FlowResult, FlowState, StepOutcome, Transition } from "@edgebank/durable-objects/flow";
 
 /**
  * A transfer (a deposit, a withdrawal) as a flow of steps. Forward: hold on the source → credit
@@ -23,6 +23,11 @@ export interface TransferSubject {
   description: string;
   /** The W3C traceparent of the request that started it: every call and its outcome event continue that trace. */
   traceparent?: string;
+  /**
+   * Who waits for the answer: the request's Idempotency-Key (its caller and key), its path and
+   * request id. The settlement stores the final answer under that key in its own commit.
+   */
+  answerTo?: { principal: string; key: string; instance: string; requestId: string };
 }
 
 export const transferSteps = [
@@ -51,12 +56,16 @@ export interface TransferPorts {
     },
     traceparent: string | undefined,
   ): Promise<StepOutcome>;
-  /** Settles the transfer's row (and its outcome event) in its final state. */
+  /**
+   * Settles the transfer's row (and its outcome event) in its final state; may answer what
+   * its requester is to be told (kept as the flow's result).
+   */
   settle(
     transferId: string,
     outcome: { status: "COMPLETED" } | { status: "FAILED" | "NEEDS_ATTENTION"; reason: string },
     traceparent: string | undefined,
-  ): Promise<void>;
+    answerTo: TransferSubject["answerTo"],
+  ): Promise<FlowResult | undefined>;
 }
 
 /** The reason a transfer an operator compensated ends FAILED with. */
@@ -159,9 +168,10 @@ async function perform(
       if (outcome.kind === "applied") return running("complete");
       return escalate(`ledger_refused: ${describe(outcome)}`);
     }
-    case "complete":
-      await ports.settle(t.id, { status: "COMPLETED" }, t.traceparent);
-      return { step: "complete", status: "COMPLETED" };
+    case "complete": {
+      const result = await ports.settle(t.id, { status: "COMPLETED" }, t.traceparent, t.answerTo);
+      return { step: "complete", status: "COMPLETED", ...(result ? { result } : {}) };
+    }
     case "release": {
       const outcome = await operate(t.fromAccountId, release);
       // Released now, or already gone (expired): either way nothing is held any more.
@@ -201,13 +211,13 @@ async function perform(
     }
     case "fail": {
       const reason = state.reason ?? "failed";
-      await ports.settle(t.id, { status: "FAILED", reason }, t.traceparent);
-      return { step: "fail", status: "FAILED", reason };
+      const result = await ports.settle(t.id, { status: "FAILED", reason }, t.traceparent, t.answerTo);
+      return { step: "fail", status: "FAILED", reason, ...(result ? { result } : {}) };
     }
     case "escalate": {
       const reason = state.reason ?? "needs_attention";
-      await ports.settle(t.id, { status: "NEEDS_ATTENTION", reason }, t.traceparent);
-      return { step: "escalate", status: "NEEDS_ATTENTION", reason };
+      const result = await ports.settle(t.id, { status: "NEEDS_ATTENTION", reason }, t.traceparent, t.answerTo);
+      return { step: "escalate", status: "NEEDS_ATTENTION", reason, ...(result ? { result } : {}) };
     }
   }
 }

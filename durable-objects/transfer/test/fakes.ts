@@ -113,9 +113,10 @@ export class World implements TransferPorts {
     });
   }
 
-  async settle(transferId: string, outcome: { status: string; reason?: string }): Promise<void> {
-    this.#fault(() => {
+  async settle(transferId: string, outcome: { status: string; reason?: string }) {
+    return this.#fault(() => {
       this.settled.push({ transferId, ...outcome });
+      return { answered: `${transferId}:${outcome.status}` };
     });
   }
 }

@@ -62,6 +62,8 @@ describe("a transfer on the flow machine", () => {
     expect(world.balances.get("acc_b")).toBe(30n);
     expect(world.ledger).toHaveLength(1);
     expect(world.settled).toEqual([{ transferId: "trf_1", status: "COMPLETED" }]);
+    // The settlement's answer is the flow's result: what the route answers with.
+    expect(done?.result).toEqual({ answered: "trf_1:COMPLETED" });
     expect(done?.history.map((entry) => `${entry.step}:${entry.event}`)).toEqual([
       "hold:started",
       "hold:done",
@@ -172,13 +174,16 @@ describe("a transfer on the flow machine", () => {
     const stuck = await drive(world, storage, 40);
     expect(stuck).toMatchObject({ status: "NEEDS_ATTENTION", reason: "record_unavailable", resumeAt: "record" });
     expect(world.settled.at(-1)).toMatchObject({ status: "NEEDS_ATTENTION" });
+    expect(stuck?.result).toEqual({ answered: "trf_1:NEEDS_ATTENTION" });
     await expect(machine(world, storage).compensation()).resolves.toEqual({ step: "reverse_credit" });
     world.record = original;
     const resumed = await machine(world, storage).retry();
     expect(resumed).toMatchObject({ status: "RUNNING", step: "record" });
     expect(resumed?.reason).toBeUndefined();
+    expect(resumed?.result).toBeUndefined(); // the stop's answer is not the end's
     const done = await machine(world, storage).run();
     expect(done?.status).toBe("COMPLETED");
+    expect(done?.result).toEqual({ answered: "trf_1:COMPLETED" });
     expect(world.applied).toEqual(["trf_1:hold", "trf_1:credit", "trf_1:capture"]);
   });
 

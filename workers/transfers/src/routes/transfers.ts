@@ -1,6 +1,6 @@
 import type { AuthVariables } from "@edgebank/auth";
 import { type BeginFaults, requestedFaults } from "@edgebank/durable-objects/flow/shell";
-import { AppError, problemResponse, toProblem } from "@edgebank/errors";
+import { AppError, type ProblemDocument, problemResponse } from "@edgebank/errors";
 import { formatTraceparent } from "@edgebank/http";
 import { isId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
@@ -9,6 +9,7 @@ import { replayResponse, requestFingerprint } from "@edgebank/service/idempotenc
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { transferStatuses } from "../db/schema.ts";
+import { failureDetails, type TransferAnswer, transferAnswer } from "../domain/answers.ts";
 import {
   beginTransfer,
   getVisibleTransfer,
@@ -17,7 +18,6 @@ import {
   resumeTransfer,
   storeResponse,
   type TransferInput,
-  type TransferRow,
 } from "../domain/transfers.ts";
 import { type SagaState, type SagaStep, sagaSteps } from "../saga/transfer-saga-do.ts";
 import { config, sagaOf } from "../service.ts";
@@ -192,32 +192,22 @@ const compensateRouteDef = createRoute({
   responses: { 200: { description: "The transfer", content: { "application/json": { schema: transfer } } } },
 });
 
-/** Reasons a failed transfer is answered with, in words. */
-const failureDetails: Record<string, string> = {
-  insufficient_funds: "The source account's available balance does not cover the amount.",
-  account_frozen: "An account of this transfer is frozen.",
-  account_closed: "An account of this transfer is closed.",
-  currency_mismatch: "The accounts do not both hold this currency.",
-  destination_not_found: "The destination account does not exist.",
-  compensated_by_operator: "An operator undid the transfer after it could not finish.",
-};
+/** Where a request's problem documents point: its path and request id. */
+const answerTo = (c: Context<AuthedEnv>, path: string) => ({ instance: path, requestId: c.var.requestId });
 
-/** The answer to a transfer request once its saga has had its time: final or 202. */
-function answerFor(c: Context<AuthedEnv>, row: TransferRow, saga: SagaState | undefined): Response {
-  if (row.status === "COMPLETED") return c.json(presentTransfer(row), 201);
-  if (row.status === "FAILED") {
-    const reason = row.failureReason ?? "failed";
-    const { problem } = toProblem(
-      new AppError("unprocessable", failureDetails[reason] ?? `The transfer failed: ${reason}.`, {
-        extensions: { reason, transferId: row.id },
-      }),
-      { instance: new URL(c.req.url).pathname, requestId: c.var.requestId },
-    );
-    return problemResponse(problem);
-  }
-  c.header("location", `/v1/transfers/${row.id}`);
+/** An answer as the response it is (a problem document when it is a refusal). */
+function respond(c: Context<AuthedEnv>, answer: TransferAnswer): Response {
+  if (answer.status === 422) return problemResponse(answer.body as unknown as ProblemDocument);
+  return c.json(answer.body, answer.status);
+}
+
+/** The answer to a transfer request once its saga has had its time: final, or 202 with where to poll. */
+function answerFor(c: Context<AuthedEnv>, answer: TransferAnswer, saga: SagaState | undefined): Response {
+  if (answer.status !== 202) return respond(c, answer);
+  const id = String(answer.body.id);
+  c.header("location", `/v1/transfers/${id}`);
   c.header("retry-after", "1");
-  return c.json({ ...presentTransfer(row), ...(saga ? { step: saga.step } : {}) }, 202);
+  return c.json({ ...answer.body, ...(saga ? { step: saga.step } : {}) }, 202);
 }
 
 /**
@@ -236,7 +226,7 @@ async function runTransfer(
   const begun = await beginTransfer(db, principal, key, fingerprint, input);
   if (begun.kind === "replay") return replayResponse(begun);
   if (begun.kind === "settled") {
-    const settled = answerFor(c, begun.transfer, undefined);
+    const settled = respond(c, transferAnswer(begun.transfer, answerTo(c, request.path)));
     const body = (await settled.clone().json()) as Record<string, unknown>;
     await storeResponse(db, principal, key, settled.status, body);
     return replayResponse({ status: settled.status, body });
@@ -246,7 +236,17 @@ async function runTransfer(
   const faults = faultsOf(c);
   const { id, kind, fromAccountId, toAccountId, amount, currency, description } = presentTransfer(row);
   const traceparent = formatTraceparent(c.var.trace);
-  const subject = { id, kind, fromAccountId, toAccountId, amount, currency, description, traceparent };
+  const subject = {
+    id,
+    kind,
+    fromAccountId,
+    toAccountId,
+    amount,
+    currency,
+    description,
+    traceparent,
+    answerTo: { principal: principal.subject, key, instance: request.path, requestId: c.var.requestId },
+  };
   // The saga runs in this call (see TransferSagaDO.begin). The object may crash or be evicted
   // meanwhile: once the saga is stored its alarm resumes it and the caller gets a 202 to poll;
   // a saga that never started is this request's failure (a repeat of the key starts it).
@@ -260,8 +260,16 @@ async function runTransfer(
       .catch(() => undefined);
     if (!state) throw error;
   }
+  if (!state) throw new Error(`the saga of ${row.id} has no state after it began`);
+  // Still running: a 202 from the row as it was begun (PENDING), without reading it again.
+  if (state.status === "RUNNING") return answerFor(c, transferAnswer(row, answerTo(c, request.path)), state);
+  // Settled: the flow's result is the settlement's answer, which it stored under the key in
+  // the same commit (a final one; a stop for an operator is a 202).
+  const answer = state.result as TransferAnswer | undefined;
+  if (answer) return answerFor(c, answer, state);
+  // A flow stored before flows kept their answer: from the row, stored here.
   const settled = await getVisibleTransfer(db, principal, row.id);
-  const response = answerFor(c, settled, state);
+  const response = answerFor(c, transferAnswer(settled, answerTo(c, request.path)), state);
   // A 202 is not the key's answer: a repeat gets the outcome once the saga settles.
   if (response.status !== 202) {
     await storeResponse(

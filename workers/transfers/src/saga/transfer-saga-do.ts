@@ -31,8 +31,8 @@ export class TransferSagaDO extends FlowObject<SagaStep, SagaTransfer, Env> {
     return transferFlow({
       operate: (accountId, operation, traceparent) => operateAccount(this.env, accountId, operation, traceparent),
       record: (entry, traceparent) => recordInLedger(this.env, { ...entry, ...(traceparent ? { traceparent } : {}) }),
-      settle: async (transferId, outcome, traceparent) => {
-        await settleTransfer(this.env, transferId, outcome, traceparent);
+      settle: async (transferId, outcome, traceparent, answerTo) => {
+        const answer = await settleTransfer(this.env, transferId, outcome, traceparent, answerTo);
         // Its outcome event leaves through the service's relay object, after the answer; a lost
         // poke leaves it for the cron sweeper.
         this.ctx.waitUntil(
@@ -40,6 +40,8 @@ export class TransferSagaDO extends FlowObject<SagaStep, SagaTransfer, Env> {
             () => undefined,
           ),
         );
+        // The flow's result: the route answers with it, without reading the row again.
+        return { ...answer };
       },
     });
   }

@@ -120,6 +120,27 @@ describe("AccountDO against PostgreSQL", () => {
     expect(await balanceOf(fresh, id)).toMatchObject({ posted: "90" });
   });
 
+  it("after a crash, reloads its open holds with the account (amounts and expiry), in one statement", async () => {
+    const { id, stub } = await funded(100n);
+    const expiresAt = Date.now() + 3_600_000;
+    await stub.hold({ accountId: id, operationId: "reload-h1", holdId: "kept-1", amount: 30n, expiresAt });
+    await stub.hold({ accountId: id, operationId: "reload-h2", holdId: "kept-2", amount: 25n, expiresAt });
+    await abortAllDurableObjects();
+    const fresh = env.ACCOUNT.get(env.ACCOUNT.idFromName(id));
+    expect(await balanceOf(fresh, id)).toEqual({ posted: "100", pending: "55", available: "45" });
+    expect(await fresh.capture({ accountId: id, operationId: "reload-c1", holdId: "kept-1" })).toMatchObject({
+      status: "applied",
+      posted: "70",
+      pending: "25",
+    });
+    expect(
+      await fresh.hold({ accountId: id, operationId: "reload-h3", holdId: "kept-2", amount: 1n, expiresAt }),
+    ).toMatchObject({
+      status: "refused",
+      reason: "hold_exists",
+    });
+  });
+
   it("after a crash, a batch mixing journaled ids with new ones applies each new one once", async () => {
     const { id, stub } = await funded(100n);
     const earlier = await Promise.all(

@@ -36,6 +36,13 @@ function details(operation: Operation): Record<string, unknown> | null {
   return null;
 }
 
+/** An open hold as the load's json carries it. */
+interface OpenHold {
+  holdId: string;
+  amount: string;
+  expiresAt: string;
+}
+
 /**
  * The AccountDO's store in the accounts database. A batch is one statement, so one round trip
  * and one implicit transaction: the account row (only if it is still at the version the object
@@ -53,10 +60,21 @@ export class PgAccountStore implements AccountStore {
 
   constructor(private readonly db: () => Database) {}
 
+  /** The account with its open holds, in one statement (one round trip, one implicit transaction). */
   async load(accountId: string): Promise<AccountState> {
-    const [row] = await this.db().select().from(accounts).where(eq(accounts.id, accountId));
-    if (!row) throw new AppError("not_found", `Account ${accountId} does not exist.`);
-    const open = await this.db().select().from(holds).where(eq(holds.accountId, accountId));
+    const [found] = await this.db()
+      .select({
+        account: accounts,
+        holds: sql<OpenHold[] | string>`coalesce((
+          select json_agg(json_build_object('holdId', h.hold_id, 'amount', h.amount::text, 'expiresAt', h.expires_at))
+            from ${holds} h where h.account_id = ${accounts.id}), '[]'::json)`,
+      })
+      .from(accounts)
+      .where(eq(accounts.id, accountId));
+    if (!found) throw new AppError("not_found", `Account ${accountId} does not exist.`);
+    const row = found.account;
+    // A driver may hand json over as text.
+    const open = (typeof found.holds === "string" ? JSON.parse(found.holds) : found.holds) as OpenHold[];
     return {
       accountId,
       kind: row.kind,
@@ -66,7 +84,9 @@ export class PgAccountStore implements AccountStore {
       posted: row.postedBalance,
       pending: row.pendingBalance,
       creditLimit: row.creditLimit,
-      holds: new Map<string, Hold>(open.map((h) => [h.holdId, { amount: h.amount, expiresAt: h.expiresAt.getTime() }])),
+      holds: new Map<string, Hold>(
+        open.map((h) => [h.holdId, { amount: BigInt(h.amount), expiresAt: Date.parse(h.expiresAt) }]),
+      ),
       version: row.version,
     };
   }

@@ -41,7 +41,16 @@ export type Operation = Traced &
   (
     | { kind: "credit"; operationId: string; amount: bigint; currency?: string; requireActive?: boolean }
     | { kind: "debit"; operationId: string; amount: bigint; currency?: string }
-    | { kind: "hold"; operationId: string; holdId: string; amount: bigint; expiresAt: number; currency?: string }
+    | {
+        kind: "hold";
+        operationId: string;
+        holdId: string;
+        amount: bigint;
+        expiresAt: number;
+        currency?: string;
+        /** Refused (`not_owner`) unless the account is a customer's, owned by this user. */
+        ownedBy?: string;
+      }
     | { kind: "capture"; operationId: string; holdId: string; amount?: bigint }
     | { kind: "release"; operationId: string; holdId: string }
     /** Operator actions: serialized with the money, so no debit slips past a freeze. */
@@ -50,6 +59,7 @@ export type Operation = Traced &
   );
 
 export type RefusalReason =
+  | "not_owner"
   | "currency_mismatch"
   | "insufficient_funds"
   | "account_frozen"
@@ -89,7 +99,7 @@ export function fingerprint(op: Operation): string {
     case "debit":
       return `debit:${op.amount}${currencySuffix(op.currency)}`;
     case "hold":
-      return `hold:${op.holdId}:${op.amount}:${op.expiresAt}${currencySuffix(op.currency)}`;
+      return `hold:${op.holdId}:${op.amount}:${op.expiresAt}${currencySuffix(op.currency)}${op.ownedBy === undefined ? "" : `:owner=${op.ownedBy}`}`;
     case "capture":
       return `capture:${op.holdId}:${op.amount ?? "all"}`;
     case "release":
@@ -125,6 +135,10 @@ function covers(state: AccountState, amount: bigint): boolean {
 export function apply(state: AccountState, op: Operation): { state: AccountState; result: OperationResult } {
   const refuse = (reason: RefusalReason) => ({ state, result: result(state, op, reason) });
   const accept = (next: AccountState) => ({ state: next, result: result(next, op) });
+  // First, so that a stranger learns nothing else about the account (not even that it is closed).
+  if (op.kind === "hold" && op.ownedBy !== undefined && (state.kind !== "customer" || state.ownerId !== op.ownedBy)) {
+    return refuse("not_owner");
+  }
   if (state.status === "closed") return refuse("account_closed"); // closing is final
   const outgoing =
     op.kind === "debit" || op.kind === "hold" || op.kind === "capture" || (op.kind === "credit" && op.requireActive);

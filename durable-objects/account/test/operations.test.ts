@@ -91,6 +91,30 @@ describe("account operations", () => {
     expect(results.map((r) => r.reason ?? r.status)).toEqual(["account_frozen", "applied"]);
   });
 
+  it("a hold for a user is refused (not_owner, before anything else) unless the customer's account is theirs", () => {
+    const hold = (ownedBy: string) =>
+      ({
+        kind: "hold",
+        operationId: `h-${ownedBy}`,
+        holdId: `hold-${ownedBy}`,
+        amount: 10n,
+        expiresAt,
+        ownedBy,
+      }) as const;
+    expect(apply(account({ posted: 100n }), hold("usr_test")).result).toMatchObject({ status: "applied" });
+    expect(apply(account({ posted: 100n }), hold("usr_other")).result).toMatchObject({ reason: "not_owner" });
+    // A stranger learns nothing else: not that it is closed, frozen, short of money or in another currency.
+    for (const state of [account({ status: "closed" }), account({ status: "frozen" }), account({ posted: 0n })]) {
+      expect(apply(state, hold("usr_other")).result).toMatchObject({ reason: "not_owner" });
+    }
+    // The bank's own accounts belong to no user.
+    expect(apply(account({ kind: "system", ownerId: "usr_test" }), hold("usr_test")).result).toMatchObject({
+      reason: "not_owner",
+    });
+    // The owner is part of the fingerprint: another owner with the same id is another operation.
+    expect(fingerprint(hold("usr_test"))).not.toBe(fingerprint({ ...hold("usr_test"), ownedBy: "usr_other" }));
+  });
+
   it("a closed account refuses everything", () => {
     const { results } = run(account({ status: "closed" }), { kind: "credit", operationId: "a", amount: 5n });
     expect(results[0]).toMatchObject({ status: "refused", reason: "account_closed" });

@@ -16,6 +16,11 @@ export interface TransferSubject {
   id: string;
   /** A deposit may credit a frozen account (money may always come in); a transfer may not. */
   kind: "transfer" | "deposit" | "withdrawal";
+  /**
+   * A customer's transfer: the user who must own the source, checked by the hold itself (no
+   * read of the account before it); anyone else's account is, to them, one that does not exist.
+   */
+  ownedBy?: string;
   fromAccountId: string;
   toAccountId: string;
   amount: string;
@@ -138,6 +143,7 @@ async function perform(
         amount: t.amount,
         currency: t.currency,
         expiresAt: new Date(now() + HOLD_TTL_MS).toISOString(),
+        ...(t.ownedBy !== undefined ? { ownedBy: t.ownedBy } : {}),
       });
       if (outcome.kind === "applied") return running("credit");
       return { step: "fail", status: "RUNNING", reason: businessReason(outcome, "source") };
@@ -242,6 +248,7 @@ function compensationStart(state: TransferState): TransferStep | { refused: stri
 }
 
 function businessReason(outcome: StepOutcome, side: "source" | "destination"): string {
+  if (outcome.kind === "refused" && outcome.reason === "not_owner") return `${side}_not_found`;
   if (outcome.kind === "refused") return refusalReasons[outcome.reason] ?? outcome.reason;
   if (outcome.kind === "not_found") return `${side}_not_found`;
   return `${side}_rejected`;

@@ -36,6 +36,8 @@ export class World implements TransferPorts {
   balances = new Map<string, bigint>();
   holds = new Map<string, { accountId: string; amount: bigint }>();
   frozen = new Set<string>();
+  /** Who owns an account (holds for a user check it); unlisted accounts belong to `usr_owner`. */
+  owners = new Map<string, string>();
   answered = new Map<string, StepOutcome>();
   /** Every operation applied (not replayed), by id. */
   applied: string[] = [];
@@ -89,6 +91,9 @@ export class World implements TransferPorts {
         this.balances.set(accountId, balance - BigInt(operation.amount));
         return { kind: "applied" };
       case "hold":
+        if (operation.ownedBy !== undefined && (this.owners.get(accountId) ?? "usr_owner") !== operation.ownedBy) {
+          return { kind: "refused", reason: "not_owner" };
+        }
         if (available < BigInt(operation.amount)) return { kind: "refused", reason: "insufficient_funds" };
         this.holds.set(operation.holdId, { accountId, amount: BigInt(operation.amount) });
         return { kind: "applied" };

@@ -114,6 +114,25 @@ describe("a transfer on the flow machine", () => {
     expect(world.settled).toEqual([{ transferId: "trf_1", status: "FAILED", reason: "insufficient_funds" }]);
   });
 
+  it("a customer's transfer from an account that is not theirs fails as if it did not exist, nothing held", async () => {
+    const world = new World({ acc_a: 100n, acc_b: 0n });
+    world.owners.set("acc_a", "usr_someone_else");
+    const storage = new MemoryStorage();
+    const flow = machine(world, storage);
+    await flow.start(subject({ ownedBy: "usr_owner" }));
+    const done = await flow.run();
+    expect(done).toMatchObject({ status: "FAILED", reason: "source_not_found" });
+    expect(world.applied).toEqual([]);
+    expect(world.holds.size).toBe(0);
+    // From their own account, it goes through.
+    world.balances.set("acc_b", 50n);
+    const own = new MemoryStorage();
+    const theirs = machine(world, own);
+    await theirs.start(subject({ id: "trf_2", fromAccountId: "acc_b", toAccountId: "acc_a", ownedBy: "usr_owner" }));
+    await expect(theirs.run()).resolves.toMatchObject({ status: "COMPLETED" });
+    expect(world.balances.get("acc_b")).toBe(20n);
+  });
+
   it("a refused credit releases the hold and fails with the destination's reason", async () => {
     const world = new World({ acc_a: 100n, acc_b: 0n });
     world.frozen.add("acc_b");

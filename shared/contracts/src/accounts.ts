@@ -30,6 +30,11 @@ export const accountOperation = z.discriminatedUnion("kind", [
     amount: minorUnits,
     currency: currencyCode,
     expiresAt: z.iso.datetime({ offset: true }).describe("when the object's alarm releases the hold"),
+    ownedBy: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("refused (not_owner) unless the account is a customer's, owned by this user: a transfer's check"),
   }),
   z.object({
     kind: z.literal("capture"),
@@ -44,6 +49,7 @@ export type AccountOperation = z.infer<typeof accountOperation>;
 /** Why an account refuses an operation: stable, for callers to branch on. */
 export const refusalDetails = {
   insufficient_funds: "The account's available balance does not cover the amount.",
+  not_owner: "The account is not the caller's (to the caller, it does not exist).",
   account_frozen: "The account is frozen: it takes no debits, holds or captures.",
   account_closed: "The account is closed.",
   currency_mismatch: "The account holds another currency.",

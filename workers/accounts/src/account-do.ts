@@ -28,6 +28,8 @@ export type HoldInput = Traced & {
   amount: Amount;
   expiresAt: number;
   currency?: string;
+  /** Refused unless the account is a customer's, owned by this user. */
+  ownedBy?: string;
 };
 export type CaptureInput = Traced & { accountId: string; operationId: string; holdId: string; amount?: Amount };
 export type ReleaseInput = Traced & { accountId: string; operationId: string; holdId: string };
@@ -88,6 +90,7 @@ export class AccountDO extends DurableObject<Env> {
       ...money(input),
       holdId: input.holdId,
       expiresAt: input.expiresAt,
+      ...(input.ownedBy !== undefined ? { ownedBy: input.ownedBy } : {}),
     });
     if (result.status === "applied") await this.#scheduleExpiry();
     return result;

@@ -65,13 +65,17 @@ describe("POST /v1/transfers at the edges", () => {
     expect((await post(reader.token, body(), "reader-1")).status).toBe(403);
   });
 
-  it("answers 503 and creates nothing when the accounts service is unavailable", async () => {
+  it("with the accounts service unavailable, accepts the transfer (202) and keeps trying its hold", async () => {
+    // Nothing is read before the saga: its hold checks ownership and currency as it holds, and
+    // retries while accounts is down (giving up fails it with nothing moved).
     const caller = await customer();
     const response = await post(caller.token, body(), "down-1");
-    expect(response.status).toBe(503);
-    expect(response.headers.get("content-type")).toBe("application/problem+json");
-    const list = await call("/v1/transfers", caller.token);
-    expect(await list.json()).toEqual({ items: [] });
+    expect(response.status).toBe(202);
+    const accepted = (await response.json()) as { id: string; status: string; step: string };
+    expect(accepted).toMatchObject({ status: "PENDING", step: "hold" });
+    expect(response.headers.get("location")).toBe(`/v1/transfers/${accepted.id}`);
+    const list = (await (await call("/v1/transfers", caller.token)).json()) as { items: Array<{ id: string }> };
+    expect(list.items.map((item) => item.id)).toEqual([accepted.id]);
   });
 
   it("lists and reads only the caller's own transfers", async () => {

@@ -45,6 +45,7 @@ export async function operate(
           amount: BigInt(operation.amount),
           currency: operation.currency,
           expiresAt: Date.parse(operation.expiresAt),
+          ...(operation.ownedBy !== undefined ? { ownedBy: operation.ownedBy } : {}),
         });
         break;
       case "capture":

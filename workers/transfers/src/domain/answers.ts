@@ -12,9 +12,12 @@ export const failureDetails: Record<string, string> = {
   compensated_by_operator: "An operator undid the transfer after it could not finish.",
 };
 
-/** What a transfer request is answered: 201 completed, 422 failed (a problem document), else 202. */
+/**
+ * What a transfer request is answered: 201 completed, 422 failed, 404 when its source is not
+ * the caller's (a problem document, the same as for an account that does not exist), else 202.
+ */
 export interface TransferAnswer {
-  status: 201 | 202 | 422;
+  status: 201 | 202 | 404 | 422;
   body: { [key: string]: Json };
 }
 
@@ -24,6 +27,10 @@ export interface TransferAnswer {
  */
 export function transferAnswer(row: TransferRow, request: { instance: string; requestId: string }): TransferAnswer {
   if (row.status === "COMPLETED") return { status: 201, body: presentTransfer(row) };
+  if (row.status === "FAILED" && row.failureReason === "source_not_found" && row.kind === "transfer") {
+    const { problem } = toProblem(new AppError("not_found", `Account ${row.fromAccountId} does not exist.`), request);
+    return { status: 404, body: problem as unknown as TransferAnswer["body"] };
+  }
   if (row.status === "FAILED") {
     const reason = row.failureReason ?? "failed";
     const { problem } = toProblem(

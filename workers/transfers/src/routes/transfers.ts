@@ -197,7 +197,7 @@ const answerTo = (c: Context<AuthedEnv>, path: string) => ({ instance: path, req
 
 /** An answer as the response it is (a problem document when it is a refusal). */
 function respond(c: Context<AuthedEnv>, answer: TransferAnswer): Response {
-  if (answer.status === 422) return problemResponse(answer.body as unknown as ProblemDocument);
+  if (answer.status >= 400) return problemResponse(answer.body as unknown as ProblemDocument);
   return c.json(answer.body, answer.status);
 }
 
@@ -219,6 +219,7 @@ async function runTransfer(
   key: string,
   request: { path: string; body: unknown },
   input: TransferInput,
+  ownedBy?: string,
 ): Promise<Response> {
   const principal = c.var.principal;
   const db = c.var.db();
@@ -245,6 +246,7 @@ async function runTransfer(
     currency,
     description,
     traceparent,
+    ...(ownedBy !== undefined ? { ownedBy } : {}),
     answerTo: { principal: principal.subject, key, instance: request.path, requestId: c.var.requestId },
   };
   // The saga runs in this call (see TransferSagaDO.begin). The object may crash or be evicted
@@ -304,17 +306,14 @@ export function registerTransferRoutes(app: OpenAPIHono<ServiceEnv>): void {
         extensions: { reason: "same_account" },
       });
     }
-    // The caller must own the source; a stranger's account is reported missing, like a missing one.
-    const source = await accountSummary(c.env, body.fromAccountId);
-    if (!source || source.ownerId !== principal.subject || source.kind !== "customer") {
-      throw new AppError("not_found", `Account ${body.fromAccountId} does not exist.`);
-    }
-    if (source.currency !== body.currency) throw currencyMismatch();
+    // The caller must own the source: the saga's hold checks it (and the currency) as it holds
+    // the amount, so nothing is read before; a stranger's account is answered as a missing one.
     const response = await runTransfer(
       c,
       c.req.valid("header")["idempotency-key"],
       { path: "/v1/transfers", body },
       { kind: "transfer", ...body, amount: BigInt(body.amount) },
+      principal.subject,
     );
     return response as never;
   });

@@ -33,6 +33,7 @@ describe("the payments cron", () => {
     const merchantId = newId("merchant");
     const paymentId = newId("payment");
     const refundId = newId("refund");
+    const refundedId = newId("payment");
     const payerAccountId = newId("account");
     const merchantAccountId = newId("account");
     await inDatabase(async (db) => {
@@ -51,12 +52,11 @@ describe("the payments cron", () => {
       };
       await db.insert(payments).values([
         { ...payment, id: paymentId, reference: "never started" },
-        { ...payment, id: newId("payment"), reference: "refunded", status: "COMPLETED", step: "done" },
+        { ...payment, id: refundedId, reference: "refunded", status: "COMPLETED", step: "done" },
       ]);
-      const [refunded] = await db.select().from(payments).where(eq(payments.reference, "refunded")).limit(1);
       await db.insert(refunds).values({
         id: refundId,
-        paymentId: refunded?.id ?? "",
+        paymentId: refundedId,
         amount: 100n,
         reason: "never started",
         requestedBy: "usr_sweep",

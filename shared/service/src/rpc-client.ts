@@ -21,6 +21,11 @@ export function callRpc<R extends { status: string }>(
   const policy = policies.get(service, {
     attemptTimeoutMs: 5_000,
     retry: { maxAttempts: 2 },
+    // No queue: the policy is shared by every Durable Object of the isolate (the saga and flow
+    // objects call from theirs), and a waiter queued by one object cannot be woken from
+    // another's I/O context ("Cannot perform I/O on behalf of a different Durable Object").
+    // Beyond the limit a call fails at once as transient, and the flow retries it with backoff.
+    bulkhead: { maxConcurrent: 64, maxQueued: 0 },
     isRetryable: (error) => !(error instanceof CircuitOpenError || error instanceof BulkheadFullError),
   });
   return withSpan(

@@ -44,9 +44,9 @@ async function openAccount(token: string): Promise<string> {
   return ((await response.json()) as { id: string }).id;
 }
 
-/** A new account of the payer's, with 100.00 in it (an operator's deposit). */
-async function fundedPayer(): Promise<string> {
-  const account = await openAccount(payer);
+/** A new account of `owner`'s (the payer's), with 100.00 in it (an operator's deposit). */
+async function fundedPayer(owner: string = payer): Promise<string> {
+  const account = await openAccount(owner);
   const funded = await post("/v1/transfers/deposits", operator, {
     accountId: account,
     amount: "10000",
@@ -221,8 +221,24 @@ describe("payments through the gateway", () => {
 describe("a payment and a refund that crash at a step boundary", () => {
   let merchantId = "";
   let shopAccount = "";
+  // A payer and a merchant of this describe's own: the first test counts its users' notifications and webhooks.
+  let payer = "";
+  let shop = "";
 
   beforeAll(async () => {
+    payer = await session(
+      stack.url,
+      `crash.payer.${Date.now()}@example.test`,
+      "crash payer's passphrase",
+      "192.0.2.44",
+    );
+    shop = await session(
+      stack.url,
+      `crash.shop.${Date.now()}@example.test`,
+      "the crash shop's passphrase",
+      "192.0.2.45",
+      "merchant",
+    );
     shopAccount = await openAccount(shop);
     const registered = await post("/v1/merchants", shop, { name: "Crash Test Shop", accountId: shopAccount });
     expect(registered.status).toBe(201);
@@ -260,7 +276,7 @@ describe("a payment and a refund that crash at a step boundary", () => {
   it.each(["authorize", "capture", "credit", "record", "complete"].flatMap((s) => [`${s}:before`, `${s}:after`]))(
     "a payment completes exactly once after a crash at %s",
     async (point) => {
-      const from = await fundedPayer();
+      const from = await fundedPayer(payer);
       const key = crypto.randomUUID();
       const body = { fromAccountId: from, merchantId, amount: "100", currency: "EUR", reference: point };
       const response = await api("/v1/payments", payer, {
@@ -286,7 +302,7 @@ describe("a payment and a refund that crash at a step boundary", () => {
   it.each(["debit", "credit", "record", "complete"].flatMap((s) => [`${s}:before`, `${s}:after`]))(
     "a refund completes exactly once after a crash at %s",
     async (point) => {
-      const from = await fundedPayer();
+      const from = await fundedPayer(payer);
       const paid = await post("/v1/payments", payer, {
         fromAccountId: from,
         merchantId,
@@ -315,7 +331,7 @@ describe("a payment and a refund that crash at a step boundary", () => {
   );
 
   it("an unknown crash point is a 400 and starts nothing", async () => {
-    const from = await fundedPayer();
+    const from = await fundedPayer(payer);
     const response = await api("/v1/payments", payer, {
       method: "POST",
       key: crypto.randomUUID(),

@@ -246,3 +246,103 @@ export function serviceSecurityTarget(
     call,
   };
 }
+
+/** One operation of a service's OpenAPI document, as the route sweep calls it. */
+interface DocumentedOperation {
+  method: string;
+  path: string;
+  protected: boolean;
+}
+
+/** Every operation a service's `/openapi.json` lists, and whether it declares bearer security. */
+async function documentedOperations(fetch: (request: Request) => Promise<Response>, origin: string) {
+  const response = await fetch(new Request(`${origin}/openapi.json`));
+  expect(response.status).toBe(200);
+  const document = (await response.json()) as {
+    paths: Record<string, Record<string, { security?: Record<string, unknown>[] }>>;
+  };
+  const operations: DocumentedOperation[] = [];
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      operations.push({ method: method.toUpperCase(), path, protected: (operation.security ?? []).length > 0 });
+    }
+  }
+  return operations;
+}
+
+/**
+ * Every route of a service, as its OpenAPI document lists them: a route that declares bearer
+ * security refuses a request without a token, a malformed one and one signed by a key the issuer
+ * never published (401, Bearer challenge, problem document) before it reads its parameters or
+ * body; a route that declares none answers without asking for a token (the document does not lie
+ * about which routes are public). A route added later is covered without touching this suite.
+ */
+export function describeRouteProtection(
+  name: string,
+  target: {
+    fetch: (request: Request) => Promise<Response>;
+    origin: string;
+    /** Claims a stranger's token carries (the service's issuer and audience, any scope). */
+    claims: () => JWTPayload;
+  },
+): void {
+  describe(`route protection: ${name}`, () => {
+    let operations: DocumentedOperation[] = [];
+    beforeAll(async () => {
+      operations = await documentedOperations(target.fetch, target.origin);
+    }, 30_000);
+
+    const call = (operation: DocumentedOperation, authorization: string | undefined) => {
+      const headers = new Headers({ "idempotency-key": crypto.randomUUID() });
+      if (authorization) headers.set("authorization", authorization);
+      const hasBody = !["GET", "HEAD", "DELETE"].includes(operation.method);
+      if (hasBody) headers.set("content-type", "application/json");
+      const path = operation.path.replaceAll(/\{[^}]+\}/g, "unknown");
+      return target.fetch(
+        new Request(`${target.origin}${path}`, {
+          method: operation.method,
+          headers,
+          ...(hasBody ? { body: "{}" } : {}),
+        }),
+      );
+    };
+
+    it("lists its routes, some of them protected", () => {
+      expect(operations.filter((operation) => operation.protected).length).toBeGreaterThan(0);
+    });
+
+    it.each([
+      ["no token", async () => undefined],
+      ["a malformed token", async () => "Bearer not.a.jwt"],
+      [
+        "a token from a key the issuer never published",
+        async () => `Bearer ${await signToken(await strangerKey(), target.claims())}`,
+      ],
+    ] as const)("every protected route refuses %s", async (_attack, authorization) => {
+      const header = await authorization();
+      const wrong: string[] = [];
+      for (const operation of operations.filter((candidate) => candidate.protected)) {
+        const response = await call(operation, header);
+        const challenged = (response.headers.get("www-authenticate") ?? "").startsWith("Bearer");
+        const problem = response.headers.get("content-type") === "application/problem+json";
+        if (response.status !== 401 || !challenged || !problem) {
+          wrong.push(`${operation.method} ${operation.path} → ${response.status}`);
+        }
+        await response.body?.cancel();
+      }
+      expect(wrong).toEqual([]);
+    });
+
+    it("every route documented as public answers without a token", async () => {
+      const wrong: string[] = [];
+      for (const operation of operations.filter((candidate) => !candidate.protected)) {
+        const response = await call(operation, undefined);
+        if (response.status === 401 || response.status === 403) {
+          wrong.push(`${operation.method} ${operation.path} → ${response.status}`);
+        }
+        await response.body?.cancel();
+      }
+      expect(wrong).toEqual([]);
+    });
+  });
+}

@@ -1,5 +1,5 @@
-import { env } from "cloudflare:workers";
-import { describeAccessTokenSecurity, type TestSigningKey } from "@edgebank/auth/testing";
+import { env, exports } from "cloudflare:workers";
+import { describeAccessTokenSecurity, describeRouteProtection, type TestSigningKey } from "@edgebank/auth/testing";
 import { eq, sql } from "drizzle-orm";
 import type { JWK } from "jose";
 import { signingKeys } from "../src/db/schema.ts";
@@ -54,4 +54,16 @@ describeAccessTokenSecurity("auth service (direct)", {
     };
   },
   call: (authorization) => call("/v1/auth/keys", { headers: authorization ? { authorization } : {} }),
+});
+
+describeRouteProtection("auth service (direct)", {
+  fetch: (request) => exports.default.fetch(request),
+  origin: "https://auth.internal",
+  claims: () => ({
+    iss: env.TOKEN_ISSUER,
+    aud: env.TOKEN_AUDIENCE,
+    sub: "usr_stranger",
+    scope: "operator",
+    exp: Math.floor(Date.now() / 1000) + 600,
+  }),
 });

@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { describeAccessTokenSecurity, serviceSecurityTarget } from "@edgebank/auth/testing";
+import { describeAccessTokenSecurity, describeRouteProtection, serviceSecurityTarget } from "@edgebank/auth/testing";
 
 /** The attack list straight at the ledger service: it verifies tokens itself. */
 describeAccessTokenSecurity(
@@ -10,3 +10,15 @@ describeAccessTokenSecurity(
     ),
   ),
 );
+
+describeRouteProtection("ledger service (direct)", {
+  fetch: (request) => exports.default.fetch(request),
+  origin: "https://ledger.internal",
+  claims: () => ({
+    iss: env.TOKEN_ISSUER,
+    aud: env.TOKEN_AUDIENCE,
+    sub: "usr_stranger",
+    scope: "operator",
+    exp: Math.floor(Date.now() / 1000) + 600,
+  }),
+});

@@ -311,14 +311,15 @@ export function describeRouteProtection(
       expect(operations.filter((operation) => operation.protected).length).toBeGreaterThan(0);
     });
 
-    it.each([
+    const attacks: Array<[string, () => Promise<string | undefined>]> = [
       ["no token", async () => undefined],
       ["a malformed token", async () => "Bearer not.a.jwt"],
       [
         "a token from a key the issuer never published",
         async () => `Bearer ${await signToken(await strangerKey(), target.claims())}`,
       ],
-    ] as const)("every protected route refuses %s", async (_attack, authorization) => {
+    ];
+    it.each(attacks)("every protected route refuses %s", async (_attack, authorization) => {
       const header = await authorization();
       const wrong: string[] = [];
       for (const operation of operations.filter((candidate) => candidate.protected)) {

@@ -285,15 +285,23 @@ export abstract class FlowObject<S extends string, D extends FlowSubject, E = un
 }
 
 /**
- * Test environments only: the faults a request asks a new flow for, from its headers
- * (`X-Test-Crash-At: <step>:<before|after|throw>`, `X-Test-Refuse-At: <step>`); `route:throw`
- * makes the route itself throw (an unexpected error, for error reporting). An unknown step is a
- * 400. The caller asks only outside production.
+ * How long a caller (a route, a consumer) waits for a flow's outcome before it answers that the
+ * flow goes on (202, or a retry later): the flow keeps running in its object after that.
+ */
+export const FLOW_ANSWER_WITHIN_MS = 5_000;
+
+/**
+ * The faults a request asks a new flow for, from its headers (`X-Test-Crash-At:
+ * <step>:<before|after|throw>`, `X-Test-Refuse-At: <step>`), in test environments only: in
+ * production the headers mean nothing and no flow is asked for a fault. `route:throw` makes the
+ * route itself throw (an unexpected error, for error reporting). An unknown step is a 400.
  */
 export function requestedFaults<S extends string>(
+  environment: string,
   steps: readonly S[],
   header: (name: string) => string | undefined,
 ): BeginFaults<S> {
+  if (environment === "production") return {};
   const known = new Set<string>(steps);
   const point = header("x-test-crash-at");
   if (point === "route:throw") throw new Error("Injected failure in the route (test environments only).");

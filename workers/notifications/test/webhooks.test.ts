@@ -3,7 +3,7 @@ import { testCaller } from "@edgebank/auth/testing";
 import { createLogger } from "@edgebank/http";
 import { describe, expect, it } from "vitest";
 import { queueDeliveries } from "../src/domain/notifications.ts";
-import { endpointProblem } from "../src/routes/webhooks.ts";
+import { endpointProblem } from "../src/services/webhooks.ts";
 import { type DeliverySettings, deliverDue } from "../src/webhooks/delivery.ts";
 import { SIGNATURE_HEADER, signWebhook, verifyWebhook } from "../src/webhooks/signature.ts";
 import { inDatabase, sleep, transferEvent } from "./helpers.ts";

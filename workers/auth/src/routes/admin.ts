@@ -1,12 +1,11 @@
 import { isScope, requireAuth } from "@edgebank/auth";
 import type { ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { desc } from "drizzle-orm";
 import { authConfig } from "../config.ts";
-import { signingKeys } from "../db/schema.ts";
 import { createMachineClient } from "../domain/identity.ts";
 import { importKek } from "../domain/key-encryption.ts";
 import { retireExpiredKeys, rotateKeys } from "../domain/signing-keys.ts";
+import { listSigningKeys } from "../repo/signing-keys.ts";
 import { verifier } from "../verifier.ts";
 
 const createClientRoute = createRoute({
@@ -98,19 +97,7 @@ const listKeysRoute = createRoute({
 
 export function registerAdmin(app: OpenAPIHono<ServiceEnv>): void {
   app.openapi(listKeysRoute, async (c) => {
-    const rows = await c.var
-      .db()
-      .select({
-        kid: signingKeys.kid,
-        status: signingKeys.status,
-        createdAt: signingKeys.createdAt,
-        activatedAt: signingKeys.activatedAt,
-        retireAfter: signingKeys.retireAfter,
-        retiredAt: signingKeys.retiredAt,
-      })
-      .from(signingKeys)
-      .orderBy(desc(signingKeys.createdAt))
-      .limit(50);
+    const rows = await listSigningKeys(c.var.db());
     const iso = (date: Date | null) => date?.toISOString() ?? null;
     const keys = rows.map((row) => ({
       kid: row.kid,

@@ -1,8 +1,7 @@
 import { requireAuth } from "@edgebank/auth";
 import type { ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
-import { users } from "../db/schema.ts";
+import { findUserProfile } from "../repo/users.ts";
 import { verifier } from "../verifier.ts";
 
 const route = createRoute({
@@ -37,11 +36,7 @@ export function registerUserInfo(app: OpenAPIHono<ServiceEnv>): void {
     const principal = c.var.principal;
     const base = { sub: principal.subject, client_id: principal.clientId, scope: [...principal.scopes].join(" ") };
     if (principal.kind !== "user") return c.json(base, 200);
-    const [user] = await c.var
-      .db()
-      .select({ email: users.email, role: users.role })
-      .from(users)
-      .where(eq(users.id, principal.subject));
+    const user = await findUserProfile(c.var.db(), principal.subject);
     return c.json({ ...base, ...(user ?? {}) }, 200);
   });
 }

@@ -1,13 +1,10 @@
 import type { AuthVariables } from "@edgebank/auth";
-import { databaseError } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { isId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, asc, eq, gt } from "drizzle-orm";
-import { products } from "../db/schema.ts";
-import { restock } from "../domain/stock.ts";
-import { callerMerchants } from "../service.ts";
+import { findProduct, listProducts, type ProductRow } from "../repo/products.ts";
+import { createProduct, restockProduct } from "../services/products.ts";
 
 type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
 
@@ -27,7 +24,6 @@ const product = z
   })
   .openapi("Product");
 
-type ProductRow = typeof products.$inferSelect;
 const present = (row: ProductRow) => ({
   sku: row.sku,
   name: row.name,
@@ -125,68 +121,27 @@ export function registerProductRoutes(app: OpenAPIHono<ServiceEnv>): void {
 
   app.openapi(listRoute, async (c) => {
     const { merchantId, limit, cursor } = c.req.valid("query");
-    const rows = await c.var
-      .db()
-      .select()
-      .from(products)
-      .where(
-        and(
-          merchantId ? eq(products.merchantId, merchantId) : undefined,
-          cursor ? gt(products.sku, cursor) : undefined,
-        ),
-      )
-      .orderBy(asc(products.sku))
-      .limit(limit + 1);
+    const rows = await listProducts(c.var.db(), { merchantId, cursor, limit });
     const items = rows.slice(0, limit).map(present);
     const nextCursor = rows.length > limit ? items.at(-1)?.sku : undefined;
     return c.json({ items, ...(nextCursor ? { nextCursor } : {}) }, 200);
   });
 
   app.openapi(getRoute, async (c) => {
-    const [row] = await c.var
-      .db()
-      .select()
-      .from(products)
-      .where(eq(products.sku, c.req.valid("param").sku));
+    const row = await findProduct(c.var.db(), c.req.valid("param").sku);
     if (!row) throw new AppError("not_found", "Product does not exist.");
     return c.json(present(row), 200);
   });
 
   authed.openapi(createProductRoute, async (c) => {
-    const body = c.req.valid("json");
-    const merchant = (await callerMerchants(c.env, c.var.principal.token)).find((m) => m.id === body.merchantId);
-    if (!merchant) throw new AppError("not_found", `Merchant ${body.merchantId} does not exist.`);
-    try {
-      const [row] = await c.var
-        .db()
-        .insert(products)
-        .values({
-          sku: body.sku,
-          name: body.name,
-          price: BigInt(body.price),
-          currency: merchant.currency,
-          merchantId: merchant.id,
-          ownerId: c.var.principal.subject,
-          onHand: body.stock,
-        })
-        .returning();
-      if (!row) throw new Error("product insert returned nothing");
-      c.header("location", `/v1/products/${row.sku}`);
-      return c.json(present(row), 201);
-    } catch (error) {
-      if (databaseError(error)?.code === "23505") throw new AppError("conflict", `SKU ${body.sku} is taken.`);
-      throw error;
-    }
+    const row = await createProduct({ db: c.var.db(), env: c.env, principal: c.var.principal }, c.req.valid("json"));
+    c.header("location", `/v1/products/${row.sku}`);
+    return c.json(present(row), 201);
   });
 
   authed.openapi(restockRoute, async (c) => {
-    const { sku: target } = c.req.valid("param");
-    const db = c.var.db();
-    const [row] = await db.select().from(products).where(eq(products.sku, target));
-    // Someone else's product does not exist, as far as the caller can tell.
-    if (!row || row.ownerId !== c.var.principal.subject) throw new AppError("not_found", "Product does not exist.");
-    await restock(db, target, c.req.valid("json").quantity, c.var.principal.subject);
-    const [updated] = await db.select().from(products).where(eq(products.sku, target));
-    return c.json(present(updated ?? row), 200);
+    const ctx = { db: c.var.db(), principal: c.var.principal };
+    const row = await restockProduct(ctx, c.req.valid("param").sku, c.req.valid("json").quantity);
+    return c.json(present(row), 200);
   });
 }

@@ -1,8 +1,7 @@
-import { resultRows } from "@edgebank/db";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { sql } from "drizzle-orm";
 import { verifyChain } from "../domain/verify.ts";
+import { statementBalances, statementLines } from "../repo/statements.ts";
 import { checkpointKey } from "../service.ts";
 
 const verifyRoute = createRoute({
@@ -88,16 +87,6 @@ const accountEntriesRoute = createRoute({
   },
 });
 
-interface LineRow {
-  sequence: string;
-  transfer_id: string;
-  description: string;
-  recorded_at: string | Date;
-  amount: string;
-  currency: string;
-  balance_after: string;
-}
-
 export function registerAuditRoutes(app: OpenAPIHono<ServiceEnv>): void {
   app.openapi(verifyRoute, async (c) => {
     c.header("cache-control", "no-store");
@@ -107,30 +96,10 @@ export function registerAuditRoutes(app: OpenAPIHono<ServiceEnv>): void {
   app.openapi(accountEntriesRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { limit, cursor, asOf } = c.req.valid("query");
-    const upTo = asOf ?? "9223372036854775807";
-    // The running balance is a window over all of the account's postings up to `asOf`; the
-    // page is cut from it afterwards, so every line shows its true balance.
-    const rows = resultRows<LineRow>(
-      await c.var.db().execute(sql`
-        select * from (
-          select p.entry_sequence::text as sequence, e.transfer_id, e.description, e.recorded_at,
-                 p.amount::text as amount, p.currency,
-                 (sum(p.amount) over (partition by p.currency order by p.entry_sequence, p.leg))::text as balance_after,
-                 p.entry_sequence as position, p.leg
-            from ledger.postings p join ledger.entries e on e.sequence = p.entry_sequence
-           where p.account_id = ${id} and p.entry_sequence <= ${upTo}::bigint
-        ) lines
-        where ${cursor ?? null}::bigint is null or position < ${cursor ?? null}::bigint
-        order by position desc, leg desc
-        limit ${limit + 1}`),
-    );
+    const db = c.var.db();
+    const rows = await statementLines(db, id, { limit, cursor, asOf });
     const page = rows.slice(0, limit);
-    const totals = resultRows<{ currency: string; total: string }>(
-      await c.var.db().execute(sql`
-        select currency, sum(amount)::text as total from ledger.postings
-         where account_id = ${id} and entry_sequence <= ${upTo}::bigint group by currency`),
-    );
-    const balances = Object.fromEntries(totals.map((row) => [row.currency, row.total]));
+    const balances = await statementBalances(db, id, asOf);
     return c.json(
       {
         accountId: id,

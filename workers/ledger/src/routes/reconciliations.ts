@@ -1,9 +1,8 @@
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { desc } from "drizzle-orm";
-import { reconciliations } from "../db/schema.ts";
 import { ON_DEMAND_SETTLE_DELAYS } from "../domain/reconcile.ts";
 import { runReconciliation } from "../reconciliation.ts";
+import { latestReconciliations, type ReconciliationRow } from "../repo/reconciliations.ts";
 
 const mismatch = z.object({
   accountId: z.string(),
@@ -57,8 +56,7 @@ const listRoute = createRoute({
   },
 });
 
-type Row = typeof reconciliations.$inferSelect;
-const present = (row: Omit<Row, "mismatchCount">) => ({
+const present = (row: Omit<ReconciliationRow, "mismatchCount">) => ({
   id: row.id,
   trigger: row.trigger,
   actor: row.actor,
@@ -80,7 +78,7 @@ export function registerReconciliationRoutes(app: OpenAPIHono<ServiceEnv>): void
 
   app.openapi(listRoute, async (c) => {
     const { limit } = c.req.valid("query");
-    const rows = await c.var.db().select().from(reconciliations).orderBy(desc(reconciliations.startedAt)).limit(limit);
+    const rows = await latestReconciliations(c.var.db(), limit);
     c.header("cache-control", "no-store");
     return c.json({ items: rows.map(present) }, 200);
   });

@@ -1,12 +1,12 @@
 import type { AuthVariables } from "@edgebank/auth";
-import { redriveDeadLetter } from "@edgebank/consumer";
 import { AppError } from "@edgebank/errors";
 import { isId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, desc, eq, isNull, lt } from "drizzle-orm";
-import { consumerStatuses, consumers } from "../consumers.ts";
-import { deadLetters, notifications } from "../db/schema.ts";
+import { consumerStatuses } from "../consumers.ts";
+import { listDeadLetters } from "../repo/dead-letters.ts";
+import { listNotifications, markNotificationRead, type NotificationRow } from "../repo/notifications.ts";
+import { redrive } from "../services/dead-letters.ts";
 
 type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
 
@@ -23,7 +23,6 @@ const notification = z
   })
   .openapi("Notification");
 
-type NotificationRow = typeof notifications.$inferSelect;
 const present = (row: NotificationRow) => ({
   id: row.id,
   type: row.type,
@@ -173,19 +172,11 @@ export function registerNotificationRoutes(app: OpenAPIHono<ServiceEnv>): void {
 
   authed.openapi(listRoute, async (c) => {
     const { limit, cursor, unread } = c.req.valid("query");
-    const rows = await c.var
-      .db()
-      .select()
-      .from(notifications)
-      .where(
-        and(
-          eq(notifications.userId, c.var.principal.subject),
-          cursor ? lt(notifications.id, cursor) : undefined,
-          unread === "true" ? isNull(notifications.readAt) : undefined,
-        ),
-      )
-      .orderBy(desc(notifications.id))
-      .limit(limit + 1);
+    const rows = await listNotifications(c.var.db(), c.var.principal.subject, {
+      limit,
+      cursor,
+      unreadOnly: unread === "true",
+    });
     const items = rows.slice(0, limit).map(present);
     c.header("cache-control", "no-store");
     const nextCursor = rows.length > limit ? items.at(-1)?.id : undefined;
@@ -194,13 +185,7 @@ export function registerNotificationRoutes(app: OpenAPIHono<ServiceEnv>): void {
 
   authed.openapi(readRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const db = c.var.db();
-    const owned = and(eq(notifications.id, id), eq(notifications.userId, c.var.principal.subject));
-    await db
-      .update(notifications)
-      .set({ readAt: new Date() })
-      .where(and(owned, isNull(notifications.readAt)));
-    const [row] = await db.select().from(notifications).where(owned);
+    const row = await markNotificationRead(c.var.db(), c.var.principal.subject, id);
     // Someone else's notification does not exist, as far as the caller can tell.
     if (!row) throw new AppError("not_found", "Notification does not exist.");
     return c.json(present(row), 200);
@@ -208,13 +193,7 @@ export function registerNotificationRoutes(app: OpenAPIHono<ServiceEnv>): void {
 
   authed.openapi(deadLettersRoute, async (c) => {
     const { waiting, limit } = c.req.valid("query");
-    const rows = await c.var
-      .db()
-      .select()
-      .from(deadLetters)
-      .where(waiting === "true" ? isNull(deadLetters.redrivenAt) : undefined)
-      .orderBy(desc(deadLetters.deadAt))
-      .limit(limit);
+    const rows = await listDeadLetters(c.var.db(), { limit, waitingOnly: waiting === "true" });
     c.header("cache-control", "no-store");
     return c.json(
       {
@@ -240,33 +219,13 @@ export function registerNotificationRoutes(app: OpenAPIHono<ServiceEnv>): void {
 
   authed.openapi(redriveRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const db = c.var.db();
-    const [row] = await db
-      .select({ consumer: deadLetters.consumer, topic: deadLetters.topic })
-      .from(deadLetters)
-      .where(eq(deadLetters.id, id));
-    const spec = row && consumers(c.env).find((s) => s.group === row.consumer && s.topic === row.topic);
-    if (!row || !spec) throw new AppError("not_found", "Dead letter does not exist.");
-    let result: Awaited<ReturnType<typeof redriveDeadLetter>>;
-    try {
-      result = await redriveDeadLetter(db, spec, id, c.var.principal.subject);
-    } catch (error) {
-      throw new AppError("unprocessable", "The event still fails; the dead letter stays waiting.", {
-        extensions: { reason: error instanceof Error ? error.message : String(error) },
-        cause: error,
-      });
-    }
-    if (result.status === "not_found") throw new AppError("not_found", "Dead letter does not exist.");
-    if (result.status === "already_redriven") throw new AppError("conflict", "This dead letter was already redriven.");
-    if (result.status === "not_applicable") {
-      throw new AppError("unprocessable", "The record is not an event this consumer applies; it cannot be redriven.");
-    }
+    const outcome = await redrive({ db: c.var.db(), env: c.env }, id, c.var.principal.subject);
     c.var.log.info("dead letter redriven", {
       deadLetterId: id,
-      outcome: result.status,
+      outcome,
       actor: c.var.principal.subject,
     });
-    return c.json({ id, outcome: result.status }, 200);
+    return c.json({ id, outcome }, 200);
   });
 
   authed.openapi(consumersRoute, async (c) => {

@@ -1,35 +1,12 @@
 import type { AuthVariables } from "@edgebank/auth";
-import { AppError } from "@edgebank/errors";
-import { isId, newId } from "@edgebank/ids";
+import { isId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, desc, eq, isNull, lt } from "drizzle-orm";
-import { webhookDeliveries, webhooks } from "../db/schema.ts";
 import { notifiedEvents } from "../domain/notifications.ts";
-import { notificationSettings } from "../service.ts";
-import { newWebhookSecret, sealSecret } from "../webhooks/secrets.ts";
+import { deleteWebhook, enableWebhook, listDeliveries, listOwnedWebhooks, type WebhookRow } from "../repo/webhooks.ts";
+import { createWebhook, ownedWebhook } from "../services/webhooks.ts";
 
 type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
-
-/** Hosts a production endpoint may not name: loopback, private, link-local, unique-local. */
-const privateHost =
-  /^(localhost|.*\.localhost|.*\.internal|127\.\d+\.\d+\.\d+|10\.\d+\.\d+\.\d+|192\.168\.\d+\.\d+|172\.(1[6-9]|2\d|3[01])\.\d+\.\d+|169\.254\.\d+\.\d+|0\.0\.0\.0|\[(::1?|f[cd][0-9a-f:]*|fe80:[0-9a-f:]*)\])$/i;
-
-/** Why `text` cannot be a webhook endpoint, or undefined when it can. */
-export function endpointProblem(text: string, allowInsecure: boolean): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return "not a URL";
-  }
-  if (url.username || url.password) return "must not carry credentials";
-  if (url.hash) return "must not have a fragment";
-  if (allowInsecure) return url.protocol === "https:" || url.protocol === "http:" ? undefined : "must be http(s)";
-  if (url.protocol !== "https:") return "must be https";
-  if (privateHost.test(url.hostname)) return "must be a public host";
-  return undefined;
-}
 
 const webhook = z
   .object({
@@ -57,7 +34,6 @@ const delivery = z
   })
   .openapi("WebhookDelivery");
 
-type WebhookRow = typeof webhooks.$inferSelect;
 const present = (row: WebhookRow) => ({
   id: row.id,
   url: row.url,
@@ -187,52 +163,19 @@ const deliveriesRoute = createRoute({
 export function registerWebhookRoutes(app: OpenAPIHono<ServiceEnv>): void {
   const authed = app as unknown as OpenAPIHono<AuthedEnv>;
 
-  /** The caller's endpoint (not deleted); a stranger's is a 404. */
-  const owned = async (c: { var: AuthedEnv["Variables"] }, id: string) => {
-    const [row] = await c.var
-      .db()
-      .select()
-      .from(webhooks)
-      .where(and(eq(webhooks.id, id), eq(webhooks.ownerId, c.var.principal.subject), isNull(webhooks.deletedAt)));
-    if (!row) throw new AppError("not_found", "Webhook does not exist.");
-    return row;
-  };
+  const owned = (c: { var: AuthedEnv["Variables"] }, id: string) =>
+    ownedWebhook(c.var.db(), c.var.principal.subject, id);
 
   authed.openapi(createRouteDef, async (c) => {
-    const input = c.req.valid("json");
-    const settings = notificationSettings(c.env);
-    const problem = endpointProblem(input.url, settings.WEBHOOK_ALLOW_INSECURE);
-    if (problem) {
-      throw new AppError("validation_failed", `url ${problem}.`, {
-        extensions: { errors: [{ location: "body", path: "url", message: problem }] },
-      });
-    }
-    const id = newId("webhook");
-    const secret = newWebhookSecret();
-    const [row] = await c.var
-      .db()
-      .insert(webhooks)
-      .values({
-        id,
-        ownerId: c.var.principal.subject,
-        url: input.url,
-        events: [...new Set(input.events)],
-        sealedSecret: await sealSecret(settings.WEBHOOK_SECRET_KEY, id, secret),
-      })
-      .returning();
-    if (!row) throw new Error("webhook insert returned nothing");
+    const ctx = { db: c.var.db(), env: c.env, ownerId: c.var.principal.subject };
+    const { row, secret } = await createWebhook(ctx, c.req.valid("json"));
     c.header("cache-control", "no-store");
-    c.header("location", `/v1/webhooks/${id}`);
+    c.header("location", `/v1/webhooks/${row.id}`);
     return c.json({ ...present(row), secret }, 201);
   });
 
   authed.openapi(listRoute, async (c) => {
-    const rows = await c.var
-      .db()
-      .select()
-      .from(webhooks)
-      .where(and(eq(webhooks.ownerId, c.var.principal.subject), isNull(webhooks.deletedAt)))
-      .orderBy(desc(webhooks.id));
+    const rows = await listOwnedWebhooks(c.var.db(), c.var.principal.subject);
     c.header("cache-control", "no-store");
     return c.json({ items: rows.map(present) }, 200);
   });
@@ -241,35 +184,19 @@ export function registerWebhookRoutes(app: OpenAPIHono<ServiceEnv>): void {
 
   authed.openapi(deleteRoute, async (c) => {
     const row = await owned(c, c.req.valid("param").id);
-    await c.var
-      .db()
-      .update(webhooks)
-      .set({ deletedAt: new Date(), updatedAt: new Date() })
-      .where(eq(webhooks.id, row.id));
+    await deleteWebhook(c.var.db(), row.id);
     return c.body(null, 204);
   });
 
   authed.openapi(enableRoute, async (c) => {
     const row = await owned(c, c.req.valid("param").id);
-    const [updated] = await c.var
-      .db()
-      .update(webhooks)
-      .set({ status: "active", consecutiveFailures: 0, disabledReason: null, updatedAt: new Date() })
-      .where(eq(webhooks.id, row.id))
-      .returning();
-    return c.json(present(updated ?? row), 200);
+    return c.json(present((await enableWebhook(c.var.db(), row.id)) ?? row), 200);
   });
 
   authed.openapi(deliveriesRoute, async (c) => {
     const row = await owned(c, c.req.valid("param").id);
     const { limit, cursor } = c.req.valid("query");
-    const rows = await c.var
-      .db()
-      .select()
-      .from(webhookDeliveries)
-      .where(and(eq(webhookDeliveries.webhookId, row.id), cursor ? lt(webhookDeliveries.id, cursor) : undefined))
-      .orderBy(desc(webhookDeliveries.id))
-      .limit(limit + 1);
+    const rows = await listDeliveries(c.var.db(), row.id, { limit, cursor });
     const items = rows.slice(0, limit).map((d) => ({
       id: d.id,
       eventId: d.eventId,

@@ -3,12 +3,10 @@ import { outboxTable } from "@edgebank/outbox/table";
 import { idempotencyTable } from "@edgebank/service/idempotency-table";
 import { sql } from "drizzle-orm";
 import { bigint, check, index, integer, pgSchema, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { orderStatuses } from "../domain/statuses.ts";
 
 /** Every table of the orders service lives in this schema of the orders database. */
 export const ordersSchema = pgSchema("orders");
-
-export const orderStatuses = ["PENDING", "PAYMENT_AUTHORIZED", "CONFIRMED", "CANCELLED"] as const;
-export type OrderStatus = (typeof orderStatuses)[number];
 
 /**
  * Orders: PENDING → PAYMENT_AUTHORIZED → CONFIRMED, or CANCELLED with a reason. The order is
@@ -55,3 +53,5 @@ export const outbox = outboxTable(ordersSchema);
 /** The choreography's events this service applied, and those it could not. */
 export const inbox = inboxTable(ordersSchema);
 export const deadLetters = deadLetterTable(ordersSchema);
+
+export { type OrderStatus, orderStatuses } from "../domain/statuses.ts";

@@ -3,9 +3,8 @@ import { AppError } from "@edgebank/errors";
 import { formatTraceparent } from "@edgebank/http";
 import { isId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
-import { replayResponse, requestFingerprint, storeIdempotentResponse } from "@edgebank/service/idempotency";
+import { replayResponse, requestFingerprint } from "@edgebank/service/idempotency";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { idempotencyRecords, orderStatuses } from "../db/schema.ts";
 import {
   getVisibleOrder,
   linesOf,
@@ -14,7 +13,9 @@ import {
   type PricedLine,
   placeOrder,
   presentOrder,
+  rememberOrderAnswer,
 } from "../domain/orders.ts";
+import { orderStatuses } from "../domain/statuses.ts";
 import { relayOrderEvents } from "../events.ts";
 import { catalogueProduct } from "../service.ts";
 
@@ -169,7 +170,7 @@ export function registerOrderRoutes(app: OpenAPIHono<ServiceEnv>): void {
     if (begun.kind === "replay") return replayResponse(begun) as never;
     const db = c.var.db();
     const present = presentOrder(begun.resource, (await linesOf(db, [begun.resource.id])).get(begun.resource.id) ?? []);
-    await storeIdempotentResponse(db, idempotencyRecords, { principal: c.var.principal.subject, key }, 202, present);
+    await rememberOrderAnswer(db, c.var.principal, key, present);
     c.executionCtx.waitUntil(relayOrderEvents(c.env, "commit"));
     c.header("location", `/v1/orders/${begun.resource.id}`);
     return c.json(present, 202);

@@ -3,6 +3,7 @@ import { outboxTable } from "@edgebank/outbox/table";
 import { idempotencyTable } from "@edgebank/service/idempotency-table";
 import { sql } from "drizzle-orm";
 import { bigint, check, index, pgSchema, text, timestamp, unique } from "drizzle-orm/pg-core";
+import { paymentStatuses, refundStatuses } from "../domain/statuses.ts";
 
 /** Every table of the payments service lives in this schema of the payments database. */
 export const paymentsSchema = pgSchema("payments");
@@ -27,8 +28,6 @@ export const merchants = paymentsSchema.table(
  * order ends (VOIDED: the hold released, nothing moved). NEEDS_ATTENTION: its flow stopped for
  * an operator (the ledger refused its entry, a service stayed down for 15 minutes).
  */
-export const paymentStatuses = ["PENDING", "AUTHORIZED", "COMPLETED", "FAILED", "VOIDED", "NEEDS_ATTENTION"] as const;
-export type PaymentStatus = (typeof paymentStatuses)[number];
 
 /**
  * Where a payment's last settlement left its row: `authorize` (new), `capture` (an order's,
@@ -72,7 +71,6 @@ export const payments = paymentsSchema.table(
   ],
 );
 
-export const refundStatuses = ["PENDING", "COMPLETED", "FAILED", "NEEDS_ATTENTION"] as const;
 /** Where a refund's last settlement left its row: `debit` (new) or `done`; its flow object (RefundFlowDO) runs the steps. */
 export const refundSteps = ["debit", "credit", "record", "done"] as const;
 export type RefundStep = (typeof refundSteps)[number];
@@ -115,3 +113,5 @@ export const outbox = outboxTable(paymentsSchema);
 /** The order events this service applied (authorize, capture, void, refund), and those it could not. */
 export const inbox = inboxTable(paymentsSchema);
 export const deadLetters = deadLetterTable(paymentsSchema);
+
+export { type PaymentStatus, paymentStatuses, type RefundStatus, refundStatuses } from "../domain/statuses.ts";

@@ -1,6 +1,7 @@
 import type { Principal } from "@edgebank/auth";
 import type { KnownEvent } from "@edgebank/consumer";
 import type { Database } from "@edgebank/db";
+import { FLOW_ANSWER_WITHIN_MS } from "@edgebank/durable-objects/flow/shell";
 import { type EventData, expectEvent } from "@edgebank/events";
 import { newId } from "@edgebank/ids";
 import { accountSummary } from "@edgebank/service/clients";
@@ -101,9 +102,6 @@ async function openOrderPayment(
   return row;
 }
 
-/** How long a handler waits for the flow it signalled (it goes on in its object after that). */
-const WAIT_MS = 5_000;
-
 /** OrderCreated: the order's payment, authorized (held on the payer's account) or declined. */
 export async function authorizeOrder(env: object, db: Database, event: KnownEvent): Promise<void> {
   const order = expectEvent(event, "OrderCreated").data;
@@ -117,7 +115,11 @@ export async function authorizeOrder(env: object, db: Database, event: KnownEven
   }
   if (row.status !== "PENDING") return;
   // Runs the authorization (again, after a crash: the flow starts once, the hold's id makes it once).
-  const state = await paymentFlowOf(env, row.id).begin(paymentSubject(env, row, event.traceparent), {}, WAIT_MS);
+  const state = await paymentFlowOf(env, row.id).begin(
+    paymentSubject(env, row, event.traceparent),
+    {},
+    FLOW_ANSWER_WITHIN_MS,
+  );
   if (state?.status === "RUNNING") throw new Error(`payment ${row.id} is not authorized yet (${state.step})`);
 }
 
@@ -130,7 +132,10 @@ const beforeWaiting = new Set(["authorize", "authorized"]);
  */
 async function signal(env: object, row: PaymentRow, to: "capture" | "void", reason: string, traceparent?: string) {
   const flow = paymentFlowOf(env, row.id);
-  const state = to === "capture" ? await flow.capture(WAIT_MS) : await flow.cancelAuthorization(reason, WAIT_MS);
+  const state =
+    to === "capture"
+      ? await flow.capture(FLOW_ANSWER_WITHIN_MS)
+      : await flow.cancelAuthorization(reason, FLOW_ANSWER_WITHIN_MS);
   if (!state) {
     // Its row is pending but the flow never started (the OrderCreated handler died): start it.
     await flow.ensure(paymentSubject(env, row, traceparent));
@@ -187,5 +192,9 @@ export async function cancelOrderPayment(env: object, db: Database, event: Known
   });
   if (begun.kind === "replay") return;
   const refund = begun.resource;
-  await refundFlowOf(env, refund.id).begin(refundSubject(refund, payment, event.traceparent), {}, WAIT_MS);
+  await refundFlowOf(env, refund.id).begin(
+    refundSubject(refund, payment, event.traceparent),
+    {},
+    FLOW_ANSWER_WITHIN_MS,
+  );
 }

@@ -1,16 +1,13 @@
 import type { AuthVariables } from "@edgebank/auth";
-import { type BeginFaults, requestedFaults } from "@edgebank/durable-objects/flow/shell";
+import { FLOW_ANSWER_WITHIN_MS, requestedFaults } from "@edgebank/durable-objects/flow/shell";
 import { paymentSteps, refundSteps } from "@edgebank/durable-objects/payment";
 import { AppError, problemResponse, toProblem } from "@edgebank/errors";
 import { formatTraceparent } from "@edgebank/http";
-import { isId, newId } from "@edgebank/ids";
+import { isId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
-import { accountSummary } from "@edgebank/service/clients";
-import { replayResponse, requestFingerprint, storeIdempotentResponse } from "@edgebank/service/idempotency";
+import { replayResponse, requestFingerprint } from "@edgebank/service/idempotency";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { desc, eq } from "drizzle-orm";
 import type { Context } from "hono";
-import { idempotencyRecords, merchants, paymentStatuses, refundStatuses } from "../db/schema.ts";
 import {
   beginPayment,
   getVisiblePayment,
@@ -18,6 +15,7 @@ import {
   type PaymentRow,
   paymentSubject,
   presentPayment,
+  rememberAnswer,
 } from "../domain/payments.ts";
 import {
   beginRefund,
@@ -27,7 +25,10 @@ import {
   type RefundRow,
   refundSubject,
 } from "../domain/refunds.ts";
+import { paymentStatuses, refundStatuses } from "../domain/statuses.ts";
+import { findMerchant, listOwnedMerchants, type MerchantRow } from "../repo/merchants.ts";
 import { config, paymentFlowOf, refundFlowOf } from "../service.ts";
+import { createMerchant, paymentParties } from "../services/merchants.ts";
 
 type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
 
@@ -251,7 +252,6 @@ const getMerchantRoute = createRoute({
   },
 });
 
-type MerchantRow = typeof merchants.$inferSelect;
 const presentMerchant = (row: MerchantRow) => ({
   id: row.id,
   name: row.name,
@@ -259,9 +259,6 @@ const presentMerchant = (row: MerchantRow) => ({
   currency: row.currency,
   createdAt: row.createdAt.toISOString(),
 });
-
-const unprocessable = (detail: string, reason: string) =>
-  new AppError("unprocessable", detail, { extensions: { reason } });
 
 function refused(c: Context<AuthedEnv>, detail: string, extensions: Record<string, unknown>): Response {
   const { problem } = toProblem(new AppError("unprocessable", detail, { extensions }), {
@@ -293,14 +290,6 @@ function refundAnswer(c: Context<AuthedEnv>, row: RefundRow): Response {
 }
 
 /** How long a request waits for its flow's outcome before it answers 202 (the flow goes on). */
-const WAIT_MS = 5_000;
-
-/** Test environments only: the faults the request's X-Test-* headers ask for (see requestedFaults). */
-function faultsOf<S extends string>(c: Context<AuthedEnv>, steps: readonly S[]): BeginFaults<S> {
-  if (config(c.env).ENVIRONMENT === "production") return {};
-  return requestedFaults(steps, (name) => c.req.header(name));
-}
-
 /**
  * Runs a payment's or a refund's flow in its object (see FlowObject.begin) and answers from the
  * row it settled. The object may crash or be evicted meanwhile: once the flow is stored its
@@ -328,13 +317,8 @@ async function settleWithin<T>(
   }
   const response = answer(await settled());
   if (response.status !== 202) {
-    await storeIdempotentResponse(
-      c.var.db(),
-      idempotencyRecords,
-      { principal: c.var.principal.subject, key },
-      response.status,
-      (await response.clone().json()) as Record<string, unknown>,
-    );
+    const body = (await response.clone().json()) as Record<string, unknown>;
+    await rememberAnswer(c.var.db(), c.var.principal, key, response.status, body);
   }
   return response;
 }
@@ -347,21 +331,7 @@ export function registerPaymentRoutes(app: OpenAPIHono<ServiceEnv>): void {
     const key = c.req.valid("header")["idempotency-key"];
     const principal = c.var.principal;
     const db = c.var.db();
-    const [target] = await db.select().from(merchants).where(eq(merchants.id, body.merchantId));
-    if (!target) throw new AppError("not_found", `Merchant ${body.merchantId} does not exist.`);
-    if (target.currency !== body.currency) {
-      throw unprocessable(`The merchant takes ${target.currency}.`, "currency_mismatch");
-    }
-    if (target.accountId === body.fromAccountId) {
-      throw unprocessable("A merchant does not pay itself.", "same_account");
-    }
-    const payer = await accountSummary(c.env, body.fromAccountId);
-    if (!payer || payer.ownerId !== principal.subject) {
-      throw new AppError("not_found", `Account ${body.fromAccountId} does not exist.`);
-    }
-    if (payer.currency !== body.currency) {
-      throw unprocessable(`The account holds ${payer.currency}.`, "currency_mismatch");
-    }
+    const target = await paymentParties({ db, env: c.env, principal }, body);
     const fingerprint = await requestFingerprint("POST", "/v1/payments", body);
     const traceparent = formatTraceparent(c.var.trace);
     const begun = await beginPayment(db, principal, key, fingerprint, {
@@ -374,13 +344,14 @@ export function registerPaymentRoutes(app: OpenAPIHono<ServiceEnv>): void {
     });
     if (begun.kind === "replay") return replayResponse(begun) as never;
     const row = begun.resource;
-    const faults = faultsOf(c, paymentSteps);
+    const faults = requestedFaults(config(c.env).ENVIRONMENT, paymentSteps, (name) => c.req.header(name));
     const response = await settleWithin(
       c,
       key,
       begun.kind,
       {
-        begin: () => paymentFlowOf(c.env, row.id).begin(paymentSubject(c.env, row, traceparent), faults, WAIT_MS),
+        begin: () =>
+          paymentFlowOf(c.env, row.id).begin(paymentSubject(c.env, row, traceparent), faults, FLOW_ANSWER_WITHIN_MS),
         outcome: () => paymentFlowOf(c.env, row.id).outcome(),
       },
       () => getVisiblePayment(c.var.db(), principal, row.id),
@@ -417,7 +388,7 @@ export function registerPaymentRoutes(app: OpenAPIHono<ServiceEnv>): void {
     });
     if (begun.kind === "replay") return replayResponse(begun) as never;
     const refund = begun.resource;
-    const faults = faultsOf(c, refundSteps);
+    const faults = requestedFaults(config(c.env).ENVIRONMENT, refundSteps, (name) => c.req.header(name));
     const traceparent = formatTraceparent(c.var.trace);
     const response = await settleWithin(
       c,
@@ -426,7 +397,11 @@ export function registerPaymentRoutes(app: OpenAPIHono<ServiceEnv>): void {
       {
         begin: async () => {
           const payment = await getVisiblePayment(c.var.db(), c.var.principal, id);
-          return refundFlowOf(c.env, refund.id).begin(refundSubject(refund, payment, traceparent), faults, WAIT_MS);
+          return refundFlowOf(c.env, refund.id).begin(
+            refundSubject(refund, payment, traceparent),
+            faults,
+            FLOW_ANSWER_WITHIN_MS,
+          );
         },
         outcome: () => refundFlowOf(c.env, refund.id).outcome(),
       },
@@ -437,47 +412,18 @@ export function registerPaymentRoutes(app: OpenAPIHono<ServiceEnv>): void {
   });
 
   authed.openapi(createMerchantRoute, async (c) => {
-    const body = c.req.valid("json");
-    const account = await accountSummary(c.env, body.accountId);
-    if (!account || account.ownerId !== c.var.principal.subject) {
-      throw new AppError("not_found", `Account ${body.accountId} does not exist.`);
-    }
-    if (account.status !== "active") {
-      throw unprocessable(`The account is ${account.status}.`, `account_${account.status}`);
-    }
-    const [row] = await c.var
-      .db()
-      .insert(merchants)
-      .values({
-        id: newId("merchant"),
-        ownerId: c.var.principal.subject,
-        name: body.name,
-        accountId: body.accountId,
-        currency: account.currency,
-      })
-      .onConflictDoNothing()
-      .returning();
-    if (!row) throw new AppError("conflict", "That account already receives a merchant's payments.");
+    const row = await createMerchant({ db: c.var.db(), env: c.env, principal: c.var.principal }, c.req.valid("json"));
     c.header("location", `/v1/merchants/${row.id}`);
     return c.json(presentMerchant(row), 201);
   });
 
   authed.openapi(listMerchantsRoute, async (c) => {
-    const rows = await c.var
-      .db()
-      .select()
-      .from(merchants)
-      .where(eq(merchants.ownerId, c.var.principal.subject))
-      .orderBy(desc(merchants.id));
+    const rows = await listOwnedMerchants(c.var.db(), c.var.principal.subject);
     return c.json({ items: rows.map(presentMerchant) }, 200);
   });
 
   authed.openapi(getMerchantRoute, async (c) => {
-    const [row] = await c.var
-      .db()
-      .select()
-      .from(merchants)
-      .where(eq(merchants.id, c.req.valid("param").id));
+    const row = await findMerchant(c.var.db(), c.req.valid("param").id);
     if (!row) throw new AppError("not_found", "Merchant does not exist.");
     return c.json({ id: row.id, name: row.name, currency: row.currency }, 200);
   });

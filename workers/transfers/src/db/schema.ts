@@ -1,12 +1,10 @@
 import { outboxTable } from "@edgebank/outbox/table";
 import { sql } from "drizzle-orm";
 import { bigint, check, index, integer, jsonb, pgSchema, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { transferStatuses } from "../domain/statuses.ts";
 
 /** Every table of the transfers service lives in this schema of the transfers database. */
 export const transfersSchema = pgSchema("transfers");
-
-export const transferStatuses = ["PENDING", "COMPLETED", "FAILED", "NEEDS_ATTENTION"] as const;
-export type TransferStatus = (typeof transferStatuses)[number];
 
 /**
  * Transfers: one row per requested movement, its saga's outcome and why it failed. Deposits
@@ -76,3 +74,5 @@ export const transferActions = transfersSchema.table("transfer_actions", {
 
 /** Events for others (TransferCompleted, TransferFailed), written with the change they describe. */
 export const outbox = outboxTable(transfersSchema);
+
+export { type TransferStatus, transferStatuses } from "../domain/statuses.ts";

@@ -1,5 +1,5 @@
 import type { AuthVariables } from "@edgebank/auth";
-import { type BeginFaults, requestedFaults } from "@edgebank/durable-objects/flow/shell";
+import { FLOW_ANSWER_WITHIN_MS, requestedFaults } from "@edgebank/durable-objects/flow/shell";
 import { AppError, type ProblemDocument, problemResponse } from "@edgebank/errors";
 import { formatTraceparent } from "@edgebank/http";
 import { isId } from "@edgebank/ids";
@@ -8,8 +8,8 @@ import { accountSummary, settlementAccount } from "@edgebank/service/clients";
 import { replayResponse, requestFingerprint } from "@edgebank/service/idempotency";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { transferStatuses } from "../db/schema.ts";
 import { failureDetails, type TransferAnswer, transferAnswer } from "../domain/answers.ts";
+import { transferStatuses } from "../domain/statuses.ts";
 import {
   beginTransfer,
   getVisibleTransfer,
@@ -19,13 +19,10 @@ import {
   storeResponse,
   type TransferInput,
 } from "../domain/transfers.ts";
-import { type SagaState, type SagaStep, sagaSteps } from "../saga/transfer-saga-do.ts";
+import { type SagaState, sagaSteps } from "../saga/transfer-saga-do.ts";
 import { config, sagaOf } from "../service.ts";
 
 type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
-
-/** How long POST /v1/transfers waits for the saga before answering 202. */
-const WAIT_MS = 5_000;
 
 const transfer = z
   .object({
@@ -234,7 +231,7 @@ async function runTransfer(
   }
   const row = begun.transfer;
   const saga = sagaOf(c.env, row.id);
-  const faults = faultsOf(c);
+  const faults = requestedFaults(config(c.env).ENVIRONMENT, sagaSteps, (name) => c.req.header(name));
   const { id, kind, fromAccountId, toAccountId, amount, currency, description } = presentTransfer(row);
   const traceparent = formatTraceparent(c.var.trace);
   const subject = {
@@ -254,7 +251,7 @@ async function runTransfer(
   // a saga that never started is this request's failure (a repeat of the key starts it).
   let state: SagaState | undefined;
   try {
-    state = await saga.begin(subject, faults, WAIT_MS);
+    state = await saga.begin(subject, faults, FLOW_ANSWER_WITHIN_MS);
   } catch (error) {
     // A stub whose object was reset is broken for good: ask through a new one.
     state = await sagaOf(c.env, row.id)
@@ -283,12 +280,6 @@ async function runTransfer(
     );
   }
   return response;
-}
-
-/** Test environments only: the faults the request's X-Test-* headers ask for (see requestedFaults). */
-function faultsOf(c: Context<AuthedEnv>): BeginFaults<SagaStep> {
-  if (config(c.env).ENVIRONMENT === "production") return {};
-  return requestedFaults(sagaSteps, (name) => c.req.header(name));
 }
 
 function currencyMismatch(): AppError {
@@ -353,7 +344,7 @@ export function registerTransferRoutes(app: OpenAPIHono<ServiceEnv>): void {
     await resumeTransfer(db, c.var.principal, id, "retry");
     await sagaOf(c.env, id).retry();
     await sagaOf(c.env, id)
-      .outcome(WAIT_MS)
+      .outcome(FLOW_ANSWER_WITHIN_MS)
       .catch(() => undefined);
     return c.json(presentTransfer(await getVisibleTransfer(db, c.var.principal, id)), 200);
   });
@@ -369,7 +360,7 @@ export function registerTransferRoutes(app: OpenAPIHono<ServiceEnv>): void {
     if ("refused" in plan) throw new AppError("conflict", plan.refused);
     await resumeTransfer(db, c.var.principal, id, "compensate");
     await saga.compensate();
-    await saga.outcome(WAIT_MS).catch(() => undefined);
+    await saga.outcome(FLOW_ANSWER_WITHIN_MS).catch(() => undefined);
     return c.json(presentTransfer(await getVisibleTransfer(db, c.var.principal, id)), 200);
   });
 

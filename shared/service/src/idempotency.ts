@@ -72,6 +72,17 @@ export async function storeIdempotentResponse(
     .where(and(eq(table.principal, record.principal), eq(table.key, record.key)));
 }
 
+/** A service's answer store over its idempotency table: (db, caller, key, status, body) stores the key's final answer. */
+export function idempotentAnswers(table: IdempotencyTable) {
+  return (
+    db: { update: Transaction["update"] },
+    principal: { subject: string },
+    key: string,
+    status: number,
+    body: Record<string, unknown>,
+  ): Promise<void> => storeIdempotentResponse(db, table, { principal: principal.subject, key }, status, body);
+}
+
 /**
  * What a key's request gets: the stored response of its first request, the resource its first
  * request created (`resume`: that request died; `settled`: it ended, but its answer was not

@@ -2,7 +2,7 @@ import type { Principal } from "@edgebank/auth";
 import type { Database, Transaction } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { newId, newUuidV7 } from "@edgebank/ids";
-import { type Begun, beginIdempotent, storeIdempotentResponse } from "@edgebank/service/idempotency";
+import { type Begun, beginIdempotent, idempotentAnswers } from "@edgebank/service/idempotency";
 import { and, desc, eq, inArray, lt } from "drizzle-orm";
 import { idempotencyRecords, type OrderStatus, orderLines, orders, outbox } from "../db/schema.ts";
 
@@ -58,14 +58,7 @@ async function writeEvent(tx: Transaction, type: string, row: OrderRow, lines: L
 export type BegunOrder = Begun<OrderRow>;
 
 /** Records the answer to a placed order under its Idempotency-Key: every repeat of the key gets it. */
-export function rememberOrderAnswer(
-  db: Database,
-  principal: Principal,
-  key: string,
-  body: Record<string, unknown>,
-): Promise<void> {
-  return storeIdempotentResponse(db, idempotencyRecords, { principal: principal.subject, key }, 202, body);
-}
+export const rememberOrderAnswer = idempotentAnswers(idempotencyRecords);
 
 /**
  * Places an order under the caller's Idempotency-Key: the order, its priced lines and its

@@ -170,7 +170,7 @@ export function registerOrderRoutes(app: OpenAPIHono<ServiceEnv>): void {
     if (begun.kind === "replay") return replayResponse(begun) as never;
     const db = c.var.db();
     const present = presentOrder(begun.resource, (await linesOf(db, [begun.resource.id])).get(begun.resource.id) ?? []);
-    await rememberOrderAnswer(db, c.var.principal, key, present);
+    await rememberOrderAnswer(db, c.var.principal, key, 202, present);
     c.executionCtx.waitUntil(relayOrderEvents(c.env, "commit"));
     c.header("location", `/v1/orders/${begun.resource.id}`);
     return c.json(present, 202);

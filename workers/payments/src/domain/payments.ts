@@ -3,7 +3,7 @@ import type { Database, Transaction } from "@edgebank/db";
 import type { PaymentSubject } from "@edgebank/durable-objects/payment";
 import { AppError } from "@edgebank/errors";
 import { newId, newUuidV7 } from "@edgebank/ids";
-import { type Begun, beginIdempotent, storeIdempotentResponse } from "@edgebank/service/idempotency";
+import { type Begun, beginIdempotent, idempotentAnswers } from "@edgebank/service/idempotency";
 import { and, asc, desc, eq, inArray, lt } from "drizzle-orm";
 import { idempotencyRecords, type merchants, outbox, payments } from "../db/schema.ts";
 import { paymentSettings } from "../service.ts";
@@ -69,15 +69,7 @@ export interface PaymentInput {
 export type BegunPayment = Begun<PaymentRow>;
 
 /** Records the final answer to a payment or refund request under its Idempotency-Key: every repeat gets it. */
-export function rememberAnswer(
-  db: Database,
-  principal: Principal,
-  key: string,
-  status: number,
-  body: Record<string, unknown>,
-): Promise<void> {
-  return storeIdempotentResponse(db, idempotencyRecords, { principal: principal.subject, key }, status, body);
-}
+export const rememberAnswer = idempotentAnswers(idempotencyRecords);
 
 /**
  * The payment row, its PaymentCreated event and the caller's Idempotency-Key record, in one

@@ -38,6 +38,14 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const accountCount = 1_000;
 const funding = 1_000_000_000_000n;
 const luaScript = fileURLToPath(new URL("./transfers.lua", import.meta.url));
+/**
+ * The pause before each measured run: workerd evicts a Durable Object after 10 s without work,
+ * and under wrangler dev every eviction (closing the object's SQLite database) runs on the one
+ * thread all objects share. Without the pause, the hundred-odd saga objects of the warm-up (or
+ * of the run before) were evicted together inside the next run and stalled it for up to 1.3 s:
+ * that was the p99 at c=1. A run's own objects are still evicted within it, as in steady state.
+ */
+const EVICTION_PAUSE_MS = 15_000;
 for (const tool of ["wrk", "pgbench", "pgbouncer"]) {
   if (spawnSync("which", [tool]).status !== 0) throw new Error(`${tool} is needed (Debian: apt-get install ${tool})`);
 }
@@ -103,7 +111,7 @@ try {
     const mode = scenario === "hot source" ? "hot" : "uniform";
     await transfer(gateway, { token, file, mode, run: `warmup-${Date.now().toString(36)}` }, 8, 3);
     for (const concurrency of transferLevels) {
-      await new Promise((resolve) => setTimeout(resolve, 600)); // let pg_stat_database catch up
+      await new Promise((resolve) => setTimeout(resolve, EVICTION_PAUSE_MS)); // pg_stat_database catches up too
       const before = await commits();
       const run = `r${Date.now().toString(36)}`;
       const cpuBefore = workerdCpuMs(stack.wrangler.pid ?? 0);

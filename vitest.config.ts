@@ -54,28 +54,49 @@ const testIssuer = await (async () => {
 const testMerchantId = "mer_01m8663z1ee8ga0a692p6nzqft";
 const otherMerchantId = "mer_01m8663z1ee8ga0a692p6nzqfv";
 
-/** Payments as inventory's tests see it: GET /v1/merchants answers the caller's one merchant. */
-const testPayments = async (request: Request) => {
-  const { pathname } = new URL(request.url);
-  if (!request.headers.get("authorization")?.startsWith("Bearer ")) return new Response(null, { status: 401 });
-  if (pathname === "/v1/merchants") {
-    return Response.json({ items: [{ id: testMerchantId, name: "Test Shop", currency: "EUR" }] });
-  }
-  return new Response("not found", { status: 404 });
-};
-
-/** The catalogue as orders' tests see it: TEST-<price>-<merchant n> SKUs, priced in EUR. */
-const testInventory = async (request: Request) => {
-  const match = /^\/v1\/products\/(TEST-(\d+)-(\d+))$/.exec(new URL(request.url).pathname);
-  if (!match) return Response.json({ code: "not_found" }, { status: 404 });
-  const [, sku, price, merchant] = match;
-  return Response.json({
-    sku,
-    price,
-    currency: "EUR",
-    merchantId: merchant === "1" ? testMerchantId : otherMerchantId,
-  });
-};
+/**
+ * The internal contracts other services' tests call, as stand-in Workers with the real
+ * entrypoints' names: payments says every user runs the one test merchant (inventory's tests);
+ * the catalogue holds TEST-<price>-<merchant n> SKUs priced in EUR (orders' tests). Each checks
+ * that its caller names itself, as the real entrypoints do.
+ */
+const contractStandIns = [
+  {
+    name: "payments-contract",
+    modules: true,
+    compatibilityDate: "2026-11-01",
+    script: `
+      import { WorkerEntrypoint } from "cloudflare:workers";
+      export class PaymentsRpc extends WorkerEntrypoint {
+        async merchantsOf({ ownerId }) {
+          if (this.ctx.props?.caller !== "inventory" || !ownerId) {
+            return { status: "forbidden", reason: "caller_not_allowed", detail: "stand-in" };
+          }
+          return { status: "found", merchants: [{ id: ${JSON.stringify(testMerchantId)}, name: "Test Shop", currency: "EUR" }] };
+        }
+      }
+      export default { fetch: () => new Response("not found", { status: 404 }) };`,
+  },
+  {
+    name: "inventory-contract",
+    modules: true,
+    compatibilityDate: "2026-11-01",
+    script: `
+      import { WorkerEntrypoint } from "cloudflare:workers";
+      export class InventoryRpc extends WorkerEntrypoint {
+        async product({ sku }) {
+          if (this.ctx.props?.caller !== "orders") {
+            return { status: "forbidden", reason: "caller_not_allowed", detail: "stand-in" };
+          }
+          const match = /^TEST-(\\d+)-(\\d+)$/.exec(sku);
+          if (!match) return { status: "not_found" };
+          const merchantId = match[2] === "1" ? ${JSON.stringify(testMerchantId)} : ${JSON.stringify(otherMerchantId)};
+          return { status: "found", product: { sku, name: sku, price: match[1], currency: "EUR", merchantId, available: 1000 } };
+        }
+      }
+      export default { fetch: () => new Response("not found", { status: 404 }) };`,
+  },
+];
 
 /** Services a service under test calls, when its tests do not run them: always unavailable. */
 const unavailable = async () =>
@@ -248,6 +269,8 @@ export default defineConfig({
                   : {}),
               },
               hyperdrives: { [service.dbBinding]: databases.urls[service.name] ?? "" },
+              // Auxiliary workers: the contracts of services this one calls and its tests do not run.
+              ...(service.name === "inventory" || service.name === "orders" ? { workers: contractStandIns } : {}),
               ...(service.name === "auth"
                 ? {}
                 : {
@@ -273,8 +296,34 @@ export default defineConfig({
                             RPC_WITHOUT_CALLER: ownEntrypoint("LedgerRpc"),
                           }
                         : {}),
-                      ...(service.name === "inventory" ? { PAYMENTS: testPayments } : {}),
-                      ...(service.name === "orders" ? { INVENTORY: testInventory } : {}),
+                      ...(service.name === "payments"
+                        ? {
+                            RPC_AS_INVENTORY: ownEntrypoint("PaymentsRpc", { caller: "inventory" }),
+                            RPC_AS_ORDERS: ownEntrypoint("PaymentsRpc", { caller: "orders" }),
+                            RPC_WITHOUT_CALLER: ownEntrypoint("PaymentsRpc"),
+                          }
+                        : {}),
+                      ...(service.name === "inventory"
+                        ? {
+                            RPC_AS_ORDERS: ownEntrypoint("InventoryRpc", { caller: "orders" }),
+                            RPC_AS_PAYMENTS: ownEntrypoint("InventoryRpc", { caller: "payments" }),
+                            RPC_WITHOUT_CALLER: ownEntrypoint("InventoryRpc"),
+                            PAYMENTS: {
+                              name: "payments-contract",
+                              entrypoint: "PaymentsRpc",
+                              props: { caller: "inventory" },
+                            },
+                          }
+                        : {}),
+                      ...(service.name === "orders"
+                        ? {
+                            INVENTORY: {
+                              name: "inventory-contract",
+                              entrypoint: "InventoryRpc",
+                              props: { caller: "orders" },
+                            },
+                          }
+                        : {}),
                     },
                   }),
             },

@@ -23,6 +23,14 @@ export {
   type SummaryResult,
 } from "./accounts.ts";
 export {
+  type CatalogueProduct,
+  type InventoryService,
+  inventoryContract,
+  type ProductInput,
+  type ProductResult,
+  sku,
+} from "./inventory.ts";
+export {
   type LedgerEntry,
   type LedgerEntryInput,
   type LedgerService,
@@ -31,4 +39,11 @@ export {
   type RecordInput,
   type RecordResult,
 } from "./ledger.ts";
+export {
+  type MerchantSummary,
+  type MerchantsOfInput,
+  type MerchantsOfResult,
+  type PaymentsService,
+  paymentsContract,
+} from "./payments.ts";
 export { admit, type ContractRefusal, callerOf, type RpcContract, type RpcMethod } from "./rpc.ts";

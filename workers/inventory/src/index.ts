@@ -8,6 +8,8 @@ import { relayInventoryEvents } from "./events.ts";
 import { registerProductRoutes } from "./routes/products.ts";
 import { app, config, serviceSettings } from "./service.ts";
 
+export { InventoryRpc } from "./rpc.ts";
+
 /**
  * The inventory service: the product catalogue, stock per SKU, and reservations per order that
  * never oversell (the orders choreography reserves, commits and releases them).

@@ -1,7 +1,9 @@
 import { bindingWith, defineConfig } from "@edgebank/config";
+import type { MerchantSummary, PaymentsService } from "@edgebank/contracts";
 import { databaseSettings } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { createServiceApp } from "@edgebank/service";
+import { callRpc } from "@edgebank/service/rpc";
 import { z } from "zod";
 
 /** The inventory service skeleton: shared middleware, its database, health and readiness. */
@@ -18,28 +20,19 @@ export function serviceSettings(env: object) {
 }
 
 const bindings = defineConfig(
-  z.object({ PAYMENTS: bindingWith("fetch").transform((binding) => binding as unknown as Fetcher) }),
+  z.object({
+    PAYMENTS: bindingWith("fetch").transform((binding) => binding as unknown as PaymentsService),
+  }),
 );
 
 /**
- * The caller's merchants, asked of the payments service (which owns merchants) on the caller's
- * behalf, with the caller's own token: a product may only be listed for one of them.
+ * The merchants a user runs, asked of the payments service (which owns merchants) over its
+ * internal contract: a product may only be listed for one of them.
  */
-export async function callerMerchants(env: object, token: string): Promise<Array<{ id: string; currency: string }>> {
-  let response: Response;
-  try {
-    response = await bindings(env).PAYMENTS.fetch("https://payments.internal/v1/merchants", {
-      headers: { authorization: `Bearer ${token}` },
-      signal: AbortSignal.timeout(5_000),
-    });
-  } catch (error) {
-    throw new AppError("dependency_unavailable", "The payments service is unavailable; retry later.", { cause: error });
-  }
-  if (response.status === 403) return [];
-  if (!response.ok) {
-    throw new AppError("dependency_unavailable", "The payments service is unavailable; retry later.", {
-      cause: new Error(`GET /v1/merchants: ${response.status}`),
-    });
-  }
-  return ((await response.json()) as { items: Array<{ id: string; currency: string }> }).items;
+export async function merchantsOf(env: object, ownerId: string): Promise<MerchantSummary[]> {
+  const result = await callRpc("payments", "merchantsOf", (traceparent) =>
+    bindings(env).PAYMENTS.merchantsOf({ ownerId, ...(traceparent ? { traceparent } : {}) }),
+  );
+  if (result.status === "found") return result.merchants;
+  throw new AppError("internal", `The payments service refused the call: ${result.detail}`);
 }

@@ -1,7 +1,9 @@
 import { bindingWith, defineConfig } from "@edgebank/config";
+import type { CatalogueProduct, InventoryService } from "@edgebank/contracts";
 import { databaseSettings } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { createServiceApp } from "@edgebank/service";
+import { callRpc } from "@edgebank/service/rpc";
 import { z } from "zod";
 
 /** The orders service skeleton: shared middleware, its database, health and readiness. */
@@ -19,36 +21,19 @@ export function serviceSettings(env: object) {
 }
 
 const bindings = defineConfig(
-  z.object({ INVENTORY: bindingWith("fetch").transform((binding) => binding as unknown as Fetcher) }),
+  z.object({
+    INVENTORY: bindingWith("fetch").transform((binding) => binding as unknown as InventoryService),
+  }),
 );
 
-export interface CatalogueProduct {
-  sku: string;
-  price: string;
-  currency: string;
-  merchantId: string;
-}
+export type { CatalogueProduct };
 
-/** A product as the public catalogue shows it; undefined when there is none. */
+/** A product as the catalogue offers it, over inventory's internal contract; undefined when there is none. */
 export async function catalogueProduct(env: object, sku: string): Promise<CatalogueProduct | undefined> {
-  let response: Response;
-  try {
-    response = await bindings(env).INVENTORY.fetch(
-      `https://inventory.internal/v1/products/${encodeURIComponent(sku)}`,
-      {
-        signal: AbortSignal.timeout(5_000),
-      },
-    );
-  } catch (error) {
-    throw new AppError("dependency_unavailable", "The inventory service is unavailable; retry later.", {
-      cause: error,
-    });
-  }
-  if (response.status === 404 || response.status === 400) return undefined;
-  if (!response.ok) {
-    throw new AppError("dependency_unavailable", "The inventory service is unavailable; retry later.", {
-      cause: new Error(`GET /v1/products/${sku}: ${response.status}`),
-    });
-  }
-  return (await response.json()) as CatalogueProduct;
+  const result = await callRpc("inventory", "product", (traceparent) =>
+    bindings(env).INVENTORY.product({ sku, ...(traceparent ? { traceparent } : {}) }),
+  );
+  if (result.status === "found") return result.product;
+  if (result.status === "not_found" || result.status === "invalid") return undefined;
+  throw new AppError("internal", `The inventory service refused the call: ${result.detail}`);
 }

@@ -11,6 +11,8 @@ import { RefundFlowDO as RefundFlowDOClass } from "./flows/refund-flow-do.ts";
 import { registerPaymentRoutes } from "./routes/payments.ts";
 import { app, config, paymentFlowOf, refundFlowOf, serviceSettings } from "./service.ts";
 
+export { PaymentsRpc } from "./rpc.ts";
+
 /**
  * The payments service: customers pay merchants and merchants refund, each payment and refund a
  * flow object (authorize, capture, credit, ledger; debit, credit, ledger), every outcome an

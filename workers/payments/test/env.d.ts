@@ -1,5 +1,9 @@
 declare namespace Cloudflare {
   interface Env {
+    /** Test-only: bindings to PaymentsRpc as inventory and a stranger (orders) bind it, and one naming no caller. */
+    RPC_AS_INVENTORY: Fetcher;
+    RPC_AS_ORDERS: Fetcher;
+    RPC_WITHOUT_CALLER: Fetcher;
     /** Test-only: the private JWK of the key the stand-in issuer publishes. */
     TEST_SIGNING_JWK: string;
     /** Test-only: the private JWK of a key the stand-in issuer does not publish. */

@@ -3,8 +3,8 @@ import { AppError } from "@edgebank/errors";
 import { isId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { findProduct, listProducts, type ProductRow } from "../repo/products.ts";
-import { createProduct, restockProduct } from "../services/products.ts";
+import { findProduct, listProducts } from "../repo/products.ts";
+import { createProduct, presentProduct, restockProduct } from "../services/products.ts";
 
 type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
 
@@ -23,15 +23,6 @@ const product = z
     available: z.number().describe("what can be ordered now: on hand minus reserved"),
   })
   .openapi("Product");
-
-const present = (row: ProductRow) => ({
-  sku: row.sku,
-  name: row.name,
-  price: row.price.toString(),
-  currency: row.currency,
-  merchantId: row.merchantId,
-  available: row.onHand - row.reserved,
-});
 
 const listRoute = createRoute({
   method: "get",
@@ -122,7 +113,7 @@ export function registerProductRoutes(app: OpenAPIHono<ServiceEnv>): void {
   app.openapi(listRoute, async (c) => {
     const { merchantId, limit, cursor } = c.req.valid("query");
     const rows = await listProducts(c.var.db(), { merchantId, cursor, limit });
-    const items = rows.slice(0, limit).map(present);
+    const items = rows.slice(0, limit).map(presentProduct);
     const nextCursor = rows.length > limit ? items.at(-1)?.sku : undefined;
     return c.json({ items, ...(nextCursor ? { nextCursor } : {}) }, 200);
   });
@@ -130,18 +121,18 @@ export function registerProductRoutes(app: OpenAPIHono<ServiceEnv>): void {
   app.openapi(getRoute, async (c) => {
     const row = await findProduct(c.var.db(), c.req.valid("param").sku);
     if (!row) throw new AppError("not_found", "Product does not exist.");
-    return c.json(present(row), 200);
+    return c.json(presentProduct(row), 200);
   });
 
   authed.openapi(createProductRoute, async (c) => {
     const row = await createProduct({ db: c.var.db(), env: c.env, principal: c.var.principal }, c.req.valid("json"));
     c.header("location", `/v1/products/${row.sku}`);
-    return c.json(present(row), 201);
+    return c.json(presentProduct(row), 201);
   });
 
   authed.openapi(restockRoute, async (c) => {
     const ctx = { db: c.var.db(), principal: c.var.principal };
     const row = await restockProduct(ctx, c.req.valid("param").sku, c.req.valid("json").quantity);
-    return c.json(present(row), 200);
+    return c.json(presentProduct(row), 200);
   });
 }

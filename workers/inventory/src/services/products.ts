@@ -1,16 +1,29 @@
 import type { Principal } from "@edgebank/auth";
+import type { CatalogueProduct } from "@edgebank/contracts";
 import type { Database } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { restock } from "../domain/stock.ts";
 import { findProduct, insertProduct, type ProductRow } from "../repo/products.ts";
-import { callerMerchants } from "../service.ts";
+import { merchantsOf } from "../service.ts";
+
+/** A product as the catalogue shows it (the public routes and orders' contract alike). */
+export function presentProduct(row: ProductRow): CatalogueProduct {
+  return {
+    sku: row.sku,
+    name: row.name,
+    price: row.price.toString(),
+    currency: row.currency,
+    merchantId: row.merchantId,
+    available: row.onHand - row.reserved,
+  };
+}
 
 /** Lists a product for one of the caller's merchants, priced in the merchant's currency. */
 export async function createProduct(
   ctx: { db: Database; env: object; principal: Principal },
   input: { sku: string; name: string; price: string; merchantId: string; stock: number },
 ): Promise<ProductRow> {
-  const merchant = (await callerMerchants(ctx.env, ctx.principal.token)).find((m) => m.id === input.merchantId);
+  const merchant = (await merchantsOf(ctx.env, ctx.principal.subject)).find((m) => m.id === input.merchantId);
   if (!merchant) throw new AppError("not_found", `Merchant ${input.merchantId} does not exist.`);
   const row = await insertProduct(ctx.db, {
     sku: input.sku,

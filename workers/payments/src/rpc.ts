@@ -1,0 +1,39 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import {
+  type MerchantsOfInput,
+  type MerchantsOfResult,
+  type PaymentsService,
+  paymentsContract,
+} from "@edgebank/contracts";
+import { withDatabase } from "@edgebank/db";
+import { serveRpc } from "@edgebank/http";
+import { listOwnedMerchants } from "./repo/merchants.ts";
+import { serviceSettings } from "./service.ts";
+
+/**
+ * The payments service's internal contract (`paymentsContract` in @edgebank/contracts) as Workers
+ * RPC: inventory binds to this entrypoint with `props.caller` naming itself.
+ */
+export class PaymentsRpc extends WorkerEntrypoint<Env> implements PaymentsService {
+  /** The merchants a user runs, newest first: whom that user may list products for. */
+  merchantsOf(input: MerchantsOfInput): Promise<MerchantsOfResult> {
+    return serveRpc(
+      {
+        service: "payments",
+        entrypoint: "PaymentsRpc",
+        method: "merchantsOf",
+        contract: paymentsContract.merchantsOf,
+        env: this.env,
+        ctx: this.ctx,
+        input,
+      },
+      async ({ ownerId }) => {
+        const rows = await withDatabase(serviceSettings(this.env), (db) => listOwnedMerchants(db, ownerId));
+        return {
+          status: "found" as const,
+          merchants: rows.map((row) => ({ id: row.id, name: row.name, currency: row.currency })),
+        };
+      },
+    );
+  }
+}

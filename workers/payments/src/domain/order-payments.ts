@@ -6,7 +6,8 @@ import { type EventData, expectEvent } from "@edgebank/events";
 import { newId } from "@edgebank/ids";
 import { accountSummary } from "@edgebank/service/clients";
 import { eq } from "drizzle-orm";
-import { merchants, payments } from "../db/schema.ts";
+import { payments } from "../db/schema.ts";
+import { findMerchant, type MerchantRow } from "../repo/merchants.ts";
 import { paymentFlowOf, refundFlowOf } from "../service.ts";
 import { type PaymentRow, paymentEventData, paymentSubject, writeEvent } from "./payments.ts";
 import { beginRefund, refundSubject } from "./refunds.ts";
@@ -28,8 +29,6 @@ import { beginRefund, refundSubject } from "./refunds.ts";
 
 /** An order as its events carry it (OrderCreated and OrderCancelled share the schema). */
 type OrderData = EventData<"OrderCreated">;
-
-type MerchantRow = typeof merchants.$inferSelect;
 
 /** Who refunds a cancelled order that was already captured: the choreography itself. */
 const choreography: Principal = {
@@ -107,7 +106,7 @@ export async function authorizeOrder(env: object, db: Database, event: KnownEven
   const order = expectEvent(event, "OrderCreated").data;
   let row = await paymentOfOrder(db, order.orderId);
   if (!row) {
-    const [merchant] = await db.select().from(merchants).where(eq(merchants.id, order.merchantId));
+    const merchant = await findMerchant(db, order.merchantId);
     // Orders take the merchant from inventory's catalogue, which checked it with payments:
     // an unknown one is a bug to look at (the event is dead-lettered), not a decline.
     if (!merchant) throw new Error(`order ${order.orderId}: merchant ${order.merchantId} is unknown to payments`);

@@ -5,11 +5,11 @@ import { AppError } from "@edgebank/errors";
 import { newId, newUuidV7 } from "@edgebank/ids";
 import { type Begun, beginIdempotent, idempotentAnswers } from "@edgebank/service/idempotency";
 import { and, asc, desc, eq, inArray, lt } from "drizzle-orm";
-import { idempotencyRecords, type merchants, outbox, payments } from "../db/schema.ts";
+import { idempotencyRecords, outbox, payments } from "../db/schema.ts";
+import type { MerchantRow } from "../repo/merchants.ts";
 import { paymentSettings } from "../service.ts";
 
 export type PaymentRow = typeof payments.$inferSelect;
-export type MerchantRow = typeof merchants.$inferSelect;
 
 export function presentPayment(row: PaymentRow) {
   return {

@@ -6,7 +6,10 @@ import type { ContractRefusal, RpcMethod } from "./rpc.ts";
  * so it asks for a product by SKU.
  */
 
-export const sku = z.string().regex(/^[A-Z0-9][A-Z0-9._-]{0,63}$/, "upper-case letters, digits, '.', '_' or '-'");
+/** A product's SKU, as the catalogue's routes and orders' contract both take it. */
+export const sku = z
+  .string()
+  .regex(/^[A-Z0-9][A-Z0-9._-]{0,63}$/, "upper-case letters, digits, '.', '_' or '-', at most 64");
 
 /** A product as the catalogue offers it: its price (minor units) in its merchant's currency. */
 export interface CatalogueProduct {

@@ -14,7 +14,7 @@ export {
 } from "./metrics.ts";
 export { accessLog, type HttpSettings, limitBody, rejectMalformedJson, requestContext } from "./middleware.ts";
 export { propagationHeaders } from "./propagation.ts";
-export { type RpcCall, serveRpc } from "./rpc.ts";
+export { rpcServer } from "./rpc.ts";
 export {
   type ErrorContext,
   isExpectedError,

@@ -83,3 +83,23 @@ export async function serveRpc<M extends RpcMethod<z.ZodType>, R extends { statu
     call.ctx.waitUntil(flushMetrics(call.env));
   }
 }
+
+/**
+ * The `serveRpc` of one entrypoint: its service, class name and contract bound once, so each
+ * method names only itself, its input and what it does (`serve(this.env, this.ctx, "record",
+ * input, run)`).
+ */
+export function rpcServer<C extends Record<string, RpcMethod<z.ZodType>>>(
+  service: string,
+  entrypoint: string,
+  contract: C,
+) {
+  return <K extends keyof C & string, R extends { status: string }>(
+    env: object,
+    ctx: ExecutionContext,
+    method: K,
+    input: unknown,
+    run: (input: z.output<C[K]["input"]>, caller: string) => Promise<R>,
+  ): Promise<R | ContractRefusal> =>
+    serveRpc({ service, entrypoint, method, contract: contract[method] as C[K], env, ctx, input }, run);
+}

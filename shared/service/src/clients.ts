@@ -8,7 +8,7 @@ import type {
 } from "@edgebank/contracts";
 import { AppError } from "@edgebank/errors";
 import { z } from "zod";
-import { callRpc } from "./rpc-client.ts";
+import { callRpc, traceOf } from "./rpc-client.ts";
 import { TransientFailure } from "./transient.ts";
 
 /**
@@ -88,10 +88,6 @@ export async function settlementAccount(env: object, currency: string): Promise<
   if (result.status === "found") return result.accountId;
   if (result.status === "not_found") return undefined;
   throw new AppError("internal", `The accounts service refused the call: ${result.detail}`);
-}
-
-function traceOf(traceparent: string | undefined): { traceparent?: string } {
-  return traceparent ? { traceparent } : {};
 }
 
 export type { LedgerEntryInput };

@@ -45,3 +45,8 @@ export function callRpc<R extends { status: string }>(
     },
   );
 }
+
+/** The `traceparent` field of a call's input: present only when there is a trace to continue. */
+export function traceOf(traceparent: string | undefined): { traceparent?: string } {
+  return traceparent ? { traceparent } : {};
+}

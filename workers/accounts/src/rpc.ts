@@ -4,7 +4,6 @@ import {
   accountsContract,
   type BalancesInput,
   type BalancesResult,
-  type ContractRefusal,
   type OperateInput,
   type OperateResult,
   type SettlementInput,
@@ -12,10 +11,11 @@ import {
   type SummaryInput,
   type SummaryResult,
 } from "@edgebank/contracts";
-import { serveRpc } from "@edgebank/http";
+import { rpcServer } from "@edgebank/http";
 import { currentTraceparent } from "@edgebank/telemetry";
-import type { z } from "zod";
 import { balancesOf, operate, settlementAccountOf, summaryOf } from "./services/operations.ts";
+
+const serve = rpcServer("accounts", "AccountsRpc", accountsContract);
 
 /**
  * The accounts service's internal contract (`accountsContract` in @edgebank/contracts) as Workers
@@ -26,14 +26,14 @@ import { balancesOf, operate, settlementAccountOf, summaryOf } from "./services/
 export class AccountsRpc extends WorkerEntrypoint<Env> implements AccountsService {
   /** Credit, debit, hold, capture or release, idempotent by operation id. */
   operate(input: OperateInput): Promise<OperateResult> {
-    return this.#serve("operate", input, ({ accountId, operation, traceparent }) =>
+    return serve(this.env, this.ctx, "operate", input, ({ accountId, operation, traceparent }) =>
       operate(this.env, accountId, operation, currentTraceparent() ?? traceparent),
     );
   }
 
   /** An account's owner, currency, status and balances, from its AccountDO. */
   summary(input: SummaryInput): Promise<SummaryResult> {
-    return this.#serve("summary", input, async ({ accountId }) => {
+    return serve(this.env, this.ctx, "summary", input, async ({ accountId }) => {
       const account = await summaryOf(this.env, accountId);
       return account ? { status: "found" as const, account } : { status: "not_found" as const };
     });
@@ -41,7 +41,7 @@ export class AccountsRpc extends WorkerEntrypoint<Env> implements AccountsServic
 
   /** The bank's settlement account of a currency (counterpart of deposits and withdrawals). */
   settlementAccount(input: SettlementInput): Promise<SettlementResult> {
-    return this.#serve("settlementAccount", input, async ({ currency }) => {
+    return serve(this.env, this.ctx, "settlementAccount", input, async ({ currency }) => {
       const accountId = await settlementAccountOf(this.env, currency);
       return accountId ? { status: "found" as const, accountId } : { status: "not_found" as const };
     });
@@ -49,25 +49,6 @@ export class AccountsRpc extends WorkerEntrypoint<Env> implements AccountsServic
 
   /** Posted balances by pages in id order, or of named accounts: the ledger's reconciliation. */
   balances(input: BalancesInput): Promise<BalancesResult> {
-    return this.#serve("balances", input, (query) => balancesOf(this.env, query));
-  }
-
-  #serve<M extends keyof typeof accountsContract, R extends { status: string }>(
-    method: M,
-    input: unknown,
-    run: (input: z.output<(typeof accountsContract)[M]["input"]>) => Promise<R>,
-  ): Promise<R | ContractRefusal> {
-    return serveRpc(
-      {
-        service: "accounts",
-        entrypoint: "AccountsRpc",
-        method,
-        contract: accountsContract[method],
-        env: this.env,
-        ctx: this.ctx,
-        input,
-      },
-      run,
-    );
+    return serve(this.env, this.ctx, "balances", input, (query) => balancesOf(this.env, query));
   }
 }

@@ -1,10 +1,12 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { type InventoryService, inventoryContract, type ProductInput, type ProductResult } from "@edgebank/contracts";
 import { withDatabase } from "@edgebank/db";
-import { serveRpc } from "@edgebank/http";
+import { rpcServer } from "@edgebank/http";
 import { findProduct } from "./repo/products.ts";
 import { serviceSettings } from "./service.ts";
 import { presentProduct } from "./services/products.ts";
+
+const serve = rpcServer("inventory", "InventoryRpc", inventoryContract);
 
 /**
  * The inventory service's internal contract (`inventoryContract` in @edgebank/contracts) as
@@ -13,21 +15,10 @@ import { presentProduct } from "./services/products.ts";
 export class InventoryRpc extends WorkerEntrypoint<Env> implements InventoryService {
   /** A product of the catalogue by SKU, priced in its merchant's currency. */
   product(input: ProductInput): Promise<ProductResult> {
-    return serveRpc(
-      {
-        service: "inventory",
-        entrypoint: "InventoryRpc",
-        method: "product",
-        contract: inventoryContract.product,
-        env: this.env,
-        ctx: this.ctx,
-        input,
-      },
-      async ({ sku }) => {
-        const row = await withDatabase(serviceSettings(this.env), (db) => findProduct(db, sku));
-        if (!row) return { status: "not_found" as const };
-        return { status: "found" as const, product: presentProduct(row) };
-      },
-    );
+    return serve(this.env, this.ctx, "product", input, async ({ sku }) => {
+      const row = await withDatabase(serviceSettings(this.env), (db) => findProduct(db, sku));
+      if (!row) return { status: "not_found" as const };
+      return { status: "found" as const, product: presentProduct(row) };
+    });
   }
 }

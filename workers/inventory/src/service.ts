@@ -3,7 +3,7 @@ import type { MerchantSummary, PaymentsService } from "@edgebank/contracts";
 import { databaseSettings } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { createServiceApp } from "@edgebank/service";
-import { callRpc } from "@edgebank/service/rpc";
+import { callRpc, traceOf } from "@edgebank/service/rpc";
 import { z } from "zod";
 
 /** The inventory service skeleton: shared middleware, its database, health and readiness. */
@@ -31,7 +31,7 @@ const bindings = defineConfig(
  */
 export async function merchantsOf(env: object, ownerId: string): Promise<MerchantSummary[]> {
   const result = await callRpc("payments", "merchantsOf", (traceparent) =>
-    bindings(env).PAYMENTS.merchantsOf({ ownerId, ...(traceparent ? { traceparent } : {}) }),
+    bindings(env).PAYMENTS.merchantsOf({ ownerId, ...traceOf(traceparent) }),
   );
   if (result.status === "found") return result.merchants;
   throw new AppError("internal", `The payments service refused the call: ${result.detail}`);

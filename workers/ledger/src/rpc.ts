@@ -1,7 +1,9 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { type LedgerService, ledgerContract, type RecordInput, type RecordResult } from "@edgebank/contracts";
-import { serveRpc } from "@edgebank/http";
+import { rpcServer } from "@edgebank/http";
 import { record } from "./services/record.ts";
+
+const serve = rpcServer("ledger", "LedgerRpc", ledgerContract);
 
 /**
  * The ledger's internal contract (`ledgerContract` in @edgebank/contracts) as Workers RPC:
@@ -10,17 +12,6 @@ import { record } from "./services/record.ts";
 export class LedgerRpc extends WorkerEntrypoint<Env> implements LedgerService {
   /** Records a completed movement as one balanced entry at the head of the chain, once per id. */
   record(input: RecordInput): Promise<RecordResult> {
-    return serveRpc(
-      {
-        service: "ledger",
-        entrypoint: "LedgerRpc",
-        method: "record",
-        contract: ledgerContract.record,
-        env: this.env,
-        ctx: this.ctx,
-        input,
-      },
-      ({ traceparent: _, ...entry }) => record(this.env, entry),
-    );
+    return serve(this.env, this.ctx, "record", input, ({ traceparent: _, ...entry }) => record(this.env, entry));
   }
 }

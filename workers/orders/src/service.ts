@@ -3,7 +3,7 @@ import type { CatalogueProduct, InventoryService } from "@edgebank/contracts";
 import { databaseSettings } from "@edgebank/db";
 import { AppError } from "@edgebank/errors";
 import { createServiceApp } from "@edgebank/service";
-import { callRpc } from "@edgebank/service/rpc";
+import { callRpc, traceOf } from "@edgebank/service/rpc";
 import { z } from "zod";
 
 /** The orders service skeleton: shared middleware, its database, health and readiness. */
@@ -31,7 +31,7 @@ export type { CatalogueProduct };
 /** A product as the catalogue offers it, over inventory's internal contract; undefined when there is none. */
 export async function catalogueProduct(env: object, sku: string): Promise<CatalogueProduct | undefined> {
   const result = await callRpc("inventory", "product", (traceparent) =>
-    bindings(env).INVENTORY.product({ sku, ...(traceparent ? { traceparent } : {}) }),
+    bindings(env).INVENTORY.product({ sku, ...traceOf(traceparent) }),
   );
   if (result.status === "found") return result.product;
   if (result.status === "not_found" || result.status === "invalid") return undefined;

@@ -6,9 +6,11 @@ import {
   paymentsContract,
 } from "@edgebank/contracts";
 import { withDatabase } from "@edgebank/db";
-import { serveRpc } from "@edgebank/http";
+import { rpcServer } from "@edgebank/http";
 import { listOwnedMerchants } from "./repo/merchants.ts";
 import { serviceSettings } from "./service.ts";
+
+const serve = rpcServer("payments", "PaymentsRpc", paymentsContract);
 
 /**
  * The payments service's internal contract (`paymentsContract` in @edgebank/contracts) as Workers
@@ -17,23 +19,12 @@ import { serviceSettings } from "./service.ts";
 export class PaymentsRpc extends WorkerEntrypoint<Env> implements PaymentsService {
   /** The merchants a user runs, newest first: whom that user may list products for. */
   merchantsOf(input: MerchantsOfInput): Promise<MerchantsOfResult> {
-    return serveRpc(
-      {
-        service: "payments",
-        entrypoint: "PaymentsRpc",
-        method: "merchantsOf",
-        contract: paymentsContract.merchantsOf,
-        env: this.env,
-        ctx: this.ctx,
-        input,
-      },
-      async ({ ownerId }) => {
-        const rows = await withDatabase(serviceSettings(this.env), (db) => listOwnedMerchants(db, ownerId));
-        return {
-          status: "found" as const,
-          merchants: rows.map((row) => ({ id: row.id, name: row.name, currency: row.currency })),
-        };
-      },
-    );
+    return serve(this.env, this.ctx, "merchantsOf", input, async ({ ownerId }) => {
+      const rows = await withDatabase(serviceSettings(this.env), (db) => listOwnedMerchants(db, ownerId));
+      return {
+        status: "found" as const,
+        merchants: rows.map((row) => ({ id: row.id, name: row.name, currency: row.currency })),
+      };
+    });
   }
 }

@@ -1,4 +1,5 @@
 import type { AuthVariables } from "@edgebank/auth";
+import { sku as skuSchema } from "@edgebank/contracts";
 import { AppError } from "@edgebank/errors";
 import { isId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
@@ -8,10 +9,7 @@ import { createProduct, presentProduct, restockProduct } from "../services/produ
 
 type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
 
-const skuText = z
-  .string()
-  .regex(/^[A-Z0-9][A-Z0-9._-]{0,63}$/, "upper-case letters, digits, '.', '_' or '-', at most 64");
-const sku = skuText.openapi({ param: { name: "sku", in: "path" } });
+const sku = skuSchema.openapi({ param: { name: "sku", in: "path" } });
 
 const product = z
   .object({
@@ -36,7 +34,7 @@ const listRoute = createRoute({
         .refine((value) => isId("merchant", value), "not a merchant id")
         .optional(),
       limit: z.coerce.number().int().min(1).max(100).default(50),
-      cursor: skuText.optional().describe("the last SKU of the previous page"),
+      cursor: skuSchema.optional().describe("the last SKU of the previous page"),
     }),
   },
   responses: {
@@ -71,7 +69,7 @@ const createProductRoute = createRoute({
         "application/json": {
           schema: z
             .object({
-              sku: skuText,
+              sku: skuSchema,
               name: z.string().trim().min(1).max(140),
               price: z.string().regex(/^[1-9][0-9]{0,17}$/, "a positive whole number of minor units"),
               merchantId: z.string().refine((value) => isId("merchant", value), "not a merchant id"),

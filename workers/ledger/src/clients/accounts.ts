@@ -1,7 +1,7 @@
 import { bindingWith, defineConfig } from "@edgebank/config";
 import type { AccountsService, BalancesInput } from "@edgebank/contracts";
 import { AppError } from "@edgebank/errors";
-import { callRpc } from "@edgebank/service/rpc";
+import { callRpc, traceOf } from "@edgebank/service/rpc";
 import { z } from "zod";
 import type { AccountBalance, BalanceSource } from "../domain/reconcile.ts";
 
@@ -15,7 +15,7 @@ const bindings = defineConfig(
 
 async function page(env: object, query: BalancesInput) {
   const result = await callRpc("accounts", "balances", (traceparent) =>
-    bindings(env).ACCOUNTS.balances({ ...query, ...(traceparent ? { traceparent } : {}) }),
+    bindings(env).ACCOUNTS.balances({ ...query, ...traceOf(traceparent) }),
   );
   if (result.status !== "found") {
     throw new AppError("internal", `The accounts service refused the ledger's call: ${result.detail}`);

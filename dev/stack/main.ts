@@ -12,6 +12,7 @@
  *   EDGEBANK_DB_PREFIX   database name prefix on a real server (default edgebank)
  *   EDGEBANK_FRESH_DATABASES=true   drop and recreate them first (throwaway stacks)
  *   EDGEBANK_REDIS_PREFIX   namespace of the gateway's Redis keys (default edgebank)
+ *   EDGEBANK_TEST_FAULTS=true   run the Workers' test builds (fault injection; the e2e suites only)
  *
  * Ctrl-C stops everything it started.
  */
@@ -69,6 +70,7 @@ const stack = await startStack({
   ...(process.env.EDGEBANK_REDIS_PREFIX
     ? { gatewayVars: { REDIS_KEY_PREFIX: process.env.EDGEBANK_REDIS_PREFIX } }
     : {}),
+  ...(process.env.EDGEBANK_TEST_FAULTS === "true" ? { testFaults: true } : {}),
   output: "inherit",
   log,
 });

@@ -19,6 +19,7 @@ import { cronTriggers, startCronScheduler } from "./cron.ts";
 import { writeDevVars } from "./dev-vars.ts";
 import { freePort } from "./ports.ts";
 import { ensureStaffUser } from "./staff.ts";
+import { testBuildConfigs } from "./test-builds.ts";
 import { findWorkerdPort } from "./workerd-port.ts";
 
 export const repositoryRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -78,6 +79,12 @@ export interface StackOptions {
   crons?: boolean;
   /** Extra variables for every service behind the gateway (benchmarks: quieter logs). */
   serviceVars?: Record<string, string>;
+  /**
+   * Run the test builds (a Worker's test/faults-entry.ts instead of src/index.ts, where it has
+   * one): flows that crash or are refused where a request's X-Test-* headers say. The e2e suites
+   * only; never a stack anyone else uses.
+   */
+  testFaults?: boolean;
   log: (line: string) => void;
 }
 
@@ -301,12 +308,20 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       cleanups.push(removeServiceVars);
     }
 
+    let configs = allServices.map((service) => service.config);
+    if (options.testFaults) {
+      const builds = testBuildConfigs(repositoryRoot, allServices);
+      cleanups.push(builds.remove);
+      configs = builds.configs;
+      const faulted = allServices.filter((service, index) => configs[index] !== service.config);
+      options.log(`test builds (fault injection): ${faulted.map((service) => service.name).join(", ")}`);
+    }
     const {
       child: wrangler,
       exited,
       stop,
     } = await spawnWrangler({
-      configs: allServices.map((service) => service.config),
+      configs,
       port: options.port,
       persistDir: options.persistDir,
       env: hyperdriveEnv,

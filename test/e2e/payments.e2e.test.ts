@@ -17,7 +17,7 @@ let shop = "";
 let auditor = "";
 
 beforeAll(async () => {
-  stack = await startDevStack("e2e-payments");
+  stack = await startDevStack("e2e-payments", { EDGEBANK_TEST_FAULTS: "true" });
   operator = await session(stack.url, stack.operator.email, stack.operator.password, "192.0.2.40");
   auditor = await session(stack.url, stack.auditor.email, stack.auditor.password, "192.0.2.41");
   payer = await session(stack.url, `payer.${Date.now()}@example.test`, "payer's long passphrase", "192.0.2.42");

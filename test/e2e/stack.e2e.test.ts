@@ -177,4 +177,39 @@ describe("npm run dev", () => {
     });
     expect(peek.status).toBe(404);
   }, 60_000);
+
+  it("runs the production builds: a request's X-Test-* headers arm no fault", async () => {
+    const owner = await session(url, `e2e.faults.${Date.now()}@example.test`, "another long passphrase", "192.0.2.12");
+    const call = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${url}${path}`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${owner}`,
+          "content-type": "application/json",
+          "idempotency-key": crypto.randomUUID(),
+          ...headers,
+        },
+        body: JSON.stringify(body),
+      });
+    const opened = await Promise.all([
+      call("/v1/accounts", { currency: "EUR" }),
+      call("/v1/accounts", { currency: "EUR" }),
+    ]);
+    const [from, to] = (await Promise.all(opened.map((response) => response.json()))) as Array<{ id: string }>;
+    // A test build would throw in the route (500) or crash the saga (202); this one refuses the
+    // transfer for what it is, at once: the source holds nothing.
+    for (const headers of [
+      { "x-test-crash-at": "route:throw" },
+      { "x-test-crash-at": "hold:before" },
+      { "x-test-crash-at": "teleport:before" },
+    ]) {
+      const response = await call(
+        "/v1/transfers",
+        { fromAccountId: from?.id, toAccountId: to?.id, amount: "100", currency: "EUR", description: "no faults here" },
+        headers,
+      );
+      expect(response.status).toBe(422);
+      expect(await response.json()).toMatchObject({ code: "unprocessable", reason: "insufficient_funds" });
+    }
+  }, 60_000);
 });

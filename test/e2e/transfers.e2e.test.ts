@@ -25,7 +25,7 @@ let bob = "";
 let auditor = "";
 
 beforeAll(async () => {
-  stack = await startDevStack("e2e-transfers", { DATABASE_URL: SERVER });
+  stack = await startDevStack("e2e-transfers", { DATABASE_URL: SERVER, EDGEBANK_TEST_FAULTS: "true" });
   url = stack.url;
   operator = await session(url, stack.operator.email, stack.operator.password, "192.0.2.20");
   alice = await session(url, `alice.${Date.now()}@example.test`, "alice's long passphrase", "192.0.2.21");

@@ -106,9 +106,9 @@ export interface FlowStorage<S extends string, D> {
 }
 
 /**
- * Test environments' faults around a step, supplied by the shell (never by a production
- * definition): `before` and `after` may crash the object; `refusal` makes a step answer as if its
- * callee refused it for good.
+ * Faults around a step, for tests only: supplied by a Node test, or by the test build's shell
+ * (durable-objects/flow/testing), never by a production one. `before` and `after` may crash the
+ * object; `refusal` makes a step answer as if its callee refused it for good.
  */
 export interface FlowFaults<S extends string> {
   before?(step: S): Promise<void>;

@@ -78,6 +78,25 @@ describe("POST /v1/transfers at the edges", () => {
     expect(list.items.map((item) => item.id)).toEqual([accepted.id]);
   });
 
+  it("is the production build: a request's X-Test-* headers arm no fault (the e2e suites run test/faults-entry.ts)", async () => {
+    const caller = await customer();
+    for (const point of ["route:throw", "teleport:before", "hold:before"]) {
+      const response = await call("/v1/transfers", caller.token, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "idempotency-key": crypto.randomUUID(),
+          "x-test-crash-at": point,
+        },
+        body: JSON.stringify(body()),
+      });
+      // As without the header: accepted, its hold retried while accounts is down (a test build
+      // answers 500, 400 and 202-after-a-crash).
+      expect(response.status, point).toBe(202);
+      expect(await response.json()).toMatchObject({ status: "PENDING", step: "hold" });
+    }
+  });
+
   it("lists and reads only the caller's own transfers", async () => {
     const { token } = await customer();
     expect((await call(`/v1/transfers/${newId("transfer")}`, token)).status).toBe(404);

@@ -116,7 +116,6 @@ export async function authorizeOrder(env: object, db: Database, event: KnownEven
   // Runs the authorization (again, after a crash: the flow starts once, the hold's id makes it once).
   const state = await paymentFlowOf(env, row.id).begin(
     paymentSubject(env, row, event.traceparent),
-    {},
     FLOW_ANSWER_WITHIN_MS,
   );
   if (state?.status === "RUNNING") throw new Error(`payment ${row.id} is not authorized yet (${state.step})`);
@@ -191,9 +190,5 @@ export async function cancelOrderPayment(env: object, db: Database, event: Known
   });
   if (begun.kind === "replay") return;
   const refund = begun.resource;
-  await refundFlowOf(env, refund.id).begin(
-    refundSubject(refund, payment, event.traceparent),
-    {},
-    FLOW_ANSWER_WITHIN_MS,
-  );
+  await refundFlowOf(env, refund.id).begin(refundSubject(refund, payment, event.traceparent), FLOW_ANSWER_WITHIN_MS);
 }

@@ -20,7 +20,7 @@ export class PaymentFlowDO extends FlowObject<PaymentStep, PaymentSubject, Env> 
   }
 
   protected settings(): FlowShellSettings {
-    return paymentsFlowSettings(this.env, { object: "PaymentFlowDO", noun: "payment", stepMetric: "payment_step" });
+    return paymentsFlowSettings({ object: "PaymentFlowDO", noun: "payment", stepMetric: "payment_step" });
   }
 
   /** StockReserved: an authorized order's payment is captured (unless it was let go first), run within `waitMs`. */

@@ -3,7 +3,6 @@ import type { MoneyPorts } from "@edgebank/durable-objects/payment";
 import { pokeOutboxRelay } from "@edgebank/outbox/durable-object";
 import { operateAccount, recordInLedger, TransientFailure } from "@edgebank/service/clients";
 import { currentTraceparent } from "@edgebank/telemetry";
-import { config } from "../service.ts";
 
 /**
  * A payment's or a refund's ports: the accounts and the ledger over RPC, and `settle` (the row
@@ -29,7 +28,6 @@ export function moneyPorts<Settlement>(
 
 /** The payments service's flow shells: how each is named, stored and retried. */
 export function paymentsFlowSettings(
-  env: Env,
   names: Pick<FlowShellSettings, "object" | "noun" | "stepMetric">,
 ): FlowShellSettings {
   return {
@@ -37,7 +35,6 @@ export function paymentsFlowSettings(
     stateKey: "flow",
     idAttribute: `edgebank.${names.noun}_id`,
     transient: (error) => (error instanceof TransientFailure ? error.what : undefined),
-    environment: config(env).ENVIRONMENT,
     ...names,
   };
 }

@@ -10,6 +10,6 @@ export class RefundFlowDO extends FlowObject<RefundStep, RefundSubject, Env> {
   }
 
   protected settings(): FlowShellSettings {
-    return paymentsFlowSettings(this.env, { object: "RefundFlowDO", noun: "refund", stepMetric: "refund_step" });
+    return paymentsFlowSettings({ object: "RefundFlowDO", noun: "refund", stepMetric: "refund_step" });
   }
 }

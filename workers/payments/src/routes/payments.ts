@@ -1,6 +1,5 @@
 import type { AuthVariables } from "@edgebank/auth";
-import { FLOW_ANSWER_WITHIN_MS, requestedFaults } from "@edgebank/durable-objects/flow/shell";
-import { paymentSteps, refundSteps } from "@edgebank/durable-objects/payment";
+import { FLOW_ANSWER_WITHIN_MS } from "@edgebank/durable-objects/flow/shell";
 import { AppError, problemResponse, toProblem } from "@edgebank/errors";
 import { formatTraceparent } from "@edgebank/http";
 import { isId } from "@edgebank/ids";
@@ -27,7 +26,7 @@ import {
 } from "../domain/refunds.ts";
 import { paymentStatuses, refundStatuses } from "../domain/statuses.ts";
 import { findMerchant, listOwnedMerchants, type MerchantRow } from "../repo/merchants.ts";
-import { config, paymentFlowOf, refundFlowOf } from "../service.ts";
+import { paymentFlowOf, refundFlowOf } from "../service.ts";
 import { createMerchant, paymentParties } from "../services/merchants.ts";
 
 type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
@@ -344,14 +343,12 @@ export function registerPaymentRoutes(app: OpenAPIHono<ServiceEnv>): void {
     });
     if (begun.kind === "replay") return replayResponse(begun) as never;
     const row = begun.resource;
-    const faults = requestedFaults(config(c.env).ENVIRONMENT, paymentSteps, (name) => c.req.header(name));
     const response = await settleWithin(
       c,
       key,
       begun.kind,
       {
-        begin: () =>
-          paymentFlowOf(c.env, row.id).begin(paymentSubject(c.env, row, traceparent), faults, FLOW_ANSWER_WITHIN_MS),
+        begin: () => paymentFlowOf(c.env, row.id).begin(paymentSubject(c.env, row, traceparent), FLOW_ANSWER_WITHIN_MS),
         outcome: () => paymentFlowOf(c.env, row.id).outcome(),
       },
       () => getVisiblePayment(c.var.db(), principal, row.id),
@@ -388,7 +385,6 @@ export function registerPaymentRoutes(app: OpenAPIHono<ServiceEnv>): void {
     });
     if (begun.kind === "replay") return replayResponse(begun) as never;
     const refund = begun.resource;
-    const faults = requestedFaults(config(c.env).ENVIRONMENT, refundSteps, (name) => c.req.header(name));
     const traceparent = formatTraceparent(c.var.trace);
     const response = await settleWithin(
       c,
@@ -399,7 +395,6 @@ export function registerPaymentRoutes(app: OpenAPIHono<ServiceEnv>): void {
           const payment = await getVisiblePayment(c.var.db(), c.var.principal, id);
           return refundFlowOf(c.env, refund.id).begin(
             refundSubject(refund, payment, traceparent),
-            faults,
             FLOW_ANSWER_WITHIN_MS,
           );
         },

@@ -1,5 +1,5 @@
 import type { AuthVariables } from "@edgebank/auth";
-import { FLOW_ANSWER_WITHIN_MS, requestedFaults } from "@edgebank/durable-objects/flow/shell";
+import { FLOW_ANSWER_WITHIN_MS } from "@edgebank/durable-objects/flow/shell";
 import { AppError, type ProblemDocument, problemResponse } from "@edgebank/errors";
 import { formatTraceparent } from "@edgebank/http";
 import { isId } from "@edgebank/ids";
@@ -19,8 +19,8 @@ import {
   storeResponse,
   type TransferInput,
 } from "../domain/transfers.ts";
-import { type SagaState, sagaSteps } from "../saga/transfer-saga-do.ts";
-import { config, sagaOf } from "../service.ts";
+import type { SagaState } from "../saga/transfer-saga-do.ts";
+import { sagaOf } from "../service.ts";
 
 type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
 
@@ -231,7 +231,6 @@ async function runTransfer(
   }
   const row = begun.transfer;
   const saga = sagaOf(c.env, row.id);
-  const faults = requestedFaults(config(c.env).ENVIRONMENT, sagaSteps, (name) => c.req.header(name));
   const { id, kind, fromAccountId, toAccountId, amount, currency, description } = presentTransfer(row);
   const traceparent = formatTraceparent(c.var.trace);
   const subject = {
@@ -251,7 +250,7 @@ async function runTransfer(
   // a saga that never started is this request's failure (a repeat of the key starts it).
   let state: SagaState | undefined;
   try {
-    state = await saga.begin(subject, faults, FLOW_ANSWER_WITHIN_MS);
+    state = await saga.begin(subject, FLOW_ANSWER_WITHIN_MS);
   } catch (error) {
     // A stub whose object was reset is broken for good: ask through a new one.
     state = await sagaOf(c.env, row.id)

@@ -4,22 +4,18 @@ import {
   type TransferStep,
   type TransferSubject,
   transferFlow,
-  transferSteps,
 } from "@edgebank/durable-objects/transfer";
 import { pokeOutboxRelay } from "@edgebank/outbox/durable-object";
 import { operateAccount, recordInLedger, TransientFailure } from "@edgebank/service/clients";
 import { currentTraceparent } from "@edgebank/telemetry";
 import { settleTransfer } from "../domain/settlement.ts";
-import { config } from "../service.ts";
 
-export type { CrashPoint } from "@edgebank/durable-objects/flow/shell";
 export { COMPENSATED_BY_OPERATOR } from "@edgebank/durable-objects/transfer";
 
 /** What a saga moves (see durable-objects/transfer). */
 export type SagaTransfer = TransferSubject;
 export type SagaStep = TransferStep;
 export type SagaState = TransferState;
-export const sagaSteps: readonly SagaStep[] = transferSteps;
 
 /**
  * One transfer's (deposit's, withdrawal's) saga: durable-objects/transfer's steps in the flow
@@ -55,7 +51,6 @@ export class TransferSagaDO extends FlowObject<SagaStep, SagaTransfer, Env> {
       idAttribute: "edgebank.transfer_id",
       stepMetric: "saga_step",
       transient: (error) => (error instanceof TransientFailure ? error.what : undefined),
-      environment: config(this.env).ENVIRONMENT,
     };
   }
 }

@@ -19,3 +19,4 @@ export {
   RETRY_AFTER_COMPENSABLE_FOR_MS,
   type RetryDecision,
 } from "./retry-policy.ts";
+export { FLOW_SHARDS, flowShard } from "./shard.ts";

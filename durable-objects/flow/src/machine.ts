@@ -162,6 +162,11 @@ export class FlowMachine<S extends string, D> {
     return this.#running;
   }
 
+  /** Whether nothing runs or waits in this instance (a host may drop it; the state is in storage). */
+  get idle(): boolean {
+    return !this.#running && this.#waiters.length === 0;
+  }
+
   /**
    * Starts the flow (once: a second start changes nothing) and has it woken in `wakeInMs`: at
    * once (0) when the alarm runs it, later when the caller runs it itself and the wake-up is only

@@ -24,13 +24,13 @@ export interface TestFaults<S extends string = string> {
 type FlowClass = new (...args: any[]) => FlowObject<string, FlowSubject, unknown>;
 
 // biome-ignore lint/suspicious/noExplicitAny: as FlowClass.
-type FaultedClass = new (...args: any[]) => { armFaults(faults: TestFaults): Promise<boolean> };
+type FaultedClass = new (...args: any[]) => { armFaults(id: string, faults: TestFaults): Promise<boolean> };
 
 const isProduction = (env: unknown) => (env as { ENVIRONMENT?: string } | undefined)?.ENVIRONMENT === "production";
 
 /**
- * The flow shell `Base` with faults: `armFaults` (an RPC method) stores them in the object before
- * its flow starts, and the machine's fault hooks read them once per instance. A crash is real:
+ * The flow shell `Base` with faults: `armFaults` (an RPC method) stores a flow's in its host
+ * before the flow starts, and the flow's machine's fault hooks read them once per instance. A crash is real:
  * the writes so far are made durable, the alarm is set, and the object aborts, so the next run
  * finds exactly what a machine dying there would have left.
  */
@@ -38,67 +38,73 @@ export function withTestFaults<C extends FlowClass>(Base: C): C & FaultedClass {
   // Abstract only to the compiler (FlowObject's members are abstract in the base's type); `Base`
   // is the concrete shell, and so is what this returns.
   abstract class WithTestFaults extends Base {
-    #armed: Promise<{ crashAt?: string | undefined; refuseAt?: string | undefined }> | undefined;
+    /** Each flow's armed faults, read from storage once per instance. */
+    readonly #armed = new Map<string, Promise<{ crashAt?: string | undefined; refuseAt?: string | undefined }>>();
 
-    /** Arms `faults` for this object's flow; a flow that started already is left as it is (false). */
-    async armFaults(faults: TestFaults): Promise<boolean> {
+    /** Arms `faults` for flow `id`; a flow that started already is left as it is (false). */
+    async armFaults(id: string, faults: TestFaults): Promise<boolean> {
       if (isProduction(this.env)) throw new AppError("forbidden", "Fault injection is disabled in production.");
-      if (await this.flow.outcome()) return false;
+      if (await this.machine(id).outcome()) return false;
       await this.ctx.storage.put({
-        ...(faults.crashAt ? { crashAt: faults.crashAt } : {}),
-        ...(faults.refuseAt ? { refuseAt: faults.refuseAt } : {}),
+        ...(faults.crashAt ? { [`crashAt:${id}`]: faults.crashAt } : {}),
+        ...(faults.refuseAt ? { [`refuseAt:${id}`]: faults.refuseAt } : {}),
       });
-      this.#armed = undefined;
+      this.#armed.delete(id);
       return true;
     }
 
-    protected override machineOptions(): FlowOptions<string> {
+    protected override machineOptions(id: string): FlowOptions<string> {
       return {
-        ...super.machineOptions(),
+        ...super.machineOptions(id),
         faults: {
-          before: (step) => this.#crashIf(step, "before"),
-          after: (step) => this.#crashIf(step, "after"),
-          refusal: (step) => this.#refusalIf(step),
+          before: (step) => this.#crashIf(id, step, "before"),
+          after: (step) => this.#crashIf(id, step, "after"),
+          refusal: (step) => this.#refusalIf(id, step),
         },
       };
     }
 
-    #armedFaults() {
-      this.#armed ??= this.ctx.storage.get<string>(["crashAt", "refuseAt"]).then((stored) => ({
-        crashAt: stored.get("crashAt"),
-        refuseAt: stored.get("refuseAt"),
-      }));
-      return this.#armed;
+    #armedFaults(id: string) {
+      let armed = this.#armed.get(id);
+      if (!armed) {
+        armed = this.ctx.storage.get<string>([`crashAt:${id}`, `refuseAt:${id}`]).then((stored) => ({
+          crashAt: stored.get(`crashAt:${id}`),
+          refuseAt: stored.get(`refuseAt:${id}`),
+        }));
+        this.#armed.set(id, armed);
+      }
+      return armed;
     }
 
-    async #refusalIf(step: string): Promise<Transition<string> | undefined> {
-      const armed = await this.#armedFaults();
+    async #refusalIf(id: string, step: string): Promise<Transition<string> | undefined> {
+      const armed = await this.#armedFaults(id);
       if (armed.refuseAt !== step) return undefined;
       armed.refuseAt = undefined;
-      await this.ctx.storage.delete("refuseAt");
-      return { step: this.flow.escalation, status: "RUNNING", reason: `${step}_refused: injected` };
+      await this.ctx.storage.delete(`refuseAt:${id}`);
+      return { step: this.machine(id).escalation, status: "RUNNING", reason: `${step}_refused: injected` };
     }
 
-    async #crashIf(step: string, when: "before" | "after"): Promise<void> {
-      const armed = await this.#armedFaults();
+    async #crashIf(id: string, step: string, when: "before" | "after"): Promise<void> {
+      const armed = await this.#armedFaults(id);
       if (armed.crashAt === undefined) return;
       if (when === "before" && armed.crashAt === `${step}:throw`) {
-        // An unexpected error in the run: reported, and the flow goes on at its next alarm.
-        await this.#disarm(armed);
+        // An unexpected error in the run: reported, and the flow goes on at its next wake-up.
+        await this.#disarm(id, armed);
         throw new Error(`Injected failure before ${step} (test environments only).`);
       }
       if (armed.crashAt !== `${step}:${when}`) return;
-      await this.#disarm(armed);
-      // As if the machine died here: the next alarm (set now) finds the state as stored. The
+      await this.#disarm(id, armed);
+      // As if the machine died here: the next wake-up (set now) finds the state as stored. The
       // writes are made durable first, or the crash would take them (and this one-shot) with it.
+      // The whole object goes, with every other flow it hosts, as a real crash would.
       await this.ctx.storage.sync();
       this.ctx.abort(`injected crash at ${step}:${when}`);
     }
 
-    async #disarm(armed: { crashAt?: string | undefined }): Promise<void> {
+    async #disarm(id: string, armed: { crashAt?: string | undefined }): Promise<void> {
       armed.crashAt = undefined;
-      await this.ctx.storage.delete("crashAt");
-      await this.ctx.storage.setAlarm(Date.now() + 50);
+      await this.ctx.storage.delete(`crashAt:${id}`);
+      await this.wake(id, Date.now() + 50);
     }
   }
   return WithTestFaults as unknown as C & FaultedClass;
@@ -184,11 +190,11 @@ function arming(namespace: DurableObjectNamespace, faults: TestFaults & { routeT
 }
 
 function armingStub(stub: DurableObjectStub, faults: TestFaults & { routeThrow?: boolean }) {
-  const begin = async (...args: unknown[]) => {
+  const begin = async (subject: { id: string }, ...rest: unknown[]) => {
     if (faults.routeThrow) throw new Error("Injected failure in the route (test environments only).");
-    const rpc = stub as unknown as Record<string, (...rest: unknown[]) => Promise<unknown>>;
-    await rpc.armFaults?.(faults);
-    return rpc.begin?.(...args);
+    const rpc = stub as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    await rpc.armFaults?.(subject.id, faults);
+    return rpc.begin?.(subject, ...rest);
   };
   return new Proxy(stub, { get: (target, property) => (property === "begin" ? begin : forward(target, property)) });
 }

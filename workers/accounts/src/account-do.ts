@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { type DatabaseHandle, databaseSettings, openDatabase } from "@edgebank/db";
+import { databaseSettings, KeptDatabase, openDatabase } from "@edgebank/db";
 import { AccountCore, available, type Operation, type OperationResult } from "@edgebank/durable-objects/account";
 import { AppError } from "@edgebank/errors";
 import { traceWork } from "@edgebank/http";
@@ -7,9 +7,6 @@ import { pokeOutboxRelay } from "@edgebank/outbox/durable-object";
 import { currentTraceparent } from "@edgebank/telemetry";
 import { PgAccountStore } from "./db/account-store.ts";
 import { config } from "./service.ts";
-
-/** How long an idle object keeps its database connection before closing it. */
-const IDLE_CLOSE_MS = 30_000;
 
 type Amount = bigint;
 /** Every input may carry the caller's W3C traceparent, which the operation's event carries on. */
@@ -64,8 +61,11 @@ export type AccountSummary = {
 export class AccountDO extends DurableObject<Env> {
   #core: AccountCore | undefined;
   #store: PgAccountStore | undefined;
-  #database: DatabaseHandle | undefined;
-  #idle: ReturnType<typeof setTimeout> | undefined;
+  /** One connection while busy, none when idle, so thousands of quiet accounts hold none. */
+  readonly #database = new KeptDatabase(() => {
+    const parsed = config(this.env);
+    return openDatabase(databaseSettings(parsed, parsed.DB));
+  });
   /** A poke of the relay object is in flight for this object; `#relayAgain`: commits arrived meanwhile. */
   #relaying = false;
   #relayAgain = false;
@@ -140,14 +140,14 @@ export class AccountDO extends DurableObject<Env> {
   /** Balances as of the last committed operation (strongly consistent: this object is the only writer). */
   async balance(accountId: string): Promise<AccountBalances> {
     const state = await this.#coreFor(accountId).state();
-    this.#touch();
+    this.#database.touch();
     return { posted: state.posted, pending: state.pending, creditLimit: state.creditLimit };
   }
 
   /** The account's identity, status and balances, from memory once loaded (no database round trip). */
   async summary(accountId: string): Promise<AccountSummary> {
     const state = await this.#coreFor(accountId).state();
-    this.#touch();
+    this.#database.touch();
     return {
       id: state.accountId,
       kind: state.kind,
@@ -204,7 +204,7 @@ export class AccountDO extends DurableObject<Env> {
           if (result.status === "applied") this.#relaySoon();
           return result;
         } finally {
-          this.#touch();
+          this.#database.touch();
         }
       },
     );
@@ -247,27 +247,9 @@ export class AccountDO extends DurableObject<Env> {
       throw new AppError("bad_request", "This object serves another account.");
     }
     void this.ctx.storage.put("accountId", accountId);
-    this.#store = new PgAccountStore(() => this.#db());
+    this.#store = new PgAccountStore(() => this.#database.db());
     this.#core = new AccountCore(accountId, this.#store);
     return this.#core;
-  }
-
-  #db() {
-    if (!this.#database) {
-      const parsed = config(this.env);
-      this.#database = openDatabase(databaseSettings(parsed, parsed.DB));
-    }
-    return this.#database.db;
-  }
-
-  /** Closes the connection after a quiet period; the next operation opens a new one. */
-  #touch(): void {
-    if (this.#idle !== undefined) clearTimeout(this.#idle);
-    this.#idle = setTimeout(() => {
-      const database = this.#database;
-      this.#database = undefined;
-      void database?.close();
-    }, IDLE_CLOSE_MS);
   }
 
   async #scheduleExpiry(): Promise<void> {

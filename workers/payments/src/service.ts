@@ -1,5 +1,6 @@
 import { bindingWith, defineConfig } from "@edgebank/config";
 import { databaseSettings } from "@edgebank/db";
+import { flowHandle, flowStub } from "@edgebank/durable-objects/flow/shell";
 import { createServiceApp } from "@edgebank/service";
 import { z } from "zod";
 
@@ -36,14 +37,17 @@ const objects = defineConfig(
   }),
 );
 
-/** The flow object of a payment (see PaymentFlowDO). */
+/** A payment's flow, in the PaymentFlowDO that hosts it, with the choreography's two signals. */
 export function paymentFlowOf(env: object, paymentId: string) {
-  const namespace = objects(env).PAYMENT_FLOW;
-  return namespace.get(namespace.idFromName(paymentId));
+  const stub = flowStub(objects(env).PAYMENT_FLOW, paymentId);
+  return {
+    ...flowHandle(stub, paymentId),
+    capture: (waitMs?: number) => stub.capture(paymentId, waitMs),
+    cancelAuthorization: (reason: string, waitMs?: number) => stub.cancelAuthorization(paymentId, reason, waitMs),
+  };
 }
 
-/** The flow object of a refund (see RefundFlowDO). */
+/** A refund's flow, in the RefundFlowDO that hosts it. */
 export function refundFlowOf(env: object, refundId: string) {
-  const namespace = objects(env).REFUND_FLOW;
-  return namespace.get(namespace.idFromName(refundId));
+  return flowHandle(flowStub(objects(env).REFUND_FLOW, refundId), refundId);
 }

@@ -6,6 +6,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { merchants, payments, refunds } from "../src/db/schema.ts";
 import worker from "../src/index.ts";
+import { paymentFlowOf, refundFlowOf } from "../src/service.ts";
 
 /**
  * The payments cron as the sweeper of flows whose alarm was lost: a payment or a refund whose
@@ -63,17 +64,17 @@ describe("the payments cron", () => {
         updatedAt: longAgo,
       });
     });
-    await expect(env.PAYMENT_FLOW.get(env.PAYMENT_FLOW.idFromName(paymentId)).outcome()).resolves.toBeUndefined();
+    await expect(paymentFlowOf(env, paymentId).outcome()).resolves.toBeUndefined();
 
     await sweep();
 
-    const payment = await env.PAYMENT_FLOW.get(env.PAYMENT_FLOW.idFromName(paymentId)).outcome();
+    const payment = await paymentFlowOf(env, paymentId).outcome();
     expect(payment).toMatchObject({
       status: "RUNNING",
       step: "authorize",
       subject: { id: paymentId, payerAccountId, merchantAccountId, amount: "250", currency: "EUR" },
     });
-    const refund = await env.REFUND_FLOW.get(env.REFUND_FLOW.idFromName(refundId)).outcome();
+    const refund = await refundFlowOf(env, refundId).outcome();
     expect(refund).toMatchObject({
       status: "RUNNING",
       step: "debit",

@@ -1,5 +1,6 @@
 import { bindingWith, defineConfig } from "@edgebank/config";
 import { databaseSettings } from "@edgebank/db";
+import { flowHandle, flowStub } from "@edgebank/durable-objects/flow/shell";
 import { createServiceApp } from "@edgebank/service";
 import { z } from "zod";
 
@@ -23,8 +24,7 @@ const objects = defineConfig(
   }),
 );
 
-/** The saga object of a transfer. */
+/** A transfer's saga, in the TransferSagaDO that hosts it. */
 export function sagaOf(env: object, transferId: string) {
-  const namespace = objects(env).TRANSFER_SAGA;
-  return namespace.get(namespace.idFromName(transferId));
+  return flowHandle(flowStub(objects(env).TRANSFER_SAGA, transferId), transferId);
 }

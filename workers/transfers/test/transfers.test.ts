@@ -1,7 +1,9 @@
 import { env, exports } from "cloudflare:workers";
 import { describeAccessTokenSecurity, serviceSecurityTarget, testCaller } from "@edgebank/auth/testing";
+import { flowShard } from "@edgebank/durable-objects/flow";
 import { newId } from "@edgebank/ids";
 import { describe, expect, it } from "vitest";
+import { sagaOf } from "../src/service.ts";
 
 /**
  * The transfers service on its own: its edges (authentication, input, idempotency key) and its
@@ -94,6 +96,36 @@ describe("POST /v1/transfers at the edges", () => {
       // answers 500, 400 and 202-after-a-crash).
       expect(response.status, point).toBe(202);
       expect(await response.json()).toMatchObject({ status: "PENDING", step: "hold" });
+    }
+  });
+
+  it("hosts many sagas in one object: two that share a shard keep their own states, and its one alarm retries both", async () => {
+    const caller = await customer();
+    // Transfers until two land in the same host (64 shards: a handful of tries).
+    const byShard = new Map<string, string>();
+    let pair: [string, string] | undefined;
+    for (let attempt = 0; attempt < 200 && !pair; attempt++) {
+      const response = await post(caller.token, body(), crypto.randomUUID());
+      expect(response.status).toBe(202);
+      const { id } = (await response.json()) as { id: string };
+      const other = byShard.get(flowShard(id));
+      if (other) pair = [other, id];
+      byShard.set(flowShard(id), id);
+    }
+    if (!pair) throw new Error("no two transfers shared a shard");
+    // Accounts is down: each hold keeps failing, and only the host's alarm runs the retries now
+    // (each adds to its flow's history).
+    const states = async () => Promise.all(pair.map((id) => sagaOf(env, id).outcome()));
+    const before = (await states()).map((state) => state?.history.length ?? 0);
+    let both = await states();
+    const grown = () => both.every((state, index) => (state?.history.length ?? 0) > (before[index] ?? 0));
+    for (let wait = 0; wait < 60 && !grown(); wait++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      both = await states();
+    }
+    expect(grown()).toBe(true);
+    for (const [index, state] of both.entries()) {
+      expect(state).toMatchObject({ status: "RUNNING", subject: { id: pair[index], amount: "100" } });
     }
   });
 

@@ -7,29 +7,31 @@ import {
   paymentFlow,
 } from "@edgebank/durable-objects/payment";
 import { settlePayment } from "../domain/settlement.ts";
-import { moneyPorts, paymentsFlowSettings } from "./ports.ts";
+import { keptPaymentsDatabase, moneyPorts, paymentsFlowSettings } from "./ports.ts";
 
 /**
- * One payment's flow: durable-objects/payment's steps in the flow shell, addressed by the
- * payment's id. The route's (or the order consumer's) `begin` runs it; an order's payment then
+ * Payments' flows: durable-objects/payment's steps in the flow shell, a host of the flows whose
+ * payment ids fall in its shard. The route's (or the order consumer's) `begin` runs it; an order's payment then
  * waits, authorized, for `capture` or `cancelAuthorization` from the choreography.
  */
 export class PaymentFlowDO extends FlowObject<PaymentStep, PaymentSubject, Env> {
+  readonly #database = keptPaymentsDatabase(this.env);
+
   protected definition() {
-    return paymentFlow(moneyPorts(this.env, this.ctx, settlePayment));
+    return paymentFlow(moneyPorts(this.env, this.ctx, this.#database, settlePayment));
   }
 
   protected settings(): FlowShellSettings {
     return paymentsFlowSettings({ object: "PaymentFlowDO", noun: "payment", stepMetric: "payment_step" });
   }
 
-  /** StockReserved: an authorized order's payment is captured (unless it was let go first), run within `waitMs`. */
-  capture(waitMs = 0): Promise<PaymentState | undefined> {
-    return this.proceed("await_stock", "capture", undefined, waitMs);
+  /** StockReserved: authorized order payment `id` is captured (unless it was let go first), run within `waitMs`. */
+  capture(id: string, waitMs = 0): Promise<PaymentState | undefined> {
+    return this.proceed(id, "await_stock", "capture", undefined, waitMs);
   }
 
-  /** No stock, or the order was cancelled: an authorized payment lets its hold go (unless it was captured first). */
-  cancelAuthorization(reason: string, waitMs = 0): Promise<PaymentState | undefined> {
-    return this.proceed("await_stock", "void", reason, waitMs);
+  /** No stock, or the order was cancelled: authorized payment `id` lets its hold go (unless it was captured first). */
+  cancelAuthorization(id: string, reason: string, waitMs = 0): Promise<PaymentState | undefined> {
+    return this.proceed(id, "await_stock", "void", reason, waitMs);
   }
 }

@@ -1,12 +1,14 @@
 import { FlowObject, type FlowShellSettings } from "@edgebank/durable-objects/flow/shell";
 import { type RefundStep, type RefundSubject, refundFlow } from "@edgebank/durable-objects/payment";
 import { settleRefund } from "../domain/settlement.ts";
-import { moneyPorts, paymentsFlowSettings } from "./ports.ts";
+import { keptPaymentsDatabase, moneyPorts, paymentsFlowSettings } from "./ports.ts";
 
-/** One refund's flow: durable-objects/payment's refund steps in the flow shell, addressed by the refund's id. */
+/** Refunds' flows: durable-objects/payment's refund steps in the flow shell, a host of the flows whose refund ids fall in its shard. */
 export class RefundFlowDO extends FlowObject<RefundStep, RefundSubject, Env> {
+  readonly #database = keptPaymentsDatabase(this.env);
+
   protected definition() {
-    return refundFlow(moneyPorts(this.env, this.ctx, settleRefund));
+    return refundFlow(moneyPorts(this.env, this.ctx, this.#database, settleRefund));
   }
 
   protected settings(): FlowShellSettings {

@@ -1,10 +1,9 @@
-import { withDatabase } from "@edgebank/db";
+import type { Database } from "@edgebank/db";
 import type { TransferSubject } from "@edgebank/durable-objects/transfer";
 import { countEvent } from "@edgebank/http";
 import { newUuidV7 } from "@edgebank/ids";
 import { and, eq } from "drizzle-orm";
 import { idempotencyRecords, outbox, transfers } from "../db/schema.ts";
-import { serviceSettings } from "../service.ts";
 import { isFinal, type TransferAnswer, transferAnswer } from "./answers.ts";
 import type { TransferRow } from "./transfers.ts";
 
@@ -18,6 +17,7 @@ const events = { COMPLETED: "TransferCompleted", FAILED: "TransferFailed", NEEDS
  * Answers what the request is told, from the row as it now stands.
  */
 export async function settleTransfer(
+  db: Database,
   env: object,
   transferId: string,
   outcome: { status: "COMPLETED" } | { status: "FAILED" | "NEEDS_ATTENTION"; reason: string },
@@ -25,58 +25,56 @@ export async function settleTransfer(
   answerTo?: TransferSubject["answerTo"],
 ): Promise<TransferAnswer> {
   let settled: { status: string; reason: string; kind: string } | undefined;
-  const answer = await withDatabase(serviceSettings(env), (db) =>
-    db.transaction(async (tx) => {
-      const [current] = await tx.select().from(transfers).where(eq(transfers.id, transferId)).for("update");
-      if (!current) throw new Error(`transfer ${transferId} does not exist`);
-      const movable =
-        current.status === "PENDING" || (current.status === "NEEDS_ATTENTION" && outcome.status !== "NEEDS_ATTENTION");
-      if (!movable) return answerOf(current, answerTo);
-      const [row] = await tx
-        .update(transfers)
-        .set({
-          status: outcome.status,
-          failureReason: outcome.status === "COMPLETED" ? null : outcome.reason,
-          updatedAt: new Date(),
-          ...(outcome.status === "COMPLETED" ? { completedAt: new Date() } : {}),
-        })
-        .where(and(eq(transfers.id, transferId), eq(transfers.status, current.status)))
-        .returning();
-      if (!row) return answerOf(current, answerTo);
-      await tx.insert(outbox).values({
-        id: newUuidV7(),
-        aggregateId: transferId,
-        type: events[outcome.status],
-        traceparent: traceparent ?? null,
-        payload: {
-          transferId,
-          fromAccountId: row.fromAccountId,
-          toAccountId: row.toAccountId,
-          amount: row.amount.toString(),
-          currency: row.currency,
-          status: row.status,
-          kind: row.kind,
-          requestedBy: row.requestedBy,
-          ...(row.failureReason ? { reason: row.failureReason } : {}),
-        },
-      });
-      settled = { status: row.status, reason: row.failureReason ?? "", kind: row.kind };
-      const answer = answerOf(row, answerTo);
-      if (answerTo && isFinal(answer)) {
-        await tx
-          .update(idempotencyRecords)
-          .set({ responseStatus: answer.status, responseBody: answer.body })
-          .where(
-            and(
-              eq(idempotencyRecords.principal, answerTo.principal),
-              eq(idempotencyRecords.key, answerTo.key),
-              eq(idempotencyRecords.transferId, transferId),
-            ),
-          );
-      }
-      return answer;
-    }),
-  );
+  const answer = await db.transaction(async (tx) => {
+    const [current] = await tx.select().from(transfers).where(eq(transfers.id, transferId)).for("update");
+    if (!current) throw new Error(`transfer ${transferId} does not exist`);
+    const movable =
+      current.status === "PENDING" || (current.status === "NEEDS_ATTENTION" && outcome.status !== "NEEDS_ATTENTION");
+    if (!movable) return answerOf(current, answerTo);
+    const [row] = await tx
+      .update(transfers)
+      .set({
+        status: outcome.status,
+        failureReason: outcome.status === "COMPLETED" ? null : outcome.reason,
+        updatedAt: new Date(),
+        ...(outcome.status === "COMPLETED" ? { completedAt: new Date() } : {}),
+      })
+      .where(and(eq(transfers.id, transferId), eq(transfers.status, current.status)))
+      .returning();
+    if (!row) return answerOf(current, answerTo);
+    await tx.insert(outbox).values({
+      id: newUuidV7(),
+      aggregateId: transferId,
+      type: events[outcome.status],
+      traceparent: traceparent ?? null,
+      payload: {
+        transferId,
+        fromAccountId: row.fromAccountId,
+        toAccountId: row.toAccountId,
+        amount: row.amount.toString(),
+        currency: row.currency,
+        status: row.status,
+        kind: row.kind,
+        requestedBy: row.requestedBy,
+        ...(row.failureReason ? { reason: row.failureReason } : {}),
+      },
+    });
+    settled = { status: row.status, reason: row.failureReason ?? "", kind: row.kind };
+    const answer = answerOf(row, answerTo);
+    if (answerTo && isFinal(answer)) {
+      await tx
+        .update(idempotencyRecords)
+        .set({ responseStatus: answer.status, responseBody: answer.body })
+        .where(
+          and(
+            eq(idempotencyRecords.principal, answerTo.principal),
+            eq(idempotencyRecords.key, answerTo.key),
+            eq(idempotencyRecords.transferId, transferId),
+          ),
+        );
+    }
+    return answer;
+  });
   // Counted once the change committed: transfers by outcome and reason (NEEDS_ATTENTION alerts).
   if (settled) countEvent(env, "transfers", "transfer_settled", settled);
   return answer;

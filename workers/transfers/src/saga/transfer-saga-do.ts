@@ -1,3 +1,4 @@
+import { KeptDatabase, openDatabase } from "@edgebank/db";
 import { FlowObject, type FlowShellSettings } from "@edgebank/durable-objects/flow/shell";
 import {
   type TransferState,
@@ -9,6 +10,7 @@ import { pokeOutboxRelay } from "@edgebank/outbox/durable-object";
 import { operateAccount, recordInLedger, TransientFailure } from "@edgebank/service/clients";
 import { currentTraceparent } from "@edgebank/telemetry";
 import { settleTransfer } from "../domain/settlement.ts";
+import { serviceSettings } from "../service.ts";
 
 export { COMPENSATED_BY_OPERATOR } from "@edgebank/durable-objects/transfer";
 
@@ -23,12 +25,15 @@ export type SagaState = TransferState;
  * and the ledger over RPC and settle the transfer's row; the route's `begin` runs them.
  */
 export class TransferSagaDO extends FlowObject<SagaStep, SagaTransfer, Env> {
+  /** The settlements' connection, kept while the object is busy (one per host, not one per transfer). */
+  readonly #database = new KeptDatabase(() => openDatabase(serviceSettings(this.env)));
+
   protected definition() {
     return transferFlow({
       operate: (accountId, operation, traceparent) => operateAccount(this.env, accountId, operation, traceparent),
       record: (entry, traceparent) => recordInLedger(this.env, { ...entry, ...(traceparent ? { traceparent } : {}) }),
       settle: async (transferId, outcome, traceparent, answerTo) => {
-        const answer = await settleTransfer(this.env, transferId, outcome, traceparent, answerTo);
+        const answer = await settleTransfer(this.#database.db(), this.env, transferId, outcome, traceparent, answerTo);
         // Its outcome event leaves through the service's relay object, after the answer; a lost
         // poke leaves it for the cron sweeper.
         this.ctx.waitUntil(

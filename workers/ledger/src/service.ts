@@ -1,4 +1,4 @@
-import { defineConfig } from "@edgebank/config";
+import { bindingWith, defineConfig } from "@edgebank/config";
 import { databaseSettings } from "@edgebank/db";
 import { createServiceApp } from "@edgebank/service";
 import { z } from "zod";
@@ -35,4 +35,16 @@ export function checkpointKey(env: object): Promise<CheckpointKey> {
 export function serviceSettings(env: object) {
   const parsed = config(env);
   return databaseSettings(parsed, parsed.DB);
+}
+
+const objects = defineConfig(
+  z.object({
+    LEDGER_CHAIN: bindingWith("idFromName", "get").transform((ns) => ns as unknown as Env["LEDGER_CHAIN"]),
+  }),
+);
+
+/** The chain's one writer (see LedgerChainDO). */
+export function chainOf(env: object) {
+  const namespace = objects(env).LEDGER_CHAIN;
+  return namespace.get(namespace.idFromName("chain"));
 }

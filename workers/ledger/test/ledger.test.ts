@@ -98,6 +98,33 @@ describe("recording entries (LedgerRpc.record)", () => {
     expect(row?.n).toBe(1);
   });
 
+  it("appends that arrive together are committed together, and each gets its own answer: entry, replay or conflict", async () => {
+    // The chain's writer commits what queued during its last commit as one batch: a movement,
+    // its repeat and its id with other postings may share one, and still answer as if alone.
+    const body = movement(account(), account(), 61);
+    const conflicting = { ...body, postings: movement("x", "y", 62).postings };
+    const others = Array.from({ length: 8 }, (_, i) => movement(account(), account(), 70 + i));
+    const answers = await Promise.all([
+      ...others.map((other) => record(other)),
+      record(body),
+      record(body),
+      record(conflicting),
+    ]);
+    const [first, repeat, conflict] = answers.slice(-3);
+    expect(answers.slice(0, 8).every((answer) => answer.status === "applied" && !answer.replayed)).toBe(true);
+    // One entry for the id, the repeat its replay, the other postings a conflict.
+    expect([first, repeat].filter((answer) => answer?.status === "applied")).toHaveLength(2);
+    expect(entryOf(repeat as RecordResult)).toEqual(entryOf(first as RecordResult));
+    expect(conflict).toMatchObject({ status: "conflict" });
+    const [row] = await withDatabase(settings(), async (db) =>
+      resultRows<{ n: number }>(
+        await db.execute(sql`select count(*)::int as n from ledger.entries where transfer_id = ${body.transferId}`),
+      ),
+    );
+    expect(row?.n).toBe(1);
+    expect(await verify()).toMatchObject({ valid: true });
+  });
+
   it("30 different movements recorded at once form one chain, each entry linked to the one before it", async () => {
     const answers = await Promise.all(
       Array.from({ length: 30 }, (_, i) => record(movement(account(), account(), 10 + i))),

@@ -54,12 +54,13 @@ function sameMovement(stored: RecordedEntry, input: EntryInput): boolean {
   return stored.description === input.description && a.length === b.length && a.every((value, i) => value === b[i]);
 }
 
+/** What an append answers: the entry (recorded now, or already: a replay), or why it was not. */
+export type AppendOutcome = { entry: RecordedEntry; replayed: boolean } | { conflict: string };
+
 /**
  * Records one balanced entry at the head of the chain, once per transfer id: a replay with the
  * same content returns the entry already recorded; the same transfer id with other content is
- * a conflict. Appends are serialized by a transaction-scoped advisory lock (the chain is one
- * total order); the entry, its postings and, every CHECKPOINT_EVERY entries, a signed
- * checkpoint are written in one transaction.
+ * a conflict.
  */
 export async function recordEntry(
   db: Database,
@@ -67,7 +68,23 @@ export async function recordEntry(
   key: CheckpointKey,
 ): Promise<{ entry: RecordedEntry; replayed: boolean }> {
   assertBalanced(input);
-  return appendUnderLock(db, input, key).catch((error: unknown) => {
+  const [outcome] = await appendEntries(db, [input], key);
+  if (!outcome) throw new Error("an append answered nothing");
+  if ("conflict" in outcome) throw new AppError("conflict", outcome.conflict);
+  return outcome;
+}
+
+/**
+ * Appends balanced entries (see assertBalanced) at the head of the chain in the order given, in
+ * one transaction: the chain's lock taken once, its head and the inputs' transfer ids read in one
+ * statement, every entry with its postings written, and a signed checkpoint at each
+ * CHECKPOINT_EVERY-th sequence. One outcome per input, in order: an id already recorded (before,
+ * or earlier in the same batch) is a replay when its content is the same, else a conflict. The
+ * ledger's chain writer (LedgerChainDO) calls this with everything that queued during the last
+ * commit (group commit).
+ */
+export async function appendEntries(db: Database, inputs: EntryInput[], key: CheckpointKey): Promise<AppendOutcome[]> {
+  return appendUnderLock(db, inputs, key).catch((error: unknown) => {
     if (databaseError(error)?.code === "55P03") {
       throw new AppError("dependency_unavailable", "The ledger is busy; retry the same request.", { cause: error });
     }
@@ -75,11 +92,7 @@ export async function recordEntry(
   });
 }
 
-async function appendUnderLock(
-  db: Database,
-  input: EntryInput,
-  key: CheckpointKey,
-): Promise<{ entry: RecordedEntry; replayed: boolean }> {
+async function appendUnderLock(db: Database, inputs: EntryInput[], key: CheckpointKey): Promise<AppendOutcome[]> {
   return withTransaction(db, async (tx) => {
     // Every append waits for the one before it to commit, so the chain is held for as few round
     // trips as the append allows: take it, read, write, commit.
@@ -93,62 +106,84 @@ async function appendUnderLock(
     );
     // A statement that started before the lock was granted would not see the entry committed
     // just before it: what the append reads is read after the lock, in one statement.
-    const rows = resultRows<{ at: string; hash: string; transfer_id: string }>(
+    const ids = [...new Set(inputs.map((input) => input.transferId))];
+    const rows = resultRows<{ at: string; hash: string; transfer_id: string; recorded: boolean }>(
       await tx.execute(sql`
-        (select sequence::text as at, hash, transfer_id from ${entries} where transfer_id = ${input.transferId})
+        (select sequence::text as at, hash, transfer_id, true as recorded from ${entries}
+          where transfer_id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::text::jsonb)))
         union all
-        (select sequence::text as at, hash, transfer_id from ${entries} order by sequence desc limit 1)`),
+        (select sequence::text as at, hash, transfer_id, false as recorded from ${entries}
+          order by sequence desc limit 1)`),
     );
-    const existing = rows.some((row) => row.transfer_id === input.transferId)
-      ? await findEntry(tx as unknown as Database, { transferId: input.transferId })
-      : undefined;
-    if (existing) {
-      if (!sameMovement(existing, input)) {
-        throw new AppError("conflict", `Transfer ${input.transferId} is already recorded with other postings.`);
+    const head = rows.find((row) => !row.recorded);
+    const recorded = new Set(rows.filter((row) => row.recorded).map((row) => row.transfer_id));
+    const inBatch = new Map<string, RecordedEntry>();
+    let previousHash = head?.hash ?? GENESIS_HASH;
+    let sequence = BigInt(head?.at ?? 0);
+    const outcomes: AppendOutcome[] = [];
+    for (const input of inputs) {
+      const existing =
+        inBatch.get(input.transferId) ??
+        (recorded.has(input.transferId)
+          ? await findEntry(tx as unknown as Database, { transferId: input.transferId })
+          : undefined);
+      if (existing) {
+        outcomes.push(
+          sameMovement(existing, input)
+            ? { entry: existing, replayed: true }
+            : { conflict: `Transfer ${input.transferId} is already recorded with other postings.` },
+        );
+        continue;
       }
-      return { entry: existing, replayed: true };
+      sequence += 1n;
+      const chained: ChainedEntry = {
+        sequence,
+        id: newId("ledgerEntry"),
+        transferId: input.transferId,
+        description: input.description,
+        recordedAt: new Date(),
+        postings: input.postings.map((p, leg) => ({ leg, ...p })),
+      };
+      const hash = await entryHash(previousHash, chained);
+      await insertEntry(tx as unknown as Database, { ...chained, previousHash, hash });
+      if (chained.sequence % CHECKPOINT_EVERY === 0n) {
+        await tx.insert(checkpoints).values({
+          sequence: chained.sequence,
+          hash,
+          keyId: key.id,
+          signature: await signCheckpoint(key, chained.sequence, hash),
+        });
+      }
+      const entry = { ...chained, previousHash, hash };
+      inBatch.set(input.transferId, entry);
+      outcomes.push({ entry, replayed: false });
+      previousHash = hash;
     }
-    const head = rows[0];
-    const previousHash = head?.hash ?? GENESIS_HASH;
-    const chained: ChainedEntry = {
-      sequence: BigInt(head?.at ?? 0) + 1n,
-      id: newId("ledgerEntry"),
-      transferId: input.transferId,
-      description: input.description,
-      recordedAt: new Date(),
-      postings: input.postings.map((p, leg) => ({ leg, ...p })),
-    };
-    const hash = await entryHash(previousHash, chained);
-    const legs = JSON.stringify(
-      chained.postings.map((p) => ({
-        leg: p.leg,
-        account_id: p.accountId,
-        amount: p.amount.toString(),
-        currency: p.currency,
-      })),
-    );
-    // The entry and its postings in one statement (the deferred balance check runs at COMMIT).
-    await tx.execute(sql`
-      with entry as (
-        insert into ${entries} (sequence, id, transfer_id, description, recorded_at, previous_hash, hash)
-        values (${chained.sequence.toString()}::bigint, ${chained.id}, ${chained.transferId},
-                ${chained.description}, ${chained.recordedAt.toISOString()}::timestamptz, ${previousHash}, ${hash})
-        returning sequence
-      )
-      insert into ${postings} (entry_sequence, leg, account_id, amount, currency)
-      select entry.sequence, leg.leg, leg.account_id, leg.amount, leg.currency
-      from entry, jsonb_to_recordset(${legs}::text::jsonb)
-        as leg(leg bigint, account_id text, amount bigint, currency text)`);
-    if (chained.sequence % CHECKPOINT_EVERY === 0n) {
-      await tx.insert(checkpoints).values({
-        sequence: chained.sequence,
-        hash,
-        keyId: key.id,
-        signature: await signCheckpoint(key, chained.sequence, hash),
-      });
-    }
-    return { entry: { ...chained, previousHash, hash }, replayed: false };
+    return outcomes;
   });
+}
+
+/** An entry and its postings in one statement (the deferred balance check runs at COMMIT). */
+async function insertEntry(db: Database, entry: RecordedEntry): Promise<void> {
+  const legs = JSON.stringify(
+    entry.postings.map((p) => ({
+      leg: p.leg,
+      account_id: p.accountId,
+      amount: p.amount.toString(),
+      currency: p.currency,
+    })),
+  );
+  await db.execute(sql`
+    with entry as (
+      insert into ${entries} (sequence, id, transfer_id, description, recorded_at, previous_hash, hash)
+      values (${entry.sequence.toString()}::bigint, ${entry.id}, ${entry.transferId},
+              ${entry.description}, ${entry.recordedAt.toISOString()}::timestamptz, ${entry.previousHash}, ${entry.hash})
+      returning sequence
+    )
+    insert into ${postings} (entry_sequence, leg, account_id, amount, currency)
+    select entry.sequence, leg.leg, leg.account_id, leg.amount, leg.currency
+    from entry, jsonb_to_recordset(${legs}::text::jsonb)
+      as leg(leg bigint, account_id text, amount bigint, currency text)`);
 }
 
 /** One entry with its postings, by transfer id or sequence. */

@@ -1,37 +1,41 @@
 import type { LedgerEntry, LedgerEntryInput, RecordResult } from "@edgebank/contracts";
-import { withDatabase } from "@edgebank/db";
 import { isAppError } from "@edgebank/errors";
-import { type RecordedEntry, recordEntry } from "../domain/journal.ts";
-import { checkpointKey, serviceSettings } from "../service.ts";
+import { currentTraceparent } from "@edgebank/telemetry";
+import { assertBalanced, type RecordedEntry } from "../domain/journal.ts";
+import { chainOf } from "../service.ts";
 
 /**
  * Records a completed movement as one balanced entry, once per movement id, and answers the
  * contract's result: applied (or the same entry again, replayed), refused when the postings do
- * not balance, a conflict when the id is recorded with other postings. What throws (a busy
- * chain, an unreachable database) may be retried with the same input.
+ * not balance, a conflict when the id is recorded with other postings. The chain's one writer
+ * (LedgerChainDO) appends it, with the entries of other requests that arrived meanwhile. What
+ * throws (a busy chain, an unreachable database) may be retried with the same input.
  */
 export async function record(env: object, input: LedgerEntryInput): Promise<RecordResult> {
-  const key = await checkpointKey(env);
   try {
-    const { entry, replayed } = await withDatabase(serviceSettings(env), (db) =>
-      recordEntry(
-        db,
-        {
-          transferId: input.transferId,
-          description: input.description,
-          postings: input.postings.map((posting) => ({ ...posting, amount: BigInt(posting.amount) })),
-        },
-        key,
-      ),
-    );
-    return { status: "applied", entry: presentEntry(entry), replayed };
+    assertBalanced({
+      ...input,
+      postings: input.postings.map((posting) => ({ ...posting, amount: BigInt(posting.amount) })),
+    });
   } catch (error) {
     if (isAppError(error) && error.code === "unprocessable") {
       return { status: "refused", reason: "unbalanced", detail: error.message };
     }
-    if (isAppError(error) && error.code === "conflict") return { status: "conflict", detail: error.message };
     throw error;
   }
+  const entry = {
+    transferId: input.transferId,
+    description: input.description,
+    postings: input.postings.map(({ accountId, amount, currency }) => ({
+      accountId,
+      amount: String(amount),
+      currency,
+    })),
+  };
+  // The RPC's span is the parent of the append's (its batch is traced in its first caller's trace).
+  const appended = await chainOf(env).append(entry, currentTraceparent());
+  if ("conflict" in appended) return { status: "conflict", detail: appended.conflict };
+  return { status: "applied", entry: appended.entry, replayed: appended.replayed };
 }
 
 /** An entry as it crosses the wire (amounts and sequence as decimal strings). */

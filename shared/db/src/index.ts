@@ -10,7 +10,7 @@ export {
 } from "./client.ts";
 export { databaseError } from "./errors.ts";
 export { checkDatabase } from "./health.ts";
-export { KEEP_IDLE_MS, KeptDatabase } from "./kept.ts";
+export { KeptDatabase } from "./kept.ts";
 export { type DatabaseVariables, databaseMiddleware } from "./middleware.ts";
 export {
   type DatabaseSettings,

@@ -1,7 +1,7 @@
 import type { Database, DatabaseHandle } from "./client.ts";
 
 /** How long a kept client stays open without use (the default). */
-export const KEEP_IDLE_MS = 30_000;
+const KEEP_IDLE_MS = 30_000;
 
 /**
  * A database client a Durable Object keeps across its invocations (a stateless Worker cannot:

@@ -58,26 +58,9 @@ function sameMovement(stored: RecordedEntry, input: EntryInput): boolean {
 export type AppendOutcome = { entry: RecordedEntry; replayed: boolean } | { conflict: string };
 
 /**
- * Records one balanced entry at the head of the chain, once per transfer id: a replay with the
- * same content returns the entry already recorded; the same transfer id with other content is
- * a conflict.
- */
-export async function recordEntry(
-  db: Database,
-  input: EntryInput,
-  key: CheckpointKey,
-): Promise<{ entry: RecordedEntry; replayed: boolean }> {
-  assertBalanced(input);
-  const [outcome] = await appendEntries(db, [input], key);
-  if (!outcome) throw new Error("an append answered nothing");
-  if ("conflict" in outcome) throw new AppError("conflict", outcome.conflict);
-  return outcome;
-}
-
-/**
- * Appends balanced entries (see assertBalanced) at the head of the chain in the order given, in
- * one transaction: the chain's lock taken once, its head and the inputs' transfer ids read in one
- * statement, every entry with its postings written, and a signed checkpoint at each
+ * Appends balanced entries (see assertBalanced) at the head of the chain in the order given, once
+ * per transfer id, in one transaction: the chain's lock taken once, its head and the inputs'
+ * transfer ids read in one statement, every entry with its postings written, and a signed checkpoint at each
  * CHECKPOINT_EVERY-th sequence. One outcome per input, in order: an id already recorded (before,
  * or earlier in the same batch) is a replay when its content is the same, else a conflict. The
  * ledger's chain writer (LedgerChainDO) calls this with everything that queued during the last

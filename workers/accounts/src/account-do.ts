@@ -1,12 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
-import { databaseSettings, KeptDatabase, openDatabase } from "@edgebank/db";
+import { KeptDatabase, openDatabase } from "@edgebank/db";
 import { AccountCore, available, type Operation, type OperationResult } from "@edgebank/durable-objects/account";
 import { AppError } from "@edgebank/errors";
 import { traceWork } from "@edgebank/http";
 import { pokeOutboxRelay } from "@edgebank/outbox/durable-object";
 import { currentTraceparent } from "@edgebank/telemetry";
 import { PgAccountStore } from "./db/account-store.ts";
-import { config } from "./service.ts";
+import { config, serviceSettings } from "./service.ts";
 
 type Amount = bigint;
 /** Every input may carry the caller's W3C traceparent, which the operation's event carries on. */
@@ -62,10 +62,7 @@ export class AccountDO extends DurableObject<Env> {
   #core: AccountCore | undefined;
   #store: PgAccountStore | undefined;
   /** One connection while busy, none when idle, so thousands of quiet accounts hold none. */
-  readonly #database = new KeptDatabase(() => {
-    const parsed = config(this.env);
-    return openDatabase(databaseSettings(parsed, parsed.DB));
-  });
+  readonly #database = new KeptDatabase(() => openDatabase(serviceSettings(this.env)));
   /** A poke of the relay object is in flight for this object; `#relayAgain`: commits arrived meanwhile. */
   #relaying = false;
   #relayAgain = false;

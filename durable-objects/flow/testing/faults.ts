@@ -176,7 +176,7 @@ export function withFaultHeaders<H extends { fetch?: Fetch }>(handler: H, target
   return { ...handler, fetch: faulted };
 }
 
-/** A namespace whose stubs arm `faults` before their first `begin`. */
+/** A namespace whose stubs arm `faults` before the call that starts a flow (`begin`, or a host's `submit`). */
 function arming(namespace: DurableObjectNamespace, faults: TestFaults & { routeThrow?: boolean }) {
   return new Proxy(namespace, {
     get(target, property) {
@@ -189,14 +189,23 @@ function arming(namespace: DurableObjectNamespace, faults: TestFaults & { routeT
   });
 }
 
+/** The methods that start a flow, and where their first argument names it: `begin(subject)`, `submit({ subject })`. */
+const starts = ["begin", "submit"];
+
 function armingStub(stub: DurableObjectStub, faults: TestFaults & { routeThrow?: boolean }) {
-  const begin = async (subject: { id: string }, ...rest: unknown[]) => {
-    if (faults.routeThrow) throw new Error("Injected failure in the route (test environments only).");
-    const rpc = stub as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-    await rpc.armFaults?.(subject.id, faults);
-    return rpc.begin?.(subject, ...rest);
-  };
-  return new Proxy(stub, { get: (target, property) => (property === "begin" ? begin : forward(target, property)) });
+  const starting =
+    (method: string) =>
+    async (input: { id?: string; subject?: { id: string } }, ...rest: unknown[]) => {
+      if (faults.routeThrow) throw new Error("Injected failure in the route (test environments only).");
+      const rpc = stub as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      const id = input.subject?.id ?? input.id;
+      if (id !== undefined) await rpc.armFaults?.(id, faults);
+      return rpc[method]?.(input, ...rest);
+    };
+  return new Proxy(stub, {
+    get: (target, property) =>
+      typeof property === "string" && starts.includes(property) ? starting(property) : forward(target, property),
+  });
 }
 
 /**

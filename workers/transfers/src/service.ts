@@ -24,7 +24,12 @@ const objects = defineConfig(
   }),
 );
 
+/** The TransferSagaDO that hosts transfer `transferId`'s saga (where its request is submitted). */
+export function sagaHostOf(env: object, transferId: string) {
+  return flowStub(objects(env).TRANSFER_SAGA, transferId);
+}
+
 /** A transfer's saga, in the TransferSagaDO that hosts it. */
 export function sagaOf(env: object, transferId: string) {
-  return flowHandle(flowStub(objects(env).TRANSFER_SAGA, transferId), transferId);
+  return flowHandle(sagaHostOf(env, transferId), transferId);
 }

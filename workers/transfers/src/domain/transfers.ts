@@ -41,29 +41,29 @@ export type Begun =
 
 /**
  * The durable side of an Idempotency-Key: the first request with a key creates its record and
- * the transfer in one transaction; a repeat with the same fingerprint gets the stored response
+ * the transfer `id` (drawn by the caller, so it names the saga's host before anything is
+ * written) in one transaction; a repeat with the same fingerprint gets the stored response
  * (or 409 while the first is still running, or resumes it if the first died); a repeat with
  * another fingerprint is a 422. Unique per (caller, key): a second concurrent insert waits for
  * the first and then sees its record.
  */
 export async function beginTransfer(
   db: Database,
-  principal: Principal,
-  key: string,
-  fingerprint: string,
+  request: { requestedBy: string; key: string; fingerprint: string },
+  id: string,
   input: TransferInput,
 ): Promise<Begun> {
+  const { requestedBy, key, fingerprint } = request;
   return db.transaction(async (tx) => {
-    const id = newId("transfer");
     const inserted = await tx
       .insert(idempotencyRecords)
-      .values({ principal: principal.subject, key, fingerprint, transferId: id })
+      .values({ principal: requestedBy, key, fingerprint, transferId: id })
       .onConflictDoNothing()
       .returning({ transferId: idempotencyRecords.transferId });
     if (inserted.length === 1) {
       const [transfer] = await tx
         .insert(transfers)
-        .values({ id, requestedBy: principal.subject, ...input })
+        .values({ id, requestedBy, ...input })
         .returning();
       if (!transfer) throw new Error("transfer insert returned nothing");
       return { kind: "new" as const, transfer };
@@ -71,7 +71,7 @@ export async function beginTransfer(
     const [record] = await tx
       .select()
       .from(idempotencyRecords)
-      .where(and(eq(idempotencyRecords.principal, principal.subject), eq(idempotencyRecords.key, key)));
+      .where(and(eq(idempotencyRecords.principal, requestedBy), eq(idempotencyRecords.key, key)));
     if (!record) throw inProgress("The Idempotency-Key is being used by another request; retry.");
     if (record.fingerprint !== fingerprint) {
       throw new AppError("unprocessable", "This Idempotency-Key was used with another request.", {
@@ -96,7 +96,7 @@ export async function beginTransfer(
 /** Stores the final response of a key's first request (what every repeat will get). */
 export async function storeResponse(
   db: Database,
-  principal: Principal,
+  requestedBy: string,
   key: string,
   status: number,
   body: Record<string, unknown>,
@@ -104,7 +104,7 @@ export async function storeResponse(
   await db
     .update(idempotencyRecords)
     .set({ responseStatus: status, responseBody: body })
-    .where(and(eq(idempotencyRecords.principal, principal.subject), eq(idempotencyRecords.key, key)));
+    .where(and(eq(idempotencyRecords.principal, requestedBy), eq(idempotencyRecords.key, key)));
 }
 
 /**

@@ -2,7 +2,7 @@ import type { AuthVariables } from "@edgebank/auth";
 import { FLOW_ANSWER_WITHIN_MS } from "@edgebank/durable-objects/flow/shell";
 import { AppError, type ProblemDocument, problemResponse } from "@edgebank/errors";
 import { formatTraceparent } from "@edgebank/http";
-import { isId } from "@edgebank/ids";
+import { isId, newId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { accountSummary, settlementAccount } from "@edgebank/service/clients";
 import { replayResponse, requestFingerprint } from "@edgebank/service/idempotency";
@@ -11,16 +11,16 @@ import type { Context } from "hono";
 import { failureDetails, type TransferAnswer, transferAnswer } from "../domain/answers.ts";
 import { transferStatuses } from "../domain/statuses.ts";
 import {
-  beginTransfer,
   getVisibleTransfer,
   listTransfers,
   presentTransfer,
   resumeTransfer,
   storeResponse,
   type TransferInput,
+  type TransferRow,
 } from "../domain/transfers.ts";
-import type { SagaState } from "../saga/transfer-saga-do.ts";
-import { sagaOf } from "../service.ts";
+import type { SagaState, Submitted } from "../saga/transfer-saga-do.ts";
+import { sagaHostOf, sagaOf } from "../service.ts";
 
 type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
 
@@ -208,8 +208,9 @@ function answerFor(c: Context<AuthedEnv>, answer: TransferAnswer, saga: SagaStat
 }
 
 /**
- * Runs a validated movement under the caller's Idempotency-Key: the durable record and the
- * transfer row, the saga, a bounded wait for its outcome, and the stored final answer.
+ * Runs a validated movement under the caller's Idempotency-Key. The saga's host does the work
+ * (see TransferSagaDO.submit): the durable record and the transfer row on its kept connection,
+ * the saga, a bounded wait for its outcome; the route answers from what it comes back with.
  */
 async function runTransfer(
   c: Context<AuthedEnv>,
@@ -219,64 +220,77 @@ async function runTransfer(
   ownedBy?: string,
 ): Promise<Response> {
   const principal = c.var.principal;
-  const db = c.var.db();
-  const fingerprint = await requestFingerprint("POST", request.path, request.body);
-  const begun = await beginTransfer(db, principal, key, fingerprint, input);
-  if (begun.kind === "replay") return replayResponse(begun);
-  if (begun.kind === "settled") {
-    const settled = respond(c, transferAnswer(begun.transfer, answerTo(c, request.path)));
-    const body = (await settled.clone().json()) as Record<string, unknown>;
-    await storeResponse(db, principal, key, settled.status, body);
-    return replayResponse({ status: settled.status, body });
-  }
-  const row = begun.transfer;
-  const saga = sagaOf(c.env, row.id);
-  const { id, kind, fromAccountId, toAccountId, amount, currency, description } = presentTransfer(row);
-  const traceparent = formatTraceparent(c.var.trace);
   const subject = {
-    id,
-    kind,
-    fromAccountId,
-    toAccountId,
-    amount,
-    currency,
-    description,
-    traceparent,
+    id: newId("transfer"),
+    kind: input.kind,
+    fromAccountId: input.fromAccountId,
+    toAccountId: input.toAccountId,
+    amount: input.amount.toString(),
+    currency: input.currency,
+    description: input.description,
+    traceparent: formatTraceparent(c.var.trace),
     ...(ownedBy !== undefined ? { ownedBy } : {}),
     answerTo: { principal: principal.subject, key, instance: request.path, requestId: c.var.requestId },
   };
-  // The saga runs in this call (see TransferSagaDO.begin). The object may crash or be evicted
-  // meanwhile: once the saga is stored its alarm resumes it and the caller gets a 202 to poll;
-  // a saga that never started is this request's failure (a repeat of the key starts it).
-  let state: SagaState | undefined;
+  const answering = { key, path: request.path };
+  const fingerprint = await requestFingerprint("POST", request.path, request.body);
+  let submitted: Submitted;
   try {
-    state = await saga.begin(subject, FLOW_ANSWER_WITHIN_MS);
+    submitted = await sagaHostOf(c.env, subject.id).submit({ subject, fingerprint }, FLOW_ANSWER_WITHIN_MS);
   } catch (error) {
-    // A stub whose object was reset is broken for good: ask through a new one.
-    state = await sagaOf(c.env, row.id)
+    // The host may crash or be evicted meanwhile: once the saga is stored its alarm resumes it
+    // and the caller gets a 202 to poll (a stub whose object was reset is broken for good: ask
+    // through a new one); a saga that never started is this request's failure (a repeat of the
+    // key starts it).
+    const state = await sagaOf(c.env, subject.id)
       .outcome()
       .catch(() => undefined);
     if (!state) throw error;
+    return settledAnswer(c, await getVisibleTransfer(c.var.db(), principal, subject.id), state, answering);
   }
+  switch (submitted.kind) {
+    case "refused":
+      throw new AppError(submitted.code, submitted.detail, {
+        extensions: submitted.extensions,
+        headers: submitted.headers,
+      });
+    case "replay":
+      return replayResponse(submitted);
+    case "begun":
+      return settledAnswer(c, submitted.transfer, submitted.state, answering);
+    case "resume": {
+      // The key's first request died before its saga ended: its saga, in its own host, goes on.
+      const row = submitted.transfer;
+      const { id, kind, fromAccountId, toAccountId, amount, currency, description } = presentTransfer(row);
+      const resumed = { ...subject, id, kind, fromAccountId, toAccountId, amount, currency, description };
+      return settledAnswer(c, row, await sagaOf(c.env, id).begin(resumed, FLOW_ANSWER_WITHIN_MS), answering);
+    }
+  }
+}
+
+/**
+ * The answer once a saga has had its time, from `row` as it was begun: 202 with where to poll
+ * while it runs; else the flow's result, the answer its settlement stored under the key in the
+ * same commit (a final one; a stop for an operator is a 202).
+ */
+async function settledAnswer(
+  c: Context<AuthedEnv>,
+  row: TransferRow,
+  state: SagaState | undefined,
+  answering: { key: string; path: string },
+): Promise<Response> {
   if (!state) throw new Error(`the saga of ${row.id} has no state after it began`);
-  // Still running: a 202 from the row as it was begun (PENDING), without reading it again.
-  if (state.status === "RUNNING") return answerFor(c, transferAnswer(row, answerTo(c, request.path)), state);
-  // Settled: the flow's result is the settlement's answer, which it stored under the key in
-  // the same commit (a final one; a stop for an operator is a 202).
+  if (state.status === "RUNNING") return answerFor(c, transferAnswer(row, answerTo(c, answering.path)), state);
   const answer = state.result as TransferAnswer | undefined;
   if (answer) return answerFor(c, answer, state);
   // A flow stored before flows kept their answer: from the row, stored here.
-  const settled = await getVisibleTransfer(db, principal, row.id);
-  const response = answerFor(c, transferAnswer(settled, answerTo(c, request.path)), state);
+  const db = c.var.db();
+  const settled = await getVisibleTransfer(db, c.var.principal, row.id);
+  const response = answerFor(c, transferAnswer(settled, answerTo(c, answering.path)), state);
   // A 202 is not the key's answer: a repeat gets the outcome once the saga settles.
   if (response.status !== 202) {
-    await storeResponse(
-      db,
-      principal,
-      key,
-      response.status,
-      (await response.clone().json()) as Record<string, unknown>,
-    );
+    const body = (await response.clone().json()) as Record<string, unknown>;
+    await storeResponse(db, c.var.principal.subject, answering.key, response.status, body);
   }
   return response;
 }

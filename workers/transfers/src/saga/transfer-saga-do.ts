@@ -1,4 +1,5 @@
 import { KeptDatabase, openDatabase } from "@edgebank/db";
+import type { Json } from "@edgebank/durable-objects/flow";
 import { FlowObject, type FlowShellSettings } from "@edgebank/durable-objects/flow/shell";
 import {
   type TransferState,
@@ -6,10 +7,13 @@ import {
   type TransferSubject,
   transferFlow,
 } from "@edgebank/durable-objects/transfer";
+import { type ErrorCode, isAppError } from "@edgebank/errors";
 import { pokeOutboxRelay } from "@edgebank/outbox/durable-object";
 import { operateAccount, recordInLedger, TransientFailure } from "@edgebank/service/clients";
 import { currentTraceparent } from "@edgebank/telemetry";
+import { isFinal, type TransferAnswer, transferAnswer } from "../domain/answers.ts";
 import { settleTransfer } from "../domain/settlement.ts";
+import { beginTransfer, storeResponse, type TransferRow } from "../domain/transfers.ts";
 import { serviceSettings } from "../service.ts";
 
 export { COMPENSATED_BY_OPERATOR } from "@edgebank/durable-objects/transfer";
@@ -18,6 +22,26 @@ export { COMPENSATED_BY_OPERATOR } from "@edgebank/durable-objects/transfer";
 export type SagaTransfer = TransferSubject;
 export type SagaStep = TransferStep;
 export type SagaState = TransferState;
+
+/** A transfer request as the route hands it over: the saga's subject (its id drawn by the route) and the request's fingerprint. */
+export interface TransferRequest {
+  subject: SagaTransfer & { answerTo: NonNullable<SagaTransfer["answerTo"]> };
+  fingerprint: string;
+}
+
+/**
+ * What a submitted request came to: the saga begun and run (its state after the wait, and the
+ * row as begun), the key's stored answer (a repeat), the key's earlier transfer to resume (it
+ * lives in its own host), or a refusal of the key (in progress, reused with another request).
+ */
+export type Submitted =
+  | { kind: "begun"; transfer: TransferRow; state: SagaState | undefined }
+  | { kind: "replay"; status: number; body: JsonObject }
+  | { kind: "resume"; transfer: TransferRow }
+  | { kind: "refused"; code: ErrorCode; detail: string; extensions: JsonObject; headers: Record<string, string> };
+
+/** A JSON object as it crosses RPC (a stored answer, a problem's extensions). */
+type JsonObject = { [key: string]: Json };
 
 /**
  * One transfer's (deposit's, withdrawal's) saga: durable-objects/transfer's steps in the flow
@@ -45,6 +69,56 @@ export class TransferSagaDO extends FlowObject<SagaStep, SagaTransfer, Env> {
         return { ...answer };
       },
     });
+  }
+
+  /**
+   * A transfer request from its Idempotency-Key to its outcome, in the host of its saga: the
+   * key's record and the transfer's row in one commit on the host's kept connection (so the
+   * route opens no database session), then the saga run in this call for at most `waitMs`. A
+   * key used before answers what its first request was told (a settled one's answer is stored
+   * now), or names the transfer to resume; refusals come back as values (an error's class does
+   * not cross RPC).
+   */
+  async submit(request: TransferRequest, waitMs: number): Promise<Submitted> {
+    const { subject, fingerprint } = request;
+    const { principal, key } = subject.answerTo;
+    const db = this.#database.db();
+    let begun: Awaited<ReturnType<typeof beginTransfer>>;
+    try {
+      begun = await beginTransfer(db, { requestedBy: principal, key, fingerprint }, subject.id, {
+        kind: subject.kind,
+        fromAccountId: subject.fromAccountId,
+        toAccountId: subject.toAccountId,
+        amount: BigInt(subject.amount),
+        currency: subject.currency,
+        description: subject.description,
+      });
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      return {
+        kind: "refused",
+        code: error.code,
+        detail: error.message,
+        // A problem's extensions are JSON (they are rendered into its document).
+        extensions: error.extensions as JsonObject,
+        headers: error.headers,
+      };
+    }
+    switch (begun.kind) {
+      case "new":
+        return { kind: "begun", transfer: begun.transfer, state: await this.begin(subject, waitMs) };
+      case "resume":
+        return { kind: "resume", transfer: begun.transfer };
+      case "replay":
+        // A stored answer is JSON (a jsonb column).
+        return { kind: "replay", status: begun.status, body: begun.body as JsonObject };
+      case "settled": {
+        // The first request's answer was lost, but its saga ended: that outcome is the key's answer.
+        const answer: TransferAnswer = transferAnswer(begun.transfer, subject.answerTo);
+        if (isFinal(answer)) await storeResponse(db, principal, key, answer.status, answer.body);
+        return { kind: "replay", status: answer.status, body: answer.body };
+      }
+    }
   }
 
   protected settings(): FlowShellSettings {

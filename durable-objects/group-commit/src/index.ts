@@ -1,0 +1,1 @@
+export { GroupCommit } from "./group-commit.ts";

@@ -1,1 +1,0 @@
-export { ChainWriter } from "./writer.ts";

@@ -1,12 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
-import { KeptDatabase, openDatabase } from "@edgebank/db";
 import { AccountCore, available, type Operation, type OperationResult } from "@edgebank/durable-objects/account";
 import { AppError } from "@edgebank/errors";
 import { traceWork } from "@edgebank/http";
 import { pokeOutboxRelay } from "@edgebank/outbox/durable-object";
 import { currentTraceparent } from "@edgebank/telemetry";
-import { PgAccountStore } from "./db/account-store.ts";
-import { config, serviceSettings } from "./service.ts";
+import { config } from "./service.ts";
+import { WriterAccountStore } from "./writer-account-store.ts";
 
 type Amount = bigint;
 /** Every input may carry the caller's W3C traceparent, which the operation's event carries on. */
@@ -54,15 +53,13 @@ export type AccountSummary = {
 /**
  * The single writer of one account (one object per account id, addressed by name). RPC methods
  * run every operation through AccountCore (rules, idempotency by operation id, group commit)
- * and answer only after the batch is committed to PostgreSQL. The object keeps one database
- * connection while busy and closes it when idle, so thousands of quiet accounts hold none.
- * Holds expire by alarm.
+ * and answer only after the batch is committed to PostgreSQL, through the account's writer
+ * (AccountsWriterDO), which commits many accounts' batches together: the object holds no
+ * database connection of its own. Holds expire by alarm.
  */
 export class AccountDO extends DurableObject<Env> {
   #core: AccountCore | undefined;
-  #store: PgAccountStore | undefined;
-  /** One connection while busy, none when idle, so thousands of quiet accounts hold none. */
-  readonly #database = new KeptDatabase(() => openDatabase(serviceSettings(this.env)));
+  #store: WriterAccountStore | undefined;
   /** A poke of the relay object is in flight for this object; `#relayAgain`: commits arrived meanwhile. */
   #relaying = false;
   #relayAgain = false;
@@ -137,14 +134,12 @@ export class AccountDO extends DurableObject<Env> {
   /** Balances as of the last committed operation (strongly consistent: this object is the only writer). */
   async balance(accountId: string): Promise<AccountBalances> {
     const state = await this.#coreFor(accountId).state();
-    this.#database.touch();
     return { posted: state.posted, pending: state.pending, creditLimit: state.creditLimit };
   }
 
   /** The account's identity, status and balances, from memory once loaded (no database round trip). */
   async summary(accountId: string): Promise<AccountSummary> {
     const state = await this.#coreFor(accountId).state();
-    this.#database.touch();
     return {
       id: state.accountId,
       kind: state.kind,
@@ -194,15 +189,10 @@ export class AccountDO extends DurableObject<Env> {
         waitUntil: (promise) => this.ctx.waitUntil(promise),
       },
       async (span) => {
-        const core = this.#coreFor(accountId);
-        try {
-          const result = await core.submit(operation);
-          span?.setAttributes({ "edgebank.outcome": result.status });
-          if (result.status === "applied") this.#relaySoon();
-          return result;
-        } finally {
-          this.#database.touch();
-        }
+        const result = await this.#coreFor(accountId).submit(operation);
+        span?.setAttributes({ "edgebank.outcome": result.status });
+        if (result.status === "applied") this.#relaySoon();
+        return result;
       },
     );
   }
@@ -244,7 +234,7 @@ export class AccountDO extends DurableObject<Env> {
       throw new AppError("bad_request", "This object serves another account.");
     }
     void this.ctx.storage.put("accountId", accountId);
-    this.#store = new PgAccountStore(() => this.#database.db());
+    this.#store = new WriterAccountStore(this.env, accountId);
     this.#core = new AccountCore(accountId, this.#store);
     return this.#core;
   }

@@ -60,6 +60,8 @@ export type AccountSummary = {
 export class AccountDO extends DurableObject<Env> {
   #core: AccountCore | undefined;
   #store: WriterAccountStore | undefined;
+  /** When the object's alarm rings, as stored (null: none; undefined: not read yet). */
+  #alarmAt: number | null | undefined;
   /** A poke of the relay object is in flight for this object; `#relayAgain`: commits arrived meanwhile. */
   #relaying = false;
   #relayAgain = false;
@@ -167,6 +169,7 @@ export class AccountDO extends DurableObject<Env> {
 
   /** Releases every hold whose time has come; the operation id makes a replayed alarm harmless. */
   override async alarm(): Promise<void> {
+    this.#alarmAt = null; // it is ringing: none is set until the holds left ask for one
     const accountId = await this.ctx.storage.get<string>("accountId");
     if (!accountId) return;
     const core = this.#coreFor(accountId);
@@ -233,17 +236,30 @@ export class AccountDO extends DurableObject<Env> {
     if (this.ctx.id.name !== undefined && this.ctx.id.name !== accountId) {
       throw new AppError("bad_request", "This object serves another account.");
     }
-    void this.ctx.storage.put("accountId", accountId);
     this.#store = new WriterAccountStore(this.env, accountId);
     this.#core = new AccountCore(accountId, this.#store);
     return this.#core;
   }
 
+  /**
+   * Has the alarm ring by the earliest hold's expiry. Nothing is written when it already rings
+   * by then (an earlier hold's alarm: when it rings it sets the next one), so a hold on a busy
+   * or returning account costs no storage write; otherwise the account's id (which the alarm
+   * reads) and the alarm in one write.
+   */
   async #scheduleExpiry(): Promise<void> {
     if (!this.#core) return;
-    const next = Math.min(...[...(await this.#core.state()).holds.values()].map((hold) => hold.expiresAt));
-    if (Number.isFinite(next)) await this.ctx.storage.setAlarm(next);
-    else await this.ctx.storage.deleteAlarm();
+    const { accountId, holds } = await this.#core.state();
+    const next = Math.min(...[...holds.values()].map((hold) => hold.expiresAt));
+    this.#alarmAt ??= await this.ctx.storage.getAlarm();
+    if (!Number.isFinite(next)) {
+      if (this.#alarmAt !== null) await this.ctx.storage.deleteAlarm();
+      this.#alarmAt = null;
+      return;
+    }
+    if (this.#alarmAt !== null && this.#alarmAt <= next) return;
+    this.#alarmAt = next;
+    await Promise.all([this.ctx.storage.put("accountId", accountId), this.ctx.storage.setAlarm(next)]);
   }
 }
 

@@ -1,4 +1,4 @@
-import { abortAllDurableObjects, runDurableObjectAlarm } from "cloudflare:test";
+import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { withDatabase } from "@edgebank/db";
 import { sql } from "drizzle-orm";
@@ -90,6 +90,19 @@ describe("AccountDO against PostgreSQL", () => {
       available: "80",
     });
     expect(await rows(sql`select * from accounts.holds where account_id = ${id}`)).toEqual([]);
+  });
+
+  it("sets its alarm for the earliest hold only: a later hold leaves it, an earlier one moves it", async () => {
+    const { id, stub } = await funded(100n);
+    const alarm = () => runInDurableObject(stub, (_, state) => state.storage.getAlarm());
+    const hour = Date.now() + 3_600_000;
+    await stub.hold({ accountId: id, operationId: "h1", holdId: "hour", amount: 10n, expiresAt: hour });
+    expect(await alarm()).toBe(hour);
+    await stub.hold({ accountId: id, operationId: "h2", holdId: "day", amount: 10n, expiresAt: hour + 86_400_000 });
+    expect(await alarm()).toBe(hour);
+    await stub.hold({ accountId: id, operationId: "h3", holdId: "minute", amount: 10n, expiresAt: hour - 3_540_000 });
+    expect(await alarm()).toBe(hour - 3_540_000);
+    expect(await runInDurableObject(stub, (_, state) => state.storage.get("accountId"))).toBe(id);
   });
 
   it("releases an expired hold when its alarm fires", async () => {

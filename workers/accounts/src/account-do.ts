@@ -2,8 +2,6 @@ import { DurableObject } from "cloudflare:workers";
 import { AccountCore, available, type Operation, type OperationResult } from "@edgebank/durable-objects/account";
 import { AppError } from "@edgebank/errors";
 import { traceWork } from "@edgebank/http";
-import { pokeOutboxRelay } from "@edgebank/outbox/durable-object";
-import { currentTraceparent } from "@edgebank/telemetry";
 import { config } from "./service.ts";
 import { WriterAccountStore } from "./writer-account-store.ts";
 
@@ -62,9 +60,6 @@ export class AccountDO extends DurableObject<Env> {
   #store: WriterAccountStore | undefined;
   /** When the object's alarm rings, as stored (null: none; undefined: not read yet). */
   #alarmAt: number | null | undefined;
-  /** A poke of the relay object is in flight for this object; `#relayAgain`: commits arrived meanwhile. */
-  #relaying = false;
-  #relayAgain = false;
 
   credit(input: CreditInput): Promise<OperationResult> {
     return this.#submit(input.accountId, {
@@ -194,37 +189,8 @@ export class AccountDO extends DurableObject<Env> {
       async (span) => {
         const result = await this.#coreFor(accountId).submit(operation);
         span?.setAttributes({ "edgebank.outcome": result.status });
-        if (result.status === "applied") this.#relaySoon();
         return result;
       },
-    );
-  }
-
-  /**
-   * Has the events just committed published, after the answer: the service's relay object
-   * relays for every account at once (one run for many objects' commits). At most one poke per
-   * object in flight, once more when commits arrived meanwhile; the cron sweeps what is left.
-   */
-  #relaySoon(): void {
-    if (this.#relaying) {
-      this.#relayAgain = true;
-      return;
-    }
-    this.#relaying = true;
-    this.ctx.waitUntil(
-      (async () => {
-        try {
-          for (let round = 0; round < 5; round++) {
-            this.#relayAgain = false;
-            await pokeOutboxRelay(this.env.OUTBOX_RELAY, "accounts", currentTraceparent());
-            if (!this.#relayAgain) break;
-          }
-        } catch {
-          // The relay object could not be reached: the events wait for the cron sweeper.
-        } finally {
-          this.#relaying = false;
-        }
-      })(),
     );
   }
 

@@ -130,13 +130,15 @@ describe("account events on Kafka", () => {
       }
     }
     expect(credited).toEqual(ids);
-    // Each object poked the relay object; it ran fewer times than it was poked.
+    // The accounts' writers poked the relay object, fewer times than there were accounts (one
+    // poke for a group's events), and it ran no more times than it was poked.
     const after = await relay.status();
     const pokes = after.pokes - before.pokes;
     const runs = after.runs - before.runs;
-    expect(pokes).toBeGreaterThanOrEqual(ids.size);
+    expect(pokes).toBeGreaterThan(0);
+    expect(pokes).toBeLessThan(ids.size);
     expect(runs).toBeGreaterThan(0);
-    expect(runs).toBeLessThan(pokes);
+    expect(runs).toBeLessThanOrEqual(pokes);
     await kafka.deleteConsumer(consumer);
   });
 });

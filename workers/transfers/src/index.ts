@@ -5,9 +5,9 @@ import { TransferSagaDO as TransferSagaDOClass } from "./saga/transfer-saga-do.t
 import { app } from "./service.ts";
 
 /**
- * The transfers service: money moved between accounts as an orchestrated saga (one
- * TransferSagaDO per transfer), durable idempotency records, and the outbox of its outcomes,
- * relayed to Kafka.
+ * The transfers service: money moved between accounts as an orchestrated saga (TransferSagaDO,
+ * 64 hosts sharded by transfer id), durable idempotency records, and the outbox of its
+ * outcomes, relayed to Kafka.
  */
 registerTransferRoutes(app);
 

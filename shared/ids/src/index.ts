@@ -11,5 +11,4 @@ export {
   type PrefixedId,
 } from "./ids.ts";
 export { randomBytes } from "./random.ts";
-export { shardOf } from "./shard.ts";
 export { createUuidV7Generator, formatUuid, type UuidV7Generator, uuidV7Timestamp } from "./uuidv7.ts";

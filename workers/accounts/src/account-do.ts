@@ -1,9 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
+import { KeptDatabase, openDatabase } from "@edgebank/db";
 import { AccountCore, available, type Operation, type OperationResult } from "@edgebank/durable-objects/account";
 import { AppError } from "@edgebank/errors";
 import { traceWork } from "@edgebank/http";
-import { config } from "./service.ts";
-import { WriterAccountStore } from "./writer-account-store.ts";
+import { pokeOutboxRelay } from "@edgebank/outbox/durable-object";
+import { currentTraceparent } from "@edgebank/telemetry";
+import { PgAccountStore } from "./db/account-store.ts";
+import { config, serviceSettings } from "./service.ts";
 
 type Amount = bigint;
 /** Every input may carry the caller's W3C traceparent, which the operation's event carries on. */
@@ -51,15 +54,20 @@ export type AccountSummary = {
 /**
  * The single writer of one account (one object per account id, addressed by name). RPC methods
  * run every operation through AccountCore (rules, idempotency by operation id, group commit)
- * and answer only after the batch is committed to PostgreSQL, through the account's writer
- * (AccountsWriterDO), which commits many accounts' batches together: the object holds no
- * database connection of its own. Holds expire by alarm.
+ * and answer only after the batch is committed to PostgreSQL. The object keeps one database
+ * connection while busy and closes it when idle, so thousands of quiet accounts hold none.
+ * Holds expire by alarm.
  */
 export class AccountDO extends DurableObject<Env> {
   #core: AccountCore | undefined;
-  #store: WriterAccountStore | undefined;
+  #store: PgAccountStore | undefined;
+  /** One connection while busy, none when idle, so thousands of quiet accounts hold none. */
+  readonly #database = new KeptDatabase(() => openDatabase(serviceSettings(this.env)));
   /** When the object's alarm rings, as stored (null: none; undefined: not read yet). */
   #alarmAt: number | null | undefined;
+  /** A poke of the relay object is in flight for this object; `#relayAgain`: commits arrived meanwhile. */
+  #relaying = false;
+  #relayAgain = false;
 
   credit(input: CreditInput): Promise<OperationResult> {
     return this.#submit(input.accountId, {
@@ -131,12 +139,14 @@ export class AccountDO extends DurableObject<Env> {
   /** Balances as of the last committed operation (strongly consistent: this object is the only writer). */
   async balance(accountId: string): Promise<AccountBalances> {
     const state = await this.#coreFor(accountId).state();
+    this.#database.touch();
     return { posted: state.posted, pending: state.pending, creditLimit: state.creditLimit };
   }
 
   /** The account's identity, status and balances, from memory once loaded (no database round trip). */
   async summary(accountId: string): Promise<AccountSummary> {
     const state = await this.#coreFor(accountId).state();
+    this.#database.touch();
     return {
       id: state.accountId,
       kind: state.kind,
@@ -187,10 +197,44 @@ export class AccountDO extends DurableObject<Env> {
         waitUntil: (promise) => this.ctx.waitUntil(promise),
       },
       async (span) => {
-        const result = await this.#coreFor(accountId).submit(operation);
-        span?.setAttributes({ "edgebank.outcome": result.status });
-        return result;
+        const core = this.#coreFor(accountId);
+        try {
+          const result = await core.submit(operation);
+          span?.setAttributes({ "edgebank.outcome": result.status });
+          if (result.status === "applied") this.#relaySoon();
+          return result;
+        } finally {
+          this.#database.touch();
+        }
       },
+    );
+  }
+
+  /**
+   * Has the events just committed published, after the answer: the service's relay object
+   * relays for every account at once (one run for many objects' commits). At most one poke per
+   * object in flight, once more when commits arrived meanwhile; the cron sweeps what is left.
+   */
+  #relaySoon(): void {
+    if (this.#relaying) {
+      this.#relayAgain = true;
+      return;
+    }
+    this.#relaying = true;
+    this.ctx.waitUntil(
+      (async () => {
+        try {
+          for (let round = 0; round < 5; round++) {
+            this.#relayAgain = false;
+            await pokeOutboxRelay(this.env.OUTBOX_RELAY, "accounts", currentTraceparent());
+            if (!this.#relayAgain) break;
+          }
+        } catch {
+          // The relay object could not be reached: the events wait for the cron sweeper.
+        } finally {
+          this.#relaying = false;
+        }
+      })(),
     );
   }
 
@@ -202,7 +246,7 @@ export class AccountDO extends DurableObject<Env> {
     if (this.ctx.id.name !== undefined && this.ctx.id.name !== accountId) {
       throw new AppError("bad_request", "This object serves another account.");
     }
-    this.#store = new WriterAccountStore(this.env, accountId);
+    this.#store = new PgAccountStore(() => this.#database.db());
     this.#core = new AccountCore(accountId, this.#store);
     return this.#core;
   }

@@ -1,6 +1,5 @@
 import { reportingDurableObject, withErrorReporting } from "@edgebank/http";
 import { AccountDO as AccountDOClass } from "./account-do.ts";
-import { AccountsWriterDO as AccountsWriterDOClass } from "./accounts-writer-do.ts";
 import { AccountsOutboxRelayDO as AccountsOutboxRelayDOClass, relayAccountEvents } from "./events.ts";
 import { registerAccountRoutes } from "./routes/accounts.ts";
 import { registerInternalRoutes } from "./routes/internal.ts";
@@ -11,8 +10,7 @@ export { AccountsRpc } from "./rpc.ts";
 
 /**
  * The accounts service: accounts, their owners and balances, and the AccountDO, the single
- * writer of each account's money (committing through the AccountsWriterDOs), and the relay of
- * its outbox to Kafka.
+ * writer of each account's money, and the relay of its outbox to Kafka.
  */
 registerAccountRoutes(app);
 registerOperatorRoutes(app);
@@ -21,10 +19,6 @@ registerInternalRoutes(app);
 /** AccountDO, reporting what its RPC methods and alarms throw. */
 export type AccountDO = AccountDOClass;
 export const AccountDO = reportingDurableObject("accounts", AccountDOClass);
-
-/** AccountsWriterDO, reporting what its RPC methods throw. */
-export type AccountsWriterDO = AccountsWriterDOClass;
-export const AccountsWriterDO = reportingDurableObject("accounts", AccountsWriterDOClass);
 
 /** AccountsOutboxRelayDO, reporting what its RPC methods and alarms throw. */
 export type AccountsOutboxRelayDO = AccountsOutboxRelayDOClass;

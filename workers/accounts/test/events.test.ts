@@ -130,15 +130,13 @@ describe("account events on Kafka", () => {
       }
     }
     expect(credited).toEqual(ids);
-    // The accounts' writers poked the relay object, fewer times than there were accounts (one
-    // poke for a group's events), and it ran no more times than it was poked.
+    // Each object poked the relay object; it ran fewer times than it was poked.
     const after = await relay.status();
     const pokes = after.pokes - before.pokes;
     const runs = after.runs - before.runs;
-    expect(pokes).toBeGreaterThan(0);
-    expect(pokes).toBeLessThan(ids.size);
+    expect(pokes).toBeGreaterThanOrEqual(ids.size);
     expect(runs).toBeGreaterThan(0);
-    expect(runs).toBeLessThanOrEqual(pokes);
+    expect(runs).toBeLessThan(pokes);
     await kafka.deleteConsumer(consumer);
   });
 });

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { LedgerEntry } from "@edgebank/contracts";
 import { KeptDatabase, openDatabase } from "@edgebank/db";
-import { GroupCommit } from "@edgebank/durable-objects/group-commit";
+import { ChainWriter } from "@edgebank/durable-objects/ledger";
 import { traceWork } from "@edgebank/http";
 import { type AppendOutcome, appendEntries, type EntryInput } from "./domain/journal.ts";
 import { checkpointKey, serviceSettings } from "./service.ts";
@@ -12,13 +12,13 @@ export type ChainAppend = { entry: LedgerEntry; replayed: boolean } | { conflict
 
 /**
  * The single writer of the ledger's chain (one object, `chainOf`): every entry the ledger
- * records goes through it, and its group commit commits what queued during the last commit as
+ * records goes through it, and its ChainWriter commits what queued during the last commit as
  * one transaction (one lock of the chain, one commit for many transfers' entries), on a
  * connection it keeps while busy. The advisory lock stays: the cron's checkpoint takes it too.
  */
 export class LedgerChainDO extends DurableObject<Env> {
   readonly #database = new KeptDatabase(() => openDatabase(serviceSettings(this.env)));
-  readonly #writer = new GroupCommit<{ entry: EntryInput; traceparent: string | undefined }, AppendOutcome>((batch) =>
+  readonly #writer = new ChainWriter<{ entry: EntryInput; traceparent: string | undefined }, AppendOutcome>((batch) =>
     // One transaction for the batch, traced in its first caller's trace (every caller's own
     // trace has its RPC span; the batch's size and transfer ids are on this one).
     traceWork(

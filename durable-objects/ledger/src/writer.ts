@@ -1,12 +1,12 @@
 /**
- * A group commit: the single writer of a store that many callers write to (the ledger's
- * chain). Writes are queued, and while one batch is being committed the next
- * waits and then takes everything that queued meanwhile (one transaction and one commit for
- * many callers' writes, each caller its own outcome, in the order they arrived). A batch that
- * fails fails every write in it (nothing of it was committed, or the store's uniqueness answers
- * a retry as a replay), so a caller retries with the same input.
+ * The single writer of the ledger's chain: appends are queued, and while one batch is being
+ * committed the next waits and then takes everything that queued meanwhile (group commit: one
+ * transaction, one lock of the chain and one commit for many entries, each caller its own
+ * outcome, in the order they arrived). A batch that fails fails every append in it (nothing of
+ * it was committed, or the store's uniqueness answers a retry as a replay), so a caller retries
+ * with the same input.
  */
-export class GroupCommit<I, O> {
+export class ChainWriter<I, O> {
   readonly #append: (batch: I[]) => Promise<O[]>;
   readonly #maxBatch: number;
   #queue: Array<{ input: I; resolve: (outcome: O) => void; reject: (error: unknown) => void }> = [];
@@ -18,7 +18,7 @@ export class GroupCommit<I, O> {
     this.#maxBatch = maxBatch;
   }
 
-  /** Writes `input` with whatever else is waiting; resolves once its batch committed. */
+  /** Appends `input` with whatever else is waiting; resolves once its batch committed. */
   submit(input: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.#queue.push({ input, resolve, reject });

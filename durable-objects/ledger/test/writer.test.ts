@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GroupCommit } from "../src/group-commit.ts";
+import { ChainWriter } from "../src/writer.ts";
 
 /** A store whose commits the test releases one by one, recording each batch it was given. */
 function gatedStore() {
@@ -23,10 +23,10 @@ function gatedStore() {
   return { batches, append, release, fail: (error: Error) => (failNext = error) };
 }
 
-describe("GroupCommit", () => {
+describe("ChainWriter", () => {
   it("commits the first append alone and everything that queued during that commit as one batch", async () => {
     const store = gatedStore();
-    const writer = new GroupCommit(store.append);
+    const writer = new ChainWriter(store.append);
     const first = writer.submit(1);
     const rest = [2, 3, 4, 5].map((n) => writer.submit(n));
     await store.release();
@@ -38,7 +38,7 @@ describe("GroupCommit", () => {
 
   it("caps a batch, keeping the arrival order across batches", async () => {
     const store = gatedStore();
-    const writer = new GroupCommit(store.append, 2);
+    const writer = new ChainWriter(store.append, 2);
     const all = [1, 2, 3, 4, 5].map((n) => writer.submit(n));
     for (let batch = 0; batch < 3; batch++) await store.release();
     expect(await Promise.all(all)).toEqual([10, 20, 30, 40, 50]);
@@ -47,7 +47,7 @@ describe("GroupCommit", () => {
 
   it("fails every append of a failed batch, and the next batch goes on", async () => {
     const store = gatedStore();
-    const writer = new GroupCommit(store.append);
+    const writer = new ChainWriter(store.append);
     const first = writer.submit(1);
     const second = [writer.submit(2), writer.submit(3)];
     store.fail(new Error("lock timeout"));
@@ -58,7 +58,7 @@ describe("GroupCommit", () => {
   });
 
   it("refuses a store that answers fewer outcomes than it was given appends", async () => {
-    const writer = new GroupCommit(async (batch: number[]) => batch.slice(1));
+    const writer = new ChainWriter(async (batch: number[]) => batch.slice(1));
     await expect(Promise.all([writer.submit(1), writer.submit(2)])).rejects.toThrow(/answered 0 outcomes/);
   });
 });

@@ -1,1 +1,0 @@
-export { GroupCommit } from "./group-commit.ts";

@@ -1,0 +1,1 @@
+export { ChainWriter } from "./writer.ts";

@@ -6,7 +6,7 @@ import { traceWork } from "@edgebank/http";
 import { pokeOutboxRelay } from "@edgebank/outbox/durable-object";
 import { currentTraceparent } from "@edgebank/telemetry";
 import { PgAccountStore } from "./db/account-store.ts";
-import { config, serviceSettings } from "./service.ts";
+import { serviceSettings } from "./service.ts";
 
 type Amount = bigint;
 /** Every input may carry the caller's W3C traceparent, which the operation's event carries on. */
@@ -60,7 +60,11 @@ export type AccountSummary = {
  */
 export class AccountDO extends DurableObject<Env> {
   #core: AccountCore | undefined;
-  #store: PgAccountStore | undefined;
+  /**
+   * The account's store, once the core is made. Not private: a test injects a failing commit
+   * into a live object by wrapping it (runInDurableObject); the class has no fault hook.
+   */
+  protected store: PgAccountStore | undefined;
   /** One connection while busy, none when idle, so thousands of quiet accounts hold none. */
   readonly #database = new KeptDatabase(() => openDatabase(serviceSettings(this.env)));
   /** When the object's alarm rings, as stored (null: none; undefined: not read yet). */
@@ -160,18 +164,6 @@ export class AccountDO extends DurableObject<Env> {
     };
   }
 
-  /**
-   * Fault injection for tests and staging: the next commit of this account fails before or
-   * after writing. Refused in production.
-   */
-  injectCommitFault(accountId: string, when: "before" | "after"): void {
-    if (config(this.env).ENVIRONMENT === "production") {
-      throw new AppError("forbidden", "Fault injection is disabled in production.");
-    }
-    this.#coreFor(accountId);
-    if (this.#store) this.#store.injectedFault = when;
-  }
-
   /** Releases every hold whose time has come; the operation id makes a replayed alarm harmless. */
   override async alarm(): Promise<void> {
     this.#alarmAt = null; // it is ringing: none is set until the holds left ask for one
@@ -246,8 +238,8 @@ export class AccountDO extends DurableObject<Env> {
     if (this.ctx.id.name !== undefined && this.ctx.id.name !== accountId) {
       throw new AppError("bad_request", "This object serves another account.");
     }
-    this.#store = new PgAccountStore(() => this.#database.db());
-    this.#core = new AccountCore(accountId, this.#store);
+    this.store = new PgAccountStore(() => this.#database.db());
+    this.#core = new AccountCore(accountId, this.store);
     return this.#core;
   }
 

@@ -1,8 +1,10 @@
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { withDatabase } from "@edgebank/db";
+import type { AccountStore } from "@edgebank/durable-objects/account";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import type { AccountDO } from "../src/account-do.ts";
 import { call, customer, openAccount } from "./helpers.ts";
 
 const settings = () => ({
@@ -16,7 +18,7 @@ async function rows<T>(statement: ReturnType<typeof sql>): Promise<T[]> {
 }
 
 /** The object's balances as the API shows them (decimal strings, available derived). */
-async function balanceOf(stub: DurableObjectStub<import("../src/account-do.ts").AccountDO>, id: string) {
+async function balanceOf(stub: DurableObjectStub<AccountDO>, id: string) {
   const { posted, pending, creditLimit } = await stub.balance(id);
   return { posted: String(posted), pending: String(pending), available: String(posted - pending + creditLimit) };
 }
@@ -28,6 +30,25 @@ async function funded(amount: bigint) {
   const stub = env.ACCOUNT.get(env.ACCOUNT.idFromName(id));
   if (amount > 0n) await stub.credit({ accountId: id, operationId: "fund", amount });
   return { id, stub };
+}
+
+/**
+ * The object's next commit fails before writing anything ("before") or after committing, as if
+ * the answer were lost on the way back ("after"): injected into the live object by the test,
+ * by wrapping its store once (the class has no fault hook).
+ */
+function failNextCommit(stub: DurableObjectStub<AccountDO>, when: "before" | "after") {
+  return runInDurableObject(stub, (instance) => {
+    const store = (instance as unknown as { store?: AccountStore }).store;
+    if (!store) throw new Error("the object has no store yet: operate on it first");
+    const commit = store.commit.bind(store);
+    store.commit = async (batch) => {
+      store.commit = commit;
+      if (when === "before") throw new Error("injected fault: database unreachable before the commit");
+      await commit(batch);
+      throw new Error("injected fault: connection lost after the commit");
+    };
+  });
 }
 
 describe("AccountDO against PostgreSQL", () => {
@@ -183,7 +204,7 @@ describe("AccountDO against PostgreSQL", () => {
     "with the database failing %s a commit: a retryable error, then object and database agree and the retry applies once",
     async (when) => {
       const { id, stub } = await funded(100n);
-      await stub.injectCommitFault(id, when);
+      await failNextCommit(stub, when);
       const failed = await stub.debit({ accountId: id, operationId: "flaky", amount: 25n }).then(
         () => null,
         (e: unknown) => e as Error,

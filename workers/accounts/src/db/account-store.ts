@@ -52,12 +52,6 @@ interface OpenHold {
  * rules would never allow, even if the object were wrong.
  */
 export class PgAccountStore implements AccountStore {
-  /**
-   * Test environments only: the next commit fails before writing anything ("before") or after
-   * committing, as if the answer were lost on the way back ("after").
-   */
-  injectedFault: "before" | "after" | undefined;
-
   constructor(private readonly db: () => Database) {}
 
   /** The account with its open holds, in one statement (one round trip, one implicit transaction). */
@@ -115,9 +109,6 @@ export class PgAccountStore implements AccountStore {
   }
 
   async commit({ before, after, decided }: CommitBatch): Promise<void> {
-    const fault = this.injectedFault;
-    this.injectedFault = undefined;
-    if (fault === "before") throw new Error("injected fault: database unreachable before the commit");
     const accountId = before.accountId;
     const journal = decided.map(({ operation, fingerprint, result }) => ({
       id: newId("operation"),
@@ -219,6 +210,5 @@ export class PgAccountStore implements AccountStore {
       throw error;
     }
     if (rows[0]?.updated !== 1) throw new Error(`account ${accountId} changed under its single writer`);
-    if (fault === "after") throw new Error("injected fault: connection lost after the commit");
   }
 }

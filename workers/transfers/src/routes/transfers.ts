@@ -19,7 +19,7 @@ import {
   type TransferInput,
   type TransferRow,
 } from "../domain/transfers.ts";
-import type { SagaState, Submitted } from "../saga/transfer-saga-do.ts";
+import type { SagaState, Submitted, TransferRequest } from "../saga/transfer-saga-do.ts";
 import { sagaHostOf, sagaOf } from "../service.ts";
 
 type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
@@ -189,9 +189,6 @@ const compensateRouteDef = createRoute({
   responses: { 200: { description: "The transfer", content: { "application/json": { schema: transfer } } } },
 });
 
-/** Where a request's problem documents point: its path and request id. */
-const answerTo = (c: Context<AuthedEnv>, path: string) => ({ instance: path, requestId: c.var.requestId });
-
 /** An answer as the response it is (a problem document when it is a refusal). */
 function respond(c: Context<AuthedEnv>, answer: TransferAnswer): Response {
   if (answer.status >= 400) return problemResponse(answer.body as unknown as ProblemDocument);
@@ -232,7 +229,6 @@ async function runTransfer(
     ...(ownedBy !== undefined ? { ownedBy } : {}),
     answerTo: { principal: principal.subject, key, instance: request.path, requestId: c.var.requestId },
   };
-  const answering = { key, path: request.path };
   const fingerprint = await requestFingerprint("POST", request.path, request.body);
   let submitted: Submitted;
   try {
@@ -246,7 +242,7 @@ async function runTransfer(
       .outcome()
       .catch(() => undefined);
     if (!state) throw error;
-    return settledAnswer(c, await getVisibleTransfer(c.var.db(), principal, subject.id), state, answering);
+    return settledAnswer(c, await getVisibleTransfer(c.var.db(), principal, subject.id), state, subject.answerTo);
   }
   switch (submitted.kind) {
     case "refused":
@@ -257,13 +253,13 @@ async function runTransfer(
     case "replay":
       return replayResponse(submitted);
     case "begun":
-      return settledAnswer(c, submitted.transfer, submitted.state, answering);
+      return settledAnswer(c, submitted.transfer, submitted.state, subject.answerTo);
     case "resume": {
       // The key's first request died before its saga ended: its saga, in its own host, goes on.
       const row = submitted.transfer;
       const { id, kind, fromAccountId, toAccountId, amount, currency, description } = presentTransfer(row);
       const resumed = { ...subject, id, kind, fromAccountId, toAccountId, amount, currency, description };
-      return settledAnswer(c, row, await sagaOf(c.env, id).begin(resumed, FLOW_ANSWER_WITHIN_MS), answering);
+      return settledAnswer(c, row, await sagaOf(c.env, id).begin(resumed, FLOW_ANSWER_WITHIN_MS), subject.answerTo);
     }
   }
 }
@@ -277,20 +273,20 @@ async function settledAnswer(
   c: Context<AuthedEnv>,
   row: TransferRow,
   state: SagaState | undefined,
-  answering: { key: string; path: string },
+  answerTo: TransferRequest["subject"]["answerTo"],
 ): Promise<Response> {
   if (!state) throw new Error(`the saga of ${row.id} has no state after it began`);
-  if (state.status === "RUNNING") return answerFor(c, transferAnswer(row, answerTo(c, answering.path)), state);
+  if (state.status === "RUNNING") return answerFor(c, transferAnswer(row, answerTo), state);
   const answer = state.result as TransferAnswer | undefined;
   if (answer) return answerFor(c, answer, state);
   // A flow stored before flows kept their answer: from the row, stored here.
   const db = c.var.db();
   const settled = await getVisibleTransfer(db, c.var.principal, row.id);
-  const response = answerFor(c, transferAnswer(settled, answerTo(c, answering.path)), state);
+  const response = answerFor(c, transferAnswer(settled, answerTo), state);
   // A 202 is not the key's answer: a repeat gets the outcome once the saga settles.
   if (response.status !== 202) {
     const body = (await response.clone().json()) as Record<string, unknown>;
-    await storeResponse(db, c.var.principal.subject, answering.key, response.status, body);
+    await storeResponse(db, answerTo.principal, answerTo.key, response.status, body);
   }
   return response;
 }

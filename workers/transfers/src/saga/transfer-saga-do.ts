@@ -11,7 +11,7 @@ import { type ErrorCode, isAppError } from "@edgebank/errors";
 import { pokeOutboxRelay } from "@edgebank/outbox/durable-object";
 import { operateAccount, recordInLedger, TransientFailure } from "@edgebank/service/clients";
 import { currentTraceparent } from "@edgebank/telemetry";
-import { isFinal, type TransferAnswer, transferAnswer } from "../domain/answers.ts";
+import { isFinal, transferAnswer } from "../domain/answers.ts";
 import { settleTransfer } from "../domain/settlement.ts";
 import { beginTransfer, storeResponse, type TransferRow } from "../domain/transfers.ts";
 import { serviceSettings } from "../service.ts";
@@ -114,7 +114,7 @@ export class TransferSagaDO extends FlowObject<SagaStep, SagaTransfer, Env> {
         return { kind: "replay", status: begun.status, body: begun.body as JsonObject };
       case "settled": {
         // The first request's answer was lost, but its saga ended: that outcome is the key's answer.
-        const answer: TransferAnswer = transferAnswer(begun.transfer, subject.answerTo);
+        const answer = transferAnswer(begun.transfer, subject.answerTo);
         if (isFinal(answer)) await storeResponse(db, principal, key, answer.status, answer.body);
         return { kind: "replay", status: answer.status, body: answer.body };
       }

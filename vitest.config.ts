@@ -174,6 +174,10 @@ export default defineConfig({
       defineProject({
         test: { name: "dev-kafka-rest", include: ["dev/kafka-rest/test/**/*.test.ts"], environment: "node" },
       }),
+      // Delivery: what a deploy checks and applies, and the Cloudflare API it talks to.
+      defineProject({
+        test: { name: "deploy", include: ["deploy/test/**/*.test.ts"], environment: "node" },
+      }),
       // Dashboards and alert rules generated from one definition, checked with promtool.
       defineProject({
         test: { name: "observability", include: ["observability/test/**/*.test.ts"], environment: "node" },

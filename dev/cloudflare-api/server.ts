@@ -1,10 +1,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { runQuery, SqlError, type StoredPoint } from "./analytics-sql.ts";
+import { ApiError, WorkersApi } from "./workers.ts";
+import { routeWorkers } from "./workers-routes.ts";
 
 /**
- * The Cloudflare API as edgebank uses it, for development (more of it comes with the
- * delivery work): the Workers Analytics Engine SQL API, `POST
+ * The Cloudflare API as edgebank uses it, for development: the Workers scripts API of a deploy
+ * (secrets, versions, gradual deployments, `wrangler deploy`; see ./workers.ts), which wrangler
+ * and the `cloudflare` client reach through `CLOUDFLARE_API_BASE_URL`; and the Workers Analytics
+ * Engine SQL API, `POST
  * /client/v4/accounts/{account_id}/analytics_engine/sql` with a bearer token and the query as
  * the body, answering the ClickHouse JSON format. Locally wrangler keeps no Analytics Engine
  * writes, so Workers also send their data points here (`ANALYTICS_ENGINE_SINK_URL`, development
@@ -14,7 +18,7 @@ import { runQuery, SqlError, type StoredPoint } from "./analytics-sql.ts";
 export interface CloudflareApiOptions {
   port?: number;
   accountId: string;
-  /** The API token the SQL API accepts. */
+  /** The API token every route but the development ingest accepts. */
   token: string;
   /** Data points kept; the oldest go first. */
   maxPoints?: number;
@@ -26,6 +30,8 @@ export interface CloudflareApiServer {
   /** Where Workers send their data points in development. */
   sinkUrl: string;
   points: StoredPoint[];
+  /** The Workers scripts of the account (tests read and seed them; the local router follows deployments). */
+  workers: WorkersApi;
   close(): Promise<void>;
 }
 
@@ -51,6 +57,7 @@ const isPoint = (value: unknown): value is { indexes?: unknown; blobs?: unknown;
 export async function startCloudflareApi(options: CloudflareApiOptions): Promise<CloudflareApiServer> {
   const points: StoredPoint[] = [];
   const maxPoints = options.maxPoints ?? 500_000;
+  const workers = new WorkersApi();
   const server = createServer(async (request, response) => {
     const url = new URL(request.url ?? "/", "http://api");
     try {
@@ -92,8 +99,28 @@ export async function startCloudflareApi(options: CloudflareApiOptions): Promise
           throw error;
         }
       }
+      const scripts = /^\/client\/v4\/accounts\/([^/]+)\/workers\/(.+)$/.exec(url.pathname);
+      if (scripts?.[1] && scripts[2]) {
+        if (request.headers.authorization !== `Bearer ${options.token}`) {
+          return failure(response, 401, 10_000, "Authentication error");
+        }
+        if (scripts[1] !== options.accountId) return failure(response, 403, 10_000, "Authentication error");
+        const answer = await routeWorkers(workers, request, scripts[2], url.searchParams);
+        if (answer) {
+          return response.writeHead(answer.status, { "content-type": "application/json" }).end(
+            JSON.stringify({
+              success: true,
+              errors: [],
+              messages: [],
+              result: answer.result,
+              ...(answer.resultInfo ? { result_info: answer.resultInfo } : {}),
+            }),
+          );
+        }
+      }
       failure(response, 404, 7_003, "Could not route to this path");
     } catch (error) {
+      if (error instanceof ApiError) return failure(response, error.status, error.code, error.message);
       failure(response, 400, 10_001, error instanceof Error ? error.message : String(error));
     }
   });
@@ -104,6 +131,7 @@ export async function startCloudflareApi(options: CloudflareApiOptions): Promise
     apiBaseUrl: `${base}/client/v4`,
     sinkUrl: `${base}/dev/analytics-engine`,
     points,
+    workers,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

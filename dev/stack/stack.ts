@@ -234,7 +234,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     });
     cleanups.push(() => cloudflare.close());
     options.log(
-      `Cloudflare API (development: Analytics Engine SQL) on ${cloudflare.apiBaseUrl}, account ${DEV_ACCOUNT_ID}`,
+      `Cloudflare API (development: Workers scripts, versions and deployments; Analytics Engine SQL) on ${cloudflare.apiBaseUrl}, account ${DEV_ACCOUNT_ID}`,
     );
 
     const upstash = await startUpstashRestServer({

@@ -80,7 +80,7 @@ export async function startDevStack(label: string, env: Record<string, string> =
   const sentryUrl =
     (await waitForLine(/Sentry sink \(development, envelope API\) on (http:\/\/127\.0\.0\.1:\d+)/, 90_000))[1] ?? "";
   const [, apiBase = "", accountId = ""] = await waitForLine(
-    /Cloudflare API \(development: Analytics Engine SQL\) on (http:\/\/127\.0\.0\.1:\d+\/client\/v4), account ([0-9a-f]{32})/,
+    /Cloudflare API \(development: [^)]*\) on (http:\/\/127\.0\.0\.1:\d+\/client\/v4), account ([0-9a-f]{32})/,
     90_000,
   );
   const cloudflareApi = {

@@ -6,12 +6,15 @@ import { dataServices } from "../services.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
-/** Applies one service's drizzle-kit migrations from `migrations/<service>` to the database at `url`. */
-export async function migrateService(service: string, url: string): Promise<void> {
+/**
+ * Applies one service's drizzle-kit migrations from `migrations/<service>` (under `migrationsRoot`,
+ * the repository by default) to the database at `url`.
+ */
+export async function migrateService(service: string, url: string, migrationsRoot = root): Promise<void> {
   const client = postgres(url, { max: 1, prepare: false, onnotice: () => {} });
   try {
     await migrate(drizzle({ client }), {
-      migrationsFolder: `${root}migrations/${service}`,
+      migrationsFolder: `${migrationsRoot}migrations/${service}`,
       migrationsSchema: "drizzle",
       migrationsTable: `${service}_migrations`,
     });

@@ -156,8 +156,9 @@ export default defineConfig({
       ),
       // The rules and the group commit of the AccountDO, against an in-memory store; the flow
       // machine and the flows it runs (transfers, payments, refunds), against in-memory storage
-      // and services; the group commit of the ledger's chain writer.
-      ...["account", "flow", "transfer", "payment", "ledger"].map((name) =>
+      // and services; the group commit of the ledger's chain writer; the rollout controller's
+      // steps, analyses and operator commands.
+      ...["account", "flow", "transfer", "payment", "ledger", "rollout"].map((name) =>
         defineProject({
           test: {
             name: `do-${name}`,

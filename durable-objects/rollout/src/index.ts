@@ -1,0 +1,3 @@
+export * from "./analysis.ts";
+export * from "./machine.ts";
+export * from "./plan.ts";

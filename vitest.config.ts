@@ -50,6 +50,29 @@ const testIssuer = await (async () => {
   };
 })();
 
+/**
+ * What a rollout's probes reach in delivery's tests: the gateway as the probe user sees it, which
+ * answers only requests that name the Worker's new version in a version override.
+ */
+const probeGateway = async (request: Request) => {
+  const override = request.headers.get("cloudflare-workers-version-overrides") ?? "";
+  if (!/^edgebank-[a-z]+-t[0-9a-z]+="[0-9a-f-]{36}"$/.test(override)) {
+    return Response.json({ title: "no version override" }, { status: 400 });
+  }
+  const { pathname } = new URL(request.url);
+  if (pathname === "/v1/auth/token") return Response.json({ access_token: "probe-token" });
+  if (pathname === "/v1/accounts") {
+    return Response.json({
+      items: [
+        { id: "acc_probe_a", currency: "EUR" },
+        { id: "acc_probe_b", currency: "EUR" },
+      ],
+    });
+  }
+  if (pathname === "/v1/transfers") return Response.json({ status: "COMPLETED" }, { status: 201 });
+  return Response.json({}, { status: 200 });
+};
+
 /** The merchant the payments stand-in says every caller owns (inventory's tests). */
 const testMerchantId = "mer_01m8663z1ee8ga0a692p6nzqft";
 const otherMerchantId = "mer_01m8663z1ee8ga0a692p6nzqfv";
@@ -61,6 +84,22 @@ const otherMerchantId = "mer_01m8663z1ee8ga0a692p6nzqfv";
  * that its caller names itself, as the real entrypoints do.
  */
 const contractStandIns = [
+  {
+    name: "ledger-contract",
+    modules: true,
+    compatibilityDate: "2026-11-01",
+    script: `
+      import { WorkerEntrypoint } from "cloudflare:workers";
+      export class LedgerRpc extends WorkerEntrypoint {
+        async audit({ requestedBy }) {
+          if (this.ctx.props?.caller !== "delivery" || !requestedBy) {
+            return { status: "forbidden", reason: "caller_not_allowed", detail: "stand-in" };
+          }
+          return { status: "audited", chainValid: true, entries: 0, reconciliationId: "rec_stand_in", accountsChecked: 0, mismatches: 0 };
+        }
+      }
+      export default { fetch: () => new Response("not found", { status: 404 }) };`,
+  },
   {
     name: "payments-contract",
     modules: true,
@@ -260,6 +299,18 @@ export default defineConfig({
                       KAFKA_REST_URL: inject("kafkaRestUrl"),
                     }
                   : {}),
+                ...(service.name === "delivery"
+                  ? {
+                      KAFKA_REST_URL: inject("kafkaRestUrl"),
+                      CLOUDFLARE_API_BASE_URL: inject("cloudflareApi").baseUrl,
+                      CLOUDFLARE_ACCOUNT_ID: inject("cloudflareApi").accountId,
+                      CLOUDFLARE_API_TOKEN: inject("cloudflareApi").token,
+                      // Worker names of this run only: the suite passes twice on one database.
+                      WORKER_NAME_SUFFIX: `-t${Date.now().toString(36)}`,
+                      PROBE_USERNAME: "probe@edgebank.test",
+                      PROBE_PASSWORD: "a long probe passphrase",
+                    }
+                  : {}),
                 ...(service.name === "notifications"
                   ? {
                       KAFKA_REST_URL: inject("kafkaRestUrl"),
@@ -275,7 +326,7 @@ export default defineConfig({
               },
               hyperdrives: { [service.dbBinding]: databases.urls[service.name] ?? "" },
               // Auxiliary workers: the contracts of services this one calls and its tests do not run.
-              ...(service.name === "inventory" || service.name === "orders" ? { workers: contractStandIns } : {}),
+              ...(["inventory", "orders", "delivery"].includes(service.name) ? { workers: contractStandIns } : {}),
               ...(service.name === "auth"
                 ? {}
                 : {
@@ -298,6 +349,7 @@ export default defineConfig({
                         ? {
                             RPC_AS_TRANSFERS: ownEntrypoint("LedgerRpc", { caller: "transfers" }),
                             RPC_AS_LEDGER: ownEntrypoint("LedgerRpc", { caller: "ledger" }),
+                            RPC_AS_DELIVERY: ownEntrypoint("LedgerRpc", { caller: "delivery" }),
                             RPC_WITHOUT_CALLER: ownEntrypoint("LedgerRpc"),
                           }
                         : {}),
@@ -318,6 +370,12 @@ export default defineConfig({
                               entrypoint: "PaymentsRpc",
                               props: { caller: "inventory" },
                             },
+                          }
+                        : {}),
+                      ...(service.name === "delivery"
+                        ? {
+                            LEDGER: { name: "ledger-contract", entrypoint: "LedgerRpc", props: { caller: "delivery" } },
+                            GATEWAY: probeGateway,
                           }
                         : {}),
                       ...(service.name === "orders"

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
+import { startCloudflareApi } from "../cloudflare-api/server.ts";
 import { startKafkaRestServer } from "../kafka-rest/server.ts";
 import { startNeonRelay } from "../neon-relay/relay.ts";
 import { type DatabaseLayout, prepareDatabases } from "../postgres/databases.ts";
@@ -18,14 +19,16 @@ declare module "vitest" {
     upstash: { url: string; token: string };
     /** The Kafka REST endpoint: KAFKA_REST_URL when set, else the development broker (in memory). */
     kafkaRestUrl: string;
+    /** The Cloudflare API stand-in (Workers deployments, Analytics Engine SQL) the rollout controller uses. */
+    cloudflareApi: { baseUrl: string; accountId: string; token: string };
   }
 }
 
 /**
  * Starts what worker tests run against: PostgreSQL (the server in DATABASE_URL, with
  * `edgebank_test_<service>` databases; else an in-memory embedded PGlite), every service's
- * migrations, the WebSocket relay of the Neon driver, the Upstash-compatible Redis endpoint, and
- * the Kafka REST broker (unless KAFKA_REST_URL names one).
+ * migrations, the WebSocket relay of the Neon driver, the Upstash-compatible Redis endpoint, the
+ * Kafka REST broker (unless KAFKA_REST_URL names one) and the Cloudflare API stand-in.
  */
 export default async function setup(project: TestProject) {
   const serverUrl = process.env.DATABASE_URL;
@@ -48,7 +51,16 @@ export default async function setup(project: TestProject) {
   // continuously), so its partitions pass to a live one within a test's patience.
   const broker = process.env.KAFKA_REST_URL ? undefined : await startKafkaRestServer({ instanceTimeoutMs: 5_000 });
   project.provide("kafkaRestUrl", process.env.KAFKA_REST_URL ?? broker?.url ?? "");
+  const cloudflareAccount = "0123456789abcdef0123456789abcdef";
+  const cloudflareToken = randomBytes(24).toString("base64url");
+  const cloudflare = await startCloudflareApi({ accountId: cloudflareAccount, token: cloudflareToken });
+  project.provide("cloudflareApi", {
+    baseUrl: cloudflare.apiBaseUrl,
+    accountId: cloudflareAccount,
+    token: cloudflareToken,
+  });
   return async () => {
+    await cloudflare.close();
     await broker?.close();
     await upstash.close();
     await relay.close();

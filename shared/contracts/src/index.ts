@@ -31,6 +31,8 @@ export {
   sku,
 } from "./inventory.ts";
 export {
+  type AuditInput,
+  type AuditResult,
   type LedgerEntry,
   type LedgerEntryInput,
   type LedgerService,

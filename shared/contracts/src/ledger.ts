@@ -42,16 +42,35 @@ export type RecordResult =
   | { status: "conflict"; detail: string }
   | ContractRefusal;
 
+/** The books as a rollout's analysis checks them: the hash chain, and a reconciliation run now. */
+export type AuditResult =
+  | {
+      status: "audited";
+      chainValid: boolean;
+      entries: number;
+      reconciliationId: string;
+      accountsChecked: number;
+      mismatches: number;
+    }
+  | ContractRefusal;
+
 export const ledgerContract = {
   record: {
     input: ledgerEntryInput.extend({ traceparent: z.string().max(128).optional() }),
     callers: ["transfers", "payments"],
   },
+  audit: {
+    /** `requestedBy` is recorded with the reconciliation (e.g. the rollout that asked). */
+    input: z.object({ requestedBy: z.string().min(1).max(100), traceparent: z.string().max(128).optional() }),
+    callers: ["delivery"],
+  },
 } as const satisfies Record<string, RpcMethod<z.ZodType>>;
 
 export type RecordInput = z.input<typeof ledgerContract.record.input>;
+export type AuditInput = z.input<typeof ledgerContract.audit.input>;
 
 /** The ledger entrypoint (`LedgerRpc`) as a caller's binding sees it. */
 export interface LedgerService {
   record(input: RecordInput): Promise<RecordResult>;
+  audit(input: AuditInput): Promise<AuditResult>;
 }

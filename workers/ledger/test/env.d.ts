@@ -1,7 +1,8 @@
 declare namespace Cloudflare {
   interface Env {
-    /** Test-only: bindings to LedgerRpc as transfers and a stranger bind it, and one naming no caller. */
+    /** Test-only: bindings to LedgerRpc as transfers, delivery and a stranger bind it, and one naming no caller. */
     RPC_AS_TRANSFERS: Fetcher;
+    RPC_AS_DELIVERY: Fetcher;
     RPC_AS_LEDGER: Fetcher;
     RPC_WITHOUT_CALLER: Fetcher;
     /** Test-only: the private JWK of the key the stand-in issuer publishes. */

@@ -161,6 +161,15 @@ describe("recording entries (LedgerRpc.record)", () => {
     for (const stranger of strangers) {
       expect(await stranger.record(stolen)).toMatchObject({ status: "forbidden", reason: "caller_not_allowed" });
     }
+    // The audit (a rollout's money invariants) is delivery's alone; recording is not delivery's.
+    for (const stranger of [env.RPC_AS_TRANSFERS, ...strangers] as unknown as LedgerService[]) {
+      expect(await stranger.audit({ requestedBy: "rol_x" })).toMatchObject({
+        status: "forbidden",
+        reason: "caller_not_allowed",
+      });
+    }
+    const delivery = env.RPC_AS_DELIVERY as unknown as LedgerService;
+    expect(await delivery.record(stolen)).toMatchObject({ status: "forbidden", reason: "caller_not_allowed" });
     const ids = [unbalanced, mixed, single, stolen].map((m) => m.transferId);
     const [row] = await withDatabase(settings(), async (db) =>
       resultRows<{ n: number }>(

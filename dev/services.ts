@@ -22,6 +22,7 @@ export const dataServices = [
   "notifications",
   "orders",
   "inventory",
+  "delivery",
 ].map(
   (name): Required<ServiceInfo> => ({
     name,

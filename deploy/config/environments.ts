@@ -8,6 +8,8 @@ const https = z.url({ protocol: /^https$/ });
 export const environmentSchema = z.object({
   /** The issuer and the base clients call (the gateway's custom domain). */
   publicBaseUrl: https,
+  /** The Cloudflare account the environment's Workers run in (the rollout controller steers them there). */
+  cloudflareAccountId: z.string().regex(/^[0-9a-f]{32}$/),
   /** The gateway's custom domain; internal services have no route. */
   gatewayDomain: z.string().regex(/^[a-z0-9.-]+$/),
   corsOrigins: z.array(https).min(1),

@@ -64,6 +64,11 @@ export function environmentVars(base: BaseConfig, name: EnvironmentName, env: En
   set("KAFKA_CLUSTER_ID", env.kafka.clusterId);
   set("CORS_ORIGINS", env.corsOrigins.join(","));
   set("WEBHOOK_ALLOW_INSECURE", "false");
+  // The rollout controller: the environment's account, its Workers' names and metrics dataset.
+  set("CLOUDFLARE_API_BASE_URL", "https://api.cloudflare.com/client/v4");
+  set("CLOUDFLARE_ACCOUNT_ID", env.cloudflareAccountId);
+  set("WORKER_NAME_SUFFIX", `-${name}`);
+  if (vars.METRICS_DATASET) set("METRICS_DATASET", `${vars.METRICS_DATASET}_${name}`);
   for (const [key, value] of Object.entries(vars)) {
     if (local.test(value)) throw new Error(`${base.name}: ${key} names a local address (${value}) in ${name}`);
   }

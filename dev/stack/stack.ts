@@ -292,8 +292,16 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         ...(service.name === "auth" ? { SIGNING_KEY_KEK: options.signingKeyKek } : {}),
         ...(service.name === "ledger" ? { LEDGER_CHECKPOINT_KEY: options.ledgerCheckpointKey } : {}),
         // Services with an outbox or consumers use the stack's Kafka REST endpoint.
-        ...(["transfers", "accounts", "payments", "orders", "inventory"].includes(service.name)
+        ...(["transfers", "accounts", "payments", "orders", "inventory", "delivery"].includes(service.name)
           ? { KAFKA_REST_URL: kafkaRestUrl }
+          : {}),
+        // The rollout controller steers Workers and reads metrics through the API stand-in.
+        ...(service.name === "delivery"
+          ? {
+              CLOUDFLARE_API_BASE_URL: cloudflare.apiBaseUrl,
+              CLOUDFLARE_ACCOUNT_ID: DEV_ACCOUNT_ID,
+              CLOUDFLARE_API_TOKEN: cloudflareToken,
+            }
           : {}),
         // Notifications consume from it, and deliver webhooks to local receivers too.
         ...(service.name === "notifications"

@@ -7,7 +7,17 @@ import { type DevStack, session, startDevStack } from "./dev-stack.ts";
  * and databases), checks it as a client would, then (after all, in any test order) stops it
  * like Ctrl-C and checks that nothing it started is left running.
  */
-const services = ["auth", "accounts", "transfers", "payments", "ledger", "notifications", "orders", "inventory"];
+const services = [
+  "auth",
+  "accounts",
+  "transfers",
+  "payments",
+  "ledger",
+  "notifications",
+  "orders",
+  "inventory",
+  "delivery",
+];
 
 let stack: DevStack;
 let url = "";

@@ -81,9 +81,17 @@ const stock = z.object({
   reason: z.string().optional().describe("why it was rejected"),
 });
 
+const rollout = z.object({
+  rolloutId: z.string(),
+  worker: z.string().describe("the Worker rolled out, as Cloudflare names it"),
+  stableVersionId: z.string(),
+  canaryVersionId: z.string().describe("the new version"),
+  reason: z.string().describe("the analysis, probe or operator that decided"),
+});
+
 interface EventDefinition<S extends z.ZodType = z.ZodType> {
   version: number;
-  service: "accounts" | "transfers" | "payments" | "orders" | "inventory";
+  service: "accounts" | "transfers" | "payments" | "orders" | "inventory" | "delivery";
   topic: string;
   description: string;
   data: S;
@@ -125,6 +133,14 @@ const inventory = (description: string): EventDefinition<typeof stock> => ({
   data: stock,
 });
 
+const delivery = (description: string): EventDefinition<typeof rollout> => ({
+  version: 1,
+  service: "delivery",
+  topic: "edgebank.delivery",
+  description,
+  data: rollout,
+});
+
 export const eventCatalog = {
   AccountCredited: accounts("Money came into an account (a transfer's credit, a deposit)."),
   AccountDebited: accounts("Money left an account directly."),
@@ -156,6 +172,12 @@ export const eventCatalog = {
   OrderCreated: orders("A buyer ordered a merchant's products; payment and stock follow by events."),
   OrderConfirmed: orders("An order is paid and its stock committed."),
   OrderCancelled: orders("An order ended without payment or stock (declined, out of stock, cancelled)."),
+  RolloutPromoted: delivery("A new Worker version passed every step of its rollout and serves all traffic."),
+  RolloutRolledBack: delivery(
+    "A new Worker version failed an analysis or its probes: all traffic is back on the stable one.",
+  ),
+  RolloutAborted: delivery("An operator aborted a rollout: all traffic is back on the stable version."),
+  RolloutPaused: delivery("A rollout stopped for an operator (too little traffic to judge, or a pause)."),
 } satisfies Record<string, EventDefinition>;
 
 export type EventType = keyof typeof eventCatalog;

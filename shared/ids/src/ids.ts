@@ -32,6 +32,7 @@ export const idPrefixes = {
   webhookDelivery: "whd",
   merchant: "mer",
   restock: "rst",
+  rollout: "rol",
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

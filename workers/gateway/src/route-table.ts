@@ -200,6 +200,35 @@ export const routeTable: readonly RouteRule[] = [
       }),
     ),
   ),
+  // Rollouts of new Worker versions: operators steer them, auditors read them.
+  {
+    method: "GET",
+    path: "/v1/operations/rollouts",
+    binding: "DELIVERY",
+    access: { anyOf: ["operator", "auditor"] },
+    limit: "api",
+  },
+  {
+    method: "GET",
+    path: "/v1/operations/rollouts/*",
+    binding: "DELIVERY",
+    access: { anyOf: ["operator", "auditor"] },
+    limit: "api",
+  },
+  {
+    method: "POST",
+    path: "/v1/operations/rollouts",
+    binding: "DELIVERY",
+    access: { anyOf: ["operator"] },
+    limit: "api",
+  },
+  {
+    method: "POST",
+    path: "/v1/operations/rollouts/*",
+    binding: "DELIVERY",
+    access: { anyOf: ["operator"] },
+    limit: "api",
+  },
   // Commerce.
   { method: "GET", path: "/v1/orders", binding: "ORDERS", access: read("orders"), limit: "api" },
   { method: "GET", path: "/v1/orders/*", binding: "ORDERS", access: read("orders"), limit: "api" },

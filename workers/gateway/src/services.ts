@@ -11,6 +11,7 @@ export const downstreams = [
   { service: "notifications", binding: "NOTIFICATIONS" },
   { service: "orders", binding: "ORDERS" },
   { service: "inventory", binding: "INVENTORY" },
+  { service: "delivery", binding: "DELIVERY" },
 ] as const;
 
 export type DownstreamBinding = (typeof downstreams)[number]["binding"];

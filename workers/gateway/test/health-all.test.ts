@@ -4,7 +4,17 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { claims, issuerKey, publish } from "./keys.ts";
 import { startInsideWindow } from "./rate-window.ts";
 
-const services = ["auth", "accounts", "transfers", "payments", "ledger", "notifications", "orders", "inventory"];
+const services = [
+  "auth",
+  "accounts",
+  "transfers",
+  "payments",
+  "ledger",
+  "notifications",
+  "orders",
+  "inventory",
+  "delivery",
+];
 
 function setBehaviours(behaviours: Record<string, string>) {
   return env.CONTROL.fetch("http://control/", { method: "POST", body: JSON.stringify({ behaviours }) });

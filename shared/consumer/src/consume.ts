@@ -229,9 +229,13 @@ export async function consumeBatch(options: {
   try {
     records = await client.fetchRecords(instance, { timeoutMs: options.pollMs });
   } catch (error) {
-    // The proxy forgot the instance (restart, idle timeout): join again on the next batch.
-    if (error instanceof KafkaRestError && error.instanceGone) {
+    // The proxy forgot the instance (restart, idle timeout), or the proxy the instance lives on
+    // cannot be reached at all (an instance's URI names one proxy node, which may be gone for
+    // good: replaced, moved, a development broker started again on another port): join again
+    // on the next batch, through the configured endpoint, from the committed offsets.
+    if (error instanceof KafkaRestError && (error.instanceGone || error.status === 0)) {
       memory.instance = undefined;
+      if (error.status === 0) throw error;
       return outcome;
     }
     throw error;

@@ -90,6 +90,26 @@ describe("consuming events once", () => {
     expect(total(await consumeUntil(s, again, () => false, 1), "fetched")).toBe(0);
   });
 
+  it("joins again when its instance's proxy cannot be reached (a stored instance of a broker that is gone)", async () => {
+    const s = spec();
+    const payer = `usr_test_${crypto.randomUUID().slice(0, 8)}`;
+    await publish(s.topic, transferEvent(payer));
+    // What an object kept from an earlier broker: an instance on a proxy nobody listens at.
+    const memory: ConsumerMemory = {
+      attempts: {},
+      positions: {},
+      instance: { group: s.group, id: "gone", baseUri: "http://127.0.0.1:9/consumers/gone/instances/gone" },
+    };
+    const failed = await consumeBatch({ client: broker(), spec: s, memory, pollMs: 300, withDb: inDatabase }).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(failed).toBeInstanceOf(Error);
+    expect(memory.instance).toBeUndefined();
+    await consumeUntil(s, memory, () => false, 3);
+    expect((await notificationsOf(payer)).map((n) => n.type)).toEqual(["TransferCompleted"]);
+  });
+
   it("prepares outside the inbox transaction: before each attempt, never for an event already applied", async () => {
     const steps: string[] = [];
     let failures = 1;

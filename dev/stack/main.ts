@@ -19,6 +19,7 @@
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { prepareProbeUser } from "./probe-user.ts";
 import { devSecret, repositoryRoot, startStack } from "./stack.ts";
 
 const log = (line: string) => console.log(`[edgebank] ${line}`);
@@ -48,6 +49,8 @@ const staff = (["operator", "auditor"] as const).map((role) => ({
   email: `${role}@edgebank.dev`,
   password: devSecret(join(stateDir, `${role}-password`)),
 }));
+// The rollout controller's probe user: a customer whose two accounts the probes move a cent between.
+const probeUser = { email: "probe@edgebank.dev", password: devSecret(join(stateDir, "probe-password")) };
 const stack = await startStack({
   port: Number(process.env.PORT ?? 8787),
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { pgliteDir: join(stateDir, "pglite") }),
@@ -67,6 +70,7 @@ const stack = await startStack({
   healthProbeToken,
   cloudflareApiToken,
   staff,
+  probeUser,
   ...(process.env.EDGEBANK_REDIS_PREFIX
     ? { gatewayVars: { REDIS_KEY_PREFIX: process.env.EDGEBANK_REDIS_PREFIX } }
     : {}),
@@ -92,6 +96,11 @@ try {
   const response = await stack.waitUntilReady(60_000);
   const body = (await response.json()) as { services: Record<string, { status: string }> };
   log(`ready: every service reports ready (${Object.keys(body.services).join(", ")})`);
+  const operator = staff.find((user) => user.role === "operator");
+  if (operator) {
+    const probe = await prepareProbeUser(stack.url, probeUser, operator);
+    log(`rollout probes: ${probeUser.email} with accounts ${probe.accounts.join(", ")}`);
+  }
   log(`gateway: ${stack.url}   (try: curl ${stack.url}/health)`);
   log(`readiness of every service (operators, or the monitor's credential in ${healthProbeTokenFile}):`);
   log(`  curl -H "authorization: Bearer $(cat ${healthProbeTokenFile})" ${stack.url}/health/all`);

@@ -64,6 +64,8 @@ export interface StackOptions {
   webhookSecretKey?: string;
   /** Development staff to create (or appoint) in the auth database. */
   staff?: Array<{ email: string; password: string; role: "operator" | "auditor" }>;
+  /** The rollout controller's probe user (a customer), created with the staff; its accounts come once the stack is ready. */
+  probeUser?: { email: string; password: string };
   /** Where wrangler's output goes. */
   output: "inherit" | "ignore";
   /**
@@ -192,6 +194,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       await ensureStaffUser(databases.urls.auth ?? "", user);
       options.log(`${user.role}: ${user.email} / ${user.password}`);
     }
+    if (options.probeUser) await ensureStaffUser(databases.urls.auth ?? "", { ...options.probeUser, role: "customer" });
 
     let relay: NeonRelay | undefined;
     if (options.dbDriver === "neon") {
@@ -301,6 +304,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
               CLOUDFLARE_API_BASE_URL: cloudflare.apiBaseUrl,
               CLOUDFLARE_ACCOUNT_ID: DEV_ACCOUNT_ID,
               CLOUDFLARE_API_TOKEN: cloudflareToken,
+              ...(options.probeUser
+                ? { PROBE_USERNAME: options.probeUser.email, PROBE_PASSWORD: options.probeUser.password }
+                : {}),
             }
           : {}),
         // Notifications consume from it, and deliver webhooks to local receivers too.

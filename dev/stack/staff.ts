@@ -3,14 +3,15 @@ import postgres from "postgres";
 import { hashPassword } from "../../workers/auth/src/domain/passwords.ts";
 
 /**
- * A development staff user: an operator (deposits, withdrawals, freezing accounts) or an
- * auditor (the ledger's verification), written to the auth database with auth's own password
- * hashing, or given the role if the email is already registered. In production staff are
- * appointed out of band; no route grants these roles.
+ * A development user written to the auth database with auth's own password hashing, or given
+ * the role if the email is already registered: staff, an operator (deposits, withdrawals,
+ * freezing accounts) or an auditor (the ledger's verification), and the rollout controller's
+ * probe user, a customer. In production staff are appointed out of band; no route grants these
+ * roles.
  */
 export async function ensureStaffUser(
   authDatabaseUrl: string,
-  user: { email: string; password: string; role: "operator" | "auditor" },
+  user: { email: string; password: string; role: "operator" | "auditor" | "customer" },
 ): Promise<void> {
   const email = user.email.trim().toLowerCase();
   const sql = postgres(authDatabaseUrl, { max: 1, onnotice: () => {} });

@@ -20,7 +20,15 @@ const probeConfig = defineConfig(
 type Check = RolloutPlan["probes"][number];
 
 export async function runProbes(env: object, state: RolloutState, checks: readonly Check[]): Promise<ProbeResult[]> {
-  const parsed = probeConfig(env);
+  let parsed: ReturnType<typeof probeConfig>;
+  try {
+    parsed = probeConfig(env);
+  } catch (error) {
+    // A version nobody could probe is not promoted: the rollout rolls back and says why.
+    return [
+      { check: "sign_in", ok: false, detail: `no probe user: ${error instanceof Error ? error.message : error}` },
+    ];
+  }
   const override = `${state.worker}="${state.canaryVersionId}"`;
   const call = (path: string, init: RequestInit & { token?: string } = {}) => {
     const headers = new Headers(init.headers);

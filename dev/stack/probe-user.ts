@@ -1,0 +1,53 @@
+/**
+ * The rollout controller's probe user on a running stack: a customer with two EUR accounts, the
+ * first holding a euro, so a new version's probes can sign in, read a balance and move a cent
+ * back and forth (docs/delivery.md). Idempotent: every write carries a fixed Idempotency-Key,
+ * so a restarted stack finds what an earlier start made.
+ */
+export async function prepareProbeUser(
+  gateway: string,
+  probe: { email: string; password: string },
+  operator: { email: string; password: string },
+): Promise<{ accounts: string[] }> {
+  const token = async (user: { email: string; password: string }) => {
+    const response = await fetch(`${gateway}/v1/auth/token`, {
+      method: "POST",
+      body: new URLSearchParams({
+        grant_type: "password",
+        username: user.email,
+        password: user.password,
+        client_id: "edgebank-app",
+      }),
+    });
+    if (!response.ok) throw new Error(`sign-in of ${user.email}: ${response.status} ${await response.text()}`);
+    return ((await response.json()) as { access_token: string }).access_token;
+  };
+  const call = async (path: string, bearer: string, init: { body?: unknown; key?: string } = {}) => {
+    const response = await fetch(`${gateway}${path}`, {
+      method: init.body === undefined ? "GET" : "POST",
+      headers: {
+        authorization: `Bearer ${bearer}`,
+        "content-type": "application/json",
+        ...(init.key ? { "idempotency-key": init.key } : {}),
+      },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
+    if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as Record<string, unknown>;
+  };
+  const probeToken = await token(probe);
+  const accounts: string[] = [];
+  for (const n of [1, 2]) {
+    const account = await call("/v1/accounts", probeToken, { body: { currency: "EUR" }, key: `probe-account-${n}` });
+    accounts.push(String(account.id));
+  }
+  const [first] = accounts;
+  const balance = await call(`/v1/accounts/${first}/balance`, probeToken);
+  if (BigInt(String(balance.available ?? "0")) < 100n) {
+    await call("/v1/transfers/deposits", await token(operator), {
+      body: { accountId: first, amount: "100", currency: "EUR", description: "rollout probes' float" },
+      key: `probe-float-${first}`,
+    });
+  }
+  return { accounts };
+}

@@ -34,6 +34,8 @@ export interface HistoryEntry {
 export interface RolloutState {
   id: string;
   worker: string;
+  /** The operator who started it (told when it ends or pauses). */
+  startedBy: string;
   stableVersionId: string;
   canaryVersionId: string;
   plan: RolloutPlan;
@@ -62,6 +64,7 @@ export interface RolloutEvent {
   type: "RolloutPromoted" | "RolloutRolledBack" | "RolloutAborted" | "RolloutPaused";
   rolloutId: string;
   worker: string;
+  startedBy: string;
   stableVersionId: string;
   canaryVersionId: string;
   reason: string;
@@ -106,6 +109,7 @@ export function start(input: StartInput): RolloutState {
   const { now, by, ...identity } = input;
   return {
     ...identity,
+    startedBy: by,
     status: "PROBING",
     step: -1,
     canaryPercentage: 0,
@@ -136,6 +140,7 @@ const event = (state: RolloutState, type: RolloutEvent["type"], reason: string):
   type,
   rolloutId: state.id,
   worker: state.worker,
+  startedBy: state.startedBy,
   stableVersionId: state.stableVersionId,
   canaryVersionId: state.canaryVersionId,
   reason,

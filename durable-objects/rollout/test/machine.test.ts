@@ -116,6 +116,7 @@ describe("a rollout", () => {
         type: "RolloutRolledBack",
         rolloutId: "rol_1",
         worker: "edgebank-transfers-staging",
+        startedBy: "usr_operator",
         stableVersionId: "stable",
         canaryVersionId: "canary",
         reason: "5xx ratio 20.00 % is above the 1.00 % allowed",

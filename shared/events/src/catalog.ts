@@ -84,6 +84,7 @@ const stock = z.object({
 const rollout = z.object({
   rolloutId: z.string(),
   worker: z.string().describe("the Worker rolled out, as Cloudflare names it"),
+  startedBy: z.string().describe("the operator who started the rollout"),
   stableVersionId: z.string(),
   canaryVersionId: z.string().describe("the new version"),
   reason: z.string().describe("the analysis, probe or operator that decided"),

@@ -34,6 +34,14 @@ export function consumers(env: object): ConsumerSpec[] {
       maxAttempts: CONSUMER_MAX_ATTEMPTS,
       handle: recordNotification,
     },
+    {
+      group: "notifications",
+      topic: "edgebank.delivery",
+      schema: "notifications",
+      types: notifiedEvents,
+      maxAttempts: CONSUMER_MAX_ATTEMPTS,
+      handle: recordNotification,
+    },
   ];
 }
 

@@ -10,11 +10,11 @@ import {
   redriveDeadLetter,
 } from "@edgebank/consumer";
 import { resultRows } from "@edgebank/db";
-import type { CloudEvent } from "@edgebank/events";
-import { newId } from "@edgebank/ids";
+import { type CloudEvent, toCloudEvent } from "@edgebank/events";
+import { newId, newUuidV7 } from "@edgebank/ids";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { recordNotification } from "../src/domain/notifications.ts";
+import { notifiedEvents, recordNotification } from "../src/domain/notifications.ts";
 import { broker, inDatabase, sleep, transferEvent } from "./helpers.ts";
 
 /**
@@ -108,6 +108,39 @@ describe("consuming events once", () => {
     expect(memory.instance).toBeUndefined();
     await consumeUntil(s, memory, () => false, 3);
     expect((await notificationsOf(payer)).map((n) => n.type)).toEqual(["TransferCompleted"]);
+  });
+
+  it("tells the operator who started a rollout that it was rolled back, once", async () => {
+    const s = spec({ types: notifiedEvents });
+    const operator = `usr_test_${crypto.randomUUID().slice(0, 8)}`;
+    const rolloutId = newId("rollout");
+    const event = toCloudEvent({
+      id: newUuidV7(),
+      aggregateId: rolloutId,
+      type: "RolloutRolledBack",
+      createdAt: new Date(),
+      payload: {
+        rolloutId,
+        worker: "edgebank-transfers-staging",
+        startedBy: operator,
+        stableVersionId: "11111111-1111-4111-8111-111111111111",
+        canaryVersionId: "22222222-2222-4222-8222-222222222222",
+        reason: "5xx ratio 20.00 % is above the 1.00 % allowed",
+      },
+    });
+    await publish(s.topic, event);
+    await publish(s.topic, event);
+    await consumeUntil(s, { attempts: {}, positions: {} }, () => false, 3);
+    expect(await notificationsOf(operator)).toEqual([
+      {
+        type: "RolloutRolledBack",
+        event_id: event.id,
+        title: "Rollout rolled back",
+        body:
+          "edgebank-transfers-staging 22222222-2222-4222-8222-222222222222 was rolled back: all traffic is on the " +
+          "stable version again (5xx ratio 20.00 % is above the 1.00 % allowed).",
+      },
+    ]);
   });
 
   it("prepares outside the inbox transaction: before each attempt, never for an event already applied", async () => {

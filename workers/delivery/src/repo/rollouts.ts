@@ -19,7 +19,6 @@ export async function insertRollout(
   db: Database,
   state: RolloutState,
   service: string,
-  startedBy: string,
 ): Promise<{ inserted: RolloutRow } | { existing: RolloutRow }> {
   try {
     const [inserted] = await db
@@ -33,7 +32,7 @@ export async function insertRollout(
         status: state.status,
         canaryPercentage: state.canaryPercentage,
         state: state as unknown as Record<string, unknown>,
-        startedBy,
+        startedBy: state.startedBy,
       })
       .returning();
     if (!inserted) throw new Error("rollout insert returned nothing");

@@ -235,7 +235,7 @@ export function registerRolloutRoutes(app: OpenAPIHono<ServiceEnv>): void {
       by: c.var.principal.subject,
       now: Date.now(),
     });
-    const written = await insertRollout(c.var.db(), state, service, c.var.principal.subject);
+    const written = await insertRollout(c.var.db(), state, service);
     if ("existing" in written) return answerUnderWay(c, written.existing, versionId);
     await rolloutObject(c.env, state.id).begin(state.id);
     c.header("location", `/v1/operations/rollouts/${state.id}`);

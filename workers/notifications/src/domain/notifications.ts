@@ -16,6 +16,9 @@ export const notifiedEvents = [
   "PaymentRefunded",
   "OrderConfirmed",
   "OrderCancelled",
+  "RolloutRolledBack",
+  "RolloutPaused",
+  "RolloutPromoted",
 ] as const satisfies readonly EventType[];
 export type NotifiedEvent = (typeof notifiedEvents)[number];
 
@@ -112,10 +115,32 @@ function orderNotifications(event: KnownEvent): NotificationContent[] {
   return [];
 }
 
+/** A rollout that ended without its operator (or stopped for one), told to the operator who started it. */
+function rolloutNotifications(event: KnownEvent): NotificationContent[] {
+  if (!isEventOf(event, "RolloutRolledBack", "RolloutPaused", "RolloutPromoted")) return [];
+  const data = event.data;
+  const facts = { rolloutId: data.rolloutId, worker: data.worker, canaryVersionId: data.canaryVersionId };
+  const titles = {
+    RolloutRolledBack: ["Rollout rolled back", "was rolled back: all traffic is on the stable version again"],
+    RolloutPaused: ["Rollout paused", "paused and waits for an operator"],
+    RolloutPromoted: ["Rollout promoted", "was promoted: it serves all traffic"],
+  } as const;
+  const [title, what] = titles[event.type];
+  return [
+    {
+      userId: data.startedBy,
+      title,
+      body: `${data.worker} ${data.canaryVersionId} ${what} (${data.reason}).`,
+      data: { ...facts, reason: data.reason },
+    },
+  ];
+}
+
 /** Whom an event concerns and what each is told (none when it concerns no user). */
 export function notificationsFor(event: KnownEvent): NotificationContent[] {
   if (event.type.startsWith("Payment")) return paymentNotifications(event);
   if (event.type.startsWith("Order")) return orderNotifications(event);
+  if (event.type.startsWith("Rollout")) return rolloutNotifications(event);
   const single = notificationFor(event);
   return single ? [single] : [];
 }

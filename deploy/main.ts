@@ -6,7 +6,9 @@
  * changed, each named by the commit it was built from. Needs CLOUDFLARE_ACCOUNT_ID,
  * CLOUDFLARE_API_TOKEN (CLOUDFLARE_API_BASE_URL for another API than Cloudflare's) and
  * <SERVICE>_DATABASE_URL for each service's database. --yes confirms, without asking, a version
- * with Durable Object class migrations (which goes to 100 % of traffic at once).
+ * with Durable Object class migrations (which goes to 100 % of traffic at once). With
+ * EDGEBANK_API_URL and EDGEBANK_OPERATOR_TOKEN, each uploaded version is handed to the rollout
+ * controller; without, the deploy prints the `npm run release` command of each.
  */
 import { execFileSync } from "node:child_process";
 import { createInterface } from "node:readline/promises";
@@ -14,6 +16,7 @@ import { parseArgs } from "node:util";
 import { dataServices } from "../dev/services.ts";
 import { type EnvironmentName, environmentNames, readEnvironments } from "./config/environments.ts";
 import { DeployRefused, databaseUrlVariable, deploy } from "./plan.ts";
+import { startRollout } from "./release.ts";
 
 const { values } = parseArgs({
   options: {
@@ -82,7 +85,25 @@ try {
     `done: ${result.migrated.length} database(s) migrated, ${result.uploaded.length} version(s) uploaded, ` +
       `${result.unchanged.length} Worker(s) unchanged`,
   );
-  for (const upload of waiting) log(`  ${upload.worker} ${upload.versionId} awaits its rollout`);
+  // The uploaded versions go to the rollout controller when the deploy may reach it; else the
+  // operator starts each rollout (npm run release).
+  const api = process.env.EDGEBANK_API_URL;
+  const token = process.env.EDGEBANK_OPERATOR_TOKEN;
+  for (const upload of waiting) {
+    if (api && token && !values["dry-run"]) {
+      const { rollout, alreadyUnderWay } = await startRollout(api, token, {
+        service: upload.service,
+        versionId: upload.versionId,
+      });
+      log(
+        `  ${upload.worker} ${upload.versionId}: rollout ${rollout.id} ${alreadyUnderWay ? "already under way" : "started"}`,
+      );
+    } else {
+      log(
+        `  ${upload.worker} ${upload.versionId} awaits its rollout: npm run release -- --service ${upload.service} --version ${upload.versionId}`,
+      );
+    }
+  }
 } catch (error) {
   if (error instanceof DeployRefused) refuse(error.reasons);
   throw error;

@@ -47,6 +47,28 @@ export async function follow(
 
 export const exitCodeOf = (status: string) => (status === "PROMOTED" ? 0 : status === "PAUSED" ? 2 : 1);
 
+/**
+ * Asks the rollout controller (the operator API at `api`) to roll `versionId` of a service out.
+ * Answers the rollout, and whether it was already under way (the start is idempotent).
+ */
+export async function startRollout(
+  api: string,
+  token: string,
+  start: { service: string; versionId: string; plan?: unknown; thresholds?: unknown },
+): Promise<{ rollout: RolloutView; alreadyUnderWay: boolean }> {
+  const response = await fetch(`${api}/v1/operations/rollouts`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(start),
+  });
+  if (!response.ok) {
+    throw new Error(
+      `the rollout of ${start.service} ${start.versionId} did not start (${response.status}): ${await response.text()}`,
+    );
+  }
+  return { rollout: (await response.json()) as RolloutView, alreadyUnderWay: response.status === 200 };
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -70,24 +92,22 @@ async function main(): Promise<number> {
     return 64;
   }
   const json = async (file: string | undefined) => (file ? JSON.parse(await readFile(file, "utf8")) : undefined);
-  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-  const started = await fetch(`${api}/v1/operations/rollouts`, {
-    method: "POST",
-    headers,
-    body: JSON.stringify({
-      service: values.service,
-      versionId: values.version,
+  const headers = { authorization: `Bearer ${token}` };
+  let started: Awaited<ReturnType<typeof startRollout>>;
+  try {
+    started = await startRollout(api ?? "", token ?? "", {
+      service: values.service ?? "",
+      versionId: values.version ?? "",
       plan: await json(values.plan),
       thresholds: await json(values.thresholds),
-    }),
-  });
-  if (!started.ok) {
-    console.error(`release: the rollout did not start (${started.status}): ${await started.text()}`);
+    });
+  } catch (error) {
+    console.error(`release: ${error instanceof Error ? error.message : error}`);
     return 1;
   }
-  const { id, worker } = (await started.json()) as RolloutView;
+  const { id, worker } = started.rollout;
   console.log(
-    `release: rollout ${id} of ${worker} ${values.version} (${started.status === 200 ? "already under way" : "started"})`,
+    `release: rollout ${id} of ${worker} ${values.version} (${started.alreadyUnderWay ? "already under way" : "started"})`,
   );
   const pollMs = Number(values["poll-seconds"]) * 1000;
   const last = await follow(

@@ -1,5 +1,7 @@
-import { describe, expect, it } from "vitest";
-import { exitCodeOf, follow, type RolloutView } from "../release.ts";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { exitCodeOf, follow, type RolloutView, startRollout } from "../release.ts";
 
 const view = (status: string, canaryPercentage: number, details: string[]): RolloutView => ({
   id: "rol_1",
@@ -50,5 +52,29 @@ describe("npm run release", () => {
       },
     );
     expect(last.status).toBe("PAUSED");
+  });
+
+  it("starts a rollout through the operator API, with the operator's token; an existing one is said so", async () => {
+    const seen: { authorization?: string; body: unknown }[] = [];
+    const server = createServer(async (request, response) => {
+      let body = "";
+      for await (const chunk of request) body += chunk;
+      seen.push({ authorization: request.headers.authorization, body: JSON.parse(body) });
+      const status = seen.length === 1 ? 201 : seen.length === 2 ? 200 : 409;
+      response
+        .writeHead(status, { "content-type": "application/json" })
+        .end(JSON.stringify(view("PROBING", 0, ["started"])));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const start = { service: "transfers", versionId: "v2" };
+    expect(await startRollout(api, "op-token", start)).toMatchObject({
+      alreadyUnderWay: false,
+      rollout: { id: "rol_1" },
+    });
+    expect((await startRollout(api, "op-token", start)).alreadyUnderWay).toBe(true);
+    await expect(startRollout(api, "op-token", start)).rejects.toThrow(/did not start \(409\)/);
+    expect(seen[0]).toEqual({ authorization: "Bearer op-token", body: start });
   });
 });

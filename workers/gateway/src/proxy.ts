@@ -26,10 +26,19 @@ const dropped = new Set([
 ]);
 
 /**
+ * A version override the caller sent (`Cloudflare-Workers-Version-Overrides`, an RFC 8941
+ * dictionary of Worker name → version id), passed on: Cloudflare honours it on a service
+ * binding's subrequest only when the calling Worker sets it, and only for a version in the
+ * Worker's current deployment (how a rollout's probes reach a new version at 0 %).
+ */
+const overrideHeader = /^\s*[a-z][a-z0-9-]*="[0-9a-f-]{36}"(\s*,\s*[a-z][a-z0-9-]*="[0-9a-f-]{36}")*\s*$/;
+
+/**
  * Forwards a request to the service behind `rule` through its binding: same method, path,
  * query and body (streamed, or the bytes already read for the idempotency fingerprint), the
- * caller's Authorization (every service verifies it again), the request id and trace, and the
- * version-affinity key so one user stays on one version during a gradual deployment.
+ * caller's Authorization (every service verifies it again), the request id and trace, the
+ * version-affinity key so one user stays on one version during a gradual deployment, and a
+ * well-formed version override.
  * Never retried here: a POST may move money. A timeout, breaker and bulkhead per service apply.
  */
 export async function forward(
@@ -49,6 +58,8 @@ export async function forward(
       for (const [name, value] of c.req.raw.headers) if (!dropped.has(name)) headers.set(name, value);
       for (const [name, value] of Object.entries(propagationHeaders(c))) headers.set(name, value);
       if (principal) headers.set("cloudflare-workers-version-key", principal.subject);
+      const overrides = c.req.header("cloudflare-workers-version-overrides");
+      if (overrides && overrideHeader.test(overrides)) headers.set("cloudflare-workers-version-overrides", overrides);
       const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
       const policy = policies.get(`proxy:${service}`, {
         attemptTimeoutMs: config.PROXY_TIMEOUT_MS,

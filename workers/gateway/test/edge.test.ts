@@ -58,6 +58,18 @@ describe("routing", () => {
     expect(echo.headers["cloudflare-workers-version-key"]).toBe("usr_alice");
   });
 
+  it("passes a well-formed version override on to the service (a rollout's probes), nothing else in its place", async () => {
+    const override = 'edgebank-accounts="2da53d9a-0b23-4d9a-9b5d-37896324cff1"';
+    const passed = (await (
+      await call("/v1/accounts", { headers: authed({ "cloudflare-workers-version-overrides": override }) })
+    ).json()) as Echo;
+    expect(passed.headers["cloudflare-workers-version-overrides"]).toBe(override);
+    const malformed = (await (
+      await call("/v1/accounts", { headers: authed({ "cloudflare-workers-version-overrides": "x=1; evil" }) })
+    ).json()) as Echo;
+    expect(malformed.headers["cloudflare-workers-version-overrides"]).toBeUndefined();
+  });
+
   it("serves public routes without a token", async () => {
     const echo = (await (await call("/.well-known/openid-configuration")).json()) as Echo;
     expect(echo).toMatchObject({ service: "auth", path: "/.well-known/openid-configuration" });

@@ -14,15 +14,23 @@
  *   EDGEBANK_REDIS_PREFIX   namespace of the gateway's Redis keys (default edgebank)
  *   EDGEBANK_TEST_FAULTS=true   run the Workers' test builds (fault injection; the e2e suites only)
  *
+ *   --version <service>[=<fault>]  run a second version of the service's Worker beside the first,
+ *                                  behind the local traffic router (docs/delivery.md); with a fault
+ *                                  (5xx:0.2, latency:300) the second version is a bad one
+ *
  * Ctrl-C stops everything it started.
  */
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { prepareProbeUser } from "./probe-user.ts";
 import { devSecret, repositoryRoot, startStack } from "./stack.ts";
+import { parseVersionOption } from "./versions.ts";
 
 const log = (line: string) => console.log(`[edgebank] ${line}`);
+const { values: args } = parseArgs({ options: { version: { type: "string", multiple: true } } });
+const versions = (args.version ?? []).map(parseVersionOption);
 const dbDriver = process.env.DB_DRIVER === "neon" ? "neon" : "hyperdrive";
 if (process.env.DB_DRIVER && process.env.DB_DRIVER !== dbDriver) {
   console.error(`DB_DRIVER must be hyperdrive or neon, not ${process.env.DB_DRIVER}`);
@@ -71,6 +79,7 @@ const stack = await startStack({
   cloudflareApiToken,
   staff,
   probeUser,
+  versions,
   ...(process.env.EDGEBANK_REDIS_PREFIX
     ? { gatewayVars: { REDIS_KEY_PREFIX: process.env.EDGEBANK_REDIS_PREFIX } }
     : {}),

@@ -20,6 +20,7 @@ import { writeDevVars } from "./dev-vars.ts";
 import { freePort } from "./ports.ts";
 import { ensureStaffUser } from "./staff.ts";
 import { testBuildConfigs } from "./test-builds.ts";
+import { type SecondVersion, secondVersions, type VersionedWorker } from "./versions.ts";
 import { findWorkerdPort } from "./workerd-port.ts";
 
 export const repositoryRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -64,6 +65,8 @@ export interface StackOptions {
   webhookSecretKey?: string;
   /** Development staff to create (or appoint) in the auth database. */
   staff?: Array<{ email: string; password: string; role: "operator" | "auditor" }>;
+  /** Second versions of Workers beside the first, behind the local traffic router (see versions.ts). */
+  versions?: SecondVersion[];
   /** The rollout controller's probe user (a customer), created with the staff; its accounts come once the stack is ready. */
   probeUser?: { email: string; password: string };
   /** Where wrangler's output goes. */
@@ -105,6 +108,8 @@ export interface RunningStack {
   sentryDsn: string;
   /** The development Cloudflare API: its base URL (CLOUDFLARE_API_BASE_URL), account and token. */
   cloudflareApi: { baseUrl: string; accountId: string; token: string };
+  /** The Workers running two versions (`versions`), with the ids the API stand-in gave them. */
+  versions: VersionedWorker[];
   /** Polls GET /health/all with the monitor's credential until every service is ready. */
   waitUntilReady(timeoutMs: number): Promise<Response>;
   wrangler: ChildProcess;
@@ -330,6 +335,23 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       const faulted = allServices.filter((service, index) => configs[index] !== service.config);
       options.log(`test builds (fault injection): ${faulted.map((service) => service.name).join(", ")}`);
     }
+    let versions: VersionedWorker[] = [];
+    if (options.versions?.length) {
+      const second = secondVersions(repositoryRoot, allServices, configs, options.versions, {
+        server: cloudflare,
+        accountId: DEV_ACCOUNT_ID,
+        token: cloudflareToken,
+      });
+      cleanups.push(second.remove);
+      configs = second.configs;
+      versions = second.versions;
+      for (const version of versions) {
+        options.log(
+          `${version.worker}: two versions behind the local traffic router, ${version.stableVersionId} at 100 % ` +
+            `and ${version.canaryVersionId} uploaded`,
+        );
+      }
+    }
     const {
       child: wrangler,
       exited,
@@ -371,6 +393,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       otlpEndpoint,
       sentryDsn,
       cloudflareApi: { baseUrl: cloudflare.apiBaseUrl, accountId: DEV_ACCOUNT_ID, token: cloudflareToken },
+      versions,
       waitUntilReady,
       wrangler,
       exited,

@@ -22,14 +22,20 @@ export interface DevStack {
   operator: { email: string; password: string };
   auditor: { email: string; password: string };
   output(): string;
+  /** Waits for a line of its output; the match. */
+  waitForLine(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
   /** Stops it like Ctrl-C (killing what is left after 15 s) and removes its state. */
   kill(): Promise<void>;
 }
 
-export async function startDevStack(label: string, env: Record<string, string> = {}): Promise<DevStack> {
+export async function startDevStack(
+  label: string,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<DevStack> {
   const stateDir = mkdtempSync(join(tmpdir(), `edgebank-${label}-`));
   const port = await freePort();
-  const child = spawn(process.execPath, ["dev/stack/main.ts"], {
+  const child = spawn(process.execPath, ["dev/stack/main.ts", ...args], {
     env: {
       ...process.env,
       PORT: String(port),
@@ -101,6 +107,7 @@ export async function startDevStack(label: string, env: Record<string, string> =
     operator,
     auditor,
     output: () => output,
+    waitForLine,
     async kill() {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once("exit", resolve));

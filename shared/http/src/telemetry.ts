@@ -16,8 +16,15 @@ import { flushMetrics, writeRequestPoint } from "./metrics.ts";
 import type { HttpSettings } from "./middleware.ts";
 import { reportError } from "./sentry.ts";
 
-/** The Workers version id, from the version-metadata binding (CF_VERSION_METADATA) when bound. */
+/**
+ * The Workers version id, from the version-metadata binding (CF_VERSION_METADATA) when bound.
+ * `EDGEBANK_VERSION_ID` stands in for it in development only, where `npm run dev -- --version`
+ * runs two versions of a Worker side by side under the ids the Cloudflare API stand-in gave them
+ * (wrangler dev makes up a version id of its own).
+ */
 export function versionIdOf(env: unknown): string | undefined {
+  const local = (env as { EDGEBANK_VERSION_ID?: unknown } | undefined)?.EDGEBANK_VERSION_ID;
+  if (typeof local === "string" && local !== "") return local;
   const metadata = (env as { CF_VERSION_METADATA?: { id?: unknown } } | undefined)?.CF_VERSION_METADATA;
   return typeof metadata?.id === "string" && metadata.id !== "" ? metadata.id : undefined;
 }

@@ -2,15 +2,43 @@
  * The transfers Worker as the e2e suites run it (`EDGEBANK_TEST_FAULTS=true`): src/index.ts with
  * its saga object able to crash or be refused at a step boundary, armed by a request's
  * `X-Test-Crash-At` / `X-Test-Refuse-At` headers (see @edgebank/durable-objects/flow/testing).
+ * A bad version for rollout tests, too: `EDGEBANK_CANARY_FAULT` (set by `npm run dev -- --version
+ * transfers=<fault>` on the second version only) answers `5xx:<share>` of transfer requests with a
+ * 503 before anything is done, or delays each request by `latency:<ms>`.
  * Never deployed: production runs src/index.ts, which has none of it.
  */
 import { withFaultHeaders, withTestFaults } from "@edgebank/durable-objects/flow/testing";
 import { transferSteps } from "@edgebank/durable-objects/transfer";
-import { reportingDurableObject } from "@edgebank/http";
+import { flushMetrics, reportingDurableObject, versionIdOf, writeDataPoint } from "@edgebank/http";
 import worker from "../src/index.ts";
 import { TransferSagaDO as TransferSagaDOClass } from "../src/saga/transfer-saga-do.ts";
 
 export * from "../src/index.ts";
 
 export const TransferSagaDO = reportingDurableObject("transfers", withTestFaults(TransferSagaDOClass));
-export default withFaultHeaders(worker, [{ binding: "TRANSFER_SAGA", steps: transferSteps }]);
+const faulty = withFaultHeaders(worker, [{ binding: "TRANSFER_SAGA", steps: transferSteps }]);
+
+export default {
+  ...faulty,
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    const fault = /^(5xx|latency):([0-9.]+)$/.exec(
+      (env as { EDGEBANK_CANARY_FAULT?: string }).EDGEBANK_CANARY_FAULT ?? "",
+    );
+    if (fault?.[1] === "latency") await new Promise((resolve) => setTimeout(resolve, Number(fault[2])));
+    const transfer = request.method === "POST" && new URL(request.url).pathname === "/v1/transfers";
+    if (fault?.[1] === "5xx" && transfer && Math.random() < Number(fault[2])) {
+      // Measured as the app measures its answers: a version's 5xx is what its rollout judges.
+      writeDataPoint(env, {
+        indexes: ["http_request"],
+        blobs: ["transfers", versionIdOf(env) ?? "dev", "/v1/transfers", "POST", "5xx"],
+        doubles: [0, 503],
+      });
+      ctx.waitUntil(flushMetrics(env));
+      return Response.json(
+        { type: "about:blank", title: "Injected by the canary fault", status: 503 },
+        { status: 503, headers: { "content-type": "application/problem+json" } },
+      );
+    }
+    return faulty.fetch?.(request, env, ctx) ?? new Response("not found", { status: 404 });
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,212 @@
+import { describe, expect, it, onTestFinished } from "vitest";
+import { type DevStack, gatewayRequest, session, startDevStack } from "./dev-stack.ts";
+
+/**
+ * Rollouts of the transfers Worker on the whole stack, under steady load through the gateway:
+ * `npm run dev -- --version transfers[=<fault>]` runs a second version beside the first behind
+ * the local traffic router, which follows the deployments the rollout controller makes at the
+ * Cloudflare API stand-in. Steps are seconds long here (the plan is the start's own).
+ */
+const plan = {
+  probes: ["sign_in", "balance", "transfer"],
+  steps: [
+    { percentage: 50, holdSeconds: 6, minRequests: 10 },
+    { percentage: 100, holdSeconds: 6, minRequests: 10 },
+  ],
+  maxInconclusive: 3,
+};
+const thresholds = {
+  errors: { maxRatio: 0.02, maxIncrease: 0.01 },
+  latency: { minRouteRequests: 10, p95MaxRatio: 2, p99MaxRatio: 3, minIncreaseMs: 100 },
+  business: { minSettled: 10, maxSuccessDrop: 0.05 },
+};
+
+interface Customer {
+  id: string;
+  token: string;
+  accounts: [string, string];
+}
+
+interface Served {
+  at: number;
+  customer: string;
+  status: number;
+  version: string | null;
+}
+
+/** Customers with two EUR accounts each, 10.00 in both (each from an IP of its own: auth's limits are per IP). */
+async function customers(stack: DevStack, operator: string, count: number, label: string): Promise<Customer[]> {
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const token = await session(
+        stack.url,
+        `${label}-${i}-${Date.now()}@example.com`,
+        "a long passphrase",
+        `198.51.100.${i + 1}`,
+      );
+      const me = (await (await gatewayRequest(stack.url, "/v1/auth/userinfo", token)).json()) as { sub: string };
+      const open = async () => {
+        const response = await gatewayRequest(stack.url, "/v1/accounts", token, {
+          method: "POST",
+          key: crypto.randomUUID(),
+          body: JSON.stringify({ currency: "EUR" }),
+        });
+        return ((await response.json()) as { id: string }).id;
+      };
+      const accounts: [string, string] = [await open(), await open()];
+      // Both funded: a leg a bad version refused never leaves the way back without money.
+      for (const accountId of accounts) {
+        const funded = await gatewayRequest(stack.url, "/v1/transfers/deposits", operator, {
+          method: "POST",
+          key: crypto.randomUUID(),
+          body: JSON.stringify({ accountId, amount: "1000", currency: "EUR", description: "float" }),
+        });
+        expect(funded.status).toBe(201);
+      }
+      return { id: me.sub, token, accounts };
+    }),
+  );
+}
+
+/** Each customer moving a cent back and forth until `stop`, every answer recorded (retried on 503 by its key). */
+function load(stack: DevStack, people: Customer[], stop: () => boolean): Promise<Served[]> {
+  const served: Served[] = [];
+  return Promise.all(
+    people.map(async (customer) => {
+      for (let n = 0; !stop(); n++) {
+        const [from, to] = n % 2 === 0 ? customer.accounts : [customer.accounts[1], customer.accounts[0]];
+        const response = await gatewayRequest(stack.url, "/v1/transfers", customer.token, {
+          method: "POST",
+          key: crypto.randomUUID(),
+          body: JSON.stringify({
+            fromAccountId: from,
+            toAccountId: to,
+            amount: "1",
+            currency: "EUR",
+            description: "load",
+          }),
+        });
+        await response.arrayBuffer();
+        served.push({
+          at: Date.now(),
+          customer: customer.id,
+          status: response.status,
+          version: response.headers.get("x-edgebank-version"),
+        });
+      }
+    }),
+  ).then(() => served);
+}
+
+interface RolloutView {
+  id: string;
+  status: string;
+  reason: string | null;
+  history: { at: string; kind: string; detail: string; verdict?: string }[];
+}
+
+async function rollOut(stack: DevStack, operator: string, versionId: string): Promise<RolloutView> {
+  const started = await gatewayRequest(stack.url, "/v1/operations/rollouts", operator, {
+    method: "POST",
+    body: JSON.stringify({ service: "transfers", versionId, plan, thresholds }),
+  });
+  expect(started.status).toBe(201);
+  const { id } = (await started.json()) as RolloutView;
+  for (const deadline = Date.now() + 90_000; Date.now() < deadline; ) {
+    const view = (await (
+      await gatewayRequest(stack.url, `/v1/operations/rollouts/${id}`, operator)
+    ).json()) as RolloutView;
+    if (["PROMOTED", "ROLLED_BACK", "ABORTED", "PAUSED"].includes(view.status)) return view;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`rollout ${id} did not end within 90 s`);
+}
+
+async function versionsOf(stack: DevStack): Promise<{ stable: string; canary: string }> {
+  const [, stable = "", canary = ""] = await stack.waitForLine(
+    /edgebank-transfers: two versions behind the local traffic router, (\S+) at 100 % and (\S+) uploaded/,
+    90_000,
+  );
+  return { stable, canary };
+}
+
+async function totalOf(stack: DevStack, people: Customer[]): Promise<bigint> {
+  let total = 0n;
+  for (const customer of people) {
+    for (const account of customer.accounts) {
+      const balance = (await (
+        await gatewayRequest(stack.url, `/v1/accounts/${account}/balance`, customer.token)
+      ).json()) as {
+        posted: string;
+      };
+      total += BigInt(balance.posted);
+    }
+  }
+  return total;
+}
+
+describe("a rollout under load", () => {
+  it("takes a good version of transfers from 0 to 100 % with no failed request", async () => {
+    const stack = await startDevStack("rollout-good", {}, ["--version", "transfers"]);
+    onTestFinished(() => stack.kill());
+    const { canary } = await versionsOf(stack);
+    await stack.waitForLine(/rollout probes: /, 90_000);
+    const operator = await session(stack.url, stack.operator.email, stack.operator.password, "198.51.100.200");
+    const people = await customers(stack, operator, 8, "good");
+    let done = false;
+    const running = load(stack, people, () => done);
+    const view = await rollOut(stack, operator, canary);
+    done = true;
+    const served = await running;
+    expect(view.status, JSON.stringify(view.history, null, 1)).toBe("PROMOTED");
+    expect(served.filter((answer) => answer.status !== 201)).toEqual([]);
+    expect(served.some((answer) => answer.version === canary)).toBe(true);
+    // Version affinity (the gateway's key is the user): a user moves to the new version at most
+    // once, as its share grows, and never back.
+    for (const customer of people) {
+      const seen = served.filter((answer) => answer.customer === customer.id).map((answer) => answer.version);
+      const first = seen.indexOf(canary);
+      expect(first === -1 ? [] : seen.slice(first).filter((version) => version !== canary)).toEqual([]);
+    }
+    // Promoted: whatever comes now is the new version's.
+    const after = await load(
+      stack,
+      people.slice(0, 2),
+      (() => {
+        let n = 0;
+        return () => n++ >= 4;
+      })(),
+    );
+    expect(after.every((answer) => answer.version === canary)).toBe(true);
+    expect(await totalOf(stack, people)).toBe(BigInt(people.length * 2000));
+  }, 240_000);
+
+  it("rolls a version failing a fifth of its transfers back within two analyses; its users are back on the stable one and no money moved wrongly", async () => {
+    const stack = await startDevStack("rollout-bad", {}, ["--version", "transfers=5xx:0.2"]);
+    onTestFinished(() => stack.kill());
+    const { stable, canary } = await versionsOf(stack);
+    await stack.waitForLine(/rollout probes: /, 90_000);
+    const operator = await session(stack.url, stack.operator.email, stack.operator.password, "198.51.100.200");
+    const people = await customers(stack, operator, 8, "bad");
+    let done = false;
+    const running = load(stack, people, () => done);
+    const view = await rollOut(stack, operator, canary);
+    const endedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    done = true;
+    const served = await running;
+    expect(view.status, JSON.stringify(view.history, null, 1)).toBe("ROLLED_BACK");
+    // Caught by the probes at 0 % or by an analysis, never after more than two of them.
+    const analyses = view.history.filter((entry) => entry.kind === "analysis");
+    expect(analyses.length).toBeLessThanOrEqual(2);
+    expect(view.reason).toMatch(/5xx ratio|probe\(s\) failed: transfer/);
+    // Only the new version failed anyone, and once rolled back (a router reads the deployment
+    // every half second) everyone is served by the stable one.
+    expect(served.filter((answer) => answer.status !== 201).every((answer) => answer.version === canary)).toBe(true);
+    const later = served.filter((answer) => answer.at > endedAt + 1_000);
+    expect(later.length).toBeGreaterThan(0);
+    expect(later.every((answer) => answer.version === stable && answer.status === 201)).toBe(true);
+    // Money is conserved: a refused transfer moved nothing.
+    expect(await totalOf(stack, people)).toBe(BigInt(people.length * 2000));
+  }, 240_000);
+});

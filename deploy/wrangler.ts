@@ -83,58 +83,45 @@ export async function bundleHash(config: string, environment: string, resolvedCo
   }
 }
 
-/** `wrangler versions upload`: a new version, not yet serving traffic. Answers its id. */
-export async function uploadVersion(
-  access: CloudflareAccess,
-  upload: { config: string; environment: string; tag: string; message: string; vars: Record<string, string> },
-): Promise<string> {
-  const vars = Object.entries(upload.vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
-  const entries = await wrangler(
-    [
-      "versions",
-      "upload",
-      "--env",
-      upload.environment,
-      "-c",
-      upload.config,
-      "--tag",
-      upload.tag,
-      "--message",
-      upload.message,
-      ...vars,
-    ],
-    access,
-  );
-  const versionId = entries.find((entry) => entry.type === "version-upload")?.version_id;
-  if (typeof versionId !== "string") throw new Error(`wrangler versions upload of ${upload.config} named no version`);
-  return versionId;
+export interface Upload {
+  config: string;
+  environment: string;
+  /** The version's tag (the bundle's hash) and message (the commit). */
+  tag: string;
+  message: string;
+  vars: Record<string, string>;
 }
 
 /**
- * `wrangler deploy`: a version with Durable Object class migrations, which Cloudflare cannot
- * roll out gradually, goes to 100 % of traffic at once. Answers its version id.
+ * Uploads a version of a Worker: `versions upload` (a new version, not yet serving traffic) or
+ * `deploy` (a version with Durable Object class migrations, which Cloudflare cannot roll out
+ * gradually: it goes to 100 % of traffic at once). Answers the version's id.
  */
-export async function deployAtomically(
+async function upload(
   access: CloudflareAccess,
-  upload: { config: string; environment: string; tag: string; message: string; vars: Record<string, string> },
+  command: "versions upload" | "deploy",
+  version: Upload,
 ): Promise<string> {
-  const vars = Object.entries(upload.vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
   const entries = await wrangler(
     [
-      "deploy",
+      ...command.split(" "),
       "--env",
-      upload.environment,
+      version.environment,
       "-c",
-      upload.config,
-      "--message",
-      upload.message,
+      version.config,
       "--tag",
-      upload.tag,
-      ...vars,
+      version.tag,
+      "--message",
+      version.message,
+      ...Object.entries(version.vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
     ],
     access,
   );
-  const versionId = entries.find((entry) => entry.type === "deploy")?.version_id;
-  if (typeof versionId !== "string") throw new Error(`wrangler deploy of ${upload.config} named no version`);
+  const outputType = command === "deploy" ? "deploy" : "version-upload";
+  const versionId = entries.find((entry) => entry.type === outputType)?.version_id;
+  if (typeof versionId !== "string") throw new Error(`wrangler ${command} of ${version.config} named no version`);
   return versionId;
 }
+
+export const uploadVersion = (access: CloudflareAccess, version: Upload) => upload(access, "versions upload", version);
+export const deployAtomically = (access: CloudflareAccess, version: Upload) => upload(access, "deploy", version);

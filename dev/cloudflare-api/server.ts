@@ -22,6 +22,8 @@ export interface CloudflareApiOptions {
   token: string;
   /** Data points kept; the oldest go first. */
   maxPoints?: number;
+  /** Where the account's Workers are kept between runs (unset: in memory only). */
+  workersFile?: string;
 }
 
 export interface CloudflareApiServer {
@@ -57,7 +59,7 @@ const isPoint = (value: unknown): value is { indexes?: unknown; blobs?: unknown;
 export async function startCloudflareApi(options: CloudflareApiOptions): Promise<CloudflareApiServer> {
   const points: StoredPoint[] = [];
   const maxPoints = options.maxPoints ?? 500_000;
-  const workers = new WorkersApi();
+  const workers = new WorkersApi(options.workersFile);
   const server = createServer(async (request, response) => {
     const url = new URL(request.url ?? "/", "http://api");
     try {

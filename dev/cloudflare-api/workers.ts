@@ -1,4 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 
 /**
  * The Workers scripts API as deploys use it (Cloudflare API v4, `accounts/{account_id}/workers/…`),
@@ -6,6 +8,8 @@ import { createHash, randomUUID } from "node:crypto";
  * (gradual: at most two versions whose percentages sum to 100), `wrangler deploy`'s atomic upload
  * with Durable Object migrations, and the service metadata wrangler reads first. Failures carry
  * the API's codes where wrangler or the `cloudflare` client act on them (10007: no such Worker).
+ * With a `file`, the account outlives the process (`npm run dev` keeps it in its state folder,
+ * so a rollout survives a restart of the stack).
  */
 
 export class ApiError extends Error {
@@ -96,8 +100,33 @@ function hostnames(origins: unknown): string[] {
 
 export class WorkersApi {
   readonly #scripts = new Map<string, Script>();
-  /** Called after every change of a script's deployments (the local traffic router follows them). */
-  onDeployment: (script: string, deployment: Deployment) => void = () => {};
+  readonly #file: string | undefined;
+
+  constructor(file?: string) {
+    this.#file = file;
+    if (!file || !existsSync(file)) return;
+    const stored = JSON.parse(readFileSync(file, "utf8")) as (Omit<Script, "secrets"> & {
+      secrets: [string, string][];
+    })[];
+    for (const script of stored) this.#scripts.set(script.name, { ...script, secrets: new Map(script.secrets) });
+  }
+
+  /** Writes the account to its file (whole, then renamed: a crash never leaves half of it). */
+  #save(): void {
+    if (!this.#file) return;
+    mkdirSync(dirname(this.#file), { recursive: true });
+    const scripts = [...this.#scripts.values()].map((script) => ({
+      ...script,
+      secrets: [...script.secrets.entries()],
+    }));
+    writeFileSync(`${this.#file}.tmp`, JSON.stringify(scripts));
+    renameSync(`${this.#file}.tmp`, this.#file);
+  }
+
+  /** Whether the account has a Worker of this name. */
+  has(name: string): boolean {
+    return this.#scripts.has(name);
+  }
 
   #script(name: string): Script {
     const script = this.#scripts.get(name);
@@ -134,6 +163,7 @@ export class WorkersApi {
   setSubdomain(name: string, body: { enabled?: unknown; previews_enabled?: unknown }) {
     const script = this.#script(name);
     script.subdomain = { enabled: body.enabled === true, previews_enabled: body.previews_enabled === true };
+    this.#save();
     return script.subdomain;
   }
 
@@ -143,6 +173,7 @@ export class WorkersApi {
     if (replace !== undefined) {
       if (!Array.isArray(replace)) throw new ApiError(400, 10_001, "schedules are an array of { cron }");
       script.schedules = replace.map((entry: { cron?: unknown }) => ({ cron: String(entry?.cron ?? "") }));
+      this.#save();
     }
     return { schedules: script.schedules };
   }
@@ -171,6 +202,7 @@ export class WorkersApi {
     );
     if (taken) throw new ApiError(409, 100_117, `${taken} is the custom domain of another Worker`);
     script.domains = wanted;
+    this.#save();
     return wanted.map((hostname) => ({ hostname, service: name, environment: "production" }));
   }
 
@@ -195,6 +227,7 @@ export class WorkersApi {
     }
     if (typeof secret.text !== "string") throw new ApiError(400, 10_001, "a secret needs its text");
     this.#script(name).secrets.set(secret.name, secret.text);
+    this.#save();
     return { name: secret.name, type: "secret_text" };
   }
 
@@ -350,6 +383,7 @@ export class WorkersApi {
       modules: upload.modules,
     };
     script.versions.push(version);
+    this.#save();
     return version;
   }
 
@@ -372,7 +406,7 @@ export class WorkersApi {
       author_email: author,
     };
     script.deployments.unshift(deployment);
-    this.onDeployment(script.name, deployment);
+    this.#save();
     return deployment;
   }
 }

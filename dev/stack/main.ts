@@ -77,6 +77,7 @@ const stack = await startStack({
   webhookSecretKey,
   healthProbeToken,
   cloudflareApiToken,
+  cloudflareStateFile: join(stateDir, "cloudflare-api", "workers.json"),
   staff,
   probeUser,
   versions,

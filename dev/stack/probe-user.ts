@@ -2,8 +2,11 @@
  * The rollout controller's probe user on a running stack: a customer with two EUR accounts, the
  * first holding a euro, so a new version's probes can sign in, read a balance and move a cent
  * back and forth (docs/delivery.md). Idempotent: every write carries a fixed Idempotency-Key,
- * so a restarted stack finds what an earlier start made.
+ * so a restarted stack finds what an earlier start made. Its calls come from an address of their
+ * own (TEST-NET-1): the gateway limits sign-ins per client address, and the developer's (or a
+ * test's) budget on 127.0.0.1 stays whole.
  */
+const stackAddress = { "cf-connecting-ip": "192.0.2.254" };
 export async function prepareProbeUser(
   gateway: string,
   probe: { email: string; password: string },
@@ -12,6 +15,7 @@ export async function prepareProbeUser(
   const token = async (user: { email: string; password: string }) => {
     const response = await fetch(`${gateway}/v1/auth/token`, {
       method: "POST",
+      headers: stackAddress,
       body: new URLSearchParams({
         grant_type: "password",
         username: user.email,
@@ -26,6 +30,7 @@ export async function prepareProbeUser(
     const response = await fetch(`${gateway}${path}`, {
       method: init.body === undefined ? "GET" : "POST",
       headers: {
+        ...stackAddress,
         authorization: `Bearer ${bearer}`,
         "content-type": "application/json",
         ...(init.key ? { "idempotency-key": init.key } : {}),

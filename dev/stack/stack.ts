@@ -65,6 +65,8 @@ export interface StackOptions {
   webhookSecretKey?: string;
   /** Development staff to create (or appoint) in the auth database. */
   staff?: Array<{ email: string; password: string; role: "operator" | "auditor" }>;
+  /** Where the Cloudflare API stand-in keeps the account's Workers between runs (unset: memory only). */
+  cloudflareStateFile?: string;
   /** Second versions of Workers beside the first, behind the local traffic router (see versions.ts). */
   versions?: SecondVersion[];
   /** The rollout controller's probe user (a customer), created with the staff; its accounts come once the stack is ready. */
@@ -239,6 +241,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const cloudflare = await startCloudflareApi({
       accountId: DEV_ACCOUNT_ID,
       token: cloudflareToken,
+      ...(options.cloudflareStateFile ? { workersFile: options.cloudflareStateFile } : {}),
     });
     cleanups.push(() => cloudflare.close());
     options.log(

@@ -81,25 +81,10 @@ export function secondVersions(
     if (fault && !readFileSafe(join(root, dirname(service.config), TEST_ENTRY))) {
       throw new Error(`--version ${name}=${fault}: the Worker has no test build (${TEST_ENTRY}) to switch a fault on`);
     }
-    const migrationTag = config.migrations?.at(-1)?.tag;
-    const deployed = cloudflare.server.workers.putScript(worker, {
-      metadata: {
-        annotations: { "workers/message": "local: the stable version" },
-        ...(migrationTag ? { migrations: { new_tag: migrationTag } } : {}),
-      },
-      modules: [],
-    });
-    const canary = cloudflare.server.workers.uploadVersion(
-      worker,
-      {
-        metadata: { annotations: { "workers/message": `local: the second version${fault ? ` (${fault})` : ""}` } },
-        modules: [],
-      },
-      false,
-    );
+    const { stable, canary } = registered(cloudflare.server, worker, config.migrations?.at(-1)?.tag, fault);
     const pair = [
-      { id: deployed.deployment_id, fault: undefined },
-      { id: canary.id, fault },
+      { id: stable, fault: undefined },
+      { id: canary, fault },
     ];
     const source = readFileSync(join(root, result[index] ?? service.config), "utf8");
     const folder = dirname(service.config);
@@ -135,7 +120,7 @@ export function secondVersions(
       "",
     ].join("\n");
     result = [...result, write(join(routerFolder, `.wrangler.${name}.${process.pid}.toml`), router)];
-    versions.push({ worker, stableVersionId: deployed.deployment_id, canaryVersionId: canary.id });
+    versions.push({ worker, stableVersionId: stable, canaryVersionId: canary });
   }
   return {
     configs: result,
@@ -144,6 +129,40 @@ export function secondVersions(
       for (const path of written) rmSync(path, { force: true });
     },
   };
+}
+
+const SECOND = "local: the second version";
+
+/**
+ * The Worker's two versions at the API stand-in: those an earlier start registered (a stack
+ * started again with its state finds its rollouts where they were), else new ones, the first
+ * deployed at 100 % and the second uploaded beside it.
+ */
+function registered(
+  server: CloudflareApiServer,
+  worker: string,
+  migrationTag: string | undefined,
+  fault: string | undefined,
+): { stable: string; canary: string } {
+  if (server.workers.has(worker)) {
+    const versions = server.workers.versions(worker, 1, 100);
+    const first = versions.at(-1);
+    const second = versions.find((version) => version.annotations["workers/message"]?.startsWith(SECOND));
+    if (first && second) return { stable: first.id, canary: second.id };
+  }
+  const deployed = server.workers.putScript(worker, {
+    metadata: {
+      annotations: { "workers/message": "local: the stable version" },
+      ...(migrationTag ? { migrations: { new_tag: migrationTag } } : {}),
+    },
+    modules: [],
+  });
+  const canary = server.workers.uploadVersion(
+    worker,
+    { metadata: { annotations: { "workers/message": `${SECOND}${fault ? ` (${fault})` : ""}` } }, modules: [] },
+    false,
+  );
+  return { stable: deployed.deployment_id, canary: canary.id };
 }
 
 function readFileSafe(path: string): string | undefined {

@@ -24,7 +24,11 @@ export interface DevStack {
   output(): string;
   /** Waits for a line of its output; the match. */
   waitForLine(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
-  /** Stops it like Ctrl-C (killing what is left after 15 s) and removes its state. */
+  /** Where its state is (`again` for another start). */
+  stateDir: string;
+  /** Stops it like Ctrl-C (killing what is left after 15 s), keeping its state. */
+  stop(): Promise<void>;
+  /** Stops it and removes its state. */
   kill(): Promise<void>;
 }
 
@@ -32,8 +36,10 @@ export async function startDevStack(
   label: string,
   env: Record<string, string> = {},
   args: string[] = [],
+  /** The state folder of an earlier start of the same label, to start it again as it was left. */
+  again?: string,
 ): Promise<DevStack> {
-  const stateDir = mkdtempSync(join(tmpdir(), `edgebank-${label}-`));
+  const stateDir = again ?? mkdtempSync(join(tmpdir(), `edgebank-${label}-`));
   const port = await freePort();
   const child = spawn(process.execPath, ["dev/stack/main.ts", ...args], {
     env: {
@@ -41,7 +47,7 @@ export async function startDevStack(
       PORT: String(port),
       EDGEBANK_STATE_DIR: stateDir,
       EDGEBANK_DB_PREFIX: `edgebank_${label.replaceAll("-", "_")}`,
-      EDGEBANK_FRESH_DATABASES: "true",
+      EDGEBANK_FRESH_DATABASES: again ? "false" : "true",
       EDGEBANK_REDIS_PREFIX: `${label}-${Date.now()}`,
       ...env,
     },
@@ -96,6 +102,20 @@ export async function startDevStack(
   };
   const wranglerGroup = Number((await waitForLine(/process group (\d+)/, 90_000))[1]);
   const url = (await waitForLine(/gateway: (http:\/\/127\.0\.0\.1:\d+)/, 90_000))[1] ?? "";
+  const stop = async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGINT");
+      const timeout = new Promise((resolve) => setTimeout(resolve, 15_000).unref());
+      await Promise.race([exited, timeout]);
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+    try {
+      process.kill(-wranglerGroup, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  };
   return {
     url,
     kafkaRestUrl,
@@ -108,19 +128,10 @@ export async function startDevStack(
     auditor,
     output: () => output,
     waitForLine,
+    stateDir,
+    stop,
     async kill() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGINT");
-        const timeout = new Promise((resolve) => setTimeout(resolve, 15_000).unref());
-        await Promise.race([exited, timeout]);
-        if (child.exitCode === null) child.kill("SIGKILL");
-      }
-      try {
-        process.kill(-wranglerGroup, "SIGKILL");
-      } catch {
-        // already gone
-      }
+      await stop();
       rmSync(stateDir, { recursive: true, force: true });
     },
   };

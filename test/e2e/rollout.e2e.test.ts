@@ -6,7 +6,11 @@ import { type DevStack, gatewayRequest, session, startDevStack } from "./dev-sta
  * `npm run dev -- --version transfers[=<fault>]` runs a second version beside the first behind
  * the local traffic router, which follows the deployments the rollout controller makes at the
  * Cloudflare API stand-in. Steps are seconds long here (the plan is the start's own).
+ *
+ * Always against a PostgreSQL server (DATABASE_URL, else the local one these machines run), as
+ * the invariants suite: steady concurrent load is not what the embedded PGlite is for.
  */
+const SERVER = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const plan = {
   probes: ["sign_in", "balance", "transfer"],
   steps: [
@@ -101,25 +105,40 @@ function load(stack: DevStack, people: Customer[], stop: () => boolean): Promise
 interface RolloutView {
   id: string;
   status: string;
+  canaryPercentage: number;
   reason: string | null;
   history: { at: string; kind: string; detail: string; verdict?: string }[];
 }
 
-async function rollOut(stack: DevStack, operator: string, versionId: string): Promise<RolloutView> {
+async function startRollout(stack: DevStack, operator: string, versionId: string, withPlan = plan): Promise<string> {
   const started = await gatewayRequest(stack.url, "/v1/operations/rollouts", operator, {
     method: "POST",
-    body: JSON.stringify({ service: "transfers", versionId, plan, thresholds }),
+    body: JSON.stringify({ service: "transfers", versionId, plan: withPlan, thresholds }),
   });
   expect(started.status).toBe(201);
-  const { id } = (await started.json()) as RolloutView;
+  return ((await started.json()) as RolloutView).id;
+}
+
+/** Polls a rollout until `until` holds of it (at most 90 s). */
+async function waitForRollout(
+  stack: DevStack,
+  operator: string,
+  id: string,
+  until: (view: RolloutView) => boolean = (view) =>
+    ["PROMOTED", "ROLLED_BACK", "ABORTED", "PAUSED"].includes(view.status),
+): Promise<RolloutView> {
   for (const deadline = Date.now() + 90_000; Date.now() < deadline; ) {
     const view = (await (
       await gatewayRequest(stack.url, `/v1/operations/rollouts/${id}`, operator)
     ).json()) as RolloutView;
-    if (["PROMOTED", "ROLLED_BACK", "ABORTED", "PAUSED"].includes(view.status)) return view;
+    if (until(view)) return view;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  throw new Error(`rollout ${id} did not end within 90 s`);
+  throw new Error(`rollout ${id} did not get there within 90 s`);
+}
+
+async function rollOut(stack: DevStack, operator: string, versionId: string): Promise<RolloutView> {
+  return waitForRollout(stack, operator, await startRollout(stack, operator, versionId));
 }
 
 async function versionsOf(stack: DevStack): Promise<{ stable: string; canary: string }> {
@@ -147,7 +166,7 @@ async function totalOf(stack: DevStack, people: Customer[]): Promise<bigint> {
 
 describe("a rollout under load", () => {
   it("takes a good version of transfers from 0 to 100 % with no failed request", async () => {
-    const stack = await startDevStack("rollout-good", {}, ["--version", "transfers"]);
+    const stack = await startDevStack("rollout-good", { DATABASE_URL: SERVER }, ["--version", "transfers"]);
     onTestFinished(() => stack.kill());
     const { canary } = await versionsOf(stack);
     await stack.waitForLine(/rollout probes: /, 90_000);
@@ -182,7 +201,7 @@ describe("a rollout under load", () => {
   }, 240_000);
 
   it("rolls a version failing a fifth of its transfers back within two analyses; its users are back on the stable one and no money moved wrongly", async () => {
-    const stack = await startDevStack("rollout-bad", {}, ["--version", "transfers=5xx:0.2"]);
+    const stack = await startDevStack("rollout-bad", { DATABASE_URL: SERVER }, ["--version", "transfers=5xx:0.2"]);
     onTestFinished(() => stack.kill());
     const { stable, canary } = await versionsOf(stack);
     await stack.waitForLine(/rollout probes: /, 90_000);
@@ -209,4 +228,46 @@ describe("a rollout under load", () => {
     // Money is conserved: a refused transfer moved nothing.
     expect(await totalOf(stack, people)).toBe(BigInt(people.length * 2000));
   }, 240_000);
+
+  it("resumes a rollout interrupted by a restart of the stack from its recorded step", async () => {
+    const first = await startDevStack("rollout-restart", { DATABASE_URL: SERVER }, ["--version", "transfers"]);
+    let stack = first;
+    onTestFinished(() => stack.kill());
+    const { canary } = await versionsOf(first);
+    await first.waitForLine(/rollout probes: /, 90_000);
+    let operator = await session(first.url, first.operator.email, first.operator.password, "198.51.100.200");
+    const people = await customers(first, operator, 6, "restart");
+    const id = await startRollout(first, operator, canary, {
+      ...plan,
+      steps: [
+        { percentage: 50, holdSeconds: 15, minRequests: 10 },
+        { percentage: 100, holdSeconds: 6, minRequests: 10 },
+      ],
+    });
+    await waitForRollout(first, operator, id, (view) => view.status === "STEPPING" && view.canaryPercentage === 50);
+    await first.stop();
+
+    stack = await startDevStack(
+      "rollout-restart",
+      { DATABASE_URL: SERVER },
+      ["--version", "transfers"],
+      first.stateDir,
+    );
+    expect((await versionsOf(stack)).canary).toBe(canary);
+    await stack.waitForLine(/rollout probes: /, 90_000);
+    operator = await session(stack.url, stack.operator.email, stack.operator.password, "198.51.100.201");
+    let done = false;
+    const running = load(stack, people, () => done);
+    const view = await waitForRollout(stack, operator, id);
+    done = true;
+    await running;
+    expect(view.status, JSON.stringify(view.history, null, 1)).toBe("PROMOTED");
+    // Probed once, each step entered once: it went on from where it was, not from the start.
+    expect(view.history.map((entry) => entry.kind).filter((kind) => kind === "probes" || kind === "step")).toEqual([
+      "probes",
+      "step",
+      "step",
+    ]);
+    expect(await totalOf(stack, people)).toBe(BigInt(people.length * 2000));
+  }, 300_000);
 });

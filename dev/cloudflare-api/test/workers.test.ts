@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Cloudflare from "cloudflare";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type CloudflareApiServer, startCloudflareApi } from "../server.ts";
@@ -132,5 +135,27 @@ describe("the Workers scripts API stand-in", () => {
     ).toThrow(/old_tag v0 does not match the script's v1/);
     api.workers.putScript("w", { metadata: { migrations: { old_tag: "v1", new_tag: "v2" } }, modules: [] });
     expect(api.workers.service("w").default_environment.script.migration_tag).toBe("v2");
+  });
+
+  it("keeps the account in a file when given one: another process finds its Workers as they were", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "edgebank-cf-"));
+    try {
+      const file = join(folder, "workers.json");
+      const first = await startCloudflareApi({ accountId: account_id, token, workersFile: file });
+      first.workers.putScript("w", { metadata: { migrations: { new_tag: "v1" } }, modules: [] });
+      first.workers.putSecret("w", { name: "KEY", text: "k" });
+      const next = first.workers.uploadVersion("w", { metadata: {}, modules: [] }, true);
+      await first.close();
+      const second = await startCloudflareApi({ accountId: account_id, token, workersFile: file });
+      try {
+        expect(second.workers.secrets("w")).toEqual([{ name: "KEY", type: "secret_text" }]);
+        expect(second.workers.version("w", next.id).id).toBe(next.id);
+        expect(second.workers.service("w").default_environment.script.migration_tag).toBe("v1");
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });

@@ -44,6 +44,25 @@ describe("npm run dev --version", () => {
     }
   });
 
+  it("finds the versions an earlier start registered (a restarted stack goes on with its rollouts)", async () => {
+    const configs = allServices.map((service) => service.config);
+    const cloudflare = { server: api, accountId, token: "t" };
+    const first = secondVersions(root, allServices, configs, [{ service: "transfers" }], cloudflare);
+    await first.remove();
+    const [version] = first.versions;
+    api.workers.createDeployment("edgebank-transfers", {
+      strategy: "percentage",
+      versions: [
+        { version_id: version?.stableVersionId, percentage: 50 },
+        { version_id: version?.canaryVersionId, percentage: 50 },
+      ],
+    });
+    const again = secondVersions(root, allServices, configs, [{ service: "transfers" }], cloudflare);
+    await again.remove();
+    expect(again.versions).toEqual(first.versions);
+    expect(api.workers.deployments("edgebank-transfers").deployments[0]?.versions).toHaveLength(2);
+  });
+
   it("refuses a Worker others call over RPC, and the gateway", () => {
     const configs = allServices.map((service) => service.config);
     const cloudflare = { server: api, accountId, token: "t" };

@@ -243,4 +243,19 @@ describe("the operator API", () => {
     ).toBe(400);
     await call(`/v1/operations/rollouts/${started.id}/abort`, token, { method: "POST", key: "end" });
   });
+
+  it("answers a rollout of a Worker the account does not have with a 422, starting nothing", async () => {
+    const { token } = await operator();
+    const response = await call("/v1/operations/rollouts", token, {
+      method: "POST",
+      body: JSON.stringify({ service: "auth", versionId: crypto.randomUUID(), plan }),
+    });
+    expect(response.status).toBe(422);
+    expect(await response.json()).toMatchObject({
+      code: "unprocessable",
+      detail: `${workerOf(env, "auth")} is not deployed in this account: nothing to roll out over.`,
+    });
+    const listed = (await (await call("/v1/operations/rollouts", token)).json()) as { items: { worker: string }[] };
+    expect(listed.items.filter((item) => item.worker === workerOf(env, "auth"))).toEqual([]);
+  });
 });

@@ -33,13 +33,18 @@ export class Traffic {
     this.#accountId = config.CLOUDFLARE_ACCOUNT_ID;
   }
 
-  /** The split of the Worker's newest deployment (empty when it has none). */
+  /** The split of the Worker's newest deployment (empty when it has none, or does not exist). */
   async current(worker: string): Promise<Split> {
-    // The API answers `{ deployments }`, newest first; the typed list expects a page of items.
-    const { result } = await this.#client.get<{ result: { deployments: { versions: Split }[] } }>(
-      `/accounts/${this.#accountId}/workers/scripts/${worker}/deployments`,
-    );
-    return result.deployments[0]?.versions ?? [];
+    try {
+      // The API answers `{ deployments }`, newest first; the typed list expects a page of items.
+      const { result } = await this.#client.get<{ result: { deployments: { versions: Split }[] } }>(
+        `/accounts/${this.#accountId}/workers/scripts/${worker}/deployments`,
+      );
+      return result.deployments[0]?.versions ?? [];
+    } catch (error) {
+      if (error instanceof Cloudflare.NotFoundError) return [];
+      throw error;
+    }
   }
 
   /** Makes the Worker's deployment `split`; answers whether it had to change. */

@@ -213,7 +213,9 @@ export function registerRolloutRoutes(app: OpenAPIHono<ServiceEnv>): void {
     if (underWay) return answerUnderWay(c, underWay, versionId);
     const serving = await new Traffic(c.env).current(worker);
     const [stable, ...others] = serving;
-    if (!stable || others.length > 0 || stable.percentage !== 100) {
+    if (!stable)
+      throw new AppError("unprocessable", `${worker} is not deployed in this account: nothing to roll out over.`);
+    if (others.length > 0 || stable.percentage !== 100) {
       throw new AppError(
         "conflict",
         `${worker} is not served by one version alone: finish what moves its traffic first.`,

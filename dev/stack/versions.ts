@@ -10,7 +10,7 @@ import type { ServiceInfo } from "../services.ts";
  * Worker with two versions (the first deployed at 100 %, the second uploaded), each version runs
  * under a name of its own, and the local traffic router (dev/traffic-router) takes the Worker's
  * name and routes by the stand-in's deployment. The second version is the same tree; with a
- * fault (`5xx:0.2`, `latency:300`) it runs the Worker's test build with that fault switched on.
+ * fault (`5xx:0.2`) it runs the Worker's test build with that fault switched on.
  *
  * Not yet: a Worker others call over RPC (its router would need their entrypoints), and Durable
  * Objects shared across the versions (each version keeps its own objects here, where Cloudflare
@@ -31,8 +31,8 @@ export interface VersionedWorker {
 export function parseVersionOption(value: string): SecondVersion {
   const [service, fault] = value.split("=", 2);
   if (!service) throw new Error(`--version ${value}: name a service`);
-  if (fault !== undefined && !/^(5xx:(0(\.\d+)?|1)|latency:\d+)$/.test(fault)) {
-    throw new Error(`--version ${value}: a fault is 5xx:<share from 0 to 1> or latency:<ms>`);
+  if (fault !== undefined && !/^5xx:(0(\.\d+)?|1)$/.test(fault)) {
+    throw new Error(`--version ${value}: a fault is 5xx:<share of transfers from 0 to 1>`);
   }
   return fault ? { service, fault } : { service };
 }

@@ -3,8 +3,8 @@
  * its saga object able to crash or be refused at a step boundary, armed by a request's
  * `X-Test-Crash-At` / `X-Test-Refuse-At` headers (see @edgebank/durable-objects/flow/testing).
  * A bad version for rollout tests, too: `EDGEBANK_CANARY_FAULT` (set by `npm run dev -- --version
- * transfers=<fault>` on the second version only) answers `5xx:<share>` of transfer requests with a
- * 503 before anything is done, or delays each request by `latency:<ms>`.
+ * transfers=5xx:<share>` on the second version only) answers that share of transfer requests with
+ * a 503 before anything is done, measured as the app measures its answers.
  * Never deployed: production runs src/index.ts, which has none of it.
  */
 import { withFaultHeaders, withTestFaults } from "@edgebank/durable-objects/flow/testing";
@@ -21,12 +21,9 @@ const faulty = withFaultHeaders(worker, [{ binding: "TRANSFER_SAGA", steps: tran
 export default {
   ...faulty,
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-    const fault = /^(5xx|latency):([0-9.]+)$/.exec(
-      (env as { EDGEBANK_CANARY_FAULT?: string }).EDGEBANK_CANARY_FAULT ?? "",
-    );
-    if (fault?.[1] === "latency") await new Promise((resolve) => setTimeout(resolve, Number(fault[2])));
+    const fault = /^5xx:([0-9.]+)$/.exec((env as { EDGEBANK_CANARY_FAULT?: string }).EDGEBANK_CANARY_FAULT ?? "");
     const transfer = request.method === "POST" && new URL(request.url).pathname === "/v1/transfers";
-    if (fault?.[1] === "5xx" && transfer && Math.random() < Number(fault[2])) {
+    if (fault && transfer && Math.random() < Number(fault[1])) {
       // Measured as the app measures its answers: a version's 5xx is what its rollout judges.
       writeDataPoint(env, {
         indexes: ["http_request"],

@@ -1,4 +1,5 @@
 import { describe, expect, it, onTestFinished } from "vitest";
+import { bucketOf } from "../../dev/traffic-router/src/split.ts";
 import { type DevStack, gatewayRequest, session, startDevStack } from "./dev-stack.ts";
 
 /**
@@ -38,38 +39,43 @@ interface Served {
   version: string | null;
 }
 
-/** Customers with two EUR accounts each, 10.00 in both (each from an IP of its own: auth's limits are per IP). */
+/**
+ * Customers with two EUR accounts each, 10.00 in both (each from an IP of its own: auth's limits
+ * are per IP), at least three of them on each side of a 50 % split: the gateway's version key is
+ * the user, and the router hashes it (`bucketOf`), so a handful of random users could all land on
+ * one version and leave the other without traffic to judge.
+ */
 async function customers(stack: DevStack, operator: string, count: number, label: string): Promise<Customer[]> {
-  return Promise.all(
-    Array.from({ length: count }, async (_, i) => {
-      const token = await session(
-        stack.url,
-        `${label}-${i}-${Date.now()}@example.com`,
-        "a long passphrase",
-        `198.51.100.${i + 1}`,
-      );
-      const me = (await (await gatewayRequest(stack.url, "/v1/auth/userinfo", token)).json()) as { sub: string };
-      const open = async () => {
-        const response = await gatewayRequest(stack.url, "/v1/accounts", token, {
-          method: "POST",
-          key: crypto.randomUUID(),
-          body: JSON.stringify({ currency: "EUR" }),
-        });
-        return ((await response.json()) as { id: string }).id;
-      };
-      const accounts: [string, string] = [await open(), await open()];
-      // Both funded: a leg a bad version refused never leaves the way back without money.
-      for (const accountId of accounts) {
-        const funded = await gatewayRequest(stack.url, "/v1/transfers/deposits", operator, {
-          method: "POST",
-          key: crypto.randomUUID(),
-          body: JSON.stringify({ accountId, amount: "1000", currency: "EUR", description: "float" }),
-        });
-        expect(funded.status).toBe(201);
-      }
-      return { id: me.sub, token, accounts };
-    }),
-  );
+  const people: Customer[] = [];
+  const onNew = () => people.filter((customer) => bucketOf(customer.id) >= 50).length;
+  for (let i = 0; i < 40 && (people.length < count || onNew() < 3 || people.length - onNew() < 3); i++) {
+    people.push(await customer(stack, operator, `${label}-${i}-${Date.now()}@example.com`, `198.51.100.${i + 1}`));
+  }
+  return people;
+}
+
+async function customer(stack: DevStack, operator: string, email: string, ip: string): Promise<Customer> {
+  const token = await session(stack.url, email, "a long passphrase", ip);
+  const me = (await (await gatewayRequest(stack.url, "/v1/auth/userinfo", token)).json()) as { sub: string };
+  const open = async () => {
+    const response = await gatewayRequest(stack.url, "/v1/accounts", token, {
+      method: "POST",
+      key: crypto.randomUUID(),
+      body: JSON.stringify({ currency: "EUR" }),
+    });
+    return ((await response.json()) as { id: string }).id;
+  };
+  const accounts: [string, string] = [await open(), await open()];
+  // Both funded: a leg a bad version refused never leaves the way back without money.
+  for (const accountId of accounts) {
+    const funded = await gatewayRequest(stack.url, "/v1/transfers/deposits", operator, {
+      method: "POST",
+      key: crypto.randomUUID(),
+      body: JSON.stringify({ accountId, amount: "1000", currency: "EUR", description: "float" }),
+    });
+    expect(funded.status).toBe(201);
+  }
+  return { id: me.sub, token, accounts };
 }
 
 /** Each customer moving a cent back and forth until `stop`, every answer recorded (retried on 503 by its key). */

@@ -19,6 +19,7 @@ const unitPackages = [
   "telemetry",
   "contracts",
   "service",
+  "deployments",
 ];
 
 /**

@@ -1,5 +1,5 @@
+import { newestSplit, notFound } from "@edgebank/deployments";
 import Cloudflare from "cloudflare";
-import type { Deployment } from "cloudflare/resources/workers/scripts/deployments";
 
 /** What a deploy needs to reach the Cloudflare API (wrangler reads the same variables). */
 export interface CloudflareAccess {
@@ -21,10 +21,6 @@ export type RemoteWorker =
       /** The `workers/tag` of the version serving most traffic: the bundle hash it was uploaded with. */
       stableTag?: string;
     };
-
-const notFound = (error: unknown) =>
-  error instanceof Cloudflare.APIError &&
-  (error.status === 404 || error.errors.some((e) => (e as { code?: number }).code === 10_007));
 
 /** The calls a deploy makes itself, through the official client (uploads go through wrangler). */
 export class CloudflareApi {
@@ -53,12 +49,7 @@ export class CloudflareApi {
       for await (const secret of this.#client.workers.scripts.secrets.list(name, { account_id })) {
         if (secret.name) secrets.push(secret.name);
       }
-      // The API answers `{ deployments }` (newest first) where this client's typed list expects
-      // a page of items, so the response is read as the API documents it.
-      const { result } = await this.#client.get<{ result: { deployments: Deployment[] } }>(
-        `/accounts/${account_id}/workers/scripts/${name}/deployments`,
-      );
-      const split = [...(result.deployments[0]?.versions ?? [])]
+      const split = (await newestSplit(this.#client, account_id, name))
         .sort((a, b) => b.percentage - a.percentage)
         .map(({ version_id, percentage }) => ({ versionId: version_id, percentage }));
       const stable = split[0]

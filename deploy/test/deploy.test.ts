@@ -239,7 +239,7 @@ describe("the deploy command", () => {
     expect(output).toContain("CLOUDFLARE_ACCOUNT_ID is not set");
     expect(output).toContain("CLOUDFLARE_API_TOKEN is not set");
     expect((await run(["--env", "qa"], {})).output).toContain("--env must be one of staging, production");
-  });
+  }, 30_000); // two runs of the command, ~2.5 s each on these machines
 
   it("plans a dry run without changing anything", async () => {
     const { api, databases, seed, versionsOf } = await fixture();

@@ -1,7 +1,8 @@
+import { newestSplit, type Split } from "@edgebank/deployments";
 import Cloudflare from "cloudflare";
 import { deliveryConfig } from "../service.ts";
 
-export type Split = { version_id: string; percentage: number }[];
+export type { Split };
 
 const same = (a: Split, b: Split) => {
   const key = (split: Split) =>
@@ -34,17 +35,8 @@ export class Traffic {
   }
 
   /** The split of the Worker's newest deployment (empty when it has none, or does not exist). */
-  async current(worker: string): Promise<Split> {
-    try {
-      // The API answers `{ deployments }`, newest first; the typed list expects a page of items.
-      const { result } = await this.#client.get<{ result: { deployments: { versions: Split }[] } }>(
-        `/accounts/${this.#accountId}/workers/scripts/${worker}/deployments`,
-      );
-      return result.deployments[0]?.versions ?? [];
-    } catch (error) {
-      if (error instanceof Cloudflare.NotFoundError) return [];
-      throw error;
-    }
+  current(worker: string): Promise<Split> {
+    return newestSplit(this.#client, this.#accountId, worker);
   }
 
   /** Makes the Worker's deployment `split`; answers whether it had to change. */

@@ -103,12 +103,21 @@ export class RolloutDO extends DurableObject<Env> {
     });
   }
 
-  /** Runs the rollout as far as it can go now; leaves an alarm for when it can go on. */
+  /**
+   * Runs the rollout as far as it can go now; leaves an alarm for when it can go on. The
+   * deployment is checked once per run (someone may have moved it since) and again only after a
+   * transition that changes the split.
+   */
   async #advance(id: string): Promise<void> {
     let row = await this.#load(id);
+    let steered: string | undefined;
     for (;;) {
       const state = stateOf(row);
-      await this.#steer(state);
+      const split = JSON.stringify(deploymentOf(state));
+      if (split !== steered) {
+        await this.#steer(state);
+        steered = split;
+      }
       const now = Date.now();
       const wanted = next(state, now);
       switch (wanted.kind) {

@@ -54,14 +54,15 @@ export async function runProbes(env: object, state: RolloutState, checks: readon
     record("sign_in", accessToken !== undefined, `token: ${token.status}`);
   if (!accessToken) return results;
 
+  const others = checks.filter((check) => check !== "sign_in");
+  if (others.length === 0) return results;
   const listed = await call("/v1/accounts", { token: accessToken });
   const accounts = listed.ok
     ? ((await listed.json()) as { items?: { id: string; currency: string }[] }).items?.filter(
         (a) => a.currency === "EUR",
       )
     : undefined;
-  for (const check of checks) {
-    if (check === "sign_in") continue;
+  for (const check of others) {
     const [from, to] = accounts ?? [];
     if (!from || !to) {
       record(check, false, `the probe user needs two EUR accounts (accounts: ${listed.status})`);

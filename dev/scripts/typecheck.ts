@@ -9,6 +9,7 @@ const projects = [
   "tsconfig.json",
   "dev/tsconfig.json",
   "bench/fixtures/do-hop/tsconfig.json",
+  "dev/traffic-router/tsconfig.json",
   ...allServices.map((s) => `workers/${s.name}/tsconfig.json`),
 ];
 let failed = false;

@@ -1,6 +1,8 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { callerOf } from "@edgebank/contracts";
 import { experimental_readRawConfig } from "wrangler";
+import { generatedMarker } from "../../deploy/config/render.ts";
 import type { CloudflareApiServer } from "../cloudflare-api/server.ts";
 import type { ServiceInfo } from "../services.ts";
 
@@ -10,11 +12,13 @@ import type { ServiceInfo } from "../services.ts";
  * Worker with two versions (the first deployed at 100 %, the second uploaded), each version runs
  * under a name of its own, and the local traffic router (dev/traffic-router) takes the Worker's
  * name and routes by the stand-in's deployment. The second version is the same tree; with a
- * fault (`5xx:0.2`) it runs the Worker's test build with that fault switched on.
+ * fault (`5xx:0.2`, `latency:300`) it runs the Worker's test build with that fault switched on.
  *
- * Not yet: a Worker others call over RPC (its router would need their entrypoints), and Durable
- * Objects shared across the versions (each version keeps its own objects here, where Cloudflare
- * shares one namespace between them).
+ * Callers reach the router over HTTP and over Workers RPC alike (it serves every entrypoint of
+ * @edgebank/contracts, with one binding per version and caller). Durable Objects keep one
+ * namespace per class, as on Cloudflare: the first version's, which the second binds by
+ * `script_name`. Unlike Cloudflare, which moves objects to the new version with the percentages,
+ * every object runs the first version's code here.
  */
 export interface SecondVersion {
   service: string;
@@ -27,12 +31,14 @@ export interface VersionedWorker {
   canaryVersionId: string;
 }
 
-/** `transfers` or `transfers=5xx:0.2`, as `--version` takes it. */
+/** `transfers`, `transfers=5xx:0.2` or `transfers=latency:300`, as `--version` takes it. */
 export function parseVersionOption(value: string): SecondVersion {
   const [service, fault] = value.split("=", 2);
   if (!service) throw new Error(`--version ${value}: name a service`);
-  if (fault !== undefined && !/^5xx:(0(\.\d+)?|1)$/.test(fault)) {
-    throw new Error(`--version ${value}: a fault is 5xx:<share of transfers from 0 to 1>`);
+  if (fault !== undefined && !/^(5xx:(0(\.\d+)?|1)|latency:\d{1,5})$/.test(fault)) {
+    throw new Error(
+      `--version ${value}: a fault is 5xx:<share of transfers from 0 to 1> or latency:<milliseconds added to each transfer>`,
+    );
   }
   return fault ? { service, fault } : { service };
 }
@@ -68,16 +74,18 @@ export function secondVersions(
     if (!service || !config?.name || index === 0)
       throw new Error(`--version ${name}: no such service (the gateway cannot have two)`);
     const worker = config.name;
-    const rpcCallers = raw.filter((other) =>
-      (other.services ?? []).some(
-        (binding: { service: string; entrypoint?: string }) => binding.service === worker && binding.entrypoint,
+    // Every caller's RPC binding to the Worker: the router serves each entrypoint, and reaches
+    // each version's through a binding with the caller's props.
+    const rpcBindings = uniqueBy(
+      raw.flatMap((other) =>
+        (other.services ?? []).flatMap((binding: { service: string; entrypoint?: string; props?: unknown }) =>
+          binding.service === worker && binding.entrypoint
+            ? [{ entrypoint: binding.entrypoint, caller: callerOf(binding.props) ?? "", props: binding.props }]
+            : [],
+        ),
       ),
+      (binding) => `${binding.entrypoint}_${binding.caller}`,
     );
-    if (rpcCallers.length > 0) {
-      throw new Error(
-        `--version ${name}: ${rpcCallers.map((c) => c.name).join(", ")} call it over RPC, which the local router cannot route yet`,
-      );
-    }
     if (fault && !readFileSafe(join(root, dirname(service.config), TEST_ENTRY))) {
       throw new Error(`--version ${name}=${fault}: the Worker has no test build (${TEST_ENTRY}) to switch a fault on`);
     }
@@ -88,6 +96,7 @@ export function secondVersions(
     ];
     const source = readFileSync(join(root, result[index] ?? service.config), "utf8");
     const folder = dirname(service.config);
+    const stableName = `${worker}-v-${stable.slice(0, 8)}`;
     const names = pair.map(({ id, fault: switched }) => {
       const versionName = `${worker}-v-${id.slice(0, 8)}`;
       let text = source.replace(/^name = ".*"$/m, `name = "${versionName}"`);
@@ -96,6 +105,9 @@ export function secondVersions(
         /^\[vars\]$/m,
         `[vars]\nEDGEBANK_VERSION_ID = "${id}"${switched ? `\nEDGEBANK_CANARY_FAULT = "${switched}"` : ""}`,
       );
+      // One namespace per Durable Object class, as on Cloudflare: the second version reaches the
+      // first one's objects, so no object ever runs twice or keeps two storages.
+      if (versionName !== stableName) text = withObjectsOf(text, stableName);
       write(
         join(folder, `.wrangler.version-${id.slice(0, 8)}.${process.pid}.toml`),
         `# Generated by npm run dev --version; removed when it stops.\n${text}`,
@@ -109,6 +121,8 @@ export function secondVersions(
       `name = "${worker}"`,
       'main = "src/worker.ts"',
       `compatibility_date = "${config.compatibility_date ?? "2026-11-01"}"`,
+      // Service bindings' scheduled(): the router hands a Cron Trigger on to one version.
+      'compatibility_flags = ["nodejs_compat", "service_binding_extra_handlers"]',
       "",
       "[vars]",
       `ROUTED_WORKER = "${worker}"`,
@@ -116,7 +130,20 @@ export function secondVersions(
       `CLOUDFLARE_API_BASE_URL = "${cloudflare.server.apiBaseUrl}"`,
       `CLOUDFLARE_ACCOUNT_ID = "${cloudflare.accountId}"`,
       `CLOUDFLARE_API_TOKEN = "${cloudflare.token}"`,
-      ...names.flatMap(({ versionName }, i) => ["", "[[services]]", `binding = "V${i}"`, `service = "${versionName}"`]),
+      ...names.flatMap(({ versionName }, i) => [
+        "",
+        "[[services]]",
+        `binding = "V${i}"`,
+        `service = "${versionName}"`,
+        ...rpcBindings.flatMap(({ entrypoint, caller, props }) => [
+          "",
+          "[[services]]",
+          `binding = "V${i}_${entrypoint}_${caller}"`,
+          `service = "${versionName}"`,
+          `entrypoint = "${entrypoint}"`,
+          ...(props === undefined ? [] : [`props = ${inlineTable(props)}`]),
+        ]),
+      ]),
       "",
     ].join("\n");
     result = [...result, write(join(routerFolder, `.wrangler.${name}.${process.pid}.toml`), router)];
@@ -129,6 +156,35 @@ export function secondVersions(
       for (const path of written) rmSync(path, { force: true });
     },
   };
+}
+
+/**
+ * A version's wrangler config with its own Durable Object bindings pointed at `host`'s
+ * namespaces (`script_name`); only the development part before the deployed environments.
+ */
+export function withObjectsOf(config: string, host: string): string {
+  const marker = config.indexOf(generatedMarker);
+  const local = marker < 0 ? config : config.slice(0, marker);
+  const blocks = local
+    .split(/^(?=\[)/m)
+    .map((block) =>
+      block.startsWith("[[durable_objects.bindings]]") && !/^script_name\s*=/m.test(block)
+        ? block.replace(/^(class_name\s*=.*)$/m, `$1\nscript_name = "${host}"`)
+        : block,
+    );
+  return blocks.join("") + (marker < 0 ? "" : config.slice(marker));
+}
+
+/** A TOML inline table of string values (a binding's props). */
+function inlineTable(value: unknown): string {
+  const entries = Object.entries(value as Record<string, unknown>).map(
+    ([key, entry]) => `${key} = ${JSON.stringify(String(entry))}`,
+  );
+  return `{ ${entries.join(", ")} }`;
+}
+
+function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
+  return [...new Map(items.map((item) => [key(item), item])).values()];
 }
 
 const SECOND = "local: the second version";

@@ -1,8 +1,10 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type CloudflareApiServer, startCloudflareApi } from "../../cloudflare-api/server.ts";
 import { allServices } from "../../services.ts";
-import { parseVersionOption, secondVersions } from "../versions.ts";
+import { parseVersionOption, secondVersions, withObjectsOf } from "../versions.ts";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const accountId = "0123456789abcdef0123456789abcdef";
@@ -16,7 +18,8 @@ describe("npm run dev --version", () => {
   it("takes a service and an optional fault", () => {
     expect(parseVersionOption("transfers")).toEqual({ service: "transfers" });
     expect(parseVersionOption("transfers=5xx:0.2")).toEqual({ service: "transfers", fault: "5xx:0.2" });
-    expect(() => parseVersionOption("transfers=latency:300")).toThrow(/a fault is/);
+    expect(parseVersionOption("transfers=latency:300")).toEqual({ service: "transfers", fault: "latency:300" });
+    expect(() => parseVersionOption("transfers=latency:soon")).toThrow(/a fault is/);
     expect(() => parseVersionOption("transfers=explode")).toThrow(/a fault is/);
   });
 
@@ -63,12 +66,65 @@ describe("npm run dev --version", () => {
     expect(api.workers.deployments("edgebank-transfers").deployments[0]?.versions).toHaveLength(2);
   });
 
-  it("refuses a Worker others call over RPC, and the gateway", () => {
+  it("serves a Worker others call over RPC: one binding per version and caller, with the caller's props", async () => {
+    const configs = allServices.map((service) => service.config);
+    const second = secondVersions(root, allServices, configs, [{ service: "accounts" }], {
+      server: api,
+      accountId,
+      token: "t",
+    });
+    try {
+      const [version] = second.versions;
+      const router = readFileSync(join(root, second.configs.at(-1) ?? ""), "utf8");
+      const stableName = `edgebank-accounts-v-${version?.stableVersionId.slice(0, 8)}`;
+      const canaryName = `edgebank-accounts-v-${version?.canaryVersionId.slice(0, 8)}`;
+      // Transfers, payments and the ledger call AccountsRpc, each with its own props.
+      for (const caller of ["transfers", "payments", "ledger"]) {
+        for (const [i, name] of [stableName, canaryName].entries()) {
+          expect(router).toContain(
+            `binding = "V${i}_AccountsRpc_${caller}"\nservice = "${name}"\nentrypoint = "AccountsRpc"\nprops = { caller = "${caller}" }`,
+          );
+        }
+      }
+      expect(router).toContain("service_binding_extra_handlers");
+      // The second version keeps no objects of its own: it binds the first one's namespaces.
+      const canary = readFileSync(join(root, second.configs.at(-2) ?? ""), "utf8");
+      const local = canary.slice(0, canary.indexOf("# --- Deployed environments"));
+      expect(local).toContain(`name = "ACCOUNT"\nclass_name = "AccountDO"\nscript_name = "${stableName}"`);
+      expect(local).toContain(
+        `name = "OUTBOX_RELAY"\nclass_name = "AccountsOutboxRelayDO"\nscript_name = "${stableName}"`,
+      );
+      expect(canary.slice(local.length)).not.toContain("script_name");
+      const stable = readFileSync(
+        join(root, second.configs[allServices.findIndex((s) => s.name === "accounts")] ?? ""),
+        "utf8",
+      );
+      expect(stable).not.toContain("script_name");
+    } finally {
+      await second.remove();
+    }
+  });
+
+  it("leaves a binding to another Worker's objects as it is", () => {
+    const config = [
+      "[[durable_objects.bindings]]",
+      'name = "MINE"',
+      'class_name = "Mine"',
+      "",
+      "[[durable_objects.bindings]]",
+      'name = "THEIRS"',
+      'class_name = "Theirs"',
+      'script_name = "elsewhere"',
+      "",
+    ].join("\n");
+    expect(withObjectsOf(config, "host")).toBe(
+      config.replace('class_name = "Mine"', 'class_name = "Mine"\nscript_name = "host"'),
+    );
+  });
+
+  it("refuses the gateway", () => {
     const configs = allServices.map((service) => service.config);
     const cloudflare = { server: api, accountId, token: "t" };
-    expect(() => secondVersions(root, allServices, configs, [{ service: "accounts" }], cloudflare)).toThrow(
-      /call it over RPC/,
-    );
     expect(() => secondVersions(root, allServices, configs, [{ service: "gateway" }], cloudflare)).toThrow(
       /the gateway cannot have two/,
     );

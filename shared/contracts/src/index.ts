@@ -22,6 +22,7 @@ export {
   type SummaryInput,
   type SummaryResult,
 } from "./accounts.ts";
+export { rpcEntrypoints } from "./entrypoints.ts";
 export {
   type CatalogueProduct,
   type InventoryService,

@@ -16,7 +16,8 @@
  *
  *   --version <service>[=<fault>]  run a second version of the service's Worker beside the first,
  *                                  behind the local traffic router (docs/delivery.md); with a fault
- *                                  (5xx:0.2: a fifth of its transfers fail) the second version is a bad one
+ *                                  (5xx:0.2: a fifth of its transfers fail; latency:300: each
+ *                                  transfer takes 300 ms more) the second version is a bad one
  *
  * Ctrl-C stops everything it started.
  */

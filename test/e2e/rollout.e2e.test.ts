@@ -1,3 +1,5 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { bucketOf } from "../../dev/traffic-router/src/split.ts";
 import { type DevStack, gatewayRequest, session, startDevStack } from "./dev-stack.ts";
@@ -116,10 +118,21 @@ interface RolloutView {
   history: { at: string; kind: string; detail: string; verdict?: string }[];
 }
 
-async function startRollout(stack: DevStack, operator: string, versionId: string, withPlan = plan): Promise<string> {
+async function startRollout(
+  stack: DevStack,
+  operator: string,
+  versionId: string,
+  withPlan = plan,
+  options: { service?: string; thresholds?: typeof thresholds } = {},
+): Promise<string> {
   const started = await gatewayRequest(stack.url, "/v1/operations/rollouts", operator, {
     method: "POST",
-    body: JSON.stringify({ service: "transfers", versionId, plan: withPlan, thresholds }),
+    body: JSON.stringify({
+      service: options.service ?? "transfers",
+      versionId,
+      plan: withPlan,
+      thresholds: options.thresholds ?? thresholds,
+    }),
   });
   expect(started.status).toBe(201);
   return ((await started.json()) as RolloutView).id;
@@ -147,12 +160,54 @@ async function rollOut(stack: DevStack, operator: string, versionId: string): Pr
   return waitForRollout(stack, operator, await startRollout(stack, operator, versionId));
 }
 
-async function versionsOf(stack: DevStack): Promise<{ stable: string; canary: string }> {
+async function versionsOf(stack: DevStack, worker = "edgebank-transfers"): Promise<{ stable: string; canary: string }> {
   const [, stable = "", canary = ""] = await stack.waitForLine(
-    /edgebank-transfers: two versions behind the local traffic router, (\S+) at 100 % and (\S+) uploaded/,
+    new RegExp(`${worker}: two versions behind the local traffic router, (\\S+) at 100 % and (\\S+) uploaded`),
     90_000,
   );
   return { stable, canary };
+}
+
+/** An operator's command to a rollout (pause, resume, promote, abort): the rollout after it. */
+async function command(stack: DevStack, operator: string, id: string, verb: string): Promise<RolloutView> {
+  const response = await gatewayRequest(stack.url, `/v1/operations/rollouts/${id}/${verb}`, operator, {
+    method: "POST",
+    key: crypto.randomUUID(),
+  });
+  expect(response.status).toBe(200);
+  return (await response.json()) as RolloutView;
+}
+
+/** The Worker's deployment at the Cloudflare API stand-in: version id → percentage. */
+async function deploymentOf(stack: DevStack, worker: string): Promise<Record<string, number>> {
+  const { baseUrl, accountId, token } = stack.cloudflareApi;
+  const response = await fetch(`${baseUrl}/accounts/${accountId}/workers/scripts/${worker}/deployments`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const body = (await response.json()) as {
+    result: { deployments: { versions: { version_id: string; percentage: number }[] }[] };
+  };
+  return Object.fromEntries(
+    (body.result.deployments[0]?.versions ?? []).map((entry) => [entry.version_id, entry.percentage]),
+  );
+}
+
+/** RPC calls each version of a service served, from its own metrics (the Analytics Engine SQL API). */
+async function rpcCallsByVersion(stack: DevStack, service: string): Promise<Record<string, number>> {
+  const { baseUrl, accountId, token } = stack.cloudflareApi;
+  const response = await fetch(`${baseUrl}/accounts/${accountId}/analytics_engine/sql`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}` },
+    body:
+      "SELECT blob2 AS version, blob3 AS route, count() AS calls FROM edgebank_metrics " +
+      `WHERE index1 = 'http_request' AND blob1 = '${service}' GROUP BY version, route`,
+  });
+  const body = (await response.json()) as { data: { version: string; route: string; calls: string }[] };
+  const calls: Record<string, number> = {};
+  for (const row of body.data.filter((entry) => entry.route.startsWith("rpc "))) {
+    calls[row.version] = (calls[row.version] ?? 0) + Number(row.calls);
+  }
+  return calls;
 }
 
 async function totalOf(stack: DevStack, people: Customer[]): Promise<bigint> {
@@ -232,6 +287,90 @@ describe("a rollout under load", () => {
     expect(later.length).toBeGreaterThan(0);
     expect(later.every((answer) => answer.version === stable && answer.status === 201)).toBe(true);
     // Money is conserved: a refused transfer moved nothing.
+    expect(await totalOf(stack, people)).toBe(BigInt(people.length * 2000));
+  }, 240_000);
+
+  it("rolls a version that adds 300 ms to each transfer back on its latency within two analyses", async () => {
+    const stack = await startDevStack("rollout-slow", { DATABASE_URL: SERVER }, ["--version", "transfers=latency:300"]);
+    onTestFinished(() => stack.kill());
+    const { stable, canary } = await versionsOf(stack);
+    await stack.waitForLine(/rollout probes: /, 90_000);
+    const operator = await session(stack.url, stack.operator.email, stack.operator.password, "198.51.100.200");
+    const people = await customers(stack, operator, 8, "slow");
+    let done = false;
+    const running = load(stack, people, () => done);
+    const view = await waitForRollout(
+      stack,
+      operator,
+      await startRollout(stack, operator, canary, plan, {
+        // Under this load a transfer takes the stable version ~0.8 s (p95) on these machines, so
+        // 300 ms more is about ×1.4: the bound is ×1.2 and at least 200 ms more.
+        thresholds: {
+          ...thresholds,
+          latency: { ...thresholds.latency, p95MaxRatio: 1.2, p99MaxRatio: 1.2, minIncreaseMs: 200 },
+        },
+      }),
+    );
+    const endedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    done = true;
+    const served = await running;
+    expect(view.status, JSON.stringify(view.history, null, 1)).toBe("ROLLED_BACK");
+    expect(view.history.filter((entry) => entry.kind === "analysis").length).toBeLessThanOrEqual(2);
+    expect(view.reason).toMatch(/p95|p99/);
+    // Slow, not failing: every transfer went through, and after the rollback only the stable version serves.
+    expect(served.filter((answer) => answer.status !== 201)).toEqual([]);
+    const later = served.filter((answer) => answer.at > endedAt + 1_000);
+    expect(later.length).toBeGreaterThan(0);
+    expect(later.every((answer) => answer.version === stable)).toBe(true);
+    expect(await totalOf(stack, people)).toBe(BigInt(people.length * 2000));
+  }, 240_000);
+
+  it("rolls out a Worker others call over RPC: calls split between its versions, one Durable Object namespace, paused, resumed and aborted by an operator", async () => {
+    const stack = await startDevStack("rollout-rpc", { DATABASE_URL: SERVER }, ["--version", "accounts"]);
+    onTestFinished(() => stack.kill());
+    const { stable, canary } = await versionsOf(stack, "edgebank-accounts");
+    await stack.waitForLine(/rollout probes: /, 90_000);
+    const operator = await session(stack.url, stack.operator.email, stack.operator.password, "198.51.100.200");
+    const people = await customers(stack, operator, 6, "rpc");
+    let done = false;
+    const running = load(stack, people, () => done);
+    const id = await startRollout(
+      stack,
+      operator,
+      canary,
+      {
+        ...plan,
+        steps: [
+          { percentage: 50, holdSeconds: 8, minRequests: 10 },
+          { percentage: 100, holdSeconds: 6, minRequests: 10 },
+        ],
+      },
+      { service: "accounts" },
+    );
+    await waitForRollout(stack, operator, id, (view) => view.status === "STEPPING" && view.canaryPercentage === 50);
+    const paused = await command(stack, operator, id, "pause");
+    expect(paused.status).toBe("PAUSED");
+    // Paused holds the split where it is, past the step's hold time.
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    expect((await waitForRollout(stack, operator, id, () => true)).status).toBe("PAUSED");
+    expect(await deploymentOf(stack, "edgebank-accounts")).toEqual({ [stable]: 50, [canary]: 50 });
+    expect((await command(stack, operator, id, "resume")).status).toBe("STEPPING");
+    const aborted = await command(stack, operator, id, "abort");
+    expect(aborted.status).toBe("ABORTED");
+    expect(await deploymentOf(stack, "edgebank-accounts")).toEqual({ [stable]: 100 });
+    done = true;
+    const served = await running;
+    expect(served.filter((answer) => answer.status !== 201)).toEqual([]);
+    // The transfers' saga hosts reached both versions of accounts over RPC while the split lasted.
+    const calls = await rpcCallsByVersion(stack, "accounts");
+    expect(calls[stable]).toBeGreaterThan(0);
+    expect(calls[canary]).toBeGreaterThan(0);
+    // One AccountDO per account across both versions: only the first version's namespace has objects.
+    const namespaces = readdirSync(join(stack.stateDir, "wrangler", "v3", "do"));
+    expect(namespaces.filter((name) => name.endsWith("-AccountDO"))).toEqual([
+      `edgebank-accounts-v-${stable.slice(0, 8)}-AccountDO`,
+    ]);
     expect(await totalOf(stack, people)).toBe(BigInt(people.length * 2000));
   }, 240_000);
 

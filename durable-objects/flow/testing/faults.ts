@@ -218,3 +218,57 @@ function forward(target: object, property: string | symbol): unknown {
     ? (...args: unknown[]) => Reflect.apply(value as (...rest: unknown[]) => unknown, target, args)
     : value;
 }
+
+/**
+ * What makes a second version bad in rollout tests (`npm run dev -- --version
+ * transfers=<fault>`): `5xx:<share>` fails that share of the flows a request starts (the call
+ * that would start it throws, so nothing moves and the route answers 500), `latency:<ms>` makes
+ * each such call wait that long first. Both happen inside the route, where the app measures its
+ * own answers, so the rollout judges them from the version's real figures.
+ */
+export type CanaryFault = { kind: "5xx"; share: number } | { kind: "latency"; ms: number };
+
+/** `5xx:0.2` or `latency:300`; undefined for anything else (no fault). */
+export function parseCanaryFault(value: string | undefined): CanaryFault | undefined {
+  const failing = /^5xx:(0(?:\.\d+)?|1)$/.exec(value ?? "");
+  if (failing) return { kind: "5xx", share: Number(failing[1]) };
+  const slow = /^latency:(\d{1,5})$/.exec(value ?? "");
+  return slow ? { kind: "latency", ms: Number(slow[1]) } : undefined;
+}
+
+/** `handler` whose requests reach the flow host `binding` through stubs with `fault`. */
+export function withCanaryFault<H extends { fetch?: Fetch }>(handler: H, binding: string, fault: CanaryFault): H {
+  const fetch = handler.fetch;
+  if (!fetch) throw new Error("withCanaryFault needs a handler with fetch");
+  const faulted: Fetch = (request, env, ctx) => {
+    if (isProduction(env)) return fetch(request, env, ctx);
+    const bindings = env as Record<string, unknown>;
+    const namespace = bindings[binding] as DurableObjectNamespace;
+    return fetch(request, { ...bindings, [binding]: faulting(namespace, fault) } as never, ctx);
+  };
+  return { ...handler, fetch: faulted };
+}
+
+function faulting(namespace: DurableObjectNamespace, fault: CanaryFault) {
+  return new Proxy(namespace, {
+    get(target, property) {
+      if (property !== "get") return forward(target, property);
+      return (id: DurableObjectId, options?: DurableObjectNamespaceGetDurableObjectOptions) => {
+        const stub = target.get(id, options);
+        const starting =
+          (method: string) =>
+          async (...args: unknown[]) => {
+            if (fault.kind === "5xx" && Math.random() < fault.share) {
+              throw new Error("Injected by the canary fault (test builds only).");
+            }
+            if (fault.kind === "latency") await new Promise((resolve) => setTimeout(resolve, fault.ms));
+            return (stub as unknown as Record<string, (...rest: unknown[]) => Promise<unknown>>)[method]?.(...args);
+          };
+        return new Proxy(stub, {
+          get: (inner, name) =>
+            typeof name === "string" && starts.includes(name) ? starting(name) : forward(inner, name),
+        });
+      };
+    },
+  });
+}

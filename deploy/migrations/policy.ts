@@ -31,44 +31,68 @@ export interface MigrationReview {
 
 const breakpoint = "--> statement-breakpoint";
 
+/** One piece of SQL text as PostgreSQL's lexer sees it, for the two readings below. */
+interface Piece {
+  kind: "comment" | "body" | "literal" | "identifier" | "semicolon" | "code";
+  text: string;
+}
+
+/**
+ * The SQL text in pieces: comments (`--`, `/* … *\/`), dollar-quoted bodies, string literals and
+ * quoted identifiers (a doubled quote stays inside), semicolons, and everything else a character
+ * at a time. An unterminated piece runs to the end.
+ */
+function* piecesOf(sql: string): Generator<Piece> {
+  const dollarTag = /\$([A-Za-z_][A-Za-z0-9_]*)?\$/y;
+  let i = 0;
+  while (i < sql.length) {
+    const start = i;
+    dollarTag.lastIndex = i;
+    const dollar = dollarTag.exec(sql)?.[0];
+    let kind: Piece["kind"];
+    if (sql.startsWith("--", i)) {
+      const end = sql.indexOf("\n", i);
+      i = end === -1 ? sql.length : end + 1;
+      kind = "comment";
+    } else if (sql.startsWith("/*", i)) {
+      const end = sql.indexOf("*/", i + 2);
+      i = end === -1 ? sql.length : end + 2;
+      kind = "comment";
+    } else if (dollar) {
+      const end = sql.indexOf(dollar, i + dollar.length);
+      i = end === -1 ? sql.length : end + dollar.length;
+      kind = "body";
+    } else if (sql[i] === "'" || sql[i] === '"') {
+      const quote = sql[i];
+      let j = i + 1;
+      while (j < sql.length) {
+        if (sql[j] === quote && sql[j + 1] === quote) j += 2;
+        else if (sql[j] === quote) break;
+        else j += 1;
+      }
+      i = Math.min(j + 1, sql.length);
+      kind = quote === '"' ? "identifier" : "literal";
+    } else {
+      kind = sql[i] === ";" ? "semicolon" : "code";
+      i += 1;
+    }
+    yield { kind, text: sql.slice(start, i) };
+  }
+}
+
 /**
  * The statement's SQL without what cannot be a statement's structure: comments, string
- * literals, quoted identifiers' contents and dollar-quoted bodies (a function's `DROP` inside
- * `$$ … $$` is not this migration dropping anything).
+ * literals and dollar-quoted bodies (a function's `DROP` inside `$$ … $$` is not this migration
+ * dropping anything). Quoted identifiers keep their names: a constraint replaced is matched by
+ * name.
  */
 export function structureOf(statement: string): string {
   let out = "";
-  let i = 0;
-  while (i < statement.length) {
-    const rest = statement.slice(i);
-    const dollar = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(rest);
-    if (rest.startsWith("--")) {
-      const end = statement.indexOf("\n", i);
-      i = end === -1 ? statement.length : end + 1;
-      out += " ";
-    } else if (rest.startsWith("/*")) {
-      const end = statement.indexOf("*/", i + 2);
-      i = end === -1 ? statement.length : end + 2;
-      out += " ";
-    } else if (dollar) {
-      const end = statement.indexOf(dollar[0], i + dollar[0].length);
-      i = end === -1 ? statement.length : end + dollar[0].length;
-      out += " $$ ";
-    } else if (rest[0] === "'" || rest[0] === '"') {
-      const quote = rest[0];
-      let j = i + 1;
-      while (j < statement.length) {
-        if (statement[j] === quote && statement[j + 1] === quote) j += 2;
-        else if (statement[j] === quote) break;
-        else j += 1;
-      }
-      // Identifiers keep their names (a constraint replaced is matched by name); literals go.
-      out += quote === '"' ? statement.slice(i, j + 1) : "''";
-      i = j + 1;
-    } else {
-      out += rest[0];
-      i += 1;
-    }
+  for (const piece of piecesOf(statement)) {
+    if (piece.kind === "comment") out += " ";
+    else if (piece.kind === "body") out += " $$ ";
+    else if (piece.kind === "literal") out += "''";
+    else out += piece.text;
   }
   return out.replace(/\s+/g, " ").trim();
 }
@@ -81,29 +105,16 @@ export function statementsOf(sql: string): string[] {
 
 function splitOnSemicolons(sql: string): string[] {
   const parts: string[] = [];
-  let start = 0;
-  let i = 0;
-  while (i < sql.length) {
-    const rest = sql.slice(i);
-    const dollar = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(rest);
-    if (rest.startsWith("--")) {
-      const end = sql.indexOf("\n", i);
-      i = end === -1 ? sql.length : end + 1;
-    } else if (dollar) {
-      const end = sql.indexOf(dollar[0], i + dollar[0].length);
-      i = end === -1 ? sql.length : end + dollar[0].length;
-    } else if (rest[0] === "'") {
-      const end = sql.indexOf("'", i + 1);
-      i = end === -1 ? sql.length : end + 1;
-    } else if (rest[0] === ";") {
-      parts.push(sql.slice(start, i));
-      i += 1;
-      start = i;
+  let current = "";
+  for (const piece of piecesOf(sql)) {
+    if (piece.kind === "semicolon") {
+      parts.push(current);
+      current = "";
     } else {
-      i += 1;
+      current += piece.text;
     }
   }
-  parts.push(sql.slice(start));
+  parts.push(current);
   return parts;
 }
 

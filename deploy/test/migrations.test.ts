@@ -51,6 +51,12 @@ CREATE TABLE "a"."u" ("id" text PRIMARY KEY, "label" text DEFAULT 'DROP TABLE x;
     expect(rules(sql)).toEqual([]);
     expect(statementsOf(sql)).toHaveLength(2);
     expect(structureOf(`SELECT 'it''s' /* c */ -- x\n, "Quoted ""id"""`)).toBe(`SELECT '' , "Quoted ""id"""`);
+    // Statements end at semicolons of the structure only: not in a comment, a literal or an identifier.
+    expect(statementsOf(`SELECT 1 /* a; b */; SELECT 'x;''y'; CREATE TABLE "semi;colon" ("id" text)`)).toEqual([
+      "SELECT 1 /* a; b */",
+      "SELECT 'x;''y'",
+      'CREATE TABLE "semi;colon" ("id" text)',
+    ]);
   });
 
   it("allows a constraint replaced by one of the same name, with a caution", () => {

@@ -1,3 +1,5 @@
+import { downstreamServices } from "@edgebank/contracts";
+
 /**
  * The services of edgebank as the local tooling sees them: where each worker lives, the name
  * of its Hyperdrive binding, and the PostgreSQL schema its migrations create. The gateway owns
@@ -13,17 +15,7 @@ export interface ServiceInfo {
 
 export const gateway: ServiceInfo = { name: "gateway", config: "wrangler.toml" };
 
-export const dataServices = [
-  "auth",
-  "accounts",
-  "transfers",
-  "payments",
-  "ledger",
-  "notifications",
-  "orders",
-  "inventory",
-  "delivery",
-].map(
+export const dataServices = downstreamServices.map(
   (name): Required<ServiceInfo> => ({
     name,
     config: `workers/${name}/wrangler.toml`,

@@ -50,3 +50,4 @@ export {
   paymentsContract,
 } from "./payments.ts";
 export { admit, type ContractRefusal, callerOf, type RpcContract, type RpcMethod } from "./rpc.ts";
+export { type DownstreamService, downstreamServices, type ServiceName, serviceNames } from "./services.ts";

@@ -1,4 +1,5 @@
 import { type AuthVariables, insufficientScope } from "@edgebank/auth";
+import { type ServiceName, serviceNames } from "@edgebank/contracts";
 import {
   type Command,
   type RolloutPlan,
@@ -36,17 +37,8 @@ const staff: MiddlewareHandler<AuthedEnv> = async (c, next) => {
   await next();
 };
 
-const services = [
-  "gateway",
-  "auth",
-  "accounts",
-  "transfers",
-  "payments",
-  "ledger",
-  "notifications",
-  "orders",
-  "inventory",
-] as const;
+/** What a rollout may name: every service but the rollout controller itself. */
+const services = serviceNames.filter((name) => name !== "delivery") as [ServiceName, ...ServiceName[]];
 
 const step = z.object({ percentage: z.number(), holdSeconds: z.number(), minRequests: z.number() });
 const rollout = z

@@ -14,10 +14,11 @@
  *   EDGEBANK_REDIS_PREFIX   namespace of the gateway's Redis keys (default edgebank)
  *   EDGEBANK_TEST_FAULTS=true   run the Workers' test builds (fault injection; the e2e suites only)
  *
- *   --version <service>[=<fault>]  run a second version of the service's Worker beside the first,
- *                                  behind the local traffic router (docs/delivery.md); with a fault
+ *   --version <service>[=<fault>|<git ref>]  run a second version of the service's Worker beside
+ *                                  the first, behind the local traffic router (docs/delivery.md):
+ *                                  built from that commit's tree, or a bad one with a fault
  *                                  (5xx:0.2: a fifth of its transfers fail; latency:300: each
- *                                  transfer takes 300 ms more) the second version is a bad one
+ *                                  transfer takes 300 ms more)
  *
  * Ctrl-C stops everything it started.
  */

@@ -1,5 +1,16 @@
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { execFileSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { callerOf } from "@edgebank/contracts";
 import { experimental_readRawConfig } from "wrangler";
 import { generatedMarker } from "../../deploy/config/render.ts";
@@ -7,12 +18,13 @@ import type { CloudflareApiServer } from "../cloudflare-api/server.ts";
 import type { ServiceInfo } from "../services.ts";
 
 /**
- * A second version of a Worker beside the first (`npm run dev -- --version transfers[=<fault>]`),
+ * A second version of a Worker beside the first (`npm run dev -- --version transfers[=<fault>|<ref>]`),
  * as Cloudflare would hold them during a gradual deployment: the Cloudflare API stand-in gets the
  * Worker with two versions (the first deployed at 100 %, the second uploaded), each version runs
  * under a name of its own, and the local traffic router (dev/traffic-router) takes the Worker's
  * name and routes by the stand-in's deployment. The second version is the same tree; with a
- * fault (`5xx:0.2`, `latency:300`) it runs the Worker's test build with that fault switched on.
+ * fault (`5xx:0.2`, `latency:300`) it runs the Worker's test build with that fault switched on;
+ * with a git ref, it is built from that commit's tree (`treeAt`).
  *
  * Callers reach the router over HTTP and over Workers RPC alike (it serves every entrypoint of
  * @edgebank/contracts, with one binding per version and caller). Durable Objects keep one
@@ -22,7 +34,10 @@ import type { ServiceInfo } from "../services.ts";
  */
 export interface SecondVersion {
   service: string;
+  /** A fault switched on in the current tree's test build (`5xx:0.2`, `latency:300`). */
   fault?: string;
+  /** Or a commit of the repository (any git ref) whose tree the second version is built from. */
+  ref?: string;
 }
 
 export interface VersionedWorker {
@@ -31,16 +46,83 @@ export interface VersionedWorker {
   canaryVersionId: string;
 }
 
-/** `transfers`, `transfers=5xx:0.2` or `transfers=latency:300`, as `--version` takes it. */
+/**
+ * `transfers` (the current tree again), `transfers=5xx:0.2` or `transfers=latency:300` (its test
+ * build with that fault), or `transfers=<git ref>` (the tree of that commit), as `--version`
+ * takes it.
+ */
 export function parseVersionOption(value: string): SecondVersion {
-  const [service, fault] = value.split("=", 2);
+  const [service, second] = value.split("=", 2);
   if (!service) throw new Error(`--version ${value}: name a service`);
-  if (fault !== undefined && !/^(5xx:(0(\.\d+)?|1)|latency:\d{1,5})$/.test(fault)) {
-    throw new Error(
-      `--version ${value}: a fault is 5xx:<share of transfers from 0 to 1> or latency:<milliseconds added to each transfer>`,
-    );
+  if (second === undefined || second === "") return { service };
+  if (/^(5xx|latency):/.test(second)) {
+    if (!/^(5xx:(0(\.\d+)?|1)|latency:\d{1,5})$/.test(second)) {
+      throw new Error(
+        `--version ${value}: a fault is 5xx:<share of transfers from 0 to 1> or latency:<milliseconds added to each transfer>`,
+      );
+    }
+    return { service, fault: second };
   }
-  return fault ? { service, fault } : { service };
+  if (!/^[A-Za-z0-9][A-Za-z0-9._/~^@{}-]*$/.test(second)) {
+    throw new Error(`--version ${value}: after = comes a fault (5xx:<share>, latency:<ms>) or a git ref`);
+  }
+  return { service, ref: second };
+}
+
+/**
+ * The repository's tree at `ref`, unpacked once per commit under `.dev/versions/<commit>` (inside
+ * the repository, so its Workers resolve third-party packages from the repository's
+ * node_modules), with node_modules links to its own workspace packages, so a Worker built
+ * there runs that commit's shared code too. Answers the folder (relative to `root`) and the commit.
+ */
+export function treeAt(root: string, ref: string): { folder: string; commit: string } {
+  let commit: string;
+  try {
+    commit = execFileSync("git", ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], {
+      cwd: root,
+      encoding: "utf8",
+    }).trim();
+  } catch {
+    throw new Error(`--version …=${ref}: not a commit of this repository`);
+  }
+  const folder = join(".dev", "versions", commit.slice(0, 12));
+  const target = join(root, folder);
+  if (existsSync(join(target, "package.json"))) return { folder, commit };
+  mkdirSync(join(root, ".dev", "versions"), { recursive: true });
+  const partial = mkdtempSync(join(root, ".dev", "versions", ".partial-"));
+  try {
+    execFileSync("sh", ["-c", 'git archive "$1" | tar -x -C "$2"', "sh", commit, partial], { cwd: root });
+    linkWorkspaces(partial);
+    renameSync(partial, target);
+  } catch (error) {
+    rmSync(partial, { recursive: true, force: true });
+    // Another stack unpacked the same commit first: theirs serves.
+    if (!existsSync(join(target, "package.json"))) throw error;
+  }
+  return { folder, commit };
+}
+
+/** `node_modules/<name>` → the package, for every workspace package of the tree at `tree`. */
+function linkWorkspaces(tree: string): void {
+  const { workspaces = [] } = JSON.parse(readFileSync(join(tree, "package.json"), "utf8")) as {
+    workspaces?: string[];
+  };
+  const packages = workspaces.flatMap((pattern) =>
+    pattern.endsWith("/*")
+      ? readdirSync(join(tree, pattern.slice(0, -2)), { withFileTypes: true })
+          .filter((entry) => entry.isDirectory())
+          .map((entry) => join(pattern.slice(0, -2), entry.name))
+      : [pattern],
+  );
+  for (const path of packages) {
+    const manifest = readFileSafe(join(tree, path, "package.json"));
+    if (!manifest) continue;
+    const { name } = JSON.parse(manifest) as { name?: string };
+    if (!name) continue;
+    const link = join(tree, "node_modules", name);
+    mkdirSync(dirname(link), { recursive: true });
+    symlinkSync(relative(dirname(link), join(tree, path)), link);
+  }
 }
 
 const TEST_ENTRY = "test/faults-entry.ts";
@@ -67,7 +149,7 @@ export function secondVersions(
   };
   const raw = services.map((service) => experimental_readRawConfig({ config: join(root, service.config) }).rawConfig);
   let result = [...configs];
-  for (const { service: name, fault } of wanted) {
+  for (const { service: name, fault, ref } of wanted) {
     const index = services.findIndex((service) => service.name === name);
     const service = services[index];
     const config = raw[index];
@@ -89,18 +171,30 @@ export function secondVersions(
     if (fault && !readFileSafe(join(root, dirname(service.config), TEST_ENTRY))) {
       throw new Error(`--version ${name}=${fault}: the Worker has no test build (${TEST_ENTRY}) to switch a fault on`);
     }
-    const { stable, canary } = registered(cloudflare.server, worker, config.migrations?.at(-1)?.tag, fault);
-    const pair = [
-      { id: stable, fault: undefined },
-      { id: canary, fault },
-    ];
-    const source = readFileSync(join(root, result[index] ?? service.config), "utf8");
+    const tree = ref === undefined ? undefined : treeAt(root, ref);
     const folder = dirname(service.config);
+    const testBuild = result[index] !== service.config;
+    if (tree && !readFileSafe(join(root, tree.folder, service.config))) {
+      throw new Error(`--version ${name}=${ref}: commit ${tree.commit.slice(0, 8)} has no ${service.config}`);
+    }
+    const label = fault ?? (tree ? `${ref} at ${tree.commit.slice(0, 8)}` : undefined);
+    const { stable, canary } = registered(cloudflare.server, worker, config.migrations?.at(-1)?.tag, label);
+    const pair = [
+      { id: stable, fault: undefined, tree: undefined },
+      { id: canary, fault, tree },
+    ];
     const stableName = `${worker}-v-${stable.slice(0, 8)}`;
-    const names = pair.map(({ id, fault: switched }) => {
+    const names = pair.map(({ id, fault: switched, tree: at }) => {
       const versionName = `${worker}-v-${id.slice(0, 8)}`;
-      let text = source.replace(/^name = ".*"$/m, `name = "${versionName}"`);
-      if (switched) text = text.replace(/^main = ".*"$/m, `main = "${TEST_ENTRY}"`);
+      const base = at?.folder ?? "";
+      let text = readFileSync(join(root, at ? join(base, service.config) : (result[index] ?? service.config)), "utf8");
+      text = text.replace(/^name = ".*"$/m, `name = "${versionName}"`);
+      // A commit's tree runs as the stack runs the current one: its test build when the stack's is.
+      const entry = switched || (at && testBuild && readFileSafe(join(root, base, folder, TEST_ENTRY)));
+      if (entry) text = text.replace(/^main = ".*"$/m, `main = "${TEST_ENTRY}"`);
+      // Its settings are the stack's (wrangler reads .dev.vars beside the config).
+      const devVars = readFileSafe(join(root, folder, ".dev.vars"));
+      if (at && devVars !== undefined) write(join(base, folder, ".dev.vars"), devVars);
       text = text.replace(
         /^\[vars\]$/m,
         `[vars]\nEDGEBANK_VERSION_ID = "${id}"${switched ? `\nEDGEBANK_CANARY_FAULT = "${switched}"` : ""}`,
@@ -108,14 +202,14 @@ export function secondVersions(
       // One namespace per Durable Object class, as on Cloudflare: the second version reaches the
       // first one's objects, so no object ever runs twice or keeps two storages.
       if (versionName !== stableName) text = withObjectsOf(text, stableName);
-      write(
-        join(folder, `.wrangler.version-${id.slice(0, 8)}.${process.pid}.toml`),
+      const path = write(
+        join(base, folder, `.wrangler.version-${id.slice(0, 8)}.${process.pid}.toml`),
         `# Generated by npm run dev --version; removed when it stops.\n${text}`,
       );
-      return { id, versionName };
+      return { id, versionName, path };
     });
-    result[index] = join(folder, `.wrangler.version-${pair[0]?.id.slice(0, 8)}.${process.pid}.toml`);
-    result = [...result, join(folder, `.wrangler.version-${pair[1]?.id.slice(0, 8)}.${process.pid}.toml`)];
+    result[index] = names[0]?.path ?? "";
+    result = [...result, names[1]?.path ?? ""];
     const router = [
       "# Generated by npm run dev --version: the local traffic router of one Worker; removed when it stops.",
       `name = "${worker}"`,
@@ -198,7 +292,7 @@ function registered(
   server: CloudflareApiServer,
   worker: string,
   migrationTag: string | undefined,
-  fault: string | undefined,
+  label: string | undefined,
 ): { stable: string; canary: string } {
   if (server.workers.has(worker)) {
     const versions = server.workers.versions(worker, 1, 100);
@@ -215,7 +309,7 @@ function registered(
   });
   const canary = server.workers.uploadVersion(
     worker,
-    { metadata: { annotations: { "workers/message": `${SECOND}${fault ? ` (${fault})` : ""}` } }, modules: [] },
+    { metadata: { annotations: { "workers/message": `${SECOND}${label ? ` (${label})` : ""}` } }, modules: [] },
     false,
   );
   return { stable: deployed.deployment_id, canary: canary.id };

@@ -6,7 +6,7 @@ import { type DevStack, gatewayRequest, session, startDevStack } from "./dev-sta
 
 /**
  * Rollouts of the transfers Worker on the whole stack, under steady load through the gateway:
- * `npm run dev -- --version transfers[=<fault>]` runs a second version beside the first behind
+ * `npm run dev -- --version transfers[=<fault>|<git ref>]` runs a second version beside the first behind
  * the local traffic router, which follows the deployments the rollout controller makes at the
  * Cloudflare API stand-in. Steps are seconds long here (the plan is the start's own).
  *
@@ -226,8 +226,9 @@ async function totalOf(stack: DevStack, people: Customer[]): Promise<bigint> {
 }
 
 describe("a rollout under load", () => {
-  it("takes a good version of transfers from 0 to 100 % with no failed request", async () => {
-    const stack = await startDevStack("rollout-good", { DATABASE_URL: SERVER }, ["--version", "transfers"]);
+  it("takes a good version of transfers, built from a commit's tree, from 0 to 100 % with no failed request", async () => {
+    // The second version is built from HEAD's own tree (`--version transfers=<git ref>`).
+    const stack = await startDevStack("rollout-good", { DATABASE_URL: SERVER }, ["--version", "transfers=HEAD"]);
     onTestFinished(() => stack.kill());
     const { canary } = await versionsOf(stack);
     await stack.waitForLine(/rollout probes: /, 90_000);

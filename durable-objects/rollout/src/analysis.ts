@@ -6,7 +6,7 @@ export interface VersionFigures {
   /** Answers with a 5xx status. */
   serverErrors: number;
   /** Per route: requests and latency percentiles in milliseconds. */
-  routes: Record<string, { requests: number; p95: number; p99: number }>;
+  routes: Record<string, { requests: number; p50: number; p95: number; p99: number }>;
   /** Transfers and payments that reached an outcome, and of them the completed ones. */
   settled: number;
   completed: number;
@@ -43,7 +43,7 @@ const percent = (value: number) => `${(value * 100).toFixed(2)} %`;
  * Judges the new version ("canary") against the stable one over one window. A broken money
  * invariant fails at once, however little traffic there was. Otherwise a canary that served
  * fewer than `minRequests` is Inconclusive (never promoted on silence); with enough traffic it
- * fails on its 5xx ratio, on a route's p95 or p99 (compared only where both versions served
+ * fails on its 5xx ratio, on a route's median, p95 or p99 (compared only where both versions served
  * enough of that route), or on its share of transfers and payments completed.
  */
 export function judge(figures: Figures, thresholds: Thresholds, minRequests: number): Analysis {
@@ -86,6 +86,7 @@ export function judge(figures: Figures, thresholds: Thresholds, minRequests: num
     if (!theirs || mine.requests < latency.minRouteRequests || theirs.requests < latency.minRouteRequests) continue;
     routesCompared += 1;
     for (const [name, maxRatio] of [
+      ["p50", latency.p50MaxRatio],
       ["p95", latency.p95MaxRatio],
       ["p99", latency.p99MaxRatio],
     ] as const) {

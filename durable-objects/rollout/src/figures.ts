@@ -37,7 +37,7 @@ function where(query: WindowQuery, metric: string, versioned = true): string {
 export function analysisQueries(query: WindowQuery) {
   return {
     statuses: `SELECT blob2 AS version, blob5 AS status_class, sum(_sample_interval) AS requests ${where(query, "http_request")} GROUP BY version, status_class FORMAT JSON`,
-    routes: `SELECT blob2 AS version, blob3 AS route, sum(_sample_interval) AS requests, quantileWeighted(0.95, double1, _sample_interval) AS p95, quantileWeighted(0.99, double1, _sample_interval) AS p99 ${where(query, "http_request")} GROUP BY version, route FORMAT JSON`,
+    routes: `SELECT blob2 AS version, blob3 AS route, sum(_sample_interval) AS requests, quantileWeighted(0.5, double1, _sample_interval) AS p50, quantileWeighted(0.95, double1, _sample_interval) AS p95, quantileWeighted(0.99, double1, _sample_interval) AS p99 ${where(query, "http_request")} GROUP BY version, route FORMAT JSON`,
     transfers: `SELECT blob2 AS version, blob5 AS status, sum(double1 * _sample_interval) AS flows ${where(query, "transfer_settled")} GROUP BY version, status FORMAT JSON`,
     payments: `SELECT blob2 AS version, blob5 AS status, sum(double1 * _sample_interval) AS flows ${where(query, "payment_settled")} GROUP BY version, status FORMAT JSON`,
     // Every service's flows, whichever version ran them: a step must not leave money stuck.
@@ -69,7 +69,12 @@ export function figuresFrom(
   for (const row of answers.routes) {
     const figures = versions[String(row.version)];
     if (!figures) continue;
-    figures.routes[String(row.route)] = { requests: number(row.requests), p95: number(row.p95), p99: number(row.p99) };
+    figures.routes[String(row.route)] = {
+      requests: number(row.requests),
+      p50: number(row.p50),
+      p95: number(row.p95),
+      p99: number(row.p99),
+    };
   }
   for (const row of [...answers.transfers, ...answers.payments]) {
     const figures = versions[String(row.version)];

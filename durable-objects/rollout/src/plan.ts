@@ -55,7 +55,13 @@ export const thresholdsSchema = z.object({
   latency: z.object({
     /** Requests each version must have served on a route for its percentiles to be compared. */
     minRouteRequests: z.number().int().min(1),
-    /** The new version's p95 (p99) of a route may be at most this many times the stable one's… */
+    /**
+     * The new version's median (p95, p99) of a route may be at most this many times the stable
+     * one's… The median sees a version slower on every request even over a few dozen answers,
+     * where the tail percentiles move with single answers. (Absent from rollouts started before
+     * it was judged: 1.25.)
+     */
+    p50MaxRatio: z.number().min(1).default(1.25),
     p95MaxRatio: z.number().min(1),
     p99MaxRatio: z.number().min(1),
     /** …unless it is less than this many milliseconds slower (noise on fast routes). */

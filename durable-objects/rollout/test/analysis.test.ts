@@ -12,8 +12,8 @@ const version = (overrides: Partial<VersionFigures> = {}): VersionFigures => ({
   requests: 1_000,
   serverErrors: 1,
   routes: {
-    "POST /v1/transfers": { requests: 400, p95: 120, p99: 250 },
-    "GET /v1/accounts/:id/balance": { requests: 600, p95: 20, p99: 40 },
+    "POST /v1/transfers": { requests: 400, p50: 60, p95: 120, p99: 250 },
+    "GET /v1/accounts/:id/balance": { requests: 600, p50: 10, p95: 20, p99: 40 },
   },
   settled: 400,
   completed: 380,
@@ -69,17 +69,29 @@ describe("a step's analysis", () => {
 
   it("fails on a route's latency only where both versions served enough of it, and beyond noise", () => {
     const slow = version().routes;
-    const routes = { ...slow, "POST /v1/transfers": { requests: 400, p95: 420, p99: 560 } };
+    const routes = { ...slow, "POST /v1/transfers": { requests: 400, p50: 60, p95: 420, p99: 560 } };
     expect(judge(figures({ routes }), thresholds, 200).reasons).toEqual([
       "POST /v1/transfers: p95 420 ms against 120 ms for the stable version (at most ×1.25, or 25 ms more)",
       "POST /v1/transfers: p99 560 ms against 250 ms for the stable version (at most ×1.5, or 25 ms more)",
     ]);
     // Twice as slow, but 20 ms slower: noise on a fast route.
-    const fast = { ...slow, "GET /v1/accounts/:id/balance": { requests: 600, p95: 40, p99: 60 } };
+    const fast = { ...slow, "GET /v1/accounts/:id/balance": { requests: 600, p50: 20, p95: 40, p99: 60 } };
     expect(judge(figures({ routes: fast }), thresholds, 200).verdict).toBe("Successful");
     // A route the new version served 10 times is not compared.
-    const rare = { ...slow, "POST /v1/transfers": { requests: 10, p95: 5_000, p99: 9_000 } };
+    const rare = { ...slow, "POST /v1/transfers": { requests: 10, p50: 4_000, p95: 5_000, p99: 9_000 } };
     expect(judge(figures({ routes: rare }), thresholds, 200).verdict).toBe("Successful");
+    // 300 ms slower on every request, against a stable version with a long tail: the tails
+    // hardly differ, the median does.
+    const tail = { requests: 400, p50: 60, p95: 1_500, p99: 2_500 };
+    const shifted = { requests: 400, p50: 360, p95: 1_800, p99: 2_800 };
+    const withTail: Figures = {
+      stable: version({ routes: { ...slow, "POST /v1/transfers": tail } }),
+      canary: version({ routes: { ...slow, "POST /v1/transfers": shifted } }),
+      invariants: healthy,
+    };
+    expect(judge(withTail, thresholds, 200).reasons).toEqual([
+      "POST /v1/transfers: p50 360 ms against 60 ms for the stable version (at most ×1.25, or 25 ms more)",
+    ]);
   });
 
   it("fails when fewer transfers and payments complete than on the stable version", () => {

@@ -57,7 +57,7 @@ describe("an analysis's figures from the Analytics Engine", () => {
     expect(figures.stable).toEqual({
       requests: 90,
       serverErrors: 0,
-      routes: { "POST /v1/transfers": { requests: 90, p95: 19, p99: 19 } },
+      routes: { "POST /v1/transfers": { requests: 90, p50: 14, p95: 19, p99: 19 } },
       settled: 2,
       completed: 1,
     });

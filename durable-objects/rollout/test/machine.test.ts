@@ -23,7 +23,7 @@ const plan: RolloutPlan = {
 };
 const thresholds: Thresholds = {
   errors: { maxRatio: 0.01, maxIncrease: 0.002 },
-  latency: { minRouteRequests: 50, p95MaxRatio: 1.25, p99MaxRatio: 1.5, minIncreaseMs: 25 },
+  latency: { minRouteRequests: 50, p50MaxRatio: 1.25, p95MaxRatio: 1.25, p99MaxRatio: 1.5, minIncreaseMs: 25 },
   business: { minSettled: 50, maxSuccessDrop: 0.02 },
 };
 const t0 = Date.UTC(2026, 11, 6, 10, 0, 0);

@@ -71,6 +71,15 @@ const probeGateway = async (request: Request) => {
     });
   }
   if (pathname === "/v1/transfers") return Response.json({ status: "COMPLETED" }, { status: 201 });
+  // The order probe: its order of the never-stocked probe product, cancelled for want of stock.
+  if (pathname === "/v1/orders" && request.method === "POST") {
+    const { lines } = (await request.json()) as { lines: { sku: string }[] };
+    return Response.json({ id: `ord_probe_${lines[0]?.sku}`, status: "PENDING" }, { status: 202 });
+  }
+  if (pathname.startsWith("/v1/orders/ord_probe_")) {
+    const sku = pathname.slice("/v1/orders/ord_probe_".length);
+    return Response.json({ status: "CANCELLED", reason: `out_of_stock:${sku}` });
+  }
   return Response.json({}, { status: 200 });
 };
 

@@ -61,6 +61,8 @@ const staff = (["operator", "auditor"] as const).map((role) => ({
 }));
 // The rollout controller's probe user: a customer whose two accounts the probes move a cent between.
 const probeUser = { email: "probe@edgebank.dev", password: devSecret(join(stateDir, "probe-password")) };
+// And the merchant listing the product their order probe orders (never in stock).
+const probeShop = { email: "probe-shop@edgebank.dev", password: devSecret(join(stateDir, "probe-shop-password")) };
 const stack = await startStack({
   port: Number(process.env.PORT ?? 8787),
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { pgliteDir: join(stateDir, "pglite") }),
@@ -110,8 +112,8 @@ try {
   log(`ready: every service reports ready (${Object.keys(body.services).join(", ")})`);
   const operator = staff.find((user) => user.role === "operator");
   if (operator) {
-    const probe = await prepareProbeUser(stack.url, probeUser, operator);
-    log(`rollout probes: ${probeUser.email} with accounts ${probe.accounts.join(", ")}`);
+    const probe = await prepareProbeUser(stack.url, probeUser, operator, probeShop);
+    log(`rollout probes: ${probeUser.email} with accounts ${probe.accounts.join(", ")}; probe product ${probe.sku}`);
   }
   log(`gateway: ${stack.url}   (try: curl ${stack.url}/health)`);
   log(`readiness of every service (operators, or the monitor's credential in ${healthProbeTokenFile}):`);

@@ -1,17 +1,21 @@
 /**
  * The rollout controller's probe user on a running stack: a customer with two EUR accounts, the
  * first holding a euro, so a new version's probes can sign in, read a balance and move a cent
- * back and forth (docs/delivery.md). Idempotent: every write carries a fixed Idempotency-Key,
+ * back and forth; and the probe product their order probe orders (`PROBE_SKU`, one cent, never
+ * in stock), listed by a probe shop, a merchant of its own (docs/delivery.md). Idempotent: every write carries a fixed Idempotency-Key,
  * so a restarted stack finds what an earlier start made. Its calls come from an address of their
  * own (TEST-NET-1): the gateway limits sign-ins per client address, and the developer's (or a
  * test's) budget on 127.0.0.1 stays whole.
  */
 const stackAddress = { "cf-connecting-ip": "192.0.2.254" };
+export const PROBE_SKU = "EDGEBANK-PROBE";
+
 export async function prepareProbeUser(
   gateway: string,
   probe: { email: string; password: string },
   operator: { email: string; password: string },
-): Promise<{ accounts: string[] }> {
+  shop: { email: string; password: string },
+): Promise<{ accounts: string[]; sku: string }> {
   const token = async (user: { email: string; password: string }) => {
     const response = await fetch(`${gateway}/v1/auth/token`, {
       method: "POST",
@@ -26,7 +30,7 @@ export async function prepareProbeUser(
     if (!response.ok) throw new Error(`sign-in of ${user.email}: ${response.status} ${await response.text()}`);
     return ((await response.json()) as { access_token: string }).access_token;
   };
-  const call = async (path: string, bearer: string, init: { body?: unknown; key?: string } = {}) => {
+  const call = async (path: string, bearer: string, init: { body?: unknown; key?: string; absent?: boolean } = {}) => {
     const response = await fetch(`${gateway}${path}`, {
       method: init.body === undefined ? "GET" : "POST",
       headers: {
@@ -37,6 +41,7 @@ export async function prepareProbeUser(
       },
       ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
     });
+    if (init.absent && response.status === 404) return undefined;
     if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
     return (await response.json()) as Record<string, unknown>;
   };
@@ -44,15 +49,33 @@ export async function prepareProbeUser(
   const accounts: string[] = [];
   for (const n of [1, 2]) {
     const account = await call("/v1/accounts", probeToken, { body: { currency: "EUR" }, key: `probe-account-${n}` });
-    accounts.push(String(account.id));
+    accounts.push(String(account?.id));
   }
   const [first] = accounts;
   const balance = await call(`/v1/accounts/${first}/balance`, probeToken);
-  if (BigInt(String(balance.available ?? "0")) < 100n) {
+  if (BigInt(String(balance?.available ?? "0")) < 100n) {
     await call("/v1/transfers/deposits", await token(operator), {
       body: { accountId: first, amount: "100", currency: "EUR", description: "rollout probes' float" },
       key: `probe-float-${first}`,
     });
   }
-  return { accounts };
+  if (!(await call(`/v1/products/${PROBE_SKU}`, probeToken, { absent: true }))) {
+    // The probe shop: a merchant account (registered once; a second registration is refused).
+    await fetch(`${gateway}/v1/auth/register`, {
+      method: "POST",
+      headers: { ...stackAddress, "content-type": "application/json" },
+      body: JSON.stringify({ email: shop.email, password: shop.password, accountType: "merchant" }),
+    });
+    const shopToken = await token(shop);
+    const till = await call("/v1/accounts", shopToken, { body: { currency: "EUR" }, key: "probe-shop-account" });
+    const merchant = await call("/v1/merchants", shopToken, {
+      body: { name: "edgebank rollout probes", accountId: till?.id },
+      key: "probe-shop-merchant",
+    });
+    await call("/v1/products", shopToken, {
+      body: { sku: PROBE_SKU, name: "Rollout probe (never in stock)", price: "1", merchantId: merchant?.id, stock: 0 },
+      key: "probe-shop-product",
+    });
+  }
+  return { accounts, sku: PROBE_SKU };
 }

@@ -69,7 +69,7 @@ const operator = () => testCaller(env, "operator");
 
 /** A short plan: probes, then 50 % and 100 %, each held a second and judged on 20 requests. */
 const plan = {
-  probes: ["sign_in", "balance", "transfer"],
+  probes: ["sign_in", "balance", "transfer", "order"],
   steps: [
     { percentage: 50, holdSeconds: 1, minRequests: 20 },
     { percentage: 100, holdSeconds: 1, minRequests: 20 },
@@ -121,7 +121,7 @@ describe("a rollout", () => {
 
     let view = await tick(started.id);
     expect(view).toMatchObject({ status: "STEPPING", canaryPercentage: 50 });
-    expect(view.history.find((entry) => entry.kind === "probes")?.detail).toBe("3 probe(s) passed");
+    expect(view.history.find((entry) => entry.kind === "probes")?.detail).toBe("4 probe(s) passed");
     expect(await deployment(worker)).toEqual([
       { version_id: stable, percentage: 50 },
       { version_id: canary, percentage: 50 },

@@ -6,7 +6,9 @@ import { z } from "zod";
  * The synthetic checks a new version passes at 0 % before any user reaches it: real requests
  * through the gateway, as the probe user (a customer with two EUR accounts, created once per
  * environment), each carrying `Cloudflare-Workers-Version-Overrides` so the Worker under
- * rollout answers with its new version.
+ * rollout answers with its new version. None moves money in the end: the transfer goes there
+ * and back, and the order is for the probe product (PROBE_SKU), kept out of stock, so it is
+ * placed, held for and cancelled for want of stock, its hold released.
  */
 const probeConfig = defineConfig(
   z.object({
@@ -14,8 +16,12 @@ const probeConfig = defineConfig(
     PROBE_USERNAME: z.string().min(1),
     PROBE_PASSWORD: z.string().min(1),
     PROBE_CLIENT_ID: z.string().min(1).default("edgebank-app"),
+    PROBE_SKU: z.string().min(1).default("EDGEBANK-PROBE"),
   }),
 );
+
+/** How long the order probe waits for its order's saga to end. */
+const ORDER_PROBE_WAIT_MS = 20_000;
 
 type Check = RolloutPlan["probes"][number];
 
@@ -101,9 +107,49 @@ export async function runProbes(env: object, state: RolloutState, checks: readon
         `transfers: ${statuses.join(", ")}`,
       );
     } else {
-      const response = await call("/v1/orders", { token: accessToken });
-      record(check, response.status === 200, `orders: ${response.status}`);
+      const outcome = await probeOrder(call, accessToken, from.id, parsed.PROBE_SKU, state.id);
+      record(check, outcome.ok, outcome.detail);
     }
   }
   return results;
+}
+
+type Call = (path: string, init?: RequestInit & { token?: string }) => Promise<Response>;
+
+/**
+ * One order of the out-of-stock probe product, followed to its end: placed (202), then cancelled
+ * by the saga with `out_of_stock:<sku>`. Any other end is a failure, named.
+ */
+async function probeOrder(
+  call: Call,
+  token: string,
+  payerAccountId: string,
+  sku: string,
+  rolloutId: string,
+): Promise<{ ok: boolean; detail: string }> {
+  const placed = await call("/v1/orders", {
+    method: "POST",
+    token,
+    headers: { "content-type": "application/json", "idempotency-key": `probe-${rolloutId}-${crypto.randomUUID()}` },
+    body: JSON.stringify({ payerAccountId, lines: [{ sku, quantity: 1 }] }),
+  });
+  if (placed.status !== 202) return { ok: false, detail: `order: ${placed.status}` };
+  const { id } = (await placed.json()) as { id: string };
+  const expected = `out_of_stock:${sku}`;
+  for (const deadline = Date.now() + ORDER_PROBE_WAIT_MS; Date.now() < deadline; ) {
+    const read = await call(`/v1/orders/${id}`, { token });
+    if (!read.ok) return { ok: false, detail: `order: 202, then ${read.status} reading it` };
+    const order = (await read.json()) as { status: string; reason?: string };
+    if (order.status === "CANCELLED" && order.reason === expected) {
+      return { ok: true, detail: `order: 202, CANCELLED ${expected}` };
+    }
+    if (order.status === "CONFIRMED" || order.status === "CANCELLED") {
+      return {
+        ok: false,
+        detail: `order: 202, ${order.status}${order.reason ? ` ${order.reason}` : ""} (expected CANCELLED ${expected}: ${sku} must stay out of stock)`,
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return { ok: false, detail: `order: 202, not ended within ${ORDER_PROBE_WAIT_MS / 1000} s` };
 }

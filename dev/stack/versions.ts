@@ -14,6 +14,7 @@ import { dirname, join, relative } from "node:path";
 import { callerOf } from "@edgebank/contracts";
 import { experimental_readRawConfig } from "wrangler";
 import { generatedMarker } from "../../deploy/config/render.ts";
+import { parseCanaryFault } from "../../durable-objects/flow/testing/canary-fault.ts";
 import type { CloudflareApiServer } from "../cloudflare-api/server.ts";
 import type { ServiceInfo } from "../services.ts";
 
@@ -56,7 +57,7 @@ export function parseVersionOption(value: string): SecondVersion {
   if (!service) throw new Error(`--version ${value}: name a service`);
   if (second === undefined || second === "") return { service };
   if (/^(5xx|latency):/.test(second)) {
-    if (!/^(5xx:(0(\.\d+)?|1)|latency:\d{1,5})$/.test(second)) {
+    if (!parseCanaryFault(second)) {
       throw new Error(
         `--version ${value}: a fault is 5xx:<share of transfers from 0 to 1> or latency:<milliseconds added to each transfer>`,
       );
@@ -177,6 +178,9 @@ export function secondVersions(
     if (tree && !readFileSafe(join(root, tree.folder, service.config))) {
       throw new Error(`--version ${name}=${ref}: commit ${tree.commit.slice(0, 8)} has no ${service.config}`);
     }
+    // A commit's tree runs with the stack's settings (wrangler reads .dev.vars beside the config).
+    const devVars = readFileSafe(join(root, folder, ".dev.vars"));
+    if (tree && devVars !== undefined) write(join(tree.folder, folder, ".dev.vars"), devVars);
     const label = fault ?? (tree ? `${ref} at ${tree.commit.slice(0, 8)}` : undefined);
     const { stable, canary } = registered(cloudflare.server, worker, config.migrations?.at(-1)?.tag, label);
     const pair = [
@@ -192,9 +196,6 @@ export function secondVersions(
       // A commit's tree runs as the stack runs the current one: its test build when the stack's is.
       const entry = switched || (at && testBuild && readFileSafe(join(root, base, folder, TEST_ENTRY)));
       if (entry) text = text.replace(/^main = ".*"$/m, `main = "${TEST_ENTRY}"`);
-      // Its settings are the stack's (wrangler reads .dev.vars beside the config).
-      const devVars = readFileSafe(join(root, folder, ".dev.vars"));
-      if (at && devVars !== undefined) write(join(base, folder, ".dev.vars"), devVars);
       text = text.replace(
         /^\[vars\]$/m,
         `[vars]\nEDGEBANK_VERSION_ID = "${id}"${switched ? `\nEDGEBANK_CANARY_FAULT = "${switched}"` : ""}`,

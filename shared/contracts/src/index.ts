@@ -49,5 +49,6 @@ export {
   type PaymentsService,
   paymentsContract,
 } from "./payments.ts";
+export { type Access, type PublicRoute, publicRouteOf, publicRoutes } from "./public-routes.ts";
 export { admit, type ContractRefusal, callerOf, type RpcContract, type RpcMethod } from "./rpc.ts";
 export { type DownstreamService, downstreamServices, type ServiceName, serviceNames } from "./services.ts";

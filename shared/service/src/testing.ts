@@ -1,3 +1,5 @@
+import type { DownstreamService } from "@edgebank/contracts";
+import { publicRouteOf, publicRoutes } from "@edgebank/contracts/public-routes";
 import { describe, expect, it } from "vitest";
 
 /** Calls the worker under test: a path on it and request options. */
@@ -8,12 +10,17 @@ async function problemOf(response: Response): Promise<Record<string, unknown>> {
   return (await response.json()) as Record<string, unknown>;
 }
 
+/** A service's own paths, never routed by the gateway: probes, its document, internal calls. */
+const ownPaths = /^\/(health|ready|openapi\.json)$|^\/internal\//;
+const httpMethods = new Set(["get", "put", "post", "delete", "patch", "head", "options"]);
+
 /**
  * What every data service must do from its first day, checked against the real worker inside
  * workerd with its real database: liveness, readiness (database and schema), RFC 9457 errors
- * for malformed JSON and unknown routes, and its OpenAPI document.
+ * for malformed JSON and unknown routes, and an OpenAPI document that agrees with the public
+ * routes (`@edgebank/contracts`) the gateway sends it.
  */
-export function describeServiceBasics(service: string, call: WorkerFetch): void {
+export function describeServiceBasics(service: DownstreamService, call: WorkerFetch): void {
   describe(`${service}: platform basics`, () => {
     it("reports liveness", async () => {
       const response = await call("/health");
@@ -57,6 +64,24 @@ export function describeServiceBasics(service: string, call: WorkerFetch): void 
       const document = (await response.json()) as { info: { title: string }; paths: Record<string, unknown> };
       expect(document.info.title).toBe(`edgebank ${service}`);
       expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(["/health", "/ready"]));
+    });
+
+    it("documents exactly the public routes the gateway sends it", async () => {
+      const document = (await (await call("/openapi.json")).json()) as { paths: Record<string, object> };
+      const operations = Object.entries(document.paths)
+        .filter(([path]) => !ownPaths.test(path))
+        .flatMap(([path, item]) =>
+          Object.keys(item)
+            .filter((method) => httpMethods.has(method))
+            .map((method) => ({ method: method.toUpperCase(), path })),
+        );
+      const unrouted = operations.filter(({ method, path }) => publicRouteOf(method, path)?.service !== service);
+      expect(unrouted, "documented operations the gateway does not route to this service").toEqual([]);
+      const routed = new Set(operations.map(({ method, path }) => publicRouteOf(method, path)));
+      const undocumented = publicRoutes
+        .filter((route) => route.service === service && !routed.has(route))
+        .map(({ method, path }) => `${method} ${path}`);
+      expect(undocumented, "public routes to this service with no documented operation").toEqual([]);
     });
   });
 }

@@ -6,8 +6,8 @@ import {
   type Principal,
   verifyAccessToken,
 } from "@edgebank/auth";
+import type { Access } from "@edgebank/contracts/public-routes";
 import type { GatewayConfig } from "./config.ts";
-import type { Access } from "./route-table.ts";
 
 let jwks: JwksCache | undefined;
 

@@ -1,11 +1,11 @@
 import type { Principal } from "@edgebank/auth";
+import type { PublicRoute } from "@edgebank/contracts/public-routes";
 import { type AppEnv, propagationHeaders } from "@edgebank/http";
 import { PolicyRegistry } from "@edgebank/resilience";
 import { withSpan } from "@edgebank/telemetry";
 import type { Context } from "hono";
 import type { GatewayConfig } from "./config.ts";
-import type { RouteRule } from "./route-table.ts";
-import { downstreams } from "./services.ts";
+import { bindingOf } from "./services.ts";
 
 const policies = new PolicyRegistry();
 
@@ -44,11 +44,11 @@ const overrideHeader = /^\s*[a-z][a-z0-9-]*="[0-9a-f-]{36}"(\s*,\s*[a-z][a-z0-9-
 export async function forward(
   c: Context<AppEnv>,
   config: GatewayConfig,
-  rule: RouteRule,
+  rule: PublicRoute,
   principal: Principal | undefined,
   body?: ArrayBuffer,
 ): Promise<Response> {
-  const service = downstreams.find((d) => d.binding === rule.binding)?.service ?? rule.binding.toLowerCase();
+  const { service } = rule;
   const url = new URL(c.req.url);
   return withSpan(
     `${c.req.method} ${service}`,
@@ -66,7 +66,7 @@ export async function forward(
         retry: { maxAttempts: 1 },
       });
       const response = await policy.execute((signal) =>
-        config[rule.binding].fetch(
+        config[bindingOf(service)].fetch(
           new Request(`https://${service}.internal${url.pathname}${url.search}`, {
             method: c.req.method,
             headers,

@@ -1,4 +1,5 @@
 import type { Principal } from "@edgebank/auth";
+import { type PublicRoute, publicRoutes } from "@edgebank/contracts/public-routes";
 import { AppError } from "@edgebank/errors";
 import type { AppEnv } from "@edgebank/http";
 import type { OpenAPIHono } from "@hono/zod-openapi";
@@ -14,14 +15,13 @@ import {
   rateLimitHeaders,
   tooManyRequests,
 } from "./rate-limit.ts";
-import { type RouteRule, routeTable } from "./route-table.ts";
 
 /**
  * One request through the edge: per-IP limit (credentials endpoints, public documents), token and scope check,
  * per-principal limit (the API), the Idempotency-Key fast path for money-moving POSTs, then
  * the service. Every answer carries the RateLimit headers of the limit it was counted in.
  */
-function handler(rule: RouteRule) {
+function handler(rule: PublicRoute) {
   return async function proxyRoute(c: Context<AppEnv>): Promise<Response> {
     const config = gatewayConfig(c.env);
     const log = c.get("log");
@@ -60,7 +60,7 @@ function handler(rule: RouteRule) {
   };
 }
 
-/** Registers every entry of the route table on the gateway's router. */
+/** Registers every public route (`@edgebank/contracts`) on the gateway's router. */
 export function registerRoutes(app: OpenAPIHono<AppEnv>): void {
-  for (const rule of routeTable) app.on(rule.method, rule.path, handler(rule));
+  for (const rule of publicRoutes) app.on(rule.method, rule.path, handler(rule));
 }

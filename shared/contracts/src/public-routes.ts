@@ -1,14 +1,15 @@
 import type { Scope } from "@edgebank/auth";
-import type { DownstreamBinding } from "./services.ts";
+import type { DownstreamService } from "./services.ts";
 
 /** Who may call a route: anyone, or a verified token holding at least one of the scopes. */
 export type Access = "public" | { anyOf: readonly Scope[] } | "authenticated";
 
-export interface RouteRule {
+export interface PublicRoute {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** A Hono path pattern. */
   path: string;
-  binding: DownstreamBinding;
+  /** The service that serves it. */
+  service: DownstreamService;
   access: Access;
   /**
    * Rate-limit class: `auth` (credentials endpoints, per client IP, strict), `public`
@@ -27,30 +28,31 @@ const write = (resource: string, ...also: Scope[]): Access => ({ anyOf: [`${reso
  * fitting scope); the owning service checks again and enforces ownership. A path missing from
  * this table is a 404 at the edge and never reaches a service.
  */
-export const routeTable: readonly RouteRule[] = [
+export const publicRoutes: readonly PublicRoute[] = [
   // Identity: the issuer's public documents and the OAuth endpoints.
-  { method: "GET", path: "/.well-known/jwks.json", binding: "AUTH", access: "public", limit: "public" },
-  { method: "GET", path: "/.well-known/openid-configuration", binding: "AUTH", access: "public", limit: "public" },
-  { method: "POST", path: "/v1/auth/register", binding: "AUTH", access: "public", limit: "auth" },
-  { method: "POST", path: "/v1/auth/token", binding: "AUTH", access: "public", limit: "auth" },
-  { method: "POST", path: "/v1/auth/revoke", binding: "AUTH", access: "public", limit: "auth" },
-  { method: "POST", path: "/v1/auth/logout", binding: "AUTH", access: "authenticated", limit: "api" },
-  { method: "GET", path: "/v1/auth/userinfo", binding: "AUTH", access: "authenticated", limit: "api" },
-  { method: "POST", path: "/v1/auth/clients", binding: "AUTH", access: { anyOf: ["operator"] }, limit: "api" },
+  { method: "GET", path: "/.well-known/jwks.json", service: "auth", access: "public", limit: "public" },
+  { method: "GET", path: "/.well-known/openid-configuration", service: "auth", access: "public", limit: "public" },
+  { method: "POST", path: "/v1/auth/register", service: "auth", access: "public", limit: "auth" },
+  { method: "POST", path: "/v1/auth/token", service: "auth", access: "public", limit: "auth" },
+  { method: "POST", path: "/v1/auth/revoke", service: "auth", access: "public", limit: "auth" },
+  { method: "POST", path: "/v1/auth/logout", service: "auth", access: "authenticated", limit: "api" },
+  { method: "GET", path: "/v1/auth/userinfo", service: "auth", access: "authenticated", limit: "api" },
+  { method: "POST", path: "/v1/auth/clients", service: "auth", access: { anyOf: ["operator"] }, limit: "api" },
+  { method: "GET", path: "/v1/auth/keys", service: "auth", access: { anyOf: ["operator"] }, limit: "api" },
   {
     method: "POST",
     path: "/v1/auth/keys/rotate",
-    binding: "AUTH",
+    service: "auth",
     access: { anyOf: ["operator"] },
     limit: "api",
   },
   // Accounts.
-  { method: "GET", path: "/v1/accounts", binding: "ACCOUNTS", access: read("accounts"), limit: "api" },
-  { method: "GET", path: "/v1/accounts/*", binding: "ACCOUNTS", access: read("accounts"), limit: "api" },
+  { method: "GET", path: "/v1/accounts", service: "accounts", access: read("accounts"), limit: "api" },
+  { method: "GET", path: "/v1/accounts/*", service: "accounts", access: read("accounts"), limit: "api" },
   {
     method: "POST",
     path: "/v1/accounts",
-    binding: "ACCOUNTS",
+    service: "accounts",
     access: write("accounts"),
     limit: "api",
     idempotent: true,
@@ -58,17 +60,17 @@ export const routeTable: readonly RouteRule[] = [
   {
     method: "POST",
     path: "/v1/accounts/*",
-    binding: "ACCOUNTS",
+    service: "accounts",
     access: write("accounts", "operator"),
     limit: "api",
   },
   // Transfers (deposits and withdrawals are operator transfers).
-  { method: "GET", path: "/v1/transfers", binding: "TRANSFERS", access: read("transfers"), limit: "api" },
-  { method: "GET", path: "/v1/transfers/*", binding: "TRANSFERS", access: read("transfers"), limit: "api" },
+  { method: "GET", path: "/v1/transfers", service: "transfers", access: read("transfers"), limit: "api" },
+  { method: "GET", path: "/v1/transfers/*", service: "transfers", access: read("transfers"), limit: "api" },
   {
     method: "POST",
     path: "/v1/transfers",
-    binding: "TRANSFERS",
+    service: "transfers",
     access: write("transfers", "operator"),
     limit: "api",
     idempotent: true,
@@ -76,7 +78,7 @@ export const routeTable: readonly RouteRule[] = [
   {
     method: "POST",
     path: "/v1/transfers/*",
-    binding: "TRANSFERS",
+    service: "transfers",
     access: { anyOf: ["operator"] },
     limit: "api",
   },
@@ -84,21 +86,21 @@ export const routeTable: readonly RouteRule[] = [
   {
     method: "GET",
     path: "/v1/payments",
-    binding: "PAYMENTS",
+    service: "payments",
     access: read("payments", "merchant:read"),
     limit: "api",
   },
   {
     method: "GET",
     path: "/v1/payments/*",
-    binding: "PAYMENTS",
+    service: "payments",
     access: read("payments", "merchant:read"),
     limit: "api",
   },
   {
     method: "POST",
     path: "/v1/payments",
-    binding: "PAYMENTS",
+    service: "payments",
     access: write("payments"),
     limit: "api",
     idempotent: true,
@@ -106,24 +108,24 @@ export const routeTable: readonly RouteRule[] = [
   {
     method: "POST",
     path: "/v1/payments/:id/refunds",
-    binding: "PAYMENTS",
+    service: "payments",
     access: write("payments", "operator"),
     limit: "api",
     idempotent: true,
   },
   // Merchants (registered by merchant users; any customer may look one up to pay it).
-  { method: "GET", path: "/v1/merchants", binding: "PAYMENTS", access: { anyOf: ["merchant:read"] }, limit: "api" },
+  { method: "GET", path: "/v1/merchants", service: "payments", access: { anyOf: ["merchant:read"] }, limit: "api" },
   {
     method: "GET",
     path: "/v1/merchants/*",
-    binding: "PAYMENTS",
+    service: "payments",
     access: read("payments", "merchant:read"),
     limit: "api",
   },
   {
     method: "POST",
     path: "/v1/merchants",
-    binding: "PAYMENTS",
+    service: "payments",
     access: { anyOf: ["merchant:write"] },
     limit: "api",
   },
@@ -131,14 +133,14 @@ export const routeTable: readonly RouteRule[] = [
   {
     method: "GET",
     path: "/v1/ledger/*",
-    binding: "LEDGER",
+    service: "ledger",
     access: read("accounts", "ledger:read"),
     limit: "api",
   },
   {
     method: "POST",
     path: "/v1/ledger/reconciliations",
-    binding: "LEDGER",
+    service: "ledger",
     access: { anyOf: ["auditor"] },
     limit: "api",
   },
@@ -146,7 +148,7 @@ export const routeTable: readonly RouteRule[] = [
   {
     method: "GET",
     path: "/v1/notifications",
-    binding: "NOTIFICATIONS",
+    service: "notifications",
     access: read("notifications"),
     limit: "api",
   },
@@ -154,47 +156,47 @@ export const routeTable: readonly RouteRule[] = [
   {
     method: "GET",
     path: "/v1/notifications/*",
-    binding: "NOTIFICATIONS",
+    service: "notifications",
     access: read("notifications", "operator"),
     limit: "api",
   },
   {
     method: "POST",
     path: "/v1/notifications/*",
-    binding: "NOTIFICATIONS",
+    service: "notifications",
     access: write("notifications", "operator"),
     limit: "api",
   },
-  { method: "GET", path: "/v1/webhooks", binding: "NOTIFICATIONS", access: read("notifications"), limit: "api" },
-  { method: "GET", path: "/v1/webhooks/*", binding: "NOTIFICATIONS", access: read("notifications"), limit: "api" },
+  { method: "GET", path: "/v1/webhooks", service: "notifications", access: read("notifications"), limit: "api" },
+  { method: "GET", path: "/v1/webhooks/*", service: "notifications", access: read("notifications"), limit: "api" },
   {
     method: "POST",
     path: "/v1/webhooks",
-    binding: "NOTIFICATIONS",
+    service: "notifications",
     access: write("notifications"),
     limit: "api",
   },
   {
     method: "POST",
     path: "/v1/webhooks/*",
-    binding: "NOTIFICATIONS",
+    service: "notifications",
     access: write("notifications"),
     limit: "api",
   },
   {
     method: "DELETE",
     path: "/v1/webhooks/*",
-    binding: "NOTIFICATIONS",
+    service: "notifications",
     access: write("notifications"),
     limit: "api",
   },
   // Operators' hold on each service's consumers (status, stop, start).
-  ...(["PAYMENTS", "INVENTORY", "ORDERS"] as const).flatMap((binding) =>
+  ...(["payments", "inventory", "orders"] as const).flatMap((service) =>
     (["GET", "POST"] as const).map(
-      (method): RouteRule => ({
+      (method): PublicRoute => ({
         method,
-        path: `/v1/operations/${binding.toLowerCase()}/*`,
-        binding,
+        path: `/v1/operations/${service}/*`,
+        service,
         access: { anyOf: ["operator"] },
         limit: "api",
       }),
@@ -204,57 +206,82 @@ export const routeTable: readonly RouteRule[] = [
   {
     method: "GET",
     path: "/v1/operations/rollouts",
-    binding: "DELIVERY",
+    service: "delivery",
     access: { anyOf: ["operator", "auditor"] },
     limit: "api",
   },
   {
     method: "GET",
     path: "/v1/operations/rollouts/*",
-    binding: "DELIVERY",
+    service: "delivery",
     access: { anyOf: ["operator", "auditor"] },
     limit: "api",
   },
   {
     method: "POST",
     path: "/v1/operations/rollouts",
-    binding: "DELIVERY",
+    service: "delivery",
     access: { anyOf: ["operator"] },
     limit: "api",
   },
   {
     method: "POST",
     path: "/v1/operations/rollouts/*",
-    binding: "DELIVERY",
+    service: "delivery",
     access: { anyOf: ["operator"] },
     limit: "api",
   },
   // Commerce.
-  { method: "GET", path: "/v1/orders", binding: "ORDERS", access: read("orders"), limit: "api" },
-  { method: "GET", path: "/v1/orders/*", binding: "ORDERS", access: read("orders"), limit: "api" },
+  { method: "GET", path: "/v1/orders", service: "orders", access: read("orders"), limit: "api" },
+  { method: "GET", path: "/v1/orders/*", service: "orders", access: read("orders"), limit: "api" },
   {
     method: "POST",
     path: "/v1/orders",
-    binding: "ORDERS",
+    service: "orders",
     access: write("orders"),
     limit: "api",
     idempotent: true,
   },
-  { method: "POST", path: "/v1/orders/:id/cancel", binding: "ORDERS", access: write("orders"), limit: "api" },
-  { method: "GET", path: "/v1/products", binding: "INVENTORY", access: "public", limit: "public" },
-  { method: "GET", path: "/v1/products/*", binding: "INVENTORY", access: "public", limit: "public" },
+  { method: "POST", path: "/v1/orders/:id/cancel", service: "orders", access: write("orders"), limit: "api" },
+  { method: "GET", path: "/v1/products", service: "inventory", access: "public", limit: "public" },
+  { method: "GET", path: "/v1/products/*", service: "inventory", access: "public", limit: "public" },
   {
     method: "POST",
     path: "/v1/products",
-    binding: "INVENTORY",
+    service: "inventory",
     access: { anyOf: ["merchant:write"] },
     limit: "api",
   },
   {
     method: "POST",
     path: "/v1/products/*",
-    binding: "INVENTORY",
+    service: "inventory",
     access: { anyOf: ["merchant:write"] },
     limit: "api",
   },
 ];
+
+/** A route's Hono pattern as a regular expression: `:name` is one segment, a trailing `*` the rest. */
+function patternOf(path: string): RegExp {
+  const source = path
+    .split("/")
+    .map((segment) => {
+      if (segment === "*") return ".+";
+      if (segment.startsWith(":")) return "[^/]+";
+      return segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    })
+    .join("/");
+  return new RegExp(`^${source}$`);
+}
+
+const patterns = new Map(publicRoutes.map((route) => [route, patternOf(route.path)]));
+
+/**
+ * The public route that serves `method` on `path`, the first that matches as the gateway's
+ * router would; OpenAPI path templates (`/v1/transfers/{id}`) are matched with a sample value.
+ */
+export function publicRouteOf(method: string, path: string): PublicRoute | undefined {
+  const concrete = path.replace(/\{[^}/]+\}/g, "sample");
+  const upper = method.toUpperCase();
+  return publicRoutes.find((route) => route.method === upper && patterns.get(route)?.test(concrete));
+}

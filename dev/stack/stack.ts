@@ -260,10 +260,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     // process alone, so stacks started side by side (the e2e files) never swap endpoints or
     // credentials. The services behind it read theirs from `.dev.vars`.
     const healthProbeToken = options.healthProbeToken ?? newKek();
+    // The environment's public base URL, locally the gateway's: the token issuer, and the base
+    // of every URL discovery and the API document name.
+    const publicUrl = `http://127.0.0.1:${options.port}`;
     const gatewayVars: Record<string, string> = {
       UPSTASH_REDIS_REST_URL: upstash.url,
       UPSTASH_REDIS_REST_TOKEN: upstash.token,
       HEALTH_PROBE_TOKEN: healthProbeToken,
+      TOKEN_ISSUER: publicUrl,
       OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
       ANALYTICS_ENGINE_SINK_URL: cloudflare.sinkUrl,
       SENTRY_DSN: sentryDsn,
@@ -294,6 +298,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       hyperdriveEnv[`CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_${service.dbBinding}`] = url;
       const removeServiceVars = writeDevVars(repositoryRoot, service.config, {
         DB_DRIVER: options.dbDriver,
+        TOKEN_ISSUER: publicUrl,
         OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
         ANALYTICS_ENGINE_SINK_URL: cloudflare.sinkUrl,
         SENTRY_DSN: sentryDsn,
@@ -371,7 +376,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     cleanups.push(stop);
     options.log(`wrangler dev started (process group ${wrangler.pid})`);
 
-    const url = `http://127.0.0.1:${options.port}`;
+    const url = publicUrl;
     if (options.crons ?? true) {
       // wrangler dev runs no Cron Triggers: the stack fires them, so what production sweeps by
       // cron (outboxes, key rotation, reconciliation, webhook retries) is swept locally too.

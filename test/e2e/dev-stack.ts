@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../dev/stack/ports.ts";
+import { validatingFetch } from "./api-contract.ts";
 
 /** The local stack started exactly as `npm run dev` starts it, with its own port, state and databases. */
 export interface DevStack {
@@ -40,7 +41,10 @@ export async function startDevStack(
   again?: string,
 ): Promise<DevStack> {
   const stateDir = again ?? mkdtempSync(join(tmpdir(), `edgebank-${label}-`));
-  const port = await freePort();
+  // A restart keeps its public URL, as an environment does: tokens issued before stay valid.
+  const portFile = join(stateDir, "gateway-port");
+  const port = again ? Number(readFileSync(portFile, "utf8")) : await freePort();
+  writeFileSync(portFile, String(port));
   const child = spawn(process.execPath, ["dev/stack/main.ts", ...args], {
     env: {
       ...process.env,
@@ -145,12 +149,12 @@ export async function session(
   ip = "192.0.2.10",
   accountType: "customer" | "merchant" = "customer",
 ): Promise<string> {
-  await fetch(`${url}/v1/auth/register`, {
+  await validatingFetch(`${url}/v1/auth/register`, {
     method: "POST",
     headers: { "content-type": "application/json", "cf-connecting-ip": ip },
     body: JSON.stringify({ email, password, accountType }),
   });
-  const login = await fetch(`${url}/v1/auth/token`, {
+  const login = await validatingFetch(`${url}/v1/auth/token`, {
     method: "POST",
     headers: { "cf-connecting-ip": ip },
     body: new URLSearchParams({ grant_type: "password", username: email, password, client_id: "edgebank-app" }),
@@ -163,14 +167,14 @@ export type ApiInit = RequestInit & { key?: string };
 
 /**
  * A request to the gateway at `baseUrl` as the holder of `token`: a JSON body gets its content
- * type, `key` becomes the Idempotency-Key.
+ * type, `key` becomes the Idempotency-Key. The answer is checked against the API document.
  */
 export function gatewayRequest(baseUrl: string, path: string, token: string, init: ApiInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("authorization", `Bearer ${token}`);
   if (init.body) headers.set("content-type", "application/json");
   if (init.key) headers.set("idempotency-key", init.key);
-  return fetch(`${baseUrl}${path}`, { ...init, headers });
+  return validatingFetch(`${baseUrl}${path}`, { ...init, headers });
 }
 
 /** The operation ids on an account's statement that belong to one flow (operation ids `<id>:<step>`), sorted. */

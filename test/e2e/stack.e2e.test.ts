@@ -1,6 +1,7 @@
 import { queryAnalyticsEngine } from "@edgebank/telemetry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevStack, session, startDevStack } from "./dev-stack.ts";
+import { describePublicApi } from "./public-api.ts";
 
 /**
  * Starts the local stack exactly as `npm run dev` does (same entry point, its own port, state
@@ -40,6 +41,8 @@ afterAll(async () => {
     await stack.kill();
   }
 }, 30_000);
+
+describePublicApi(() => stack);
 
 describe("npm run dev", () => {
   it("reports every service ready through the gateway, to operators only; liveness is public", async () => {
@@ -101,11 +104,6 @@ describe("npm run dev", () => {
     const problem = (await response.json()) as { code: string; requestId: string };
     expect(problem.code).toBe("not_found");
     expect(problem.requestId).toBe(response.headers.get("x-request-id"));
-  });
-
-  it("serves the gateway's OpenAPI document", async () => {
-    const document = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
-    expect(Object.keys(document.paths)).toContain("/health/all");
   });
 
   it("lets a new user register, log in, call an authenticated route, refresh, and be throttled", async () => {

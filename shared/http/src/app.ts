@@ -12,6 +12,8 @@ export interface CreateAppOptions {
   settings: (env: object) => HttpSettings;
   /** Whether JSON bodies are checked up front (services). The gateway streams bodies on instead. */
   parseJsonBodies?: boolean;
+  /** Whether `/openapi.json` serves this app's own routes (the gateway assembles its own). */
+  ownDocument?: boolean;
 }
 
 /**
@@ -35,9 +37,10 @@ export function createApp<E extends AppEnv>(options: CreateAppOptions): OpenAPIH
   if (options.parseJsonBodies ?? true) base.use(rejectMalformedJson());
   base.onError(handleError);
   base.notFound(handleNotFound);
-  base.doc31("/openapi.json", (c) => ({
-    openapi: "3.1.0",
-    info: { title: `edgebank ${options.service}`, version: options.settings(c.env).SERVICE_VERSION },
-  }));
+  if (options.ownDocument ?? true)
+    base.doc31("/openapi.json", (c) => ({
+      openapi: "3.1.0",
+      info: { title: `edgebank ${options.service}`, version: options.settings(c.env).SERVICE_VERSION },
+    }));
   return app;
 }

@@ -7,7 +7,8 @@ import { z } from "zod";
  */
 export const authConfig = defineConfig(
   z.object({
-    TOKEN_ISSUER: z.string().min(1),
+    /** The issuer: the environment's public base URL, the base of every URL discovery names. */
+    TOKEN_ISSUER: z.url().refine((url) => !url.endsWith("/"), "the issuer URL has no trailing slash"),
     TOKEN_AUDIENCE: z.string().min(1),
     ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
     REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(3600).default(2_592_000),

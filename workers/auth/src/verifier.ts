@@ -1,6 +1,7 @@
 import { JwksCache, type VerifyOptions } from "@edgebank/auth";
 import { withDatabase } from "@edgebank/db";
 import { authConfig } from "./config.ts";
+import { importKek } from "./domain/key-encryption.ts";
 import { publishedJwks } from "./domain/signing-keys.ts";
 import { serviceSettings } from "./service.ts";
 
@@ -13,7 +14,10 @@ let cache: JwksCache | undefined;
 export function verifier(env: object): Omit<VerifyOptions, "requiredScopes"> {
   const config = authConfig(env);
   cache ??= new JwksCache({
-    fetchJwks: () => withDatabase(serviceSettings(env), publishedJwks),
+    fetchJwks: async () => {
+      const kek = await importKek(config.SIGNING_KEY_KEK);
+      return withDatabase(serviceSettings(env), (db) => publishedJwks(db, kek));
+    },
     ttlMs: config.JWKS_TTL_SECONDS * 1000,
     unknownKidCooldownMs: Math.min(10_000, config.JWKS_TTL_SECONDS * 1000),
     maxStaleMs: 3_600_000,

@@ -1,7 +1,10 @@
 import { env } from "cloudflare:workers";
+import type { Database } from "@edgebank/db";
 import { sql } from "drizzle-orm";
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
+import { importKek } from "../src/domain/key-encryption.ts";
+import { publishedJwks } from "../src/domain/signing-keys.ts";
 import { runKeyMaintenance } from "../src/scheduled.ts";
 import {
   call,
@@ -30,12 +33,43 @@ describe("JWKS and discovery", () => {
     }
   });
 
-  it("describes the issuer", async () => {
+  it("publishes a current and a next key before anyone has signed in", async () => {
+    // On a database without keys, inside a transaction that is rolled back: other tests
+    // running beside this one keep the keys they sign with.
+    const rolledBack = new Error("rolled back");
+    const kek = await importKek(env.SIGNING_KEY_KEK);
+    const published = await withAuthDb((db) =>
+      db
+        .transaction(async (tx) => {
+          await tx.execute(sql`delete from auth.signing_keys`);
+          const first = await publishedJwks(tx as unknown as Database, kek);
+          const again = await publishedJwks(tx as unknown as Database, kek);
+          const statuses = await tx.execute(sql`select status from auth.signing_keys order by status`);
+          throw Object.assign(rolledBack, { first, again, statuses });
+        })
+        .then(
+          () => null,
+          (error: unknown) => (error === rolledBack ? rolledBack : Promise.reject(error)),
+        ),
+    );
+    const { first, again, statuses } = published as typeof rolledBack & {
+      first: { keys: Array<{ kid?: string }> };
+      again: { keys: Array<{ kid?: string }> };
+      statuses: Array<{ status: string }>;
+    };
+    expect(first.keys).toHaveLength(2);
+    expect(again.keys.map((key) => key.kid)).toEqual(first.keys.map((key) => key.kid));
+    expect([...statuses].map((row) => row.status)).toEqual(["current", "next"]);
+  });
+
+  it("describes the issuer with the public URLs clients call", async () => {
     const metadata = (await (await call("/.well-known/openid-configuration")).json()) as Record<string, unknown>;
     expect(metadata).toMatchObject({
       issuer: env.TOKEN_ISSUER,
-      jwks_uri: "https://auth.internal/.well-known/jwks.json",
-      token_endpoint: "https://auth.internal/v1/auth/token",
+      jwks_uri: `${env.TOKEN_ISSUER}/.well-known/jwks.json`,
+      token_endpoint: `${env.TOKEN_ISSUER}/v1/auth/token`,
+      userinfo_endpoint: `${env.TOKEN_ISSUER}/v1/auth/userinfo`,
+      revocation_endpoint: `${env.TOKEN_ISSUER}/v1/auth/revoke`,
       grant_types_supported: ["password", "refresh_token", "client_credentials"],
       access_token_signing_alg_values_supported: ["ES256"],
     });

@@ -1,5 +1,6 @@
 import { type AppEnv, createApp, registerHealth, withErrorReporting } from "@edgebank/http";
 import { cors } from "hono/cors";
+import { registerApiDocument } from "./api-document/route.ts";
 import { gatewayConfig } from "./config.ts";
 import { registerHealthAll } from "./health-all.ts";
 import { registerRoutes } from "./routes.ts";
@@ -8,7 +9,12 @@ import { registerRoutes } from "./routes.ts";
  * The public API gateway. Bodies are streamed through to services untouched (no JSON parsing
  * here); each service validates its own input and verifies the caller's token again.
  */
-const app = createApp<AppEnv>({ service: "gateway", settings: gatewayConfig, parseJsonBodies: false });
+const app = createApp<AppEnv>({
+  service: "gateway",
+  settings: gatewayConfig,
+  parseJsonBodies: false,
+  ownDocument: false,
+});
 
 // Browsers: an exact allow-list of origins; bearer tokens, never cookies, so no credentials.
 app.use(
@@ -33,5 +39,6 @@ app.use(
 registerHealth(app, { service: "gateway", settings: gatewayConfig, checks: {} });
 registerHealthAll(app);
 registerRoutes(app);
+registerApiDocument(app);
 
 export default withErrorReporting("gateway", { fetch: app.fetch } satisfies ExportedHandler<Env>);

@@ -292,3 +292,16 @@ describe("rate-limit classes", () => {
     expect(jwks.headers.get("ratelimit-policy")).toBe('"public";q=300;w=60');
   });
 });
+
+describe("the API document", () => {
+  it("is a 503 problem, not a partial document, when a service does not describe itself", async () => {
+    // The stand-in services echo every path, /openapi.json included: no document among them.
+    const response = await call("/openapi.json", { headers: { "cf-connecting-ip": "192.0.2.90" } });
+    expect(response.status).toBe(503);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    expect(response.headers.get("retry-after")).toBe("5");
+    const problem = (await response.json()) as { code: string; detail: string };
+    expect(problem.code).toBe("dependency_unavailable");
+    expect(problem.detail).toMatch(/incomplete: auth, accounts, .*delivery did not answer/);
+  });
+});

@@ -66,13 +66,24 @@ export async function ensureKeys(db: Database, kek: CryptoKey): Promise<void> {
   }
 }
 
-/** The published keys: next, current and previous (never retired ones). */
-export async function publishedJwks(db: Database): Promise<JSONWebKeySet> {
-  const rows = await db
-    .select({ publicJwk: signingKeys.publicJwk })
-    .from(signingKeys)
-    .where(inArray(signingKeys.status, [...PUBLISHED]))
-    .orderBy(signingKeys.createdAt);
+/**
+ * The published keys: next, current and previous (never retired ones). The first call on an
+ * empty database creates the current and next keys, so a resource server that fetches the
+ * set before anyone signed in caches keys, not an empty set.
+ */
+export async function publishedJwks(db: Database, kek: CryptoKey): Promise<JSONWebKeySet> {
+  const read = () =>
+    db
+      .select({ status: signingKeys.status, publicJwk: signingKeys.publicJwk })
+      .from(signingKeys)
+      .where(inArray(signingKeys.status, [...PUBLISHED]))
+      .orderBy(signingKeys.createdAt);
+  let rows = await read();
+  const has = (status: string) => rows.some((row) => row.status === status);
+  if (!has("current") || !has("next")) {
+    await ensureKeys(db, kek);
+    rows = await read();
+  }
   return { keys: rows.map((row) => row.publicJwk) as unknown as JSONWebKeySet["keys"] };
 }
 
@@ -163,7 +174,6 @@ export async function retireExpiredKeys(db: Database, now = new Date()): Promise
   return retired.map((row) => row.kid);
 }
 
-/** Whether the current key has signed for longer than the rotation interval. */
 /** How long the current signing key has been signing, in seconds (0 without one). */
 export async function currentKeyAgeSeconds(db: Database, now = new Date()): Promise<number> {
   const [row] = await db
@@ -173,6 +183,7 @@ export async function currentKeyAgeSeconds(db: Database, now = new Date()): Prom
   return row?.activatedAt ? Math.max(0, Math.floor((now.getTime() - row.activatedAt.getTime()) / 1000)) : 0;
 }
 
+/** Whether the current key has signed for longer than the rotation interval. */
 export async function rotationDue(db: Database, intervalSeconds: number, now = new Date()): Promise<boolean> {
   const [row] = await db
     .select({ activatedAt: signingKeys.activatedAt })

@@ -10,7 +10,7 @@ const registration = z
     password: z.string().min(12, "at least 12 characters").max(256),
     // Businesses sign up themselves (a merchant can register merchants and refund payments);
     // staff roles are never granted through this route.
-    accountType: z.enum(["customer", "merchant"]).default("customer"),
+    accountType: z.enum(["customer", "merchant"]).optional().describe("customer when left out"),
   })
   .openapi("Registration");
 
@@ -39,7 +39,7 @@ export function registerRegistration(app: OpenAPIHono<ServiceEnv>): void {
     if (password.trim().toLowerCase() === email.trim().toLowerCase()) {
       throw validationErrorFor("password", "must not be the email address");
     }
-    const user = await registerUser(c.var.db(), { email, password, role: accountType });
+    const user = await registerUser(c.var.db(), { email, password, role: accountType ?? "customer" });
     c.header("location", `/v1/auth/users/${user.id}`);
     return c.json(user, 201);
   });

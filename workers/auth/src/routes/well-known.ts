@@ -2,6 +2,7 @@ import { scopes } from "@edgebank/auth";
 import type { ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { authConfig } from "../config.ts";
+import { importKek } from "../domain/key-encryption.ts";
 import { publishedJwks } from "../domain/signing-keys.ts";
 
 const jwk = z.record(z.string(), z.unknown());
@@ -35,22 +36,24 @@ const discoveryRoute = createRoute({
  */
 export function registerWellKnown(app: OpenAPIHono<ServiceEnv>): void {
   app.openapi(jwksRoute, async (c) => {
-    const jwks = await publishedJwks(c.var.db());
+    const jwks = await publishedJwks(c.var.db(), await importKek(authConfig(c.env).SIGNING_KEY_KEK));
     c.header("cache-control", "public, max-age=300, stale-while-revalidate=60");
     return c.json({ keys: jwks.keys as Array<Record<string, unknown>> }, 200);
   });
 
   app.openapi(discoveryRoute, (c) => {
-    const { TOKEN_ISSUER } = authConfig(c.env);
-    const base = new URL(c.req.url).origin;
+    // The issuer is the environment's public base URL: every endpoint named here is one a
+    // client reaches through the gateway, never a service's internal host.
+    const issuer = authConfig(c.env).TOKEN_ISSUER;
     c.header("cache-control", "public, max-age=3600");
     return c.json(
       {
-        issuer: TOKEN_ISSUER,
-        jwks_uri: `${base}/.well-known/jwks.json`,
-        token_endpoint: `${base}/v1/auth/token`,
-        revocation_endpoint: `${base}/v1/auth/revoke`,
-        registration_endpoint: `${base}/v1/auth/register`,
+        issuer,
+        jwks_uri: `${issuer}/.well-known/jwks.json`,
+        token_endpoint: `${issuer}/v1/auth/token`,
+        userinfo_endpoint: `${issuer}/v1/auth/userinfo`,
+        revocation_endpoint: `${issuer}/v1/auth/revoke`,
+        registration_endpoint: `${issuer}/v1/auth/register`,
         grant_types_supported: ["password", "refresh_token", "client_credentials"],
         token_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post"],
         revocation_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post"],

@@ -73,7 +73,7 @@ const createProductRoute = createRoute({
               name: z.string().trim().min(1).max(140),
               price: z.string().regex(/^[1-9][0-9]{0,17}$/, "a positive whole number of minor units"),
               merchantId: z.string().refine((value) => isId("merchant", value), "not a merchant id"),
-              stock: z.number().int().min(0).max(1_000_000).default(0),
+              stock: z.number().int().min(0).max(1_000_000).optional().describe("Units in stock; 0 when left out"),
             })
             .strict(),
         },
@@ -123,7 +123,11 @@ export function registerProductRoutes(app: OpenAPIHono<ServiceEnv>): void {
   });
 
   authed.openapi(createProductRoute, async (c) => {
-    const row = await createProduct({ db: c.var.db(), env: c.env, principal: c.var.principal }, c.req.valid("json"));
+    const body = c.req.valid("json");
+    const row = await createProduct(
+      { db: c.var.db(), env: c.env, principal: c.var.principal },
+      { ...body, stock: body.stock ?? 0 },
+    );
     c.header("location", `/v1/products/${row.sku}`);
     return c.json(presentProduct(row), 201);
   });

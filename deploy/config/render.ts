@@ -60,6 +60,8 @@ export function environmentVars(base: BaseConfig, name: EnvironmentName, env: En
   set("ANALYTICS_ENGINE_SINK_URL", "");
   set("SENTRY_DSN", env.sentryDsn);
   set("TOKEN_ISSUER", env.publicBaseUrl);
+  // Apps sign in with the authorization code flow and PKCE; only the probes use passwords.
+  set("PASSWORD_GRANT_CLIENTS", "edgebank-probe");
   set("KAFKA_REST_URL", env.kafka.restUrl);
   set("KAFKA_CLUSTER_ID", env.kafka.clusterId);
   set("CORS_ORIGINS", env.corsOrigins.join(","));

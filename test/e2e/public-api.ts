@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createEdgebankClient, idempotencyKey, ProblemError, signInWithPassword, unwrap } from "@edgebank/client";
 import { publicRouteOf, publicRoutes } from "@edgebank/contracts/public-routes";
+import * as oidc from "openid-client";
 import { describe, expect, it } from "vitest";
 import { documentText, normalizeDocument } from "../../shared/client/scripts/document.ts";
 import { typesOf } from "../../shared/client/scripts/generate.ts";
@@ -116,6 +117,75 @@ export function describePublicApi(stack: () => DevStack): void {
       for (const [name, value] of endpoints) expect(String(value), name).toMatch(new RegExp(`^${base}/`));
       const jwks = (await (await validatingFetch(String(metadata.jwks_uri))).json()) as { keys: unknown[] };
       expect(jwks.keys.length).toBeGreaterThanOrEqual(2);
+    });
+
+    it("signs an app in with openid-client: discovery, code with PKCE, token, userinfo, refresh, revoke", async () => {
+      const base = stack().url;
+      const ip = { "cf-connecting-ip": "192.0.2.62" };
+      const email = `oidc.${Date.now()}@example.test`;
+      const password = "a passphrase for openid-client";
+      const registered = await validatingFetch(`${base}/v1/auth/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...ip },
+        body: JSON.stringify({ email, password }),
+      });
+      expect(registered.status).toBe(201);
+
+      // A local stack is served over http; a deployed issuer is https only.
+      const config = await oidc.discovery(
+        new URL(base),
+        "edgebank-app",
+        { id_token_signed_response_alg: "ES256" },
+        oidc.None(),
+        { execute: [oidc.allowInsecureRequests] },
+      );
+      // Its own client address for the token calls too: credentials endpoints are limited per IP.
+      config[oidc.customFetch] = (url, options) =>
+        fetch(url, { ...options, headers: { ...Object.fromEntries(new Headers(options.headers)), ...ip } });
+      const redirectUri = `${base}/app/callback`;
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const nonce = oidc.randomNonce();
+      const authorization = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: redirectUri,
+        scope: "openid accounts:read",
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: "S256",
+        state,
+        nonce,
+      });
+
+      // The browser's part: the sign-in page, then the form it posts.
+      const page = await validatingFetch(authorization, { headers: ip });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<form method="post" action="/v1/auth/authorize"');
+      const signedIn = await validatingFetch(`${base}/v1/auth/authorize`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", ...ip },
+        body: new URLSearchParams({ ...Object.fromEntries(authorization.searchParams), email, password }),
+        redirect: "manual",
+      });
+      expect(signedIn.status).toBe(303);
+      const callback = new URL(signedIn.headers.get("location") ?? "");
+      expect(`${callback.origin}${callback.pathname}`).toBe(redirectUri);
+
+      const tokens = await oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        expectedNonce: nonce,
+        idTokenExpected: true,
+      });
+      const claims = tokens.claims();
+      expect(claims).toMatchObject({ iss: base, aud: "edgebank-app", nonce });
+      const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, claims?.sub ?? "");
+      expect(userinfo).toMatchObject({ sub: claims?.sub, email, role: "customer" });
+
+      const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token ?? "");
+      expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+      await oidc.tokenRevocation(config, refreshed.refresh_token ?? "", { token_type_hint: "refresh_token" });
+      await expect(oidc.refreshTokenGrant(config, refreshed.refresh_token ?? "")).rejects.toMatchObject({
+        error: "invalid_grant",
+      });
     });
 
     it("is what the typed client calls: sign in, open an account, a refused transfer as a problem", async () => {

@@ -1192,6 +1192,189 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Authorization endpoint (authorization code with PKCE S256): the sign-in page
+         * @description Public clients (web and mobile apps) send the user here. An unknown client or an unregistered redirect URI is refused on the page itself; any other error is sent to the redirect URI as `error` with the `state`.
+         */
+        get: {
+            parameters: {
+                query: {
+                    response_type: "code";
+                    client_id: string;
+                    /** @description Exactly one of the client's registered redirect URIs */
+                    redirect_uri: string;
+                    /** @description BASE64URL(SHA-256(code_verifier)), 43 characters */
+                    code_challenge: string;
+                    code_challenge_method: "S256";
+                    /** @description `openid` for an ID token, and API scopes; default: all the role allows */
+                    scope?: string;
+                    state?: string;
+                    nonce?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The sign-in page */
+                200: {
+                    headers: {
+                        /** @description Remaining quota of the limit this request was counted in, e.g. `"api";r=599;t=60` */
+                        RateLimit?: string;
+                        /** @description The limit this request was counted in, e.g. `"api";q=600;w=60` */
+                        "RateLimit-Policy"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description An error sent back to the client's redirect URI */
+                303: {
+                    headers: {
+                        /** @description Remaining quota of the limit this request was counted in, e.g. `"api";r=599;t=60` */
+                        RateLimit?: string;
+                        /** @description The limit this request was counted in, e.g. `"api";q=600;w=60` */
+                        "RateLimit-Policy"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Unknown client or redirect URI: refused on the page */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description Rate limited (per client IP): wait Retry-After seconds */
+                429: {
+                    headers: {
+                        /** @description Remaining quota of the limit this request was counted in, e.g. `"api";r=599;t=60` */
+                        RateLimit?: string;
+                        /** @description The limit this request was counted in, e.g. `"api";q=600;w=60` */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the limit frees capacity */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Any other error, as an RFC 9457 problem document */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Sign in on the authorization page: a one-time code is sent to the redirect URI */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/x-www-form-urlencoded": {
+                        /** @enum {string} */
+                        response_type: "code";
+                        client_id: string;
+                        /** @description Exactly one of the client's registered redirect URIs */
+                        redirect_uri: string;
+                        /** @description BASE64URL(SHA-256(code_verifier)), 43 characters */
+                        code_challenge: string;
+                        /** @enum {string} */
+                        code_challenge_method: "S256";
+                        /** @description `openid` for an ID token, and API scopes; default: all the role allows */
+                        scope?: string;
+                        state?: string;
+                        nonce?: string;
+                        email: string;
+                        password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description To the redirect URI with `code`, `state` and `iss` (valid 60 s, once) */
+                303: {
+                    headers: {
+                        /** @description Remaining quota of the limit this request was counted in, e.g. `"api";r=599;t=60` */
+                        RateLimit?: string;
+                        /** @description The limit this request was counted in, e.g. `"api";q=600;w=60` */
+                        "RateLimit-Policy"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Unknown client or redirect URI: refused on the page */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description Wrong email or password (or the account is locked): the page again */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description Rate limited (per client IP): wait Retry-After seconds */
+                429: {
+                    headers: {
+                        /** @description Remaining quota of the limit this request was counted in, e.g. `"api";r=599;t=60` */
+                        RateLimit?: string;
+                        /** @description The limit this request was counted in, e.g. `"api";q=600;w=60` */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the limit frees capacity */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Any other error, as an RFC 9457 problem document */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/clients": {
         parameters: {
             query?: never;
@@ -1704,7 +1887,7 @@ export type paths = {
         get?: never;
         put?: never;
         /**
-         * OAuth 2.0 token endpoint: password, refresh_token and client_credentials grants
+         * OAuth 2.0 token endpoint: authorization_code (PKCE), refresh_token, client_credentials, password grants
          * @description Form-encoded (RFC 6749) or JSON. Errors are problem documents that also carry the OAuth `error` and `error_description` members.
          */
         post: {
@@ -1725,6 +1908,13 @@ export type paths = {
                         scope?: string;
                     } | {
                         /** @enum {string} */
+                        grant_type: "authorization_code";
+                        code: string;
+                        redirect_uri: string;
+                        client_id: string;
+                        code_verifier: string;
+                    } | {
+                        /** @enum {string} */
                         grant_type: "refresh_token";
                         refresh_token: string;
                         client_id: string;
@@ -1742,6 +1932,13 @@ export type paths = {
                         password: string;
                         client_id: string;
                         scope?: string;
+                    } | {
+                        /** @enum {string} */
+                        grant_type: "authorization_code";
+                        code: string;
+                        redirect_uri: string;
+                        client_id: string;
+                        code_verifier: string;
                     } | {
                         /** @enum {string} */
                         grant_type: "refresh_token";
@@ -6776,6 +6973,8 @@ export type components = {
             expires_in: number;
             refresh_token?: string;
             scope: string;
+            /** @description OpenID Connect ID token, when the scope asked for openid */
+            id_token?: string;
         };
         Transfer: {
             id: string;

@@ -33,6 +33,8 @@ export const publicRoutes: readonly PublicRoute[] = [
   { method: "GET", path: "/.well-known/jwks.json", service: "auth", access: "public", limit: "public" },
   { method: "GET", path: "/.well-known/openid-configuration", service: "auth", access: "public", limit: "public" },
   { method: "POST", path: "/v1/auth/register", service: "auth", access: "public", limit: "auth" },
+  { method: "GET", path: "/v1/auth/authorize", service: "auth", access: "public", limit: "auth" },
+  { method: "POST", path: "/v1/auth/authorize", service: "auth", access: "public", limit: "auth" },
   { method: "POST", path: "/v1/auth/token", service: "auth", access: "public", limit: "auth" },
   { method: "POST", path: "/v1/auth/revoke", service: "auth", access: "public", limit: "auth" },
   { method: "POST", path: "/v1/auth/logout", service: "auth", access: "authenticated", limit: "api" },

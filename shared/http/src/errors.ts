@@ -53,7 +53,21 @@ export function handleError(error: unknown, c: Context<AppEnv>): Response {
     // An expected operational state (dependency down, not ready): no stack, not an error.
     c.get("log")?.warn("request refused", { status: problem.status, code: problem.code, detail: problem.detail });
   }
-  return problemResponse(problem, { ...headers, "x-request-id": requestId });
+  const response = problemResponse(problem, { ...headers, "x-request-id": requestId });
+  // A client that accepts JSON and not problem documents (OAuth libraries: RFC 6749 §5.2
+  // errors are application/json) gets the same document labelled as plain JSON.
+  if (acceptsOnlyPlainJson(c.req.header("accept"))) response.headers.set("content-type", "application/json");
+  return response;
+}
+
+/** Whether an Accept header asks for application/json and admits neither problem+json nor a wildcard. */
+export function acceptsOnlyPlainJson(accept: string | undefined): boolean {
+  if (!accept) return false;
+  const ranges = accept.split(",").map((range) => range.split(";")[0]?.trim().toLowerCase() ?? "");
+  return (
+    ranges.includes("application/json") &&
+    !ranges.some((range) => range === "application/problem+json" || range === "*/*" || range === "application/*")
+  );
 }
 
 /** The not-found handler: a 404 problem naming the method and path that matched nothing. */

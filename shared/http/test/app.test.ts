@@ -45,6 +45,18 @@ async function problem(response: Response) {
 }
 
 describe("createApp", () => {
+  it("labels a problem as plain JSON for a client that accepts JSON only (OAuth libraries)", async () => {
+    const app = buildApp();
+    const plain = await app.request("/conflict", { headers: { accept: "application/json" } });
+    expect(plain.status).toBe(409);
+    expect(plain.headers.get("content-type")).toBe("application/json");
+    expect(await plain.json()).toMatchObject({ status: 409, code: "conflict", detail: "Already exists." });
+    for (const accept of ["application/problem+json, application/json", "application/json, */*;q=0.1", ""]) {
+      const response = await app.request("/conflict", { headers: accept ? { accept } : {} });
+      expect(response.headers.get("content-type"), accept).toBe("application/problem+json");
+    }
+  });
+
   it("writes one RED data point per request: route pattern, method, status class, duration, version id", async () => {
     const points: Array<{ indexes?: string[]; blobs?: string[]; doubles?: number[] }> = [];
     const env = {

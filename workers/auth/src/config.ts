@@ -10,6 +10,19 @@ export const authConfig = defineConfig(
     /** The issuer: the environment's public base URL, the base of every URL discovery names. */
     TOKEN_ISSUER: z.url().refine((url) => !url.endsWith("/"), "the issuer URL has no trailing slash"),
     TOKEN_AUDIENCE: z.string().min(1),
+    /**
+     * Clients allowed the password grant (comma-separated). Apps sign in with the authorization
+     * code flow and PKCE; production allows the password grant to the rollout probes' client only.
+     */
+    PASSWORD_GRANT_CLIENTS: z
+      .string()
+      .default("")
+      .transform((value) =>
+        value
+          .split(",")
+          .map((id) => id.trim())
+          .filter(Boolean),
+      ),
     ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
     REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(3600).default(2_592_000),
     /** How long a key signs before the rotation cron replaces it. */

@@ -70,7 +70,10 @@ describe("JWKS and discovery", () => {
       token_endpoint: `${env.TOKEN_ISSUER}/v1/auth/token`,
       userinfo_endpoint: `${env.TOKEN_ISSUER}/v1/auth/userinfo`,
       revocation_endpoint: `${env.TOKEN_ISSUER}/v1/auth/revoke`,
-      grant_types_supported: ["password", "refresh_token", "client_credentials"],
+      authorization_endpoint: `${env.TOKEN_ISSUER}/v1/auth/authorize`,
+      code_challenge_methods_supported: ["S256"],
+      response_types_supported: ["code"],
+      grant_types_supported: ["authorization_code", "refresh_token", "client_credentials", "password"],
       access_token_signing_alg_values_supported: ["ES256"],
     });
   });

@@ -52,6 +52,12 @@ export const clients = authSchema.table(
     secretHash: text("secret_hash"),
     /** Space-separated scopes a machine client may be granted. */
     scopes: text("scopes").notNull().default(""),
+    /**
+     * Where a public client may receive authorization codes, matched exactly (see
+     * domain/redirects.ts): absolute URIs, custom-scheme URIs of mobile apps, loopback URIs
+     * (any port, RFC 8252 §7.3), and paths on the environment's public base URL ("/app/callback").
+     */
+    redirectUris: text("redirect_uris").array().notNull().default(sql`'{}'::text[]`),
     ownerUserId: text("owner_user_id").references(() => users.id),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
@@ -87,6 +93,35 @@ export const refreshTokens = authSchema.table(
     revokeReason: text("revoke_reason"),
   },
   (t) => [uniqueIndex("refresh_tokens_hash_key").on(t.tokenHash), index("refresh_tokens_family_idx").on(t.familyId)],
+);
+
+/**
+ * One-time authorization codes (authorization code flow with PKCE), stored as SHA-256 hashes.
+ * A code is exchanged once within its minute; a second exchange revokes the refresh-token
+ * family the first one started (RFC 6749 §4.1.2).
+ */
+export const authorizationCodes = authSchema.table(
+  "authorization_codes",
+  {
+    codeHash: text("code_hash").primaryKey(),
+    clientId: text("client_id")
+      .notNull()
+      .references(() => clients.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    redirectUri: text("redirect_uri").notNull(),
+    codeChallenge: text("code_challenge").notNull(),
+    scope: text("scope").notNull(),
+    nonce: text("nonce"),
+    authTime: timestamp("auth_time", { withTimezone: true }).notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true }),
+    /** The refresh-token family the exchange started: revoked if the code is presented again. */
+    familyId: text("family_id"),
+  },
+  (t) => [index("authorization_codes_expires_idx").on(t.expiresAt)],
 );
 
 /**

@@ -87,7 +87,10 @@ export async function authenticateUser(db: Database, email: string, password: st
 }
 
 export async function findUser(db: Database, userId: string) {
-  const [row] = await db.select({ id: users.id, role: users.role }).from(users).where(eq(users.id, userId));
+  const [row] = await db
+    .select({ id: users.id, role: users.role, email: users.email })
+    .from(users)
+    .where(eq(users.id, userId));
   return row;
 }
 

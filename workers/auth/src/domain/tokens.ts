@@ -32,6 +32,30 @@ export async function signAccessToken(
   return { token, expiresIn: options.ttlSeconds };
 }
 
+/**
+ * An OpenID Connect ID token (Core §2): who signed in, for which client, when, with the
+ * client's nonce; signed with the same keys as access tokens, `typ` JWT.
+ */
+export async function signIdToken(
+  key: SigningKey,
+  claims: { subject: string; clientId: string; authTime: Date; nonce?: string | undefined; email: string },
+  options: { issuer: string; ttlSeconds: number },
+): Promise<string> {
+  return new SignJWT({
+    auth_time: Math.floor(claims.authTime.getTime() / 1000),
+    azp: claims.clientId,
+    email: claims.email,
+    ...(claims.nonce ? { nonce: claims.nonce } : {}),
+  })
+    .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: key.kid })
+    .setIssuer(options.issuer)
+    .setAudience(claims.clientId)
+    .setSubject(claims.subject)
+    .setIssuedAt()
+    .setExpirationTime(`${options.ttlSeconds}s`)
+    .sign(key.privateKey);
+}
+
 /** RFC 6749 §5.2: every refused grant looks the same to the client. */
 export function invalidGrant(description: string): AppError {
   return new AppError("bad_request", description, {
@@ -42,7 +66,7 @@ export function invalidGrant(description: string): AppError {
 /** Starts a new refresh-token family (a login on one device). Returns the opaque token. */
 export async function issueRefreshToken(
   db: Database,
-  input: { userId: string; clientId: string; scope: string; ttlSeconds: number; familyId?: string },
+  input: { userId: string; clientId: string; scope: string; ttlSeconds: number; familyId?: string | undefined },
 ): Promise<string> {
   const token = newSecret();
   await db.insert(refreshTokens).values({
@@ -116,11 +140,16 @@ export async function revokeRefreshToken(
     .from(refreshTokens)
     .where(eq(refreshTokens.tokenHash, hashSecret(token)));
   if (!row || (ownerId !== undefined && row.userId !== ownerId)) return false;
+  await revokeFamily(db, row.familyId, reason);
+  return true;
+}
+
+/** Revokes every live refresh token of one family (one sign-in on one device). */
+export async function revokeFamily(db: Database, familyId: string, reason: string): Promise<void> {
   await db
     .update(refreshTokens)
     .set({ revokedAt: new Date(), revokeReason: reason })
-    .where(and(eq(refreshTokens.familyId, row.familyId), isNull(refreshTokens.revokedAt)));
-  return true;
+    .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)));
 }
 
 /** Revokes every refresh token of a user (log out everywhere). */

@@ -1,13 +1,16 @@
 import { type Role, scopesByRole } from "@edgebank/auth";
 import { AppError, validationError } from "@edgebank/errors";
+import { newId } from "@edgebank/ids";
 import type { ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { authConfig } from "../config.ts";
+import { recordFamily, redeemCode } from "../domain/authorization.ts";
 import { authenticateClient, authenticateUser, findUser, narrowScope } from "../domain/identity.ts";
 import { importKek } from "../domain/key-encryption.ts";
+import { splitOpenId } from "../domain/scopes.ts";
 import { currentSigningKey } from "../domain/signing-keys.ts";
-import { issueRefreshToken, rotateRefreshToken, signAccessToken } from "../domain/tokens.ts";
+import { invalidGrant, issueRefreshToken, rotateRefreshToken, signAccessToken, signIdToken } from "../domain/tokens.ts";
 
 const tokenRequest = z.discriminatedUnion("grant_type", [
   z.object({
@@ -16,6 +19,13 @@ const tokenRequest = z.discriminatedUnion("grant_type", [
     password: z.string().min(1).max(1024),
     client_id: z.string().min(1).max(100),
     scope: z.string().max(1000).optional(),
+  }),
+  z.object({
+    grant_type: z.literal("authorization_code"),
+    code: z.string().min(1).max(200),
+    redirect_uri: z.string().min(1).max(2000),
+    client_id: z.string().min(1).max(100),
+    code_verifier: z.string().regex(/^[A-Za-z0-9._~-]{43,128}$/, "an RFC 7636 code verifier"),
   }),
   z.object({
     grant_type: z.literal("refresh_token"),
@@ -37,6 +47,7 @@ const tokenResponse = z
     expires_in: z.number().int(),
     refresh_token: z.string().optional(),
     scope: z.string(),
+    id_token: z.string().optional().describe("OpenID Connect ID token, when the scope asked for openid"),
   })
   .openapi("TokenResponse");
 
@@ -44,7 +55,7 @@ const route = createRoute({
   method: "post",
   path: "/v1/auth/token",
   tags: ["auth"],
-  summary: "OAuth 2.0 token endpoint: password, refresh_token and client_credentials grants",
+  summary: "OAuth 2.0 token endpoint: authorization_code (PKCE), refresh_token, client_credentials, password grants",
   description:
     "Form-encoded (RFC 6749) or JSON. Errors are problem documents that also carry the OAuth `error` and `error_description` members.",
   request: {
@@ -128,7 +139,56 @@ export function registerToken(app: OpenAPIHono<ServiceEnv>): void {
         extensions: { error: "unauthorized_client" },
       });
 
+    if (request.grant_type === "authorization_code") {
+      const grant = await redeemCode(db, {
+        code: request.code,
+        clientId: client.id,
+        redirectUri: request.redirect_uri,
+        codeVerifier: request.code_verifier,
+      });
+      const user = await findUser(db, grant.userId);
+      if (!user) throw invalidGrant("The authorization code is invalid, expired or already used.");
+      const { openid, apiScope } = splitOpenId(grant.scope);
+      const scope = narrowScope(scopesByRole[user.role as Role], apiScope || undefined);
+      const familyId = newId("tokenFamily");
+      const refreshToken = await issueRefreshToken(db, {
+        userId: user.id,
+        clientId: client.id,
+        scope,
+        ttlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+        familyId,
+      });
+      await recordFamily(db, grant.codeHash, familyId);
+      const { token, expiresIn } = await signAccessToken(
+        key,
+        { subject: user.id, clientId: client.id, scope },
+        options,
+      );
+      const idToken = openid
+        ? await signIdToken(
+            key,
+            { subject: user.id, clientId: client.id, authTime: grant.authTime, nonce: grant.nonce, email: user.email },
+            { issuer: config.TOKEN_ISSUER, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS },
+          )
+        : undefined;
+      return c.json(
+        {
+          access_token: token,
+          token_type: "Bearer" as const,
+          expires_in: expiresIn,
+          refresh_token: refreshToken,
+          scope: openid ? `openid ${scope}`.trim() : scope,
+          ...(idToken ? { id_token: idToken } : {}),
+        },
+        200,
+      );
+    }
+
     if (request.grant_type === "password") {
+      if (!config.PASSWORD_GRANT_CLIENTS.includes(client.id))
+        throw new AppError("bad_request", "This client signs in with the authorization code flow.", {
+          extensions: { error: "unauthorized_client" },
+        });
       const user = await authenticateUser(db, request.username, request.password);
       const scope = narrowScope(scopesByRole[user.role as Role], request.scope);
       const refreshToken = await issueRefreshToken(db, {

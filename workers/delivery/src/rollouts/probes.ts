@@ -15,7 +15,7 @@ const probeConfig = defineConfig(
     GATEWAY: z.custom<Fetcher>((value) => typeof (value as Fetcher | undefined)?.fetch === "function"),
     PROBE_USERNAME: z.string().min(1),
     PROBE_PASSWORD: z.string().min(1),
-    PROBE_CLIENT_ID: z.string().min(1).default("edgebank-app"),
+    PROBE_CLIENT_ID: z.string().min(1).default("edgebank-probe"),
     PROBE_SKU: z.string().min(1).default("EDGEBANK-PROBE"),
   }),
 );

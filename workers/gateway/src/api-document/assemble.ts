@@ -210,8 +210,15 @@ export function assembleDocument(
         oauth2: {
           type: "oauth2",
           description:
-            "Machine clients: client credentials. First-party test clients: the password grant (off in production).",
+            "Apps: authorization code with PKCE (S256). Machine clients: client credentials. " +
+            "First-party tests and the rollout probes: the password grant (probes only in production).",
           flows: {
+            authorizationCode: {
+              authorizationUrl: `${urls.baseUrl}/v1/auth/authorize`,
+              tokenUrl: `${urls.baseUrl}/v1/auth/token`,
+              refreshUrl: `${urls.baseUrl}/v1/auth/token`,
+              scopes: scopeDescriptions,
+            },
             clientCredentials: { tokenUrl: `${urls.baseUrl}/v1/auth/token`, scopes: scopeDescriptions },
             password: {
               tokenUrl: `${urls.baseUrl}/v1/auth/token`,

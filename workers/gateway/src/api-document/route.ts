@@ -26,7 +26,7 @@ const documentRoute = createRoute({
 
 /** How long an isolate keeps the assembled document: a new service version shows within a minute. */
 const CACHE_MS = 60_000;
-let cached: { at: number; document: Promise<OpenApiDocument> } | undefined;
+let cached: { at: number; document: OpenApiDocument } | undefined;
 
 async function serviceDocuments(c: Context<AppEnv>, config: GatewayConfig): Promise<ServiceDocument[]> {
   const results = await Promise.allSettled(
@@ -78,25 +78,23 @@ export function registerApiDocument(app: OpenAPIHono<AppEnv>): void {
     );
     if (!decision.allowed) throw tooManyRequests("public", decision);
     const now = Date.now();
+    // The finished document is kept, never a pending promise: a promise's I/O belongs to the
+    // request that started it, so other requests must not await it.
     if (!cached || now - cached.at > CACHE_MS) {
       const gateway = app.getOpenAPI31Document({
         openapi: "3.1.0",
         info: { title: "edgebank gateway", version: config.SERVICE_VERSION },
       });
-      const document = serviceDocuments(c, config).then((services) =>
-        assembleDocument(
-          gateway as OpenApiDocument,
-          services,
-          { baseUrl: config.TOKEN_ISSUER },
-          config.SERVICE_VERSION,
-        ),
+      const services = await serviceDocuments(c, config);
+      const document = assembleDocument(
+        gateway as OpenApiDocument,
+        services,
+        { baseUrl: config.TOKEN_ISSUER },
+        config.SERVICE_VERSION,
       );
       cached = { at: now, document };
-      document.catch(() => {
-        if (cached?.document === document) cached = undefined;
-      });
     }
-    const document = await cached.document;
+    const { document } = cached;
     for (const [name, value] of Object.entries(rateLimitHeaders("public", decision))) c.header(name, value);
     c.header("cache-control", "public, max-age=60");
     return c.json(document);

@@ -63,15 +63,8 @@ export async function unwrap<T>(
 /** A new Idempotency-Key: one per intent, reused when the same intent is sent again. */
 export const idempotencyKey = (): string => crypto.randomUUID();
 
-/** What the token endpoint answers. */
-export interface Tokens {
-  access_token: string;
-  token_type: "Bearer";
-  expires_in: number;
-  refresh_token?: string;
-  scope: string;
-  id_token?: string;
-}
+/** What the token endpoint answers (access and refresh tokens, an ID token for `openid`). */
+export type Tokens = Schemas["TokenResponse"];
 
 export interface TokenEndpoint {
   baseUrl: string;

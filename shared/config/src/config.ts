@@ -19,6 +19,17 @@ export const baseVars = z
 /** The string "true" or "false" from an env var, as a boolean. */
 export const booleanVar = z.enum(["true", "false"]).transform((value) => value === "true");
 
+/** A comma-separated env var as its trimmed, non-empty items ("" is the empty list). */
+export const listVar = z
+  .string()
+  .default("")
+  .transform((value) =>
+    value
+      .split(",")
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
 /** Schema of a binding that must be an object exposing the named members (a Hyperdrive, a Fetcher…). */
 export function bindingWith<const K extends string>(...members: K[]) {
   return z.custom<Record<K, unknown>>(

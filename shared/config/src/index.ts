@@ -1,1 +1,1 @@
-export { baseVars, bindingWith, booleanVar, defineConfig } from "./config.ts";
+export { baseVars, bindingWith, booleanVar, defineConfig, listVar } from "./config.ts";

@@ -1,11 +1,19 @@
 import { AppError } from "@edgebank/errors";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { baseVars, bindingWith, booleanVar, defineConfig } from "../src/index.ts";
+import { baseVars, bindingWith, booleanVar, defineConfig, listVar } from "../src/index.ts";
 
 afterEach(() => vi.restoreAllMocks());
 
 const schema = baseVars.extend({ DB: bindingWith("connectionString"), FLAG: booleanVar.default(false) });
+
+describe("listVar", () => {
+  it("reads a comma-separated var as trimmed, non-empty items; unset is the empty list", () => {
+    expect(listVar.parse(" edgebank-app, edgebank-probe ,,")).toEqual(["edgebank-app", "edgebank-probe"]);
+    expect(listVar.parse("")).toEqual([]);
+    expect(listVar.parse(undefined)).toEqual([]);
+  });
+});
 
 describe("defineConfig", () => {
   it("parses vars into typed values with defaults", () => {

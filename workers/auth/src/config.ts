@@ -1,4 +1,4 @@
-import { defineConfig } from "@edgebank/config";
+import { defineConfig, listVar } from "@edgebank/config";
 import { z } from "zod";
 
 /**
@@ -14,15 +14,7 @@ export const authConfig = defineConfig(
      * Clients allowed the password grant (comma-separated). Apps sign in with the authorization
      * code flow and PKCE; production allows the password grant to the rollout probes' client only.
      */
-    PASSWORD_GRANT_CLIENTS: z
-      .string()
-      .default("")
-      .transform((value) =>
-        value
-          .split(",")
-          .map((id) => id.trim())
-          .filter(Boolean),
-      ),
+    PASSWORD_GRANT_CLIENTS: listVar,
     ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
     REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(3600).default(2_592_000),
     /** How long a key signs before the rotation cron replaces it. */

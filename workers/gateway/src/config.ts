@@ -1,4 +1,4 @@
-import { baseVars, bindingWith, defineConfig } from "@edgebank/config";
+import { baseVars, bindingWith, defineConfig, listVar } from "@edgebank/config";
 import { z } from "zod";
 import { type DownstreamBinding, downstreams } from "./services.ts";
 
@@ -23,15 +23,7 @@ export const gatewayConfig = defineConfig(
     JWKS_TTL_SECONDS: z.coerce.number().int().positive().max(3600).default(300),
     JWKS_REFETCH_COOLDOWN_SECONDS: z.coerce.number().int().positive().max(3600).default(30),
     /** Comma-separated origins allowed by CORS (exact match); empty: no cross-origin access. */
-    CORS_ORIGINS: z
-      .string()
-      .default("")
-      .transform((value) =>
-        value
-          .split(",")
-          .map((origin) => origin.trim())
-          .filter(Boolean),
-      ),
+    CORS_ORIGINS: listVar,
     UPSTASH_REDIS_REST_URL: z.url(),
     UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
     /** Namespace of every key the gateway writes to Redis (environments may share a database). */

@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { runQuery, SqlError, type StoredPoint } from "./analytics-sql.ts";
+import { AssetsApi } from "./assets.ts";
 import { ApiError, WorkersApi } from "./workers.ts";
-import { routeWorkers } from "./workers-routes.ts";
+import { routeAssetUpload, routeWorkers } from "./workers-routes.ts";
 
 /**
  * The Cloudflare API as edgebank uses it, for development: the Workers scripts API of a deploy
@@ -34,6 +35,8 @@ export interface CloudflareApiServer {
   points: StoredPoint[];
   /** The Workers scripts of the account (tests read and seed them; the local router follows deployments). */
   workers: WorkersApi;
+  /** Static assets uploaded for Workers (tests read them). */
+  assets: AssetsApi;
   close(): Promise<void>;
 }
 
@@ -60,6 +63,7 @@ export async function startCloudflareApi(options: CloudflareApiOptions): Promise
   const points: StoredPoint[] = [];
   const maxPoints = options.maxPoints ?? 500_000;
   const workers = new WorkersApi(options.workersFile);
+  const assets = new AssetsApi();
   const server = createServer(async (request, response) => {
     const url = new URL(request.url ?? "/", "http://api");
     try {
@@ -102,12 +106,19 @@ export async function startCloudflareApi(options: CloudflareApiOptions): Promise
         }
       }
       const scripts = /^\/client\/v4\/accounts\/([^/]+)\/workers\/(.+)$/.exec(url.pathname);
+      // Asset buckets authenticate with their upload session's token, not the API token.
+      if (scripts?.[1] === options.accountId && scripts[2] === "assets/upload" && request.method === "POST") {
+        const answer = await routeAssetUpload(assets, request);
+        return response
+          .writeHead(answer.status, { "content-type": "application/json" })
+          .end(JSON.stringify({ success: true, errors: [], messages: [], result: answer.result }));
+      }
       if (scripts?.[1] && scripts[2]) {
         if (request.headers.authorization !== `Bearer ${options.token}`) {
           return failure(response, 401, 10_000, "Authentication error");
         }
         if (scripts[1] !== options.accountId) return failure(response, 403, 10_000, "Authentication error");
-        const answer = await routeWorkers(workers, request, scripts[2], url.searchParams);
+        const answer = await routeWorkers(workers, assets, request, scripts[2], url.searchParams);
         if (answer) {
           return response.writeHead(answer.status, { "content-type": "application/json" }).end(
             JSON.stringify({
@@ -134,6 +145,7 @@ export async function startCloudflareApi(options: CloudflareApiOptions): Promise
     sinkUrl: `${base}/dev/analytics-engine`,
     points,
     workers,
+    assets,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import type { AssetsApi } from "./assets.ts";
 import { ApiError, type WorkersApi } from "./workers.ts";
 
 /** An API answer: the v4 envelope's `result` (and `result_info` for paged lists). */
@@ -50,11 +51,32 @@ const json = async (request: IncomingMessage) => {
 };
 
 /**
+ * One bucket of an asset upload session (`POST …/workers/assets/upload?base64=true`):
+ * multipart, one part per file named by its hash, its content base64.
+ */
+export async function routeAssetUpload(assets: AssetsApi, request: IncomingMessage): Promise<Answer> {
+  const form = await new Request("http://upload", {
+    method: "POST",
+    headers: { "content-type": request.headers["content-type"] ?? "" },
+    body: new Uint8Array(await readBytes(request)),
+  })
+    .formData()
+    .catch(() => {
+      throw new ApiError(400, 10_001, "expected a multipart/form-data upload");
+    });
+  const parts: Array<{ hash: string; base64: string }> = [];
+  for (const [hash, part] of form.entries())
+    parts.push({ hash, base64: typeof part === "string" ? part : await part.text() });
+  return assets.upload(request.headers.authorization, parts);
+}
+
+/**
  * Routes `…/accounts/{account_id}/workers/<rest>` to the model; undefined when no route matches.
  * `rest` is the path after `workers/`.
  */
 export async function routeWorkers(
   api: WorkersApi,
+  assets: AssetsApi,
   request: IncomingMessage,
   rest: string,
   query: URLSearchParams,
@@ -67,9 +89,18 @@ export async function routeWorkers(
   if (parts[0] !== "scripts" || !parts[1]) return undefined;
   const name = parts[1];
   const [, , resource, id] = parts;
+  // A script or version with static assets names the completion token of their upload.
+  const withAssets = async () => {
+    const upload = await readUpload(request);
+    const token = upload.metadata.assets?.jwt;
+    if (token !== undefined) assets.claim(name, token);
+    return upload;
+  };
   switch (`${method} ${resource ?? ""}${id === undefined ? "" : "/:id"}`) {
     case "PUT ":
-      return ok(api.putScript(name, await readUpload(request)));
+      return ok(api.putScript(name, await withAssets()));
+    case "POST assets-upload-session":
+      return ok(assets.startSession(name, await json(request)));
     case "GET settings":
       return ok(api.settings(name));
     case "PATCH settings":
@@ -94,7 +125,7 @@ export async function routeWorkers(
     case "PUT secrets":
       return ok(api.putSecret(name, await json(request)));
     case "POST versions":
-      return ok(api.uploadVersion(name, await readUpload(request), query.get("bindings_inherit") === "strict"));
+      return ok(api.uploadVersion(name, await withAssets(), query.get("bindings_inherit") === "strict"));
     case "GET versions": {
       const page = Math.max(1, Number(query.get("page") ?? 1) || 1);
       const perPage = Math.min(100, Math.max(1, Number(query.get("per_page") ?? 10) || 10));

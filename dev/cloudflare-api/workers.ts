@@ -82,6 +82,8 @@ interface Upload {
     annotations?: Annotations;
     migrations?: { old_tag?: string; new_tag?: string; steps?: unknown[] };
     keep_bindings?: string[];
+    /** Static assets: the completion token of their upload session (assets.ts), and their config. */
+    assets?: { jwt?: string; config?: Record<string, unknown> };
   };
   modules: { name: string; bytes: number }[];
 }

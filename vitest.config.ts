@@ -185,7 +185,8 @@ function gatewayTestBindings(upstash: { url: string; token: string }) {
 }
 
 /** The services behind the gateway in its tests: stand-ins controlled through CONTROL. */
-const fakeServiceNames = dataServices.map((s) => s.name);
+// The services behind the gateway and the web app's Worker, each a stand-in in its tests.
+const fakeServiceNames = [...dataServices.map((s) => s.name), "web"];
 
 /** A project whose tests run inside workerd, with a wrangler config and Miniflare overrides. */
 function workerdProject(name: string, include: string, options: Parameters<typeof cloudflareTest>[0]) {

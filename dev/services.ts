@@ -23,4 +23,7 @@ export const dataServices = downstreamServices.map(
   }),
 );
 
-export const allServices: ServiceInfo[] = [gateway, ...dataServices];
+/** The web app's Worker: static files behind the gateway at /app; no database. */
+export const webApp: ServiceInfo = { name: "web", config: "workers/web/wrangler.toml" };
+
+export const allServices: ServiceInfo[] = [gateway, ...dataServices, webApp];

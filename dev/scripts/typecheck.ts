@@ -10,6 +10,7 @@ const projects = [
   "dev/tsconfig.json",
   "bench/fixtures/do-hop/tsconfig.json",
   "dev/traffic-router/tsconfig.json",
+  "workers/web/app/tsconfig.json",
   ...allServices.map((s) => `workers/${s.name}/tsconfig.json`),
 ];
 let failed = false;

@@ -116,6 +116,7 @@ try {
     log(`rollout probes: ${probeUser.email} with accounts ${probe.accounts.join(", ")}; probe product ${probe.sku}`);
   }
   log(`gateway: ${stack.url}   (try: curl ${stack.url}/health)`);
+  log(`web app: ${stack.url}/app/   API description: ${stack.url}/openapi.json`);
   log(`readiness of every service (operators, or the monitor's credential in ${healthProbeTokenFile}):`);
   log(`  curl -H "authorization: Bearer $(cat ${healthProbeTokenFile})" ${stack.url}/health/all`);
   // npm run trace reads the collector from here.

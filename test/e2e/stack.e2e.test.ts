@@ -2,6 +2,7 @@ import { queryAnalyticsEngine } from "@edgebank/telemetry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevStack, session, startDevStack } from "./dev-stack.ts";
 import { describePublicApi } from "./public-api.ts";
+import { describeWebApp } from "./web-app.ts";
 
 /**
  * Starts the local stack exactly as `npm run dev` does (same entry point, its own port, state
@@ -43,6 +44,7 @@ afterAll(async () => {
 }, 30_000);
 
 describePublicApi(() => stack);
+describeWebApp(() => stack);
 
 describe("npm run dev", () => {
   it("reports every service ready through the gateway, to operators only; liveness is public", async () => {

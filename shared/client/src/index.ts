@@ -96,6 +96,8 @@ export class Session {
   constructor(
     private readonly endpoint: TokenEndpoint,
     tokens: Tokens,
+    /** Called with every renewal: keep the new tokens where the old ones were kept. */
+    private readonly onRenew: (tokens: Tokens) => void = () => {},
     private readonly marginSeconds = 30,
   ) {
     this.#tokens = tokens;
@@ -119,6 +121,7 @@ export class Session {
       .then((tokens) => {
         this.#tokens = tokens;
         this.#expiresAt = Date.now() + tokens.expires_in * 1000;
+        this.onRenew(tokens);
         return tokens;
       })
       .finally(() => {

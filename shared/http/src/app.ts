@@ -31,6 +31,8 @@ export function createApp<E extends AppEnv>(options: CreateAppOptions): OpenAPIH
     secureHeaders({
       contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
       crossOriginResourcePolicy: "same-site",
+      // A page that brings its own policy (the web app's files) keeps it; everything else gets these.
+      overwrite: false,
     }),
   );
   base.use(limitBody(options.settings));

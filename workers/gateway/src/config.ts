@@ -41,6 +41,8 @@ export const gatewayConfig = defineConfig(
      */
     HEALTH_PROBE_TOKEN: z.string().min(32).optional(),
     ...bindings,
+    /** The web app's Worker (workers/web): its files at /app. */
+    WEB: serviceBinding,
   }),
 );
 

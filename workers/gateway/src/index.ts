@@ -4,6 +4,7 @@ import { registerApiDocument } from "./api-document/route.ts";
 import { gatewayConfig } from "./config.ts";
 import { registerHealthAll } from "./health-all.ts";
 import { registerRoutes } from "./routes.ts";
+import { registerWebApp } from "./web-app.ts";
 
 /**
  * The public API gateway. Bodies are streamed through to services untouched (no JSON parsing
@@ -40,5 +41,6 @@ registerHealth(app, { service: "gateway", settings: gatewayConfig, checks: {} })
 registerHealthAll(app);
 registerRoutes(app);
 registerApiDocument(app);
+registerWebApp(app);
 
 export default withErrorReporting("gateway", { fetch: app.fetch } satisfies ExportedHandler<Env>);

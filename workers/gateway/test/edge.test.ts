@@ -305,3 +305,15 @@ describe("the API document", () => {
     expect(problem.detail).toMatch(/incomplete: auth, accounts, .*delivery did not answer/);
   });
 });
+
+describe("the web app", () => {
+  it("serves /app from the web Worker without a token, and nothing but GET", async () => {
+    const page = await call("/app/accounts?tab=1");
+    expect(page.status).toBe(200);
+    expect(((await page.json()) as Echo).service).toBe("web");
+    const redirect = await call("/app", { redirect: "manual" });
+    expect(redirect.status).toBe(308);
+    expect(redirect.headers.get("location")).toBe("/app/");
+    expect((await call("/app/", { method: "POST" })).status).toBe(404);
+  });
+});

@@ -74,7 +74,11 @@ describe("authorization code with PKCE", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^text\/html/);
     expect(response.headers.get("cache-control")).toBe("no-store");
-    expect(response.headers.get("content-security-policy")).toContain("default-src 'none'");
+    const policy = response.headers.get("content-security-policy") ?? "";
+    expect(policy).toMatch(
+      /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+=*'; form-action 'self' https?:\/\/[^;]+;/,
+    );
+    expect(policy).toContain("frame-ancestors 'none'");
     const page = await response.text();
     expect(page).toContain('<html lang="en">');
     expect(page).toContain('<label for="email">Email</label>');

@@ -5,6 +5,43 @@ const escapeHtml = (value: string) =>
     (character) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[character] ?? character,
   );
 
+/** The pages' one stylesheet, inline and allowed by its hash (pageSecurityPolicy). */
+const style = `
+body { margin: 0; font-family: system-ui, sans-serif; color: #1b1f23; background: #f6f7f9; }
+main { max-width: 24rem; margin: 3rem auto; padding: 1.5rem; background: #fff; border: 1px solid #d8dde3; border-radius: 6px; }
+h1 { font-size: 1.4rem; margin-top: 0; }
+label { font-weight: 600; }
+input, button { font: inherit; width: 100%; box-sizing: border-box; padding: 0.45rem 0.5rem; margin-top: 0.25rem; }
+button { background: #0b3d91; color: #fff; border: 0; border-radius: 4px; cursor: pointer; }
+:focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }
+[role="alert"] { color: #a4001d; font-weight: 600; }
+`;
+
+let styleHash: Promise<string> | undefined;
+
+/**
+ * The Content-Security-Policy of the auth pages: nothing but their own inline stylesheet (by
+ * hash), forms posted to this origin and then sent on to `redirectTo` (browsers hold a form's
+ * redirect to form-action too), never framed.
+ */
+export async function pageSecurityPolicy(redirectTo?: string): Promise<string> {
+  styleHash ??= crypto.subtle
+    .digest("SHA-256", new TextEncoder().encode(style))
+    .then((digest) => btoa(String.fromCharCode(...new Uint8Array(digest))));
+  let target = "";
+  if (redirectTo) {
+    const url = new URL(redirectTo);
+    target = url.origin === "null" ? ` ${url.protocol}` : ` ${url.origin}`;
+  }
+  return [
+    "default-src 'none'",
+    `style-src 'sha256-${await styleHash}'`,
+    `form-action 'self'${target}`,
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
+
 /**
  * The sign-in page of the authorization code flow: one form, labelled fields in focus order,
  * the error announced to screen readers, no script. The authorization request travels in
@@ -29,6 +66,7 @@ export function signInPage(options: {
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <meta name="referrer" content="no-referrer">
     <title>Sign in to edgebank</title>
+    <style>${style}</style>
   </head>
   <body>
     <main>
@@ -57,7 +95,7 @@ export function signInPage(options: {
 export function refusalPage(message: string): string {
   return `<!doctype html>
 <html lang="en">
-  <head><meta charset="utf-8"><title>Sign-in request refused</title></head>
+  <head><meta charset="utf-8"><title>Sign-in request refused</title><style>${style}</style></head>
   <body><main><h1>This sign-in request cannot be served</h1><p role="alert">${escapeHtml(message)}</p></main></body>
 </html>
 `;

@@ -7,7 +7,7 @@ import { authConfig } from "../config.ts";
 import { findPublicClient, issueCode, type PublicClient, redirectAllowed } from "../domain/authorization.ts";
 import { authenticateUser } from "../domain/identity.ts";
 import { splitOpenId } from "../domain/scopes.ts";
-import { refusalPage, signInPage } from "../pages/sign-in.ts";
+import { pageSecurityPolicy, refusalPage, signInPage } from "../pages/sign-in.ts";
 
 /** The parameters of an authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1). */
 const names = [
@@ -111,8 +111,12 @@ function toClient(c: Context<ServiceEnv>, redirectUri: string, values: Record<st
 const pick = (source: Record<string, unknown>): Parameters =>
   Object.fromEntries(names.flatMap((name) => (typeof source[name] === "string" ? [[name, source[name]]] : [])));
 
-function answer(c: Context<ServiceEnv>, checked: Checked, state: string | undefined) {
+async function answer(c: Context<ServiceEnv>, checked: Checked, state: string | undefined) {
   c.header("cache-control", "no-store");
+  c.header(
+    "content-security-policy",
+    await pageSecurityPolicy(checked.kind === "refuse" ? undefined : checked.redirectUri),
+  );
   if (checked.kind === "refuse") return c.html(refusalPage(checked.message), 400);
   if (checked.kind === "error")
     return toClient(c, checked.redirectUri, { error: checked.error, error_description: checked.description, state });
@@ -128,7 +132,7 @@ export function registerAuthorize(app: OpenAPIHono<ServiceEnv>): void {
   app.get(showRoute.path, async (c) => {
     const parameters = pick(c.req.query());
     const checked = await check(c, parameters);
-    const refused = answer(c, checked, parameters.state);
+    const refused = await answer(c, checked, parameters.state);
     if (refused || checked.kind !== "ok") return refused;
     const carried = Object.fromEntries(Object.entries(parameters).filter(([, value]) => value !== undefined));
     return c.html(signInPage({ clientName: checked.client.name, parameters: carried as Record<string, string> }), 200);
@@ -139,7 +143,7 @@ export function registerAuthorize(app: OpenAPIHono<ServiceEnv>): void {
     const form = Object.fromEntries(new URLSearchParams(await c.req.text()));
     const parameters = pick(form);
     const checked = await check(c, parameters);
-    const refused = answer(c, checked, parameters.state);
+    const refused = await answer(c, checked, parameters.state);
     if (refused || checked.kind !== "ok") return refused;
     const email = form.email ?? "";
     const db = c.var.db();

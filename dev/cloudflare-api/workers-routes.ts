@@ -21,8 +21,9 @@ async function readBytes(request: IncomingMessage, limit = 64 * 1024 * 1024): Pr
 }
 
 /** A script upload as wrangler sends it: multipart, a `metadata` JSON part and one part per module. */
-async function readUpload(request: IncomingMessage) {
-  const form = await new Request("http://upload", {
+/** A multipart/form-data body, parsed. */
+async function readForm(request: IncomingMessage): Promise<FormData> {
+  return new Request("http://upload", {
     method: "POST",
     headers: { "content-type": request.headers["content-type"] ?? "" },
     body: new Uint8Array(await readBytes(request)),
@@ -31,6 +32,10 @@ async function readUpload(request: IncomingMessage) {
     .catch(() => {
       throw new ApiError(400, 10_001, "expected a multipart/form-data upload");
     });
+}
+
+async function readUpload(request: IncomingMessage) {
+  const form = await readForm(request);
   const metadata = form.get("metadata");
   if (metadata === null) throw new ApiError(400, 10_001, "the upload has no metadata part");
   const modules: { name: string; bytes: number }[] = [];
@@ -55,15 +60,7 @@ const json = async (request: IncomingMessage) => {
  * multipart, one part per file named by its hash, its content base64.
  */
 export async function routeAssetUpload(assets: AssetsApi, request: IncomingMessage): Promise<Answer> {
-  const form = await new Request("http://upload", {
-    method: "POST",
-    headers: { "content-type": request.headers["content-type"] ?? "" },
-    body: new Uint8Array(await readBytes(request)),
-  })
-    .formData()
-    .catch(() => {
-      throw new ApiError(400, 10_001, "expected a multipart/form-data upload");
-    });
+  const form = await readForm(request);
   const parts: Array<{ hash: string; base64: string }> = [];
   for (const [hash, part] of form.entries())
     parts.push({ hash, base64: typeof part === "string" ? part : await part.text() });

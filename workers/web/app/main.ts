@@ -102,8 +102,11 @@ function minorUnits(text: string): string | undefined {
   return units > 0n ? units.toString() : undefined;
 }
 
-async function accountsSection(api: EdgebankClient, onChange: () => void): Promise<HTMLElement> {
-  const { items } = await unwrap(api.GET("/v1/accounts"));
+async function accountsSection(
+  api: EdgebankClient,
+  items: Schemas["Account"][],
+  onChange: () => void,
+): Promise<HTMLElement> {
   const balances = await Promise.all(
     items.map((account) => unwrap(api.GET("/v1/accounts/{id}/balance", { params: { path: { id: account.id } } }))),
   );
@@ -219,8 +222,8 @@ async function home(session: Session): Promise<void> {
   });
   who.replaceChildren(h("span", {}, (me as { email?: string }).email ?? ""), signOut);
   const render = async () => {
-    const accounts = await accountsSection(api, render);
     const { items } = await unwrap(api.GET("/v1/accounts"));
+    const accounts = await accountsSection(api, items, render);
     main.replaceChildren(h("h1", {}, "Accounts"), accounts, transferSection(api, items, render));
   };
   await render();

@@ -56,7 +56,7 @@ export function describeWebApp(stack: () => DevStack): void {
       await page.goto(`${base}/app/`);
       await shot(page, "app-welcome");
       await page.getByRole("button", { name: "Sign in" }).click();
-      await expect.poll(() => new URL(page.url()).pathname).toBe("/v1/auth/authorize");
+      await expect.poll(() => new URL(page.url()).pathname, { timeout: 15_000 }).toBe("/v1/auth/authorize");
       await shot(page, "sign-in");
       await page.getByLabel("Email").fill(email);
       await page.getByLabel("Password").fill(password);
@@ -64,7 +64,9 @@ export function describeWebApp(stack: () => DevStack): void {
 
       await page.getByRole("heading", { name: "Accounts", exact: true }).waitFor();
       expect(new URL(page.url()).pathname).toBe("/app/");
-      await expect.poll(() => page.getByRole("navigation", { name: "Account" }).textContent()).toContain(email);
+      await expect
+        .poll(() => page.getByRole("navigation", { name: "Account" }).textContent(), { timeout: 15_000 })
+        .toContain(email);
       await page.getByRole("button", { name: "Open a EUR account" }).click();
       await page.getByRole("row").nth(1).waitFor();
       await page.getByRole("button", { name: "Open a EUR account" }).click();
@@ -79,7 +81,9 @@ export function describeWebApp(stack: () => DevStack): void {
       await page.getByLabel("Amount (EUR)").fill("12.50");
       await page.getByLabel("Description").fill("first try");
       await page.getByRole("button", { name: "Send" }).click();
-      await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/Refused: .*insufficient_funds/);
+      await expect
+        .poll(() => page.getByRole("alert").textContent(), { timeout: 15_000 })
+        .toMatch(/Refused: .*insufficient_funds/);
       await shot(page, "transfer-refused");
 
       // An operator deposits 100.00; after a reload the balance shows it and the transfer goes through.
@@ -92,17 +96,23 @@ export function describeWebApp(stack: () => DevStack): void {
       expect(deposit.status).toBe(201);
       await page.reload();
       await page.getByRole("heading", { name: "Accounts", exact: true }).waitFor();
-      await expect.poll(() => page.locator("tbody tr", { hasText: from }).textContent()).toContain("100.00");
+      await expect
+        .poll(() => page.locator("tbody tr", { hasText: from }).textContent(), { timeout: 15_000 })
+        .toContain("100.00");
       await page.getByLabel("From").selectOption(from);
       await page.getByLabel("To account").fill(to);
       await page.getByLabel("Amount (EUR)").fill("12.50");
       await page.getByLabel("Description").fill("rent");
       await page.getByRole("button", { name: "Send" }).click();
       await expect
-        .poll(() => page.locator("#transfer-outcome").textContent())
+        .poll(() => page.locator("#transfer-outcome").textContent(), { timeout: 15_000 })
         .toMatch(/^Transfer trf_\w+: completed\.$/);
-      await expect.poll(() => page.locator("tbody tr", { hasText: from }).textContent()).toContain("87.50");
-      await expect.poll(() => page.locator("tbody tr", { hasText: to }).textContent()).toContain("12.50");
+      await expect
+        .poll(() => page.locator("tbody tr", { hasText: from }).textContent(), { timeout: 15_000 })
+        .toContain("87.50");
+      await expect
+        .poll(() => page.locator("tbody tr", { hasText: to }).textContent(), { timeout: 15_000 })
+        .toContain("12.50");
       await shot(page, "transfer-sent");
 
       // Keyboard: the form is reachable in order, every field labelled.

@@ -154,14 +154,23 @@ async function accountsSection(
   );
 }
 
-function transferSection(api: EdgebankClient, accounts: Schemas["Account"][], onChange: () => void): HTMLElement {
+/**
+ * The transfer form. `notice` is the outcome of the transfer just sent: the page is drawn again
+ * with the new balances, and the outcome stays on it.
+ */
+function transferSection(
+  api: EdgebankClient,
+  accounts: Schemas["Account"][],
+  onChange: (notice: string) => void,
+  notice = "",
+): HTMLElement {
   const from = h("select", { id: "from", name: "from", required: "" });
   for (const account of accounts)
     from.append(h("option", { value: account.id }, `${account.name ?? "Account"} ${account.id}`));
   const to = h("input", { id: "to", name: "to", required: "", autocomplete: "off" });
   const amount = h("input", { id: "amount", name: "amount", required: "", inputmode: "decimal", placeholder: "12.50" });
   const description = h("input", { id: "description", name: "description", required: "", maxlength: "140" });
-  const outcome = h("p", { id: "transfer-outcome", role: "status" });
+  const outcome = h("p", { id: "transfer-outcome", role: "status" }, notice);
   const form = h(
     "form",
     { "aria-labelledby": "transfer-title" },
@@ -201,8 +210,7 @@ function transferSection(api: EdgebankClient, accounts: Schemas["Account"][], on
         }),
       );
       key = idempotencyKey();
-      show(`Transfer ${transfer.id}: ${transfer.status.toLowerCase()}.`, false);
-      onChange();
+      onChange(`Transfer ${transfer.id}: ${transfer.status.toLowerCase()}.`);
     } catch (error) {
       if (error instanceof ProblemError && error.status === 422) key = idempotencyKey();
       show(`Refused: ${describe(error)}`, true);
@@ -221,10 +229,10 @@ async function home(session: Session): Promise<void> {
     location.assign("/app/");
   });
   who.replaceChildren(h("span", {}, (me as { email?: string }).email ?? ""), signOut);
-  const render = async () => {
+  const render = async (notice?: string) => {
     const { items } = await unwrap(api.GET("/v1/accounts"));
-    const accounts = await accountsSection(api, items, render);
-    main.replaceChildren(h("h1", {}, "Accounts"), accounts, transferSection(api, items, render));
+    const accounts = await accountsSection(api, items, () => void render());
+    main.replaceChildren(h("h1", {}, "Accounts"), accounts, transferSection(api, items, render, notice));
   };
   await render();
 }

@@ -40,6 +40,24 @@ export async function startDevStack(
   /** The state folder of an earlier start of the same label, to start it again as it was left. */
   again?: string,
 ): Promise<DevStack> {
+  // The gateway's port is picked free, then bound by wrangler a few seconds later; a stack
+  // starting beside this one may take it in between. That start is abandoned and made again
+  // on another port (a restart keeps its port, so it is not retried).
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startOnce(label, env, args, again);
+    } catch (error) {
+      if (again || attempt >= 3 || !/Address already in use/.test(String(error))) throw error;
+    }
+  }
+}
+
+async function startOnce(
+  label: string,
+  env: Record<string, string>,
+  args: string[],
+  again: string | undefined,
+): Promise<DevStack> {
   const stateDir = again ?? mkdtempSync(join(tmpdir(), `edgebank-${label}-`));
   // A restart keeps its public URL, as an environment does: tokens issued before stay valid.
   const portFile = join(stateDir, "gateway-port");

@@ -765,7 +765,9 @@ export type paths = {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header: {
+                    "Idempotency-Key": string;
+                };
                 path: {
                     id: string;
                 };
@@ -851,7 +853,9 @@ export type paths = {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header: {
+                    "Idempotency-Key": string;
+                };
                 path: {
                     id: string;
                 };
@@ -943,7 +947,9 @@ export type paths = {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header: {
+                    "Idempotency-Key": string;
+                };
                 path: {
                     id: string;
                 };
@@ -1119,7 +1125,9 @@ export type paths = {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header: {
+                    "Idempotency-Key": string;
+                };
                 path: {
                     id: string;
                 };
@@ -3211,6 +3219,166 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/notifications/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's notifications as they happen, over a WebSocket (ticket from POST …/live/tickets)
+         * @description A WebSocket upgrade (RFC 6455). The server sends JSON messages: `{"type":"ready"}` once, then `{"type":"notification","notification":Notification}` for each new one. The client sends nothing but `ping` (answered `pong`). A stream carries only what is already in the inbox: after a reconnection, read `GET /v1/notifications` for what happened meanwhile.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description from POST /v1/notifications/live/tickets */
+                    ticket: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Switching protocols: the stream is open */
+                101: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not a WebSocket upgrade */
+                426: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (per client IP): wait Retry-After seconds */
+                429: {
+                    headers: {
+                        /** @description Remaining quota of the limit this request was counted in, e.g. `"api";r=599;t=60` */
+                        RateLimit?: string;
+                        /** @description The limit this request was counted in, e.g. `"api";q=600;w=60` */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the limit frees capacity */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Any other error, as an RFC 9457 problem document */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications/live/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A one-time ticket (30 s) that opens the caller's live notification stream
+         * @description Browsers cannot send a bearer token with a WebSocket, so the token buys a ticket here and the upgrade to `url` presents it. A ticket opens one stream, once.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A ticket and the stream's URL (with the ticket) */
+                201: {
+                    headers: {
+                        /** @description Remaining quota of the limit this request was counted in, e.g. `"api";r=599;t=60` */
+                        RateLimit?: string;
+                        /** @description The limit this request was counted in, e.g. `"api";q=600;w=60` */
+                        "RateLimit-Policy"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LiveTicket"];
+                    };
+                };
+                /** @description No valid access token (missing, expired, wrong issuer or audience) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The token lacks every scope this route accepts */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (per caller): wait Retry-After seconds */
+                429: {
+                    headers: {
+                        /** @description Remaining quota of the limit this request was counted in, e.g. `"api";r=599;t=60` */
+                        RateLimit?: string;
+                        /** @description The limit this request was counted in, e.g. `"api";q=600;w=60` */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the limit frees capacity */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Any other error, as an RFC 9457 problem document */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/operations/inventory/consumers": {
         parameters: {
             query?: never;
@@ -4308,7 +4476,9 @@ export type paths = {
         post: {
             parameters: {
                 query?: never;
-                header?: never;
+                header: {
+                    "Idempotency-Key": string;
+                };
                 path: {
                     id: string;
                     command: "pause" | "resume" | "promote" | "abort";
@@ -5935,7 +6105,7 @@ export type paths = {
             parameters: {
                 query?: never;
                 header: {
-                    "idempotency-key": string;
+                    "Idempotency-Key": string;
                 };
                 path?: never;
                 cookie?: never;
@@ -6044,7 +6214,7 @@ export type paths = {
             parameters: {
                 query?: never;
                 header: {
-                    "idempotency-key": string;
+                    "Idempotency-Key": string;
                 };
                 path?: never;
                 cookie?: never;
@@ -6785,6 +6955,13 @@ export type components = {
             service: string;
             version: string;
         };
+        LiveTicket: {
+            ticket: string;
+            /** @description wss:// (ws:// locally) URL of the stream, the ticket in its query */
+            url: string;
+            /** @description seconds */
+            expiresIn: number;
+        };
         Merchant: {
             id: string;
             name: string;
@@ -7043,6 +7220,7 @@ export type SchemaLedgerEntry = components['schemas']['LedgerEntry'];
 export type SchemaLedgerReconciliation = components['schemas']['LedgerReconciliation'];
 export type SchemaLedgerVerification = components['schemas']['LedgerVerification'];
 export type SchemaLiveness = components['schemas']['Liveness'];
+export type SchemaLiveTicket = components['schemas']['LiveTicket'];
 export type SchemaMerchant = components['schemas']['Merchant'];
 export type SchemaNotification = components['schemas']['Notification'];
 export type SchemaOrder = components['schemas']['Order'];

@@ -18,6 +18,8 @@ export interface PublicRoute {
   limit: "auth" | "public" | "api";
   /** Money-moving POST: an Idempotency-Key is required and replays are served from the cache. */
   idempotent?: boolean;
+  /** A WebSocket endpoint: the upgrade is passed on and the service's socket handed back. */
+  websocket?: boolean;
 }
 
 const read = (resource: string, ...also: Scope[]): Access => ({ anyOf: [`${resource}:read` as Scope, ...also] });
@@ -153,6 +155,23 @@ export const publicRoutes: readonly PublicRoute[] = [
     service: "notifications",
     access: read("notifications"),
     limit: "api",
+  },
+  // Live notifications: a token buys a one-time ticket, the ticket opens the WebSocket (browsers
+  // cannot send a bearer token with one; notifications checks the ticket).
+  {
+    method: "POST",
+    path: "/v1/notifications/live/tickets",
+    service: "notifications",
+    access: read("notifications"),
+    limit: "api",
+  },
+  {
+    method: "GET",
+    path: "/v1/notifications/live",
+    service: "notifications",
+    access: "public",
+    limit: "public",
+    websocket: true,
   },
   // Operators: dead letters and consumers (/v1/notifications/dead-letters, /consumers).
   {

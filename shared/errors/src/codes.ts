@@ -18,6 +18,8 @@ export const errorCodes = {
   /** A repeat of an Idempotency-Key whose first request has no final answer yet: retry later. */
   idempotency_in_progress: { status: 409, title: "Request still in progress" },
   unprocessable: { status: 422, title: "Unprocessable request" },
+  /** A WebSocket endpoint called without the upgrade. */
+  upgrade_required: { status: 426, title: "Upgrade required" },
   rate_limited: { status: 429, title: "Too many requests" },
   internal: { status: 500, title: "Internal server error" },
   not_ready: { status: 503, title: "Service not ready" },

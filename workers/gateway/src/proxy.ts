@@ -56,6 +56,8 @@ export async function forward(
     async (span) => {
       const headers = new Headers();
       for (const [name, value] of c.req.raw.headers) if (!dropped.has(name)) headers.set(name, value);
+      const upgrade = rule.websocket && c.req.header("upgrade")?.toLowerCase() === "websocket";
+      if (upgrade) headers.set("upgrade", "websocket");
       for (const [name, value] of Object.entries(propagationHeaders(c))) headers.set(name, value);
       if (principal) headers.set("cloudflare-workers-version-key", principal.subject);
       const overrides = c.req.header("cloudflare-workers-version-overrides");
@@ -78,6 +80,8 @@ export async function forward(
       );
       span?.setAttributes({ "http.response.status_code": response.status });
       // A fresh Response: the binding's headers are immutable and the gateway adds its own.
+      if (upgrade && response.webSocket)
+        return new Response(null, { status: 101, headers: response.headers, webSocket: response.webSocket });
       return new Response(response.body, response);
     },
   );

@@ -3,6 +3,7 @@ import { consumerConfig, EventConsumerDO, serviceConsumers } from "@edgebank/con
 import { withDatabase } from "@edgebank/db";
 import { createLogger, describeError, recordMetric } from "@edgebank/http";
 import { notifiedEvents, recordNotification } from "./domain/notifications.ts";
+import { publishLive } from "./live/publish.ts";
 import { config, notificationSettings, serviceSettings } from "./service.ts";
 import { deliverDue } from "./webhooks/delivery.ts";
 
@@ -86,13 +87,11 @@ const service = serviceConsumers({
   vars: config,
   settings: serviceSettings,
   specs: consumers,
-  // What this batch applied goes out now; retries are the cron's.
-  afterBatch: (env, events) =>
-    deliverWebhooks(
-      env,
-      "batch",
-      events.map((event) => event.id),
-    ),
+  // What this batch applied goes out now (webhook retries are the cron's), and to open apps.
+  afterBatch: async (env, events) => {
+    const ids = events.map((event) => event.id);
+    await Promise.all([deliverWebhooks(env, "batch", ids), publishLive(env as Env, ids)]);
+  },
 });
 
 /** Starts every consumer object (idempotent: one that runs keeps running). */

@@ -5,6 +5,8 @@ import {
   NotificationsConsumerDO as NotificationsConsumerDOClass,
   startConsumers,
 } from "./consumers.ts";
+import { NotificationStreamDO as NotificationStreamDOClass } from "./live/stream.ts";
+import { registerLiveRoutes } from "./routes/live.ts";
 import { registerNotificationRoutes } from "./routes/notifications.ts";
 import { registerWebhookRoutes } from "./routes/webhooks.ts";
 import { app, config } from "./service.ts";
@@ -14,12 +16,15 @@ import { app, config } from "./service.ts";
  * and topic, applying each event once through its inbox) into users' notification inboxes and
  * signed webhook deliveries, retried and logged; operators list and redrive dead letters.
  */
+registerLiveRoutes(app);
 registerNotificationRoutes(app);
 registerWebhookRoutes(app);
 
 /** NotificationsConsumerDO, reporting what its RPC methods and alarms throw. */
 export type NotificationsConsumerDO = NotificationsConsumerDOClass;
 export const NotificationsConsumerDO = reportingDurableObject("notifications", NotificationsConsumerDOClass);
+/** NotificationStreamDO: one user's live notification streams (WebSocket hibernation). */
+export const NotificationStreamDO = reportingDurableObject("notifications", NotificationStreamDOClass);
 
 const logger = (env: Env) => {
   const { SERVICE_VERSION, LOG_LEVEL } = config(env);

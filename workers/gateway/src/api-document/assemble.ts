@@ -110,10 +110,14 @@ const gatewayRules: Record<string, EdgeRule> = {
 
 /** The operation as clients see it through the gateway: who may call it, limits, errors. */
 function atTheEdge(operation: Operation, route: EdgeRule): Operation {
-  const parameters = (operation.parameters ?? []).filter(
-    (parameter) => !(parameter.in === "header" && parameter.name.toLowerCase() === "idempotency-key"),
-  );
+  const isKey = (parameter: Parameter) =>
+    parameter.in === "header" && parameter.name.toLowerCase() === "idempotency-key";
+  const own = operation.parameters?.find(isKey);
+  const parameters = (operation.parameters ?? []).filter((parameter) => !isKey(parameter));
+  // The edge's replay cache where the gateway keeps one; else a key the service asks for itself
+  // (an operator action's operation id), under its canonical name.
   if (route.idempotent) parameters.unshift(idempotencyKey);
+  else if (own) parameters.unshift({ ...own, name: "Idempotency-Key" });
   const responses: Record<string, Response> = {};
   for (const [status, response] of Object.entries(operation.responses ?? {})) {
     const success = /^[23]/.test(status);

@@ -29,6 +29,8 @@ export const notifications = notificationsSchema.table(
   (t) => [
     unique("notifications_user_event_uq").on(t.userId, t.eventId),
     index("notifications_user_idx").on(t.userId, t.id),
+    // What a consumer batch just recorded, read back to be sent live.
+    index("notifications_event_idx").on(t.eventId),
   ],
 );
 

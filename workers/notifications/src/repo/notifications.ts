@@ -1,8 +1,21 @@
 import type { Database } from "@edgebank/db";
-import { and, desc, eq, isNull, lt } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt } from "drizzle-orm";
 import { notifications } from "../db/schema.ts";
 
 export type NotificationRow = typeof notifications.$inferSelect;
+
+/** A notification as the API shows it (the inbox and the live stream alike). */
+export const presentNotification = (row: NotificationRow) => ({
+  id: row.id,
+  type: row.type,
+  eventId: row.eventId,
+  title: row.title,
+  body: row.body,
+  data: row.data,
+  createdAt: row.createdAt.toISOString(),
+  readAt: row.readAt?.toISOString() ?? null,
+});
+export type PresentedNotification = ReturnType<typeof presentNotification>;
 
 /** A user's notifications newest first; one row more than `limit` says there is a next page. */
 export function listNotifications(
@@ -37,4 +50,14 @@ export async function markNotificationRead(
     .where(and(owned, isNull(notifications.readAt)));
   const [row] = await db.select().from(notifications).where(owned);
   return row;
+}
+
+/** The notifications some events became, oldest first (what a batch just recorded). */
+export function notificationsOfEvents(db: Database, eventIds: readonly string[]): Promise<NotificationRow[]> {
+  if (eventIds.length === 0) return Promise.resolve([]);
+  return db
+    .select()
+    .from(notifications)
+    .where(inArray(notifications.eventId, [...eventIds]))
+    .orderBy(notifications.id);
 }

@@ -5,7 +5,7 @@ import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { consumerStatuses } from "../consumers.ts";
 import { listDeadLetters } from "../repo/dead-letters.ts";
-import { listNotifications, markNotificationRead, type NotificationRow } from "../repo/notifications.ts";
+import { listNotifications, markNotificationRead, presentNotification as present } from "../repo/notifications.ts";
 import { redrive } from "../services/dead-letters.ts";
 
 type AuthedEnv = ServiceEnv & { Variables: AuthVariables };
@@ -22,17 +22,6 @@ const notification = z
     readAt: z.string().nullable(),
   })
   .openapi("Notification");
-
-const present = (row: NotificationRow) => ({
-  id: row.id,
-  type: row.type,
-  eventId: row.eventId,
-  title: row.title,
-  body: row.body,
-  data: row.data,
-  createdAt: row.createdAt.toISOString(),
-  readAt: row.readAt?.toISOString() ?? null,
-});
 
 const notificationId = z.object({
   id: z

@@ -1,0 +1,1 @@
+CREATE INDEX "notifications_event_idx" ON "notifications"."notifications" USING btree ("event_id");

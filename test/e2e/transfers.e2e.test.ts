@@ -7,6 +7,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { flattenTrace, type TreeSpan } from "../../dev/otel-collector/tree.ts";
 import { verifyWebhook } from "../../workers/notifications/src/webhooks/signature.ts";
+import { describeConsole } from "./console.ts";
 import { type ApiInit, type DevStack, gatewayRequest, session, startDevStack, statementLinesOf } from "./dev-stack.ts";
 
 /**
@@ -103,6 +104,11 @@ async function waitForNotification(token: string, transferId: string): Promise<N
   }
   throw new Error(`no notification about ${transferId}`);
 }
+
+describeConsole(() => ({
+  stack,
+  databaseUrl: (service) => new URL(`/edgebank_e2e_transfers_${service}`, SERVER).toString(),
+}));
 
 describe("transfers through the gateway", () => {
   it("moves money between two customers, and records it once in the ledger", async () => {

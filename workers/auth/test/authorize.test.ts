@@ -2,10 +2,11 @@ import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
-import { call, form, PASSWORD, query, register, verifyWithPublishedKeys } from "./helpers.ts";
+import { call, form, PASSWORD, query, register, registerWithRole, verifyWithPublishedKeys } from "./helpers.ts";
 
 const WEB = { clientId: "edgebank-app", redirectUri: `${env.TOKEN_ISSUER}/app/callback` };
 const MOBILE = { clientId: "edgebank-mobile", redirectUri: "dev.edgebank.app:/oauth/callback" };
+const CONSOLE = { clientId: "edgebank-console", redirectUri: `${env.TOKEN_ISSUER}/console/callback` };
 
 function base64url(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes))
@@ -143,6 +144,27 @@ describe("authorization code with PKCE", () => {
       expect(response.headers.get("location")?.startsWith(`${redirectUri}?`)).toBe(true);
       expect((await exchange(client, location?.searchParams.get("code") ?? "", verifier)).status).toBe(200);
     }
+  });
+});
+
+describe("the operator console's sign-in", () => {
+  it("gives the console, which asks for no API scope, the signed-in role's scopes; only at its own callback", async () => {
+    for (const role of ["operator", "auditor"] as const) {
+      const { email } = await registerWithRole(role);
+      const { verifier, challenge } = await pkce();
+      const { response, location } = await signIn(authorizeParameters(CONSOLE, challenge, { scope: "openid" }), email);
+      expect(response.status, role).toBe(303);
+      expect(`${location?.origin}${location?.pathname}`).toBe(CONSOLE.redirectUri);
+      const tokens = (await (await exchange(CONSOLE, location?.searchParams.get("code") ?? "", verifier)).json()) as {
+        scope: string;
+      };
+      expect(tokens.scope.split(" "), role).toContain(role);
+    }
+    const { challenge } = await pkce();
+    const elsewhere = { ...CONSOLE, redirectUri: `${env.TOKEN_ISSUER}/app/callback` };
+    const refused = await call(`/v1/auth/authorize?${new URLSearchParams(authorizeParameters(elsewhere, challenge))}`);
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get("location")).toBeNull();
   });
 });
 

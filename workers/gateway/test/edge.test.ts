@@ -306,14 +306,17 @@ describe("the API document", () => {
   });
 });
 
-describe("the web app", () => {
-  it("serves /app from the web Worker without a token, and nothing but GET", async () => {
-    const page = await call("/app/accounts?tab=1");
-    expect(page.status).toBe(200);
-    expect(((await page.json()) as Echo).service).toBe("web");
-    const redirect = await call("/app", { redirect: "manual" });
-    expect(redirect.status).toBe(308);
-    expect(redirect.headers.get("location")).toBe("/app/");
-    expect((await call("/app/", { method: "POST" })).status).toBe(404);
-  });
+describe("the web pages", () => {
+  it.each(["/app", "/console", "/docs"])(
+    "serves %s from the web Worker without a token, and nothing but GET",
+    async (section) => {
+      const page = await call(`${section}/accounts?tab=1`);
+      expect(page.status).toBe(200);
+      expect(await page.json()).toMatchObject({ service: "web", path: `${section}/accounts`, query: "?tab=1" });
+      const redirect = await call(section, { redirect: "manual" });
+      expect(redirect.status).toBe(308);
+      expect(redirect.headers.get("location")).toBe(`${section}/`);
+      expect((await call(`${section}/`, { method: "POST" })).status).toBe(404);
+    },
+  );
 });

@@ -1,257 +1,102 @@
 /**
- * The customer web app: sign-in by authorization code with PKCE (a public client, no secret),
- * accounts and balances, opening an account, and transfers with their outcome or the reason
- * they were refused. Every call goes through @edgebank/client on the page's own origin.
+ * The customer web app: sign-in by authorization code with PKCE (a public client, no secret);
+ * accounts, balances and statements; transfers; paying merchants; the shop and its orders; and
+ * notifications as they happen. Every call goes through @edgebank/client on the page's own
+ * origin. Views are chosen by the URL's fragment (#/, #/accounts/<id>, #/pay, #/shop).
  */
-import {
-  createEdgebankClient,
-  type EdgebankClient,
-  idempotencyKey,
-  ProblemError,
-  type Schemas,
-  Session,
-  type Tokens,
-  unwrap,
-} from "@edgebank/client";
+import { createEdgebankClient, type EdgebankClient, unwrap } from "@edgebank/client";
+import { describe, h } from "../shared/dom.ts";
+import { notificationsPanel } from "../shared/notifications.ts";
+import { currentSession, forgetSession, type SignInClient, signIn, signOut } from "../shared/sign-in.ts";
+import { accountsView, statementView } from "./accounts.ts";
+import { payView } from "./pay.ts";
+import { shopView } from "./shop.ts";
 
-const CLIENT_ID = "edgebank-app";
-const baseUrl = location.origin;
-const redirectUri = `${baseUrl}/app/callback`;
-const endpoint = { baseUrl, clientId: CLIENT_ID };
+const client: SignInClient = {
+  clientId: "edgebank-app",
+  path: "/app",
+  scope:
+    "openid accounts:read accounts:write transfers:read transfers:write payments:read payments:write " +
+    "orders:read orders:write notifications:read notifications:write",
+};
 const main = document.querySelector("main") as HTMLElement;
 const who = document.querySelector("#who") as HTMLElement;
+const sections = document.querySelector("#sections") as HTMLElement;
+const aside = document.querySelector("#notifications") as HTMLElement;
 
-/** Builds an element: `h("button", { type: "submit" }, "Send")`. */
-function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attributes: Record<string, string> = {},
-  ...children: Array<Node | string>
-): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
-  element.append(...children);
-  return element;
-}
+type View = (api: EdgebankClient, redraw: (notice?: string) => void, notice?: string) => Promise<HTMLElement[]>;
 
-const base64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
-
-/** Sends the browser to the sign-in page with a fresh PKCE verifier, state and nonce. */
-async function signIn(): Promise<void> {
-  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
-  const challenge = base64url(
-    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
-  );
-  const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
-  sessionStorage.setItem("edgebank.pkce", JSON.stringify({ verifier, state }));
-  const url = new URL(`${baseUrl}/v1/auth/authorize`);
-  url.search = new URLSearchParams({
-    response_type: "code",
-    client_id: CLIENT_ID,
-    redirect_uri: redirectUri,
-    scope: "openid accounts:read accounts:write transfers:read transfers:write",
-    state,
-    nonce: base64url(crypto.getRandomValues(new Uint8Array(16))),
-    code_challenge: challenge,
-    code_challenge_method: "S256",
-  }).toString();
-  location.assign(url);
-}
-
-/** The callback: checks the state, exchanges the code with the verifier, keeps the tokens for this tab. */
-async function finishSignIn(): Promise<Tokens> {
-  const parameters = new URLSearchParams(location.search);
-  const pending = JSON.parse(sessionStorage.getItem("edgebank.pkce") ?? "{}") as { verifier?: string; state?: string };
-  sessionStorage.removeItem("edgebank.pkce");
-  if (parameters.get("error")) throw new Error(parameters.get("error_description") ?? "Sign-in was refused.");
-  if (!pending.verifier || parameters.get("state") !== pending.state)
-    throw new Error("This sign-in answer does not belong to this tab: sign in again.");
-  const response = await fetch(`${baseUrl}/v1/auth/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "authorization_code",
-      code: parameters.get("code") ?? "",
-      redirect_uri: redirectUri,
-      client_id: CLIENT_ID,
-      code_verifier: pending.verifier,
-    }),
-  });
-  const tokens = (await response.json()) as Tokens;
-  if (!response.ok) throw new Error("The sign-in could not be completed: sign in again.");
-  history.replaceState(null, "", "/app/");
-  return tokens;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof ProblemError) {
-    const reason = (error.problem as { reason?: unknown }).reason;
-    return `${error.problem.detail}${typeof reason === "string" ? ` (${reason})` : ""}`;
+/** The view of the current fragment. */
+function viewOf(fragment: string): View {
+  const statement = /^#\/accounts\/([A-Za-z0-9_]+)$/.exec(fragment);
+  if (statement?.[1]) {
+    const id = statement[1];
+    return (api) => statementView(api, id);
   }
-  return error instanceof Error ? error.message : "Something went wrong.";
+  if (fragment === "#/pay") return payView;
+  if (fragment === "#/shop") return shopView;
+  return accountsView;
 }
 
-/** "12.50" in a currency with two decimals, as minor units ("1250"); undefined if not an amount. */
-function minorUnits(text: string): string | undefined {
-  const match = /^(\d{1,15})(?:[.,](\d{1,2}))?$/.exec(text.trim());
-  if (!match) return undefined;
-  const units = BigInt(match[1] ?? "0") * 100n + BigInt((match[2] ?? "").padEnd(2, "0"));
-  return units > 0n ? units.toString() : undefined;
-}
-
-async function accountsSection(
-  api: EdgebankClient,
-  items: Schemas["Account"][],
-  onChange: () => void,
-): Promise<HTMLElement> {
-  const balances = await Promise.all(
-    items.map((account) => unwrap(api.GET("/v1/accounts/{id}/balance", { params: { path: { id: account.id } } }))),
-  );
-  const rows = items.map((account, index) =>
-    h(
-      "tr",
-      {},
-      h("td", {}, account.name ?? "Account"),
-      h("td", {}, h("code", {}, account.id)),
-      h("td", { class: "amount" }, `${balances[index]?.formatted.available ?? "?"}`),
-    ),
-  );
-  const status = h("p", { role: "status" });
-  const open = h("button", { type: "button" }, "Open a EUR account");
-  open.addEventListener("click", async () => {
-    open.disabled = true;
-    try {
-      await unwrap(
-        api.POST("/v1/accounts", {
-          params: { header: { "Idempotency-Key": idempotencyKey() } },
-          body: { currency: "EUR" },
-        }),
-      );
-      onChange();
-    } catch (error) {
-      status.setAttribute("role", "alert");
-      status.textContent = describe(error);
-      open.disabled = false;
-    }
-  });
-  return h(
-    "section",
-    { "aria-labelledby": "accounts-title" },
-    h("h2", { id: "accounts-title" }, "Your accounts"),
-    items.length === 0
-      ? h("p", {}, "You have no account yet.")
-      : h(
-          "table",
-          {},
-          h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Account"), h("th", {}, "Available"))),
-          h("tbody", {}, ...rows),
-        ),
-    h("p", {}, open),
-    status,
-  );
-}
-
-/**
- * The transfer form. `notice` is the outcome of the transfer just sent: the page is drawn again
- * with the new balances, and the outcome stays on it.
- */
-function transferSection(
-  api: EdgebankClient,
-  accounts: Schemas["Account"][],
-  onChange: (notice: string) => void,
-  notice = "",
-): HTMLElement {
-  const from = h("select", { id: "from", name: "from", required: "" });
-  for (const account of accounts)
-    from.append(h("option", { value: account.id }, `${account.name ?? "Account"} ${account.id}`));
-  const to = h("input", { id: "to", name: "to", required: "", autocomplete: "off" });
-  const amount = h("input", { id: "amount", name: "amount", required: "", inputmode: "decimal", placeholder: "12.50" });
-  const description = h("input", { id: "description", name: "description", required: "", maxlength: "140" });
-  const outcome = h("p", { id: "transfer-outcome", role: "status" }, notice);
-  const form = h(
-    "form",
-    { "aria-labelledby": "transfer-title" },
-    h("h2", { id: "transfer-title" }, "Send money"),
-    h("label", { for: "from" }, "From"),
-    from,
-    h("label", { for: "to" }, "To account"),
-    to,
-    h("label", { for: "amount" }, "Amount (EUR)"),
-    amount,
-    h("label", { for: "description" }, "Description"),
-    description,
-    h("p", {}, h("button", { type: "submit" }, "Send")),
-    outcome,
-  );
-  // One key per intent: a retry of the same form sends the same key, a new transfer a new one.
-  let key = idempotencyKey();
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const units = minorUnits(amount.value);
-    const show = (text: string, refused: boolean) => {
-      outcome.setAttribute("role", refused ? "alert" : "status");
-      outcome.textContent = text;
-    };
-    if (!units) return show("Enter an amount such as 12.50.", true);
-    try {
-      const transfer = await unwrap(
-        api.POST("/v1/transfers", {
-          params: { header: { "Idempotency-Key": key } },
-          body: {
-            fromAccountId: from.value,
-            toAccountId: to.value.trim(),
-            amount: units,
-            currency: "EUR",
-            description: description.value,
-          },
-        }),
-      );
-      key = idempotencyKey();
-      onChange(`Transfer ${transfer.id}: ${transfer.status.toLowerCase()}.`);
-    } catch (error) {
-      if (error instanceof ProblemError && error.status === 422) key = idempotencyKey();
-      show(`Refused: ${describe(error)}`, true);
-    }
-  });
-  return h("section", {}, form);
-}
-
-async function home(session: Session): Promise<void> {
-  const api = createEdgebankClient({ baseUrl, session });
+async function home(api: EdgebankClient, signOutButton: HTMLButtonElement): Promise<void> {
   const me = await unwrap(api.GET("/v1/auth/userinfo"));
-  const signOut = h("button", { type: "button" }, "Sign out");
-  signOut.addEventListener("click", async () => {
-    await session.signOut();
-    sessionStorage.removeItem("edgebank.tokens");
-    location.assign("/app/");
-  });
-  who.replaceChildren(h("span", {}, (me as { email?: string }).email ?? ""), signOut);
-  const render = async (notice?: string) => {
-    const { items } = await unwrap(api.GET("/v1/accounts"));
-    const accounts = await accountsSection(api, items, () => void render());
-    main.replaceChildren(h("h1", {}, "Accounts"), accounts, transferSection(api, items, render, notice));
+  who.replaceChildren(h("span", {}, (me as { email?: string }).email ?? ""), signOutButton);
+  sections.hidden = false;
+
+  let drawing = 0;
+  /** Draws the current view; `background`: because of a notification, skipped while the user types. */
+  const draw = async (notice?: string, focus = false, background = false) => {
+    const turn = ++drawing;
+    const fragment = location.hash || "#/";
+    for (const link of sections.querySelectorAll("a")) {
+      const current =
+        link.getAttribute("href") === fragment ||
+        (fragment.startsWith("#/accounts") && link.getAttribute("href") === "#/");
+      if (current) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    }
+    let content: HTMLElement[];
+    try {
+      content = await viewOf(fragment)(api, (next) => void draw(next), notice);
+    } catch (error) {
+      content = [h("h1", {}, "edgebank"), h("p", { role: "alert" }, describe(error))];
+    }
+    // A slower drawing of an older fragment never replaces a newer one, nor a form being filled in.
+    const typing = document.activeElement?.matches("input, select, textarea") ?? false;
+    if (turn !== drawing || (background && typing)) return;
+    const focused = document.activeElement?.id;
+    main.replaceChildren(...content);
+    // Focus goes to the new view, or stays on the control it was on.
+    const again = focused ? main.querySelector<HTMLElement>(`#${CSS.escape(focused)}`) : null;
+    if (focus || document.activeElement === document.body) (again ?? main).focus();
   };
-  await render();
+  window.addEventListener("hashchange", () => void draw(undefined, true));
+  // What a notification changes (a balance, an order's status) is drawn again, unless the user
+  // is filling in a form.
+  notificationsPanel(api, aside, () => void draw(keptNotice(), false, true));
+  await draw();
 }
+
+/** The outcome shown on the page, kept when a notification redraws it. */
+const keptNotice = () => main.querySelector("[id$='-outcome']")?.textContent ?? undefined;
 
 async function start(): Promise<void> {
   try {
-    if (location.pathname === "/app/callback") {
-      sessionStorage.setItem("edgebank.tokens", JSON.stringify(await finishSignIn()));
+    const session = await currentSession(client);
+    if (session) {
+      const api = createEdgebankClient({ baseUrl: location.origin, session });
+      const button = h("button", { type: "button" }, "Sign out");
+      button.addEventListener("click", () => void signOut(client, session));
+      await home(api, button);
+    } else {
+      const button = h("button", { type: "button" }, "Sign in");
+      button.addEventListener("click", () => void signIn(client));
+      main.replaceChildren(h("h1", {}, "Welcome to edgebank"), h("p", {}, "Sign in to see your accounts."), button);
     }
-    const stored = sessionStorage.getItem("edgebank.tokens");
-    const keep = (tokens: Tokens) => sessionStorage.setItem("edgebank.tokens", JSON.stringify(tokens));
-    if (stored) return await home(new Session(endpoint, JSON.parse(stored) as Tokens, keep));
-    const button = h("button", { type: "button" }, "Sign in");
-    button.addEventListener("click", () => void signIn());
-    main.replaceChildren(h("h1", {}, "Welcome to edgebank"), h("p", {}, "Sign in to see your accounts."), button);
   } catch (error) {
-    sessionStorage.removeItem("edgebank.tokens");
+    forgetSession(client);
     const again = h("button", { type: "button" }, "Sign in");
-    again.addEventListener("click", () => void signIn());
+    again.addEventListener("click", () => void signIn(client));
     main.replaceChildren(h("h1", {}, "Sign in"), h("p", { role: "alert" }, describe(error)), again);
   }
   main.focus();

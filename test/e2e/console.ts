@@ -74,6 +74,47 @@ export function describeConsole(setting: () => ConsoleSetting): void {
         )
         .toBe("NEEDS_ATTENTION");
 
+      // A payment whose ledger entry was refused: it waits for an operator too.
+      const shop = await session(
+        base,
+        `console.shop.${Date.now()}@example.test`,
+        "a merchant's passphrase",
+        "192.0.2.83",
+        "merchant",
+      );
+      const shopAccount = (
+        (await (
+          await api("/v1/accounts", shop, { method: "POST", key: crypto.randomUUID(), body: '{"currency":"EUR"}' })
+        ).json()) as { id: string }
+      ).id;
+      const merchant = (await (
+        await api("/v1/merchants", shop, {
+          method: "POST",
+          body: JSON.stringify({ name: "Console Shop", accountId: shopAccount }),
+        })
+      ).json()) as { id: string };
+      const paid = await api("/v1/payments", customer, {
+        method: "POST",
+        key: crypto.randomUUID(),
+        headers: { "x-test-refuse-at": "record" },
+        body: JSON.stringify({
+          fromAccountId: from,
+          merchantId: merchant.id,
+          amount: "300",
+          currency: "EUR",
+          reference: "stuck",
+        }),
+      });
+      const paymentId = ((await paid.json()) as { id: string }).id;
+      await expect
+        .poll(
+          async () => ((await (await api(`/v1/payments/${paymentId}`, customer)).json()) as { status: string }).status,
+          {
+            timeout: 30_000,
+          },
+        )
+        .toBe("NEEDS_ATTENTION");
+
       // A dead letter as the notifications consumer leaves one when its handler keeps failing:
       // the customer's TransferCompleted of another transfer, which redriving applies once.
       const me = (await (await api("/v1/auth/userinfo", customer)).json()) as { sub: string };
@@ -130,6 +171,22 @@ export function describeConsole(setting: () => ConsoleSetting): void {
         .poll(() => page.locator("#attention-outcome").textContent(), { timeout: 15_000 })
         .toBe(`Transfer ${transferId} retried: completed.`);
       expect(await page.getByRole("button", { name: `Retry transfer ${transferId}` }).count()).toBe(0);
+
+      // The payment: its merchant has the money, so compensating is refused with why; retrying finishes it.
+      await page.getByRole("button", { name: `Compensate payment ${paymentId}` }).click();
+      await page
+        .getByRole("dialog", { name: "Undo this payment?" })
+        .getByRole("button", { name: "Compensate and end it" })
+        .click();
+      await expect.poll(() => page.getByRole("alert").textContent(), { timeout: 15_000 }).toMatch(/^Refused: .*refund/);
+      await page.getByRole("button", { name: `Retry payment ${paymentId}` }).click();
+      await page
+        .getByRole("dialog", { name: "Retry this payment?" })
+        .getByRole("button", { name: "Retry the payment" })
+        .click();
+      await expect
+        .poll(() => page.locator("#attention-outcome").textContent(), { timeout: 15_000 })
+        .toBe(`Payment ${paymentId} retried: completed.`);
 
       // Redrive the dead letter.
       await page.getByRole("link", { name: "Events" }).click();

@@ -270,6 +270,47 @@ describe("a payment and a refund that crash at a step boundary", () => {
     );
   }
 
+  it("a payment the ledger refused waits for an operator: listed, not compensable after the credit, retried once", async () => {
+    const from = await fundedPayer(payer);
+    const response = await api("/v1/payments", payer, {
+      method: "POST",
+      key: crypto.randomUUID(),
+      body: JSON.stringify({ fromAccountId: from, merchantId, amount: "250", currency: "EUR", reference: "stuck" }),
+      headers: { "x-test-refuse-at": "record" },
+    });
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    expect(await settledPayment(id)).toMatchObject({
+      status: "NEEDS_ATTENTION",
+      failureReason: "record_refused: injected",
+    });
+    const waiting = (await (await api("/v1/payments?status=NEEDS_ATTENTION&limit=100", operator)).json()) as {
+      items: Array<{ id: string }>;
+    };
+    expect(waiting.items.map((item) => item.id)).toContain(id);
+    // The payer sees only their own, and may not act.
+    const own = (await (await api("/v1/payments?status=NEEDS_ATTENTION&limit=100", payer)).json()) as {
+      items: Array<{ id: string }>;
+    };
+    expect(own.items.map((item) => item.id)).toContain(id);
+    expect((await api(`/v1/payments/${id}/retry`, payer, { method: "POST" })).status).toBe(403);
+
+    // The merchant has the money: undoing it is a refund's job, not a compensation.
+    const compensate = await api(`/v1/payments/${id}/compensate`, operator, { method: "POST" });
+    expect(compensate.status).toBe(409);
+    expect(((await compensate.json()) as { detail: string }).detail).toMatch(/refund/);
+    expect(((await (await api(`/v1/payments/${id}`, payer)).json()) as { status: string }).status).toBe(
+      "NEEDS_ATTENTION",
+    );
+
+    const retried = await api(`/v1/payments/${id}/retry`, operator, { method: "POST" });
+    expect(retried.status).toBe(200);
+    expect(await settledPayment(id)).toMatchObject({ status: "COMPLETED" });
+    expect((await api(`/v1/ledger/entries/by-transfer/${id}`, auditor)).status).toBe(200);
+    expect(await balance(payer, from)).toMatchObject({ posted: "9750", pending: "0" });
+    expect((await api(`/v1/payments/${id}/retry`, operator, { method: "POST" })).status).toBe(409);
+  }, 60_000);
+
   /** The crash cuts the request's wait short (202, the flow goes on); after the last step the answer is final. */
   const expectedStatus = (point: string) => (point === "complete:after" ? 201 : 202);
 

@@ -4913,11 +4913,14 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** The caller's payments (as=merchant: payments made to the caller's merchants), newest first */
+        /** The caller's payments (as=merchant: payments made to the caller's merchants; operators and auditors: everyone's), newest first */
         get: {
             parameters: {
                 query?: {
+                    /** @description payer: the caller's payments (operators and auditors: everyone's); merchant: those to the caller's merchants */
                     as?: "payer" | "merchant";
+                    /** @description only those in this status (NEEDS_ATTENTION: what waits for an operator) */
+                    status?: "PENDING" | "AUTHORIZED" | "COMPLETED" | "FAILED" | "VOIDED" | "NEEDS_ATTENTION";
                     merchantId?: string;
                     limit?: number;
                     cursor?: string;
@@ -5195,6 +5198,93 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/payments/{id}/compensate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Operator: undo a payment in NEEDS_ATTENTION that has not reached the merchant, and end it
+         * @description Before the capture the hold is let go; a return of captured money that was refused is tried again. Once the merchant may have been credited only a retry is safe (409 with why; a completed payment is given back by a refund). Recorded with the operator.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The payment */
+                200: {
+                    headers: {
+                        /** @description Remaining quota of the limit this request was counted in, e.g. `"api";r=599;t=60` */
+                        RateLimit?: string;
+                        /** @description The limit this request was counted in, e.g. `"api";q=600;w=60` */
+                        "RateLimit-Policy"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Payment"];
+                    };
+                };
+                /** @description No valid access token (missing, expired, wrong issuer or audience) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The token lacks every scope this route accepts */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (per caller): wait Retry-After seconds */
+                429: {
+                    headers: {
+                        /** @description Remaining quota of the limit this request was counted in, e.g. `"api";r=599;t=60` */
+                        RateLimit?: string;
+                        /** @description The limit this request was counted in, e.g. `"api";q=600;w=60` */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the limit frees capacity */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Any other error, as an RFC 9457 problem document */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/payments/{id}/refunds": {
         parameters: {
             query?: never;
@@ -5284,6 +5374,93 @@ export type paths = {
                 };
                 /** @description Refused; the problem's `code` says why (nothing changed) */
                 422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (per caller): wait Retry-After seconds */
+                429: {
+                    headers: {
+                        /** @description Remaining quota of the limit this request was counted in, e.g. `"api";r=599;t=60` */
+                        RateLimit?: string;
+                        /** @description The limit this request was counted in, e.g. `"api";q=600;w=60` */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the limit frees capacity */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Any other error, as an RFC 9457 problem document */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Operator: run a payment in NEEDS_ATTENTION again from the step that could not finish
+         * @description Recorded with the operator. Answers the payment after a short wait (PENDING if still running). 409 when the payment does not need attention.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The payment */
+                200: {
+                    headers: {
+                        /** @description Remaining quota of the limit this request was counted in, e.g. `"api";r=599;t=60` */
+                        RateLimit?: string;
+                        /** @description The limit this request was counted in, e.g. `"api";q=600;w=60` */
+                        "RateLimit-Policy"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Payment"];
+                    };
+                };
+                /** @description No valid access token (missing, expired, wrong issuer or audience) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The token lacks every scope this route accepts */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };

@@ -111,6 +111,20 @@ export const publicRoutes: readonly PublicRoute[] = [
   },
   {
     method: "POST",
+    path: "/v1/payments/:id/retry",
+    service: "payments",
+    access: { anyOf: ["operator"] },
+    limit: "api",
+  },
+  {
+    method: "POST",
+    path: "/v1/payments/:id/compensate",
+    service: "payments",
+    access: { anyOf: ["operator"] },
+    limit: "api",
+  },
+  {
+    method: "POST",
     path: "/v1/payments/:id/refunds",
     service: "payments",
     access: write("payments", "operator"),

@@ -27,6 +27,7 @@ export const idPrefixes = {
   tokenFamily: "rtf",
   audit: "aud",
   transferAction: "tra",
+  paymentAction: "pya",
   reconciliation: "rec",
   deadLetter: "dlq",
   webhookDelivery: "whd",

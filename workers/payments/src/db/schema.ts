@@ -104,6 +104,17 @@ export const refunds = paymentsSchema.table(
   ],
 );
 
+/** Operator actions on payments that needed attention (retry, compensate), with who did them. */
+export const paymentActions = paymentsSchema.table("payment_actions", {
+  id: text("id").primaryKey(),
+  paymentId: text("payment_id")
+    .notNull()
+    .references(() => payments.id),
+  actor: text("actor").notNull(),
+  action: text("action").notNull(),
+  createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+});
+
 /** Idempotency-Key records of payments and refunds (the resource is either). */
 export const idempotencyRecords = idempotencyTable(paymentsSchema);
 

@@ -5,9 +5,10 @@ import { AppError } from "@edgebank/errors";
 import { newId, newUuidV7 } from "@edgebank/ids";
 import { type Begun, beginIdempotent, idempotentAnswers } from "@edgebank/service/idempotency";
 import { and, asc, desc, eq, inArray, lt } from "drizzle-orm";
-import { idempotencyRecords, outbox, payments } from "../db/schema.ts";
+import { idempotencyRecords, outbox, paymentActions, payments } from "../db/schema.ts";
 import type { MerchantRow } from "../repo/merchants.ts";
 import { paymentSettings } from "../service.ts";
+import type { PaymentStatus } from "./statuses.ts";
 
 export type PaymentRow = typeof payments.$inferSelect;
 
@@ -140,6 +141,8 @@ export async function claimStalePayments(db: Database, olderThanSeconds: number,
   return db.update(payments).set({ updatedAt: new Date() }).where(inArray(payments.id, stale)).returning();
 }
 
+const seesEverything = (principal: Principal) => principal.scopes.has("operator") || principal.scopes.has("auditor");
+
 /**
  * A payment its payer, its merchant's owner (or an operator or auditor) may see; 404 to
  * everyone else, so ids cannot be probed.
@@ -148,26 +151,59 @@ export async function getVisiblePayment(db: Database, principal: Principal, id: 
   const [row] = await db.select().from(payments).where(eq(payments.id, id));
   const sees =
     row &&
-    (row.payerId === principal.subject ||
-      row.merchantOwnerId === principal.subject ||
-      principal.scopes.has("operator") ||
-      principal.scopes.has("auditor"));
+    (row.payerId === principal.subject || row.merchantOwnerId === principal.subject || seesEverything(principal));
   if (!row || !sees) throw new AppError("not_found", `Payment ${id} does not exist.`);
   return row;
 }
 
-/** The caller's payments as payer, or (merchant) those made to their merchants; newest first. */
+/**
+ * Operator: payment `id`, in NEEDS_ATTENTION, runs again (retry) or is undone (compensate); the
+ * action is recorded with who did it, in the transaction that takes the payment out of
+ * NEEDS_ATTENTION, so two operators cannot act on it at once (the second gets a 409).
+ */
+export async function resumePayment(
+  db: Database,
+  principal: Principal,
+  id: string,
+  action: "retry" | "compensate",
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(payments)
+      .set({ status: "PENDING", failureReason: null, updatedAt: new Date() })
+      .where(and(eq(payments.id, id), eq(payments.status, "NEEDS_ATTENTION")))
+      .returning({ id: payments.id });
+    if (!row) throw new AppError("conflict", `Payment ${id} does not need attention.`);
+    await tx
+      .insert(paymentActions)
+      .values({ id: newId("paymentAction"), paymentId: id, actor: principal.subject, action });
+  });
+}
+
+/**
+ * The caller's payments as payer, or (merchant) those made to their merchants; operators and
+ * auditors see everyone's. Newest first; `status` narrows them (what needs attention).
+ */
 export async function listPayments(
   db: Database,
   principal: Principal,
-  page: { limit: number; cursor?: string | undefined; as: "payer" | "merchant"; merchantId?: string | undefined },
+  page: {
+    limit: number;
+    cursor?: string | undefined;
+    as: "payer" | "merchant";
+    merchantId?: string | undefined;
+    status?: PaymentStatus | undefined;
+  },
 ) {
+  const mine =
+    page.as === "payer" ? eq(payments.payerId, principal.subject) : eq(payments.merchantOwnerId, principal.subject);
   const rows = await db
     .select()
     .from(payments)
     .where(
       and(
-        page.as === "payer" ? eq(payments.payerId, principal.subject) : eq(payments.merchantOwnerId, principal.subject),
+        seesEverything(principal) && page.as === "payer" ? undefined : mine,
+        page.status ? eq(payments.status, page.status) : undefined,
         page.merchantId ? eq(payments.merchantId, page.merchantId) : undefined,
         page.cursor ? lt(payments.id, page.cursor) : undefined,
       ),

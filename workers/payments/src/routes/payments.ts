@@ -15,6 +15,7 @@ import {
   paymentSubject,
   presentPayment,
   rememberAnswer,
+  resumePayment,
 } from "../domain/payments.ts";
 import {
   beginRefund,
@@ -123,12 +124,22 @@ const listPaymentsRoute = createRoute({
   method: "get",
   path: "/v1/payments",
   tags: ["payments"],
-  summary: "The caller's payments (as=merchant: payments made to the caller's merchants), newest first",
+  summary:
+    "The caller's payments (as=merchant: payments made to the caller's merchants; operators and auditors: everyone's), newest first",
   security: [{ bearer: [] }],
   middleware: [authenticated()] as const,
   request: {
     query: z.object({
-      as: z.enum(["payer", "merchant"]).default("payer"),
+      as: z
+        .enum(["payer", "merchant"])
+        .default("payer")
+        .describe(
+          "payer: the caller's payments (operators and auditors: everyone's); merchant: those to the caller's merchants",
+        ),
+      status: z
+        .enum(paymentStatuses)
+        .optional()
+        .describe("only those in this status (NEEDS_ATTENTION: what waits for an operator)"),
       merchantId: merchantId.optional(),
       limit: z.coerce.number().int().min(1).max(100).default(20),
       cursor: z
@@ -193,6 +204,35 @@ const createRefundRoute = createRoute({
       content: { "application/json": { schema: refund } },
     },
   },
+});
+
+const retryPaymentRoute = createRoute({
+  method: "post",
+  path: "/v1/payments/{id}/retry",
+  tags: ["payments", "operator"],
+  summary: "Operator: run a payment in NEEDS_ATTENTION again from the step that could not finish",
+  description:
+    "Recorded with the operator. Answers the payment after a short wait (PENDING if still running). " +
+    "409 when the payment does not need attention.",
+  security: [{ bearer: [] }],
+  middleware: [authenticated("operator")] as const,
+  request: { params: paymentId },
+  responses: { 200: { description: "The payment", content: { "application/json": { schema: payment } } } },
+});
+
+const compensatePaymentRoute = createRoute({
+  method: "post",
+  path: "/v1/payments/{id}/compensate",
+  tags: ["payments", "operator"],
+  summary: "Operator: undo a payment in NEEDS_ATTENTION that has not reached the merchant, and end it",
+  description:
+    "Before the capture the hold is let go; a return of captured money that was refused is tried again. " +
+    "Once the merchant may have been credited only a retry is safe (409 with why; a completed payment " +
+    "is given back by a refund). Recorded with the operator.",
+  security: [{ bearer: [] }],
+  middleware: [authenticated("operator")] as const,
+  request: { params: paymentId },
+  responses: { 200: { description: "The payment", content: { "application/json": { schema: payment } } } },
 });
 
 const createMerchantRoute = createRoute({
@@ -404,6 +444,32 @@ export function registerPaymentRoutes(app: OpenAPIHono<ServiceEnv>): void {
       (settled) => refundAnswer(c, settled),
     );
     return response as never;
+  });
+
+  authed.openapi(retryPaymentRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const db = c.var.db();
+    await getVisiblePayment(db, c.var.principal, id);
+    await resumePayment(db, c.var.principal, id, "retry");
+    const flow = paymentFlowOf(c.env, id);
+    await flow.retry();
+    await flow.outcome(FLOW_ANSWER_WITHIN_MS).catch(() => undefined);
+    return c.json(presentPayment(await getVisiblePayment(db, c.var.principal, id)), 200);
+  });
+
+  authed.openapi(compensatePaymentRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const db = c.var.db();
+    const visible = await getVisiblePayment(db, c.var.principal, id);
+    const flow = paymentFlowOf(c.env, id);
+    // The flow says first whether it can be compensated, so a refusal changes nothing.
+    const plan = await flow.compensation();
+    if (plan === undefined) throw new AppError("conflict", `Payment ${visible.id} has no flow.`);
+    if ("refused" in plan) throw new AppError("conflict", plan.refused);
+    await resumePayment(db, c.var.principal, id, "compensate");
+    await flow.compensate();
+    await flow.outcome(FLOW_ANSWER_WITHIN_MS).catch(() => undefined);
+    return c.json(presentPayment(await getVisiblePayment(db, c.var.principal, id)), 200);
   });
 
   authed.openapi(createMerchantRoute, async (c) => {

@@ -34,9 +34,10 @@ function actionButton(
 }
 
 export async function attentionView(api: EdgebankClient, redraw: Redraw, notice = "") {
-  const { items } = await unwrap(
-    api.GET("/v1/transfers", { params: { query: { status: "NEEDS_ATTENTION", limit: 50 } } }),
-  );
+  const [{ items }, { items: stuckPayments }] = await Promise.all([
+    unwrap(api.GET("/v1/transfers", { params: { query: { status: "NEEDS_ATTENTION", limit: 50 } } })),
+    unwrap(api.GET("/v1/payments", { params: { query: { status: "NEEDS_ATTENTION", limit: 50 } } })),
+  ]);
   const status = h("p", { id: "attention-outcome", role: "status" }, notice);
   const facts = (transfer: Schemas["Transfer"]): Array<[string, string]> => [
     ["Transfer", transfer.id],
@@ -81,8 +82,52 @@ export async function attentionView(api: EdgebankClient, redraw: Redraw, notice 
       ),
     ),
   ]);
+  const paymentFacts = (payment: Schemas["Payment"]): Array<[string, string]> => [
+    ["Payment", payment.id],
+    ["Amount", formatMoney(payment.amount, payment.currency)],
+    ["From", payment.payerAccountId],
+    ["Merchant", payment.merchantId],
+    ["Why it stopped", payment.failureReason ?? "unknown"],
+  ];
+  const paymentRows = stuckPayments.map((payment) => [
+    h("code", {}, payment.id),
+    formatMoney(payment.amount, payment.currency),
+    h("code", {}, payment.payerAccountId),
+    h("code", {}, payment.merchantId),
+    payment.failureReason ?? "",
+    when(payment.createdAt),
+    h(
+      "span",
+      { class: "actions" },
+      actionButton(
+        "Retry",
+        `Retry payment ${payment.id}`,
+        () => confirmAction("Retry this payment?", paymentFacts(payment), "Retry the payment"),
+        async () => {
+          const after = await unwrap(api.POST("/v1/payments/{id}/retry", { params: { path: { id: payment.id } } }));
+          return `Payment ${after.id} retried: ${after.status.toLowerCase()}.`;
+        },
+        status,
+        redraw,
+      ),
+      actionButton(
+        "Compensate",
+        `Compensate payment ${payment.id}`,
+        () => confirmAction("Undo this payment?", paymentFacts(payment), "Compensate and end it"),
+        async () => {
+          const after = await unwrap(
+            api.POST("/v1/payments/{id}/compensate", { params: { path: { id: payment.id } } }),
+          );
+          return `Payment ${after.id} compensated: ${after.status.toLowerCase()}.`;
+        },
+        status,
+        redraw,
+      ),
+    ),
+  ]);
   return [
     h("h1", {}, "Needs attention"),
+    status,
     h(
       "section",
       { "aria-labelledby": "stuck-title" },
@@ -90,7 +135,14 @@ export async function attentionView(api: EdgebankClient, redraw: Redraw, notice 
       items.length === 0
         ? h("p", {}, "No transfer waits for an operator.")
         : table(["Transfer", "Amount", "From", "To", "Why", "Since", ""], rows, [1]),
-      status,
+    ),
+    h(
+      "section",
+      { "aria-labelledby": "stuck-payments-title" },
+      h("h2", { id: "stuck-payments-title" }, "Payments"),
+      stuckPayments.length === 0
+        ? h("p", {}, "No payment waits for an operator.")
+        : table(["Payment", "Amount", "From", "Merchant", "Why", "Since", ""], paymentRows, [1]),
     ),
   ];
 }

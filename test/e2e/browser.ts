@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import AxeBuilder from "@axe-core/playwright";
 import { type Browser, type BrowserContext, chromium, type Page } from "@playwright/test";
 import { afterAll, beforeAll, expect } from "vitest";
 
@@ -58,4 +59,18 @@ export async function signInOnAuthPage(page: Page, email: string, password: stri
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect.poll(() => new URL(page.url()).pathname, { timeout: 15_000 }).toBe(path);
+}
+
+/**
+ * What axe-core (the engine behind most accessibility audits) finds against WCAG 2.1 A and AA on
+ * the page as it is now: each violation with the elements it saw, empty when there is none.
+ */
+export async function accessibilityViolations(page: Page): Promise<string[]> {
+  const { violations } = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+    .analyze();
+  return violations.map(
+    (violation) =>
+      `${violation.id} (${violation.impact}): ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`,
+  );
 }

@@ -2,7 +2,7 @@ import { toCloudEvent } from "@edgebank/events";
 import { newId, newUuidV7 } from "@edgebank/ids";
 import postgres from "postgres";
 import { describe, expect, it } from "vitest";
-import { signInOnAuthPage, useBrowser } from "./browser.ts";
+import { accessibilityViolations, signInOnAuthPage, useBrowser } from "./browser.ts";
 import { type DevStack, gatewayRequest, session } from "./dev-stack.ts";
 
 export interface ConsoleSetting {
@@ -147,6 +147,12 @@ export function describeConsole(setting: () => ConsoleSetting): void {
       }
 
       const { page, context, errors, shot } = await browser.open("192.0.2.82");
+      // Each page seen is photographed and audited for accessibility (WCAG 2.1 AA, axe-core).
+      const audits: Record<string, string[]> = {};
+      const look = async (name: string) => {
+        await shot(name);
+        audits[name] = await accessibilityViolations(page);
+      };
       await page.goto(`${base}/console/`);
       await signInOnAuthPage(page, stack.operator.email, stack.operator.password, "/console/");
       await page.getByRole("heading", { name: "Needs attention" }).waitFor();
@@ -160,7 +166,7 @@ export function describeConsole(setting: () => ConsoleSetting): void {
       await dialog.waitFor();
       expect(await dialog.textContent()).toContain("12.34 EUR");
       expect(await dialog.textContent()).toContain("record_refused: injected");
-      await shot("console-confirm-retry");
+      await look("console-confirm-retry");
       await dialog.getByRole("button", { name: "Cancel" }).click();
       expect(((await (await api(`/v1/transfers/${transferId}`, customer)).json()) as { status: string }).status).toBe(
         "NEEDS_ATTENTION",
@@ -198,7 +204,7 @@ export function describeConsole(setting: () => ConsoleSetting): void {
       await expect
         .poll(() => page.locator("#events-outcome").textContent(), { timeout: 15_000 })
         .toBe(`Dead letter ${letterId}: applied.`);
-      await shot("console-events");
+      await look("console-events");
       const inbox = (await (await api("/v1/notifications", customer)).json()) as { items: Array<{ eventId: string }> };
       expect(inbox.items.filter((item) => item.eventId === event.id)).toHaveLength(1);
 
@@ -214,7 +220,7 @@ export function describeConsole(setting: () => ConsoleSetting): void {
       expect(((await (await api(`/v1/accounts/${from}`, customer)).json()) as { status: string }).status).toBe(
         "frozen",
       );
-      await shot("console-account");
+      await look("console-account");
       await page.getByRole("button", { name: `Unfreeze account ${from}` }).click();
       await page
         .getByRole("dialog", { name: "Unfreeze this account?" })
@@ -235,6 +241,7 @@ export function describeConsole(setting: () => ConsoleSetting): void {
         await transfers.end();
       }
       expect(errors).toEqual([]);
+      expect(Object.entries(audits).filter(([, found]) => found.length > 0)).toEqual([]);
       await context.close();
     }, 120_000);
   });

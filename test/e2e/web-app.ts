@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { useBrowser } from "./browser.ts";
+import { accessibilityViolations, useBrowser } from "./browser.ts";
 import { type DevStack, gatewayRequest, session } from "./dev-stack.ts";
 
 /** The shop a customer pays and orders from: a merchant, its account and a product in stock. */
@@ -50,16 +50,22 @@ export function describeWebApp(stack: () => DevStack): void {
       const shop = await openShop(base);
 
       const { page, context, errors, shot } = await browser.open("192.0.2.72");
+      // Each page seen is photographed and audited for accessibility (WCAG 2.1 AA, axe-core).
+      const audits: Record<string, string[]> = {};
+      const look = async (name: string) => {
+        await shot(name);
+        audits[name] = await accessibilityViolations(page);
+      };
       const served = await fetch(`${base}/app/`);
       expect(served.headers.get("content-security-policy")).toBe(
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
           "font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
       );
       await page.goto(`${base}/app/`);
-      await shot("app-welcome");
+      await look("app-welcome");
       await page.getByRole("button", { name: "Sign in" }).click();
       await expect.poll(() => new URL(page.url()).pathname, { timeout: 15_000 }).toBe("/v1/auth/authorize");
-      await shot("sign-in");
+      await look("sign-in");
       await page.getByLabel("Email").fill(email);
       await page.getByLabel("Password").fill(password);
       await page.getByRole("button", { name: "Sign in" }).click();
@@ -88,7 +94,7 @@ export function describeWebApp(stack: () => DevStack): void {
       await expect
         .poll(() => page.getByRole("alert").textContent(), { timeout: 15_000 })
         .toMatch(/Refused: .*insufficient_funds/);
-      await shot("transfer-refused");
+      await look("transfer-refused");
 
       // An operator deposits 100.00; after a reload the balance shows it and the transfer goes through.
       const operator = await session(base, stack().operator.email, stack().operator.password, "192.0.2.73");
@@ -123,7 +129,7 @@ export function describeWebApp(stack: () => DevStack): void {
         .poll(() => page.locator("#notification-list li").first().textContent(), { timeout: 20_000 })
         .toContain("Transfer completed");
       expect(await page.locator("#notification-news").textContent()).toBe("New: Transfer completed");
-      await shot("transfer-sent");
+      await look("transfer-sent");
 
       // Keyboard: the form is reachable in order, every field labelled.
       await page.getByLabel("From").focus();
@@ -138,7 +144,7 @@ export function describeWebApp(stack: () => DevStack): void {
       expect(statement).toContain("Money in");
       expect(statement).toContain("100.00 EUR");
       expect(statement).toMatch(/-12\.50 EUR/);
-      await shot("statement");
+      await look("statement");
 
       // A merchant paid: the outcome, then its notification.
       await page.getByRole("link", { name: "Pay" }).click();
@@ -154,7 +160,7 @@ export function describeWebApp(stack: () => DevStack): void {
       await expect
         .poll(() => page.locator("#notification-list").textContent(), { timeout: 20_000 })
         .toContain("Payment completed");
-      await shot("payment");
+      await look("payment");
 
       // An order, followed from pending to confirmed without a reload.
       await page.getByRole("link", { name: "Shop" }).click();
@@ -171,9 +177,10 @@ export function describeWebApp(stack: () => DevStack): void {
         .poll(() => page.locator("tbody tr", { hasText: orderId }).textContent(), { timeout: 30_000 })
         .toContain("confirmed");
       expect(await page.locator("#notification-list").textContent()).toContain("Order confirmed");
-      await shot("order-confirmed");
+      await look("order-confirmed");
 
       expect(errors).toEqual([]);
+      expect(Object.entries(audits).filter(([, found]) => found.length > 0)).toEqual([]);
       await context.close();
     }, 120_000);
   });

@@ -210,7 +210,7 @@ export async function eventsView(api: EdgebankClient, redraw: Redraw, notice = "
       ...(["stop", "start"] as const).map((command) =>
         actionButton(
           `${command === "stop" ? "Stop" : "Start"} ${service}`,
-          `${command === "stop" ? "Stop" : "Start"} the ${service} consumers`,
+          `${command === "stop" ? "Stop" : "Start"} ${service} consumers`,
           () =>
             confirmAction(
               `${command === "stop" ? "Stop" : "Start"} the ${service} consumers?`,
@@ -388,7 +388,7 @@ export async function rolloutsView(api: EdgebankClient, redraw: Redraw, notice =
             ...commands.map((command) =>
               actionButton(
                 command[0]?.toUpperCase() + command.slice(1),
-                `${command} rollout ${rollout.id}`,
+                `${command[0]?.toUpperCase()}${command.slice(1)} rollout ${rollout.id}`,
                 () =>
                   confirmAction(
                     `${command[0]?.toUpperCase()}${command.slice(1)} this rollout?`,

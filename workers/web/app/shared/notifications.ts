@@ -31,7 +31,7 @@ export function notificationsPanel(
       h("p", { class: "muted" }, when(notification.createdAt)),
     );
     if (!notification.readAt) {
-      read.setAttribute("aria-label", `Mark "${notification.title}" read`);
+      read.setAttribute("aria-label", `Mark read: ${notification.title}`);
       read.addEventListener("click", async () => {
         await unwrap(api.POST("/v1/notifications/{id}/read", { params: { path: { id: notification.id } } }));
         entry.classList.remove("unread");

@@ -5,7 +5,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { authenticate } from "./authenticate.ts";
 import { type GatewayConfig, gatewayConfig } from "./config.ts";
-import { checkRateLimit, rateLimitHeaders, tooManyRequests } from "./rate-limit.ts";
+import { admit } from "./rate-limit.ts";
 import { downstreams } from "./services.ts";
 
 /** Breakers and bulkheads per service outlive a request: one registry per isolate. */
@@ -93,9 +93,8 @@ export function registerHealthAll(app: OpenAPIHono<AppEnv>): void {
   app.openapi(route, async (c) => {
     const config = gatewayConfig(c.env);
     const principal = await caller(config, c.req.header("authorization"));
-    const decision = await checkRateLimit(config, "api", `health:${principal}`, c.get("log"));
-    if (!decision.allowed) throw tooManyRequests("api", decision);
-    for (const [name, value] of Object.entries(rateLimitHeaders("api", decision))) c.header(name, value);
+    const limited = await admit(config, "api", `health:${principal}`, c.get("log"));
+    for (const [name, value] of Object.entries(limited)) c.header(name, value);
     const states = await Promise.all(
       downstreams.map(
         async ({ service, binding }) =>

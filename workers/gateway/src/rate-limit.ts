@@ -112,3 +112,23 @@ export function tooManyRequests(kind: LimitClass, decision: LimitDecision): AppE
     extensions: { retryAfter },
   });
 }
+
+/** Who a per-IP limit counts: the client address Cloudflare saw. */
+export function clientAddress(request: { header(name: string): string | undefined }): string {
+  return `ip:${request.header("cf-connecting-ip") ?? "unknown"}`;
+}
+
+/**
+ * Counts one request in its limit: throws the 429 problem (with Retry-After) when the limit is
+ * spent, else gives the RateLimit headers its answer carries.
+ */
+export async function admit(
+  config: GatewayConfig,
+  kind: LimitClass,
+  identifier: string,
+  log: Logger,
+): Promise<Record<string, string>> {
+  const decision = await checkRateLimit(config, kind, identifier, log);
+  if (!decision.allowed) throw tooManyRequests(kind, decision);
+  return rateLimitHeaders(kind, decision);
+}

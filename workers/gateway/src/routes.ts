@@ -8,13 +8,7 @@ import { authenticate } from "./authenticate.ts";
 import { gatewayConfig } from "./config.ts";
 import { fingerprint, requireIdempotencyKey, withIdempotency } from "./idempotency.ts";
 import { forward } from "./proxy.ts";
-import {
-  checkRateLimit,
-  type LimitClass,
-  type LimitDecision,
-  rateLimitHeaders,
-  tooManyRequests,
-} from "./rate-limit.ts";
+import { admit, clientAddress } from "./rate-limit.ts";
 
 /**
  * One request through the edge: per-IP limit (credentials endpoints, public documents), token and scope check,
@@ -25,17 +19,12 @@ function handler(rule: PublicRoute) {
   return async function proxyRoute(c: Context<AppEnv>): Promise<Response> {
     const config = gatewayConfig(c.env);
     const log = c.get("log");
-    let counted: { kind: LimitClass; decision: LimitDecision } | undefined;
-    const count = async (kind: LimitClass, identifier: string) => {
-      const decision = await checkRateLimit(config, kind, identifier, log);
-      counted = { kind, decision };
-      if (!decision.allowed) throw tooManyRequests(kind, decision);
-    };
-
-    if (rule.limit !== "api") await count(rule.limit, `ip:${c.req.header("cf-connecting-ip") ?? "unknown"}`);
+    // The headers of the limit this request was counted in (per IP before the token, or per principal).
+    let limited: Record<string, string> = {};
+    if (rule.limit !== "api") limited = await admit(config, rule.limit, clientAddress(c.req), log);
     let principal: Principal | undefined;
     if (rule.access !== "public") principal = await authenticate(config, c.req.header("authorization"), rule.access);
-    if (rule.limit === "api" && principal) await count("api", principal.subject);
+    if (rule.limit === "api" && principal) limited = await admit(config, "api", principal.subject, log);
 
     let response: Response;
     if (rule.idempotent) {
@@ -53,9 +42,7 @@ function handler(rule: PublicRoute) {
     } else {
       response = await forward(c, config, rule, principal);
     }
-    if (counted)
-      for (const [name, value] of Object.entries(rateLimitHeaders(counted.kind, counted.decision)))
-        response.headers.set(name, value);
+    for (const [name, value] of Object.entries(limited)) response.headers.set(name, value);
     return response;
   };
 }

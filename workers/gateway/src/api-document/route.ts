@@ -4,7 +4,7 @@ import { PolicyRegistry } from "@edgebank/resilience";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type GatewayConfig, gatewayConfig } from "../config.ts";
-import { checkRateLimit, rateLimitHeaders, tooManyRequests } from "../rate-limit.ts";
+import { admit, clientAddress } from "../rate-limit.ts";
 import { downstreams } from "../services.ts";
 import { assembleDocument, type OpenApiDocument, type ServiceDocument } from "./assemble.ts";
 
@@ -70,13 +70,7 @@ export function registerApiDocument(app: OpenAPIHono<AppEnv>): void {
   app.openAPIRegistry.registerPath(documentRoute);
   app.get(documentRoute.path, async (c) => {
     const config = gatewayConfig(c.env);
-    const decision = await checkRateLimit(
-      config,
-      "public",
-      `ip:${c.req.header("cf-connecting-ip") ?? "unknown"}`,
-      c.get("log"),
-    );
-    if (!decision.allowed) throw tooManyRequests("public", decision);
+    const limited = await admit(config, "public", clientAddress(c.req), c.get("log"));
     const now = Date.now();
     // The finished document is kept, never a pending promise: a promise's I/O belongs to the
     // request that started it, so other requests must not await it.
@@ -95,7 +89,7 @@ export function registerApiDocument(app: OpenAPIHono<AppEnv>): void {
       cached = { at: now, document };
     }
     const { document } = cached;
-    for (const [name, value] of Object.entries(rateLimitHeaders("public", decision))) c.header(name, value);
+    for (const [name, value] of Object.entries(limited)) c.header(name, value);
     c.header("cache-control", "public, max-age=60");
     return c.json(document);
   });

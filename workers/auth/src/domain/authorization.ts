@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Database } from "@edgebank/db";
 import { and, eq, isNull } from "drizzle-orm";
 import { authorizationCodes, clients } from "../db/schema.ts";
@@ -54,13 +55,8 @@ export function redirectAllowed(registered: readonly string[], requested: string
 }
 
 /** RFC 7636 S256: BASE64URL(SHA-256(verifier)) equals the challenge. */
-export async function verifierMatches(verifier: string, challenge: string): Promise<boolean> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
-  const encoded = btoa(String.fromCharCode(...digest))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
-  return encoded === challenge;
+export function verifierMatches(verifier: string, challenge: string): boolean {
+  return createHash("sha256").update(verifier, "ascii").digest("base64url") === challenge;
 }
 
 export interface CodeGrant {
@@ -117,7 +113,7 @@ export async function redeemCode(
     row.expiresAt.getTime() > Date.now() &&
     row.clientId === input.clientId &&
     row.redirectUri === input.redirectUri &&
-    (await verifierMatches(input.codeVerifier, row.codeChallenge));
+    verifierMatches(input.codeVerifier, row.codeChallenge);
   if (!valid) throw invalidGrant("The authorization code is invalid, expired or already used.");
   return {
     codeHash,

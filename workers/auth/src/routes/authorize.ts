@@ -111,16 +111,19 @@ function toClient(c: Context<ServiceEnv>, redirectUri: string, values: Record<st
 const pick = (source: Record<string, unknown>): Parameters =>
   Object.fromEntries(names.flatMap((name) => (typeof source[name] === "string" ? [[name, source[name]]] : [])));
 
-async function answer(c: Context<ServiceEnv>, checked: Checked, state: string | undefined) {
+/** Headers of every answer of the page: never cached, and its own policy (the form posts here, then goes to the redirect URI). */
+async function pageHeaders(c: Context<ServiceEnv>, checked: Checked): Promise<void> {
   c.header("cache-control", "no-store");
   c.header(
     "content-security-policy",
     await pageSecurityPolicy(checked.kind === "refuse" ? undefined : checked.redirectUri),
   );
+}
+
+/** A request that cannot go on: refused on the page, or sent back to the client with its error. */
+function stopped(c: Context<ServiceEnv>, checked: Exclude<Checked, { kind: "ok" }>, state: string | undefined) {
   if (checked.kind === "refuse") return c.html(refusalPage(checked.message), 400);
-  if (checked.kind === "error")
-    return toClient(c, checked.redirectUri, { error: checked.error, error_description: checked.description, state });
-  return undefined;
+  return toClient(c, checked.redirectUri, { error: checked.error, error_description: checked.description, state });
 }
 
 /**
@@ -132,8 +135,8 @@ export function registerAuthorize(app: OpenAPIHono<ServiceEnv>): void {
   app.get(showRoute.path, async (c) => {
     const parameters = pick(c.req.query());
     const checked = await check(c, parameters);
-    const refused = await answer(c, checked, parameters.state);
-    if (refused || checked.kind !== "ok") return refused;
+    await pageHeaders(c, checked);
+    if (checked.kind !== "ok") return stopped(c, checked, parameters.state);
     const carried = Object.fromEntries(Object.entries(parameters).filter(([, value]) => value !== undefined));
     return c.html(signInPage({ clientName: checked.client.name, parameters: carried as Record<string, string> }), 200);
   });
@@ -143,8 +146,8 @@ export function registerAuthorize(app: OpenAPIHono<ServiceEnv>): void {
     const form = Object.fromEntries(new URLSearchParams(await c.req.text()));
     const parameters = pick(form);
     const checked = await check(c, parameters);
-    const refused = await answer(c, checked, parameters.state);
-    if (refused || checked.kind !== "ok") return refused;
+    await pageHeaders(c, checked);
+    if (checked.kind !== "ok") return stopped(c, checked, parameters.state);
     const email = form.email ?? "";
     const db = c.var.db();
     let user: { id: string; role: string };

@@ -1,22 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
+import { createHash, randomBytes } from "node:crypto";
 import type { PresentedNotification } from "../repo/notifications.ts";
 
 /** How long a ticket lets its holder open a stream, and how many streams one user keeps open. */
 export const TICKET_TTL_SECONDS = 30;
 const MAX_SOCKETS = 5;
 
-const sha256 = async (text: string) =>
-  [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)))]
-    .map((byte) => byte.toString(16).padStart(2, "0"))
-    .join("");
-
-const randomSecret = () => {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
-};
+const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 
 /**
  * One user's live notifications: the WebSockets of their open apps, held with the hibernation
@@ -36,11 +26,11 @@ export class NotificationStreamDO extends DurableObject<Env> {
 
   /** A new one-time ticket's secret; the caller names this object's id beside it. */
   async issueTicket(): Promise<string> {
-    const secret = randomSecret();
+    const secret = randomBytes(32).toString("base64url");
     const now = Date.now();
     const tickets = (await this.ctx.storage.get<Record<string, number>>("tickets")) ?? {};
     for (const [hash, expiresAt] of Object.entries(tickets)) if (expiresAt <= now) delete tickets[hash];
-    tickets[await sha256(secret)] = now + TICKET_TTL_SECONDS * 1000;
+    tickets[sha256(secret)] = now + TICKET_TTL_SECONDS * 1000;
     await this.ctx.storage.put("tickets", tickets);
     return secret;
   }
@@ -52,7 +42,7 @@ export class NotificationStreamDO extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const secret = request.headers.get("x-ticket-secret") ?? "";
     const tickets = (await this.ctx.storage.get<Record<string, number>>("tickets")) ?? {};
-    const hash = await sha256(secret);
+    const hash = sha256(secret);
     const expiresAt = tickets[hash];
     if (expiresAt === undefined || expiresAt <= Date.now()) return new Response(null, { status: 401 });
     delete tickets[hash];

@@ -159,6 +159,33 @@ async function startOnce(
   };
 }
 
+/**
+ * `fetch` as a client at address `ip` (the credentials endpoints are limited per client IP, so
+ * each suite calls them from an address of its own), every answer checked against the document.
+ */
+export function fetchFrom(ip: string): (input: string | URL | Request, init?: RequestInit) => Promise<Response> {
+  return (input, init) => {
+    const request = new Request(input, init);
+    request.headers.set("cf-connecting-ip", ip);
+    return validatingFetch(request);
+  };
+}
+
+/** Registers a user through the gateway from `ip`; the answer. */
+export function register(
+  url: string,
+  email: string,
+  password: string,
+  ip: string,
+  accountType: "customer" | "merchant" = "customer",
+): Promise<Response> {
+  return fetchFrom(ip)(`${url}/v1/auth/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password, accountType }),
+  });
+}
+
 /** Registers (if new) and logs in a user through the gateway; its access token. */
 export async function session(
   url: string,
@@ -167,14 +194,9 @@ export async function session(
   ip = "192.0.2.10",
   accountType: "customer" | "merchant" = "customer",
 ): Promise<string> {
-  await validatingFetch(`${url}/v1/auth/register`, {
+  await register(url, email, password, ip, accountType);
+  const login = await fetchFrom(ip)(`${url}/v1/auth/token`, {
     method: "POST",
-    headers: { "content-type": "application/json", "cf-connecting-ip": ip },
-    body: JSON.stringify({ email, password, accountType }),
-  });
-  const login = await validatingFetch(`${url}/v1/auth/token`, {
-    method: "POST",
-    headers: { "cf-connecting-ip": ip },
     body: new URLSearchParams({ grant_type: "password", username: email, password, client_id: "edgebank-app" }),
   });
   if (!login.ok) throw new Error(`login failed: ${login.status} ${await login.text()}`);

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { documentText, normalizeDocument } from "../../shared/client/scripts/document.ts";
 import { typesOf } from "../../shared/client/scripts/generate.ts";
 import { contractViolation, validatingFetch } from "./api-contract.ts";
-import type { DevStack } from "./dev-stack.ts";
+import { type DevStack, fetchFrom, register } from "./dev-stack.ts";
 
 interface Operation {
   parameters?: Array<{ name: string; in: string; required?: boolean; description?: string }>;
@@ -88,8 +88,12 @@ export function describePublicApi(stack: () => DevStack): void {
       expect(await contractViolation("GET", url, json(200, account))).toBeUndefined();
       expect(await contractViolation("GET", url, json(200, { ...account, status: "gone" }))).toMatch(/schema/);
       expect(await contractViolation("GET", url, json(200, { id: "acc_x" }))).toMatch(/does not match its schema/);
-      // Any other status falls to `default`, which is a problem document and nothing else.
-      expect(await contractViolation("GET", url, json(418, account))).toMatch(/declared: application\/problem\+json/);
+      // Any other status falls to `default`, which is a problem document and nothing else (also
+      // labelled application/json, for clients that accept nothing else).
+      expect(await contractViolation("GET", url, json(418, account))).toMatch(/does not match its schema/);
+      expect(await contractViolation("GET", url, json(418, account, "text/html"))).toMatch(
+        /declared: application\/problem\+json, application\/json/,
+      );
       expect(await contractViolation("DELETE", url, json(200, {}))).toMatch(/not in the API document/);
       const problem = {
         type: "https://edgebank.dev/problems/not_found",
@@ -124,15 +128,11 @@ export function describePublicApi(stack: () => DevStack): void {
 
     it("signs an app in with openid-client: discovery, code with PKCE, token, userinfo, refresh, revoke", async () => {
       const base = stack().url;
-      const ip = { "cf-connecting-ip": "192.0.2.62" };
       const email = `oidc.${Date.now()}@example.test`;
       const password = "a passphrase for openid-client";
-      const registered = await validatingFetch(`${base}/v1/auth/register`, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...ip },
-        body: JSON.stringify({ email, password }),
-      });
-      expect(registered.status).toBe(201);
+      // Its own client address throughout: the credentials endpoints are limited per client IP.
+      const fetch = fetchFrom("192.0.2.62");
+      expect((await register(base, email, password, "192.0.2.62")).status).toBe(201);
 
       // A local stack is served over http; a deployed issuer is https only.
       const config = await oidc.discovery(
@@ -142,9 +142,8 @@ export function describePublicApi(stack: () => DevStack): void {
         oidc.None(),
         { execute: [oidc.allowInsecureRequests] },
       );
-      // Its own client address for the token calls too: credentials endpoints are limited per IP.
-      config[oidc.customFetch] = (url, options) =>
-        fetch(url, { ...options, headers: { ...Object.fromEntries(new Headers(options.headers)), ...ip } });
+      // The same address for the library's own calls (token, userinfo, revocation).
+      config[oidc.customFetch] = (url, options) => fetch(url, options as RequestInit);
       const redirectUri = `${base}/app/callback`;
       const verifier = oidc.randomPKCECodeVerifier();
       const state = oidc.randomState();
@@ -159,12 +158,12 @@ export function describePublicApi(stack: () => DevStack): void {
       });
 
       // The browser's part: the sign-in page, then the form it posts.
-      const page = await validatingFetch(authorization, { headers: ip });
+      const page = await fetch(authorization);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<form method="post" action="/v1/auth/authorize"');
-      const signedIn = await validatingFetch(`${base}/v1/auth/authorize`, {
+      const signedIn = await fetch(`${base}/v1/auth/authorize`, {
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", ...ip },
+        headers: { "content-type": "application/x-www-form-urlencoded" },
         body: new URLSearchParams({ ...Object.fromEntries(authorization.searchParams), email, password }),
         redirect: "manual",
       });
@@ -195,12 +194,7 @@ export function describePublicApi(stack: () => DevStack): void {
       const baseUrl = stack().url;
       const email = `client.${Date.now()}@example.test`;
       const password = "a passphrase for the typed client";
-      // A client address of its own: the credentials endpoints are limited per client IP.
-      const fetch = (input: string | URL | Request, init?: RequestInit) => {
-        const request = new Request(input, init);
-        request.headers.set("cf-connecting-ip", "192.0.2.61");
-        return validatingFetch(request);
-      };
+      const fetch = fetchFrom("192.0.2.61");
       const api = createEdgebankClient({ baseUrl, fetch });
       await unwrap(api.POST("/v1/auth/register", { body: { email, password } }));
       const session = await signInWithPassword({ baseUrl, clientId: "edgebank-app", username: email, password, fetch });

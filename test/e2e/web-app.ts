@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { accessibilityViolations, useBrowser } from "./browser.ts";
-import { type DevStack, gatewayRequest, session } from "./dev-stack.ts";
+import { type DevStack, gatewayRequest, register, session } from "./dev-stack.ts";
 
 /** The shop a customer pays and orders from: a merchant, its account and a product in stock. */
 async function openShop(base: string) {
@@ -41,12 +41,7 @@ export function describeWebApp(stack: () => DevStack): void {
       const base = stack().url;
       const email = `web.${Date.now()}@example.test`;
       const password = "a passphrase typed in a browser";
-      const registered = await fetch(`${base}/v1/auth/register`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "cf-connecting-ip": "192.0.2.71" },
-        body: JSON.stringify({ email, password }),
-      });
-      expect(registered.status).toBe(201);
+      expect((await register(base, email, password, "192.0.2.71")).status).toBe(201);
       const shop = await openShop(base);
 
       const { page, context, errors, shot } = await browser.open("192.0.2.72");

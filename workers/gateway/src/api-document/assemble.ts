@@ -41,7 +41,9 @@ const problemRef = { $ref: "#/components/schemas/Problem" };
 const problem = (description: string, headers?: Record<string, unknown>): Response => ({
   description,
   ...(headers ? { headers } : {}),
-  content: { "application/problem+json": { schema: problemRef } },
+  // The same document is labelled application/json for a client whose Accept admits nothing
+  // else (OAuth libraries expect RFC 6749 §5.2 errors so).
+  content: { "application/problem+json": { schema: problemRef }, "application/json": { schema: problemRef } },
 });
 
 /** RFC 9457 as every edgebank service renders it (`@edgebank/errors`). */

@@ -1,7 +1,9 @@
 import { env, exports } from "cloudflare:workers";
 import { testCaller } from "@edgebank/auth/testing";
+import { newId } from "@edgebank/ids";
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { broker, transferEvent } from "./helpers.ts";
+import { broker, inDatabase, transferEvent } from "./helpers.ts";
 
 /**
  * Live notifications: a token buys a one-time ticket, the ticket opens a WebSocket held by the
@@ -71,6 +73,31 @@ describe("live notifications", () => {
     expect(items.map((item) => item.id)).toEqual([live?.id]);
     expect(other.messages).toEqual([{ type: "ready" }]);
     for (const stream of [first, second, other]) stream.socket.close(1000, "done");
+  });
+
+  it("sends what a redriven dead letter became to its user's open streams", async () => {
+    const payer = await testCaller(env, "notifications:read");
+    const stream = await open(payer.token);
+    const event = transferEvent(payer.id, { type: "TransferFailed", reason: "insufficient_funds" });
+    const id = newId("deadLetter");
+    await inDatabase((db) =>
+      db.execute(sql`insert into notifications.dead_letters
+        (id, consumer, topic, partition, "offset", event_id, type, key, value, error, attempts)
+        values (${id}, 'notifications', 'edgebank.transfers', 0, ${Date.now()}, ${event.id}, ${event.type},
+                ${JSON.stringify(event.subject)}::jsonb, ${JSON.stringify(event)}::jsonb, 'handler bug', 5)`),
+    );
+    const operator = await testCaller(env, "operator");
+    const redriven = await call(`/v1/notifications/dead-letters/${id}/redrive`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${operator.token}` },
+    });
+    expect(redriven.status).toBe(200);
+    await waitFor(() => stream.messages.length > 1);
+    expect(stream.messages[1]).toEqual({
+      type: "notification",
+      notification: expect.objectContaining({ title: "Transfer failed", eventId: event.id }),
+    });
+    stream.socket.close(1000, "done");
   });
 
   it("answers keep-alives", async () => {

@@ -17,7 +17,7 @@ export function listDeadLetters(db: Database, page: { limit: number; waitingOnly
 /** Which consumer and topic a dead letter came from; undefined for an unknown id. */
 export async function findDeadLetterOrigin(db: Database, id: string) {
   const [row] = await db
-    .select({ consumer: deadLetters.consumer, topic: deadLetters.topic })
+    .select({ consumer: deadLetters.consumer, topic: deadLetters.topic, eventId: deadLetters.eventId })
     .from(deadLetters)
     .where(eq(deadLetters.id, id));
   return row;

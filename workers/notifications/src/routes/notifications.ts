@@ -4,6 +4,7 @@ import { isId } from "@edgebank/ids";
 import { authenticated, type ServiceEnv } from "@edgebank/service";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { consumerStatuses } from "../consumers.ts";
+import { publishLive } from "../live/publish.ts";
 import { listDeadLetters } from "../repo/dead-letters.ts";
 import { listNotifications, markNotificationRead, presentNotification as present } from "../repo/notifications.ts";
 import { redrive } from "../services/dead-letters.ts";
@@ -208,7 +209,9 @@ export function registerNotificationRoutes(app: OpenAPIHono<ServiceEnv>): void {
 
   authed.openapi(redriveRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const outcome = await redrive({ db: c.var.db(), env: c.env }, id, c.var.principal.subject);
+    const { outcome, eventId } = await redrive({ db: c.var.db(), env: c.env }, id, c.var.principal.subject);
+    // What it became reaches its users' open apps, as a consumed event's would.
+    if (outcome === "applied" && eventId) c.executionCtx.waitUntil(publishLive(c.env as unknown as Env, [eventId]));
     c.var.log.info("dead letter redriven", {
       deadLetterId: id,
       outcome,

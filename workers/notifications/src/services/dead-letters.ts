@@ -6,13 +6,14 @@ import { findDeadLetterOrigin } from "../repo/dead-letters.ts";
 
 /**
  * Hands a dead letter back to the consumer it came from, once. A letter that still fails stays
- * waiting (422 with the error as its reason); one already redriven is a conflict.
+ * waiting (422 with the error as its reason); one already redriven is a conflict. What it
+ * applied goes to its users' open streams too.
  */
 export async function redrive(
   ctx: { db: Database; env: object },
   id: string,
   actor: string,
-): Promise<"applied" | "already_applied"> {
+): Promise<{ outcome: "applied" | "already_applied"; eventId: string | null }> {
   const row = await findDeadLetterOrigin(ctx.db, id);
   const spec = row && consumers(ctx.env).find((s) => s.group === row.consumer && s.topic === row.topic);
   if (!row || !spec) throw new AppError("not_found", "Dead letter does not exist.");
@@ -30,5 +31,5 @@ export async function redrive(
   if (result.status === "not_applicable") {
     throw new AppError("unprocessable", "The record is not an event this consumer applies; it cannot be redriven.");
   }
-  return result.status;
+  return { outcome: result.status, eventId: row.eventId };
 }

@@ -311,6 +311,42 @@ describe("a payment and a refund that crash at a step boundary", () => {
     expect((await api(`/v1/payments/${id}/retry`, operator, { method: "POST" })).status).toBe(409);
   }, 60_000);
 
+  it("a refund the payer's account refused after the merchant's debit waits for an operator, who retries it once", async () => {
+    const from = await fundedPayer(payer);
+    const paid = await post("/v1/payments", payer, {
+      fromAccountId: from,
+      merchantId,
+      amount: "400",
+      currency: "EUR",
+      reference: "to refund",
+    });
+    expect(paid.status).toBe(201);
+    const paymentId = ((await paid.json()) as { id: string }).id;
+    const refunding = await api(`/v1/payments/${paymentId}/refunds`, shop, {
+      method: "POST",
+      key: crypto.randomUUID(),
+      body: JSON.stringify({ amount: "400", reason: "returned" }),
+      headers: { "x-test-refuse-at": "credit" },
+    });
+    expect(refunding.status).toBe(202);
+    const refundId = ((await refunding.json()) as { id: string }).id;
+    const stuck = await settledPayment(paymentId);
+    expect(stuck.refunds).toEqual([expect.objectContaining({ id: refundId, status: "NEEDS_ATTENTION" })]);
+    const waiting = (await (await api("/v1/refunds?status=NEEDS_ATTENTION", operator)).json()) as {
+      items: Array<{ id: string }>;
+    };
+    expect(waiting.items.map((item) => item.id)).toContain(refundId);
+    expect((await api("/v1/refunds", payer)).status).toBe(403);
+    expect((await api(`/v1/refunds/${refundId}/retry`, shop, { method: "POST" })).status).toBe(403);
+
+    const retried = await api(`/v1/refunds/${refundId}/retry`, operator, { method: "POST" });
+    expect(retried.status).toBe(200);
+    const settled = await settledPayment(paymentId);
+    expect(settled.refunds).toEqual([expect.objectContaining({ id: refundId, status: "COMPLETED" })]);
+    expect(await balance(payer, from)).toMatchObject({ posted: "10000", pending: "0" });
+    expect((await api(`/v1/refunds/${refundId}/retry`, operator, { method: "POST" })).status).toBe(409);
+  }, 60_000);
+
   /** The crash cuts the request's wait short (202, the flow goes on); after the last step the answer is final. */
   const expectedStatus = (point: string) => (point === "complete:after" ? 201 : 202);
 

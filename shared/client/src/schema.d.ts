@@ -6061,6 +6061,188 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Operators and auditors: refunds in a status (NEEDS_ATTENTION: what waits for an operator), newest first */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "PENDING" | "COMPLETED" | "FAILED" | "NEEDS_ATTENTION";
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Refunds */
+                200: {
+                    headers: {
+                        /** @description Remaining quota of the limit this request was counted in, e.g. `"api";r=599;t=60` */
+                        RateLimit?: string;
+                        /** @description The limit this request was counted in, e.g. `"api";q=600;w=60` */
+                        "RateLimit-Policy"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["Refund"][];
+                        };
+                    };
+                };
+                /** @description No valid access token (missing, expired, wrong issuer or audience) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The token lacks every scope this route accepts */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (per caller): wait Retry-After seconds */
+                429: {
+                    headers: {
+                        /** @description Remaining quota of the limit this request was counted in, e.g. `"api";r=599;t=60` */
+                        RateLimit?: string;
+                        /** @description The limit this request was counted in, e.g. `"api";q=600;w=60` */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the limit frees capacity */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Any other error, as an RFC 9457 problem document */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/refunds/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Operator: run a refund in NEEDS_ATTENTION again from the step that could not finish
+         * @description A refund stops for a person when the payer's account refused the credit after the merchant was debited (frozen, closed): fix that, then retry. Never compensated (the merchant's money would be lost in between). Recorded with the operator; 409 when it does not need attention.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The refund */
+                200: {
+                    headers: {
+                        /** @description Remaining quota of the limit this request was counted in, e.g. `"api";r=599;t=60` */
+                        RateLimit?: string;
+                        /** @description The limit this request was counted in, e.g. `"api";q=600;w=60` */
+                        "RateLimit-Policy"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Refund"];
+                    };
+                };
+                /** @description No valid access token (missing, expired, wrong issuer or audience) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The token lacks every scope this route accepts */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (per caller): wait Retry-After seconds */
+                429: {
+                    headers: {
+                        /** @description Remaining quota of the limit this request was counted in, e.g. `"api";r=599;t=60` */
+                        RateLimit?: string;
+                        /** @description The limit this request was counted in, e.g. `"api";q=600;w=60` */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the limit frees capacity */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Any other error, as an RFC 9457 problem document */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/transfers": {
         parameters: {
             query?: never;

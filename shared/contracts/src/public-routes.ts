@@ -131,6 +131,21 @@ export const publicRoutes: readonly PublicRoute[] = [
     limit: "api",
     idempotent: true,
   },
+  // Refunds that wait for an operator.
+  {
+    method: "GET",
+    path: "/v1/refunds",
+    service: "payments",
+    access: { anyOf: ["operator", "auditor"] },
+    limit: "api",
+  },
+  {
+    method: "POST",
+    path: "/v1/refunds/:id/retry",
+    service: "payments",
+    access: { anyOf: ["operator"] },
+    limit: "api",
+  },
   // Merchants (registered by merchant users; any customer may look one up to pay it).
   { method: "GET", path: "/v1/merchants", service: "payments", access: { anyOf: ["merchant:read"] }, limit: "api" },
   {

@@ -104,12 +104,16 @@ export const refunds = paymentsSchema.table(
   ],
 );
 
-/** Operator actions on payments that needed attention (retry, compensate), with who did them. */
+/**
+ * Operator actions on payments and refunds that needed attention (retry, compensate, or a
+ * refund's retry: `refund_id` set), with who did them.
+ */
 export const paymentActions = paymentsSchema.table("payment_actions", {
   id: text("id").primaryKey(),
   paymentId: text("payment_id")
     .notNull()
     .references(() => payments.id),
+  refundId: text("refund_id").references(() => refunds.id),
   actor: text("actor").notNull(),
   action: text("action").notNull(),
   createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),

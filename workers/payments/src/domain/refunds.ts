@@ -5,8 +5,9 @@ import { AppError } from "@edgebank/errors";
 import { newId } from "@edgebank/ids";
 import { type Begun, beginIdempotent } from "@edgebank/service/idempotency";
 import { and, asc, desc, eq, inArray, lt, sql } from "drizzle-orm";
-import { idempotencyRecords, payments, refunds } from "../db/schema.ts";
+import { idempotencyRecords, paymentActions, payments, refunds } from "../db/schema.ts";
 import type { PaymentRow } from "./payments.ts";
+import type { RefundStatus } from "./statuses.ts";
 
 export type RefundRow = typeof refunds.$inferSelect;
 
@@ -132,4 +133,40 @@ export async function getRefund(db: Database, id: string): Promise<RefundRow> {
 
 export async function listRefunds(db: Database, paymentId: string): Promise<RefundRow[]> {
   return db.select().from(refunds).where(eq(refunds.paymentId, paymentId)).orderBy(desc(refunds.id));
+}
+
+/** Operators and auditors: refunds in `status` (what waits for an operator), newest first. */
+export async function listRefundsByStatus(
+  db: Database,
+  page: { status: RefundStatus; limit: number },
+): Promise<RefundRow[]> {
+  return db.select().from(refunds).where(eq(refunds.status, page.status)).orderBy(desc(refunds.id)).limit(page.limit);
+}
+
+/**
+ * Operator: refund `id`, in NEEDS_ATTENTION, runs again from the step it stopped at; recorded
+ * with who did it in the transaction that takes it out of NEEDS_ATTENTION (a second operator
+ * gets a 409). A refund is never compensated: once the merchant was debited, finishing is the
+ * only way that loses nothing.
+ */
+export async function resumeRefund(db: Database, principal: Principal, id: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(refunds)
+      .set({ status: "PENDING", failureReason: null, updatedAt: new Date() })
+      .where(and(eq(refunds.id, id), eq(refunds.status, "NEEDS_ATTENTION")))
+      .returning({ id: refunds.id, paymentId: refunds.paymentId });
+    if (!row) {
+      const [exists] = await tx.select({ id: refunds.id }).from(refunds).where(eq(refunds.id, id));
+      if (!exists) throw new AppError("not_found", `Refund ${id} does not exist.`);
+      throw new AppError("conflict", `Refund ${id} does not need attention.`);
+    }
+    await tx.insert(paymentActions).values({
+      id: newId("paymentAction"),
+      paymentId: row.paymentId,
+      refundId: id,
+      actor: principal.subject,
+      action: "retry",
+    });
+  });
 }

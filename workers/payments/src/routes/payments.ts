@@ -21,9 +21,11 @@ import {
   beginRefund,
   getRefund,
   listRefunds,
+  listRefundsByStatus,
   presentRefund,
   type RefundRow,
   refundSubject,
+  resumeRefund,
 } from "../domain/refunds.ts";
 import { paymentStatuses, refundStatuses } from "../domain/statuses.ts";
 import { findMerchant, listOwnedMerchants, type MerchantRow } from "../repo/merchants.ts";
@@ -233,6 +235,49 @@ const compensatePaymentRoute = createRoute({
   middleware: [authenticated("operator")] as const,
   request: { params: paymentId },
   responses: { 200: { description: "The payment", content: { "application/json": { schema: payment } } } },
+});
+
+const refundId = z.object({
+  id: z
+    .string()
+    .refine((value) => isId("refund", value), "not a refund id")
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+const listRefundsRoute = createRoute({
+  method: "get",
+  path: "/v1/refunds",
+  tags: ["payments", "operator"],
+  summary: "Operators and auditors: refunds in a status (NEEDS_ATTENTION: what waits for an operator), newest first",
+  security: [{ bearer: [] }],
+  middleware: [authenticated()] as const,
+  request: {
+    query: z.object({
+      status: z.enum(refundStatuses).default("NEEDS_ATTENTION"),
+      limit: z.coerce.number().int().min(1).max(100).default(50),
+    }),
+  },
+  responses: {
+    200: {
+      description: "Refunds",
+      content: { "application/json": { schema: z.object({ items: z.array(refund) }) } },
+    },
+  },
+});
+
+const retryRefundRoute = createRoute({
+  method: "post",
+  path: "/v1/refunds/{id}/retry",
+  tags: ["payments", "operator"],
+  summary: "Operator: run a refund in NEEDS_ATTENTION again from the step that could not finish",
+  description:
+    "A refund stops for a person when the payer's account refused the credit after the merchant was " +
+    "debited (frozen, closed): fix that, then retry. Never compensated (the merchant's money would be " +
+    "lost in between). Recorded with the operator; 409 when it does not need attention.",
+  security: [{ bearer: [] }],
+  middleware: [authenticated("operator")] as const,
+  request: { params: refundId },
+  responses: { 200: { description: "The refund", content: { "application/json": { schema: refund } } } },
 });
 
 const createMerchantRoute = createRoute({
@@ -470,6 +515,25 @@ export function registerPaymentRoutes(app: OpenAPIHono<ServiceEnv>): void {
     await flow.compensate();
     await flow.outcome(FLOW_ANSWER_WITHIN_MS).catch(() => undefined);
     return c.json(presentPayment(await getVisiblePayment(db, c.var.principal, id)), 200);
+  });
+
+  authed.openapi(listRefundsRoute, async (c) => {
+    const { scopes } = c.var.principal;
+    if (!scopes.has("operator") && !scopes.has("auditor"))
+      throw new AppError("forbidden", "Listing refunds by status is for operators and auditors.");
+    const rows = await listRefundsByStatus(c.var.db(), c.req.valid("query"));
+    c.header("cache-control", "no-store");
+    return c.json({ items: rows.map(presentRefund) }, 200);
+  });
+
+  authed.openapi(retryRefundRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const db = c.var.db();
+    await resumeRefund(db, c.var.principal, id);
+    const flow = refundFlowOf(c.env, id);
+    await flow.retry();
+    await flow.outcome(FLOW_ANSWER_WITHIN_MS).catch(() => undefined);
+    return c.json(presentRefund(await getRefund(db, id)), 200);
   });
 
   authed.openapi(createMerchantRoute, async (c) => {

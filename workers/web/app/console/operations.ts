@@ -34,9 +34,10 @@ function actionButton(
 }
 
 export async function attentionView(api: EdgebankClient, redraw: Redraw, notice = "") {
-  const [{ items }, { items: stuckPayments }] = await Promise.all([
+  const [{ items }, { items: stuckPayments }, { items: stuckRefunds }] = await Promise.all([
     unwrap(api.GET("/v1/transfers", { params: { query: { status: "NEEDS_ATTENTION", limit: 50 } } })),
     unwrap(api.GET("/v1/payments", { params: { query: { status: "NEEDS_ATTENTION", limit: 50 } } })),
+    unwrap(api.GET("/v1/refunds", { params: { query: { status: "NEEDS_ATTENTION", limit: 50 } } })),
   ]);
   const status = h("p", { id: "attention-outcome", role: "status" }, notice);
   const facts = (transfer: Schemas["Transfer"]): Array<[string, string]> => [
@@ -125,6 +126,34 @@ export async function attentionView(api: EdgebankClient, redraw: Redraw, notice 
       ),
     ),
   ]);
+  const refundRows = stuckRefunds.map((refund) => [
+    h("code", {}, refund.id),
+    h("code", {}, refund.paymentId),
+    refund.amount,
+    refund.failureReason ?? "",
+    when(refund.createdAt),
+    actionButton(
+      "Retry",
+      `Retry refund ${refund.id}`,
+      () =>
+        confirmAction(
+          "Retry this refund?",
+          [
+            ["Refund", refund.id],
+            ["Of payment", refund.paymentId],
+            ["Amount (minor units)", refund.amount],
+            ["Why it stopped", refund.failureReason ?? "unknown"],
+          ],
+          "Retry the refund",
+        ),
+      async () => {
+        const after = await unwrap(api.POST("/v1/refunds/{id}/retry", { params: { path: { id: refund.id } } }));
+        return `Refund ${after.id} retried: ${after.status.toLowerCase()}.`;
+      },
+      status,
+      redraw,
+    ),
+  ]);
   return [
     h("h1", {}, "Needs attention"),
     status,
@@ -143,6 +172,14 @@ export async function attentionView(api: EdgebankClient, redraw: Redraw, notice 
       stuckPayments.length === 0
         ? h("p", {}, "No payment waits for an operator.")
         : table(["Payment", "Amount", "From", "Merchant", "Why", "Since", ""], paymentRows, [1]),
+    ),
+    h(
+      "section",
+      { "aria-labelledby": "stuck-refunds-title" },
+      h("h2", { id: "stuck-refunds-title" }, "Refunds"),
+      stuckRefunds.length === 0
+        ? h("p", {}, "No refund waits for an operator.")
+        : table(["Refund", "Of payment", "Amount (minor units)", "Why", "Since", ""], refundRows, [2]),
     ),
   ];
 }

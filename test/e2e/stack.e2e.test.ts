@@ -1,6 +1,6 @@
 import { queryAnalyticsEngine } from "@edgebank/telemetry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevStack, session, startDevStack } from "./dev-stack.ts";
+import { type DevStack, gatewayRequest, session, startDevStack } from "./dev-stack.ts";
 import { describePublicApi } from "./public-api.ts";
 import { describeWebApp } from "./web-app.ts";
 
@@ -98,6 +98,28 @@ describe("npm run dev", () => {
       expect(Number.isFinite(row.p95)).toBe(true);
     }
   });
+
+  it("tells operators each consumer's position and lag, measured as it runs", async () => {
+    const operator = await session(url, stack.operator.email, stack.operator.password, "192.0.2.31");
+    type Status = { name: string; running: boolean; lag: { records: number; at: string } | null };
+    let items: Status[] = [];
+    for (const deadline = Date.now() + 45_000; Date.now() < deadline; ) {
+      const answer = await gatewayRequest(url, "/v1/notifications/consumers", operator);
+      items = ((await answer.json()) as { items: Status[] }).items;
+      if (items.length > 0 && items.every((item) => item.lag !== null)) break;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    expect(items.map((item) => item.name).sort()).toEqual(
+      ["edgebank.delivery", "edgebank.orders", "edgebank.payments", "edgebank.transfers"].map(
+        (topic) => `notifications/${topic}`,
+      ),
+    );
+    for (const item of items) {
+      expect(item, item.name).toMatchObject({ running: true, lag: { records: expect.any(Number) } });
+      expect(item.lag?.records, item.name).toBeGreaterThanOrEqual(0);
+      expect(Date.now() - Date.parse(item.lag?.at ?? "")).toBeLessThan(60_000);
+    }
+  }, 60_000);
 
   it("answers an unknown route with a 404 problem and a request id", async () => {
     const response = await fetch(`${url}/v1/no-such-route`);

@@ -48,6 +48,8 @@ export interface ConsumerStatus {
   positions: Record<string, number>;
   lastBatch: (Omit<BatchOutcome, "applied"> & { at: string }) | null;
   consecutiveFailures: number;
+  /** Records on the topic not read yet, as last measured (every 15 s while it runs). */
+  lag: { records: number; at: string } | null;
 }
 
 /** The name of the consumer object of a group on a topic (one object each). */
@@ -113,14 +115,17 @@ export abstract class EventConsumerDO<E extends object = object> extends Durable
 
   async status(): Promise<ConsumerStatus> {
     const memory = await this.#memory();
+    const name = (await this.ctx.storage.get<string>("name")) ?? null;
     return {
-      name: (await this.ctx.storage.get<string>("name")) ?? null,
-      running: (await this.ctx.storage.getAlarm()) !== null,
+      name,
+      // Started and not stopped by an operator (its alarm is briefly unset while a batch runs).
+      running: name !== null && !(await this.ctx.storage.get<boolean>("stopped")),
       instance: memory.instance?.id ?? null,
       attempts: memory.attempts,
       positions: memory.positions,
       lastBatch: (await this.ctx.storage.get<ConsumerStatus["lastBatch"]>("lastBatch")) ?? null,
       consecutiveFailures: (await this.ctx.storage.get<number>("failures")) ?? 0,
+      lag: (await this.ctx.storage.get<ConsumerStatus["lag"]>("lag")) ?? null,
     };
   }
 
@@ -196,7 +201,9 @@ export abstract class EventConsumerDO<E extends object = object> extends Durable
     if (Date.now() - this.#lagAt > LAG_EVERY_MS && memory.instance) {
       this.#lagAt = Date.now();
       try {
-        recordMetric(this.env, log, context, "consumer_lag", await consumerLag(client, spec, memory), labels);
+        const records = await consumerLag(client, spec, memory);
+        await this.ctx.storage.put("lag", { records, at: new Date().toISOString() });
+        recordMetric(this.env, log, context, "consumer_lag", records, labels);
       } catch (error) {
         log.warn("consumer lag not measured", { ...labels, ...describeError(error) });
       }

@@ -227,7 +227,12 @@ export async function eventsView(api: EdgebankClient, redraw: Redraw, notice = "
       redraw,
     ),
   ]);
-  type Status = { name?: string | null; running?: boolean; lag?: unknown; consecutiveFailures?: number };
+  type Status = {
+    name?: string | null;
+    running?: boolean;
+    lag?: { records: number; at: string } | null;
+    consecutiveFailures?: number;
+  };
   const consumerRows = [
     ...(notificationConsumers.items as Status[]).map((consumer) => ["notifications", consumer] as const),
     ...serviceConsumers.flatMap((answer, index) =>
@@ -237,7 +242,7 @@ export async function eventsView(api: EdgebankClient, redraw: Redraw, notice = "
     service,
     consumer.name ?? "",
     consumer.running ? "running" : "stopped",
-    consumer.lag === undefined ? "" : JSON.stringify(consumer.lag),
+    consumer.lag ? `${consumer.lag.records} records (${when(consumer.lag.at)})` : "not measured yet",
     String(consumer.consecutiveFailures ?? 0),
   ]);
   const holds = consumerServices.map((service) =>

@@ -210,8 +210,10 @@ export function describeConsole(setting: () => ConsoleSetting): void {
 
       // Freeze the customer's account, then unfreeze it.
       await page.getByRole("link", { name: "Accounts" }).click();
-      await page.getByLabel("Account id").fill(from);
+      // Found by its owner's id, then opened.
+      await page.getByLabel("Account or user id").fill(me.sub);
       await page.getByRole("button", { name: "Find" }).click();
+      await page.getByRole("link", { name: from }).click();
       await page.getByRole("button", { name: `Freeze account ${from}` }).click();
       await page.getByRole("dialog", { name: "Freeze this account?" }).getByRole("button", { name: "Freeze" }).click();
       await expect

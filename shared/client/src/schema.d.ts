@@ -423,10 +423,12 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** The caller's accounts (cursor pagination, oldest first) */
+        /** The caller's accounts, or (operators, auditors) a user's (cursor pagination, oldest first) */
         get: {
             parameters: {
                 query?: {
+                    /** @description operators and auditors: the user whose accounts to list */
+                    ownerId?: string;
                     limit?: number;
                     cursor?: string;
                 };

@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { testCaller } from "@edgebank/auth/testing";
 import { withDatabase } from "@edgebank/db";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
@@ -112,6 +113,22 @@ describe("ownership", () => {
     };
     expect(second.items.map((a) => a.id)).toEqual([mine[2]?.id]);
     expect(second.nextCursor).toBeUndefined();
+  });
+
+  it("lists a user's accounts to operators and auditors (ownerId); a customer asking for another's is refused", async () => {
+    const alice = await customer();
+    const bob = await customer();
+    const opened = await openAccount(alice.token, "EUR");
+    for (const scope of ["accounts:read operator", "accounts:read auditor"]) {
+      const staff = await testCaller(env, scope);
+      const listed = await call(`/v1/accounts?ownerId=${alice.id}`, staff.token);
+      expect(listed.status, scope).toBe(200);
+      expect(((await listed.json()) as { items: Array<{ id: string }> }).items.map((a) => a.id)).toEqual([opened.id]);
+    }
+    const refused = await call(`/v1/accounts?ownerId=${alice.id}`, bob.token);
+    expect(refused.status).toBe(403);
+    // Naming oneself is the plain listing.
+    expect((await call(`/v1/accounts?ownerId=${alice.id}`, alice.token)).status).toBe(200);
   });
 });
 

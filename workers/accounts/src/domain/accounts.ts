@@ -67,12 +67,16 @@ export async function getVisibleAccount(db: Database, principal: Principal, id: 
 export async function listOwnAccounts(
   db: Database,
   principal: Principal,
-  page: { limit: number; cursor?: string | undefined },
+  page: { limit: number; cursor?: string | undefined; ownerId?: string | undefined },
 ) {
+  // Operators and auditors look up a user's accounts; everyone else sees only their own.
+  const owner = page.ownerId ?? principal.subject;
+  if (owner !== principal.subject && !principal.scopes.has("operator") && !principal.scopes.has("auditor"))
+    throw new AppError("forbidden", "Only operators and auditors list another user's accounts.");
   const rows = await db
     .select()
     .from(accounts)
-    .where(and(eq(accounts.ownerId, principal.subject), page.cursor ? gt(accounts.id, page.cursor) : undefined))
+    .where(and(eq(accounts.ownerId, owner), page.cursor ? gt(accounts.id, page.cursor) : undefined))
     .orderBy(asc(accounts.id))
     .limit(page.limit + 1);
   return toPage(rows, page.limit);

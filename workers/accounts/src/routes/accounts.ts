@@ -70,11 +70,17 @@ const listRoute = createRoute({
   method: "get",
   path: "/v1/accounts",
   tags: ["accounts"],
-  summary: "The caller's accounts (cursor pagination, oldest first)",
+  summary: "The caller's accounts, or (operators, auditors) a user's (cursor pagination, oldest first)",
   security: [{ bearer: [] }],
   middleware: [authenticated("accounts:read")] as const,
   request: {
     query: z.object({
+      ownerId: z
+        .string()
+        .min(1)
+        .max(100)
+        .optional()
+        .describe("operators and auditors: the user whose accounts to list"),
       limit: z.coerce.number().int().min(1).max(100).default(20),
       cursor: z
         .string()

@@ -293,13 +293,13 @@ export async function eventsView(api: EdgebankClient, redraw: Redraw, notice = "
 }
 
 export async function accountsView(api: EdgebankClient, redraw: Redraw, notice = "", accountId = "") {
-  const search = h("input", { id: "account-search", value: accountId, required: "", placeholder: "acc_…" });
+  const search = h("input", { id: "account-search", value: accountId, required: "", placeholder: "acc_… or usr_…" });
   const status = h("p", { id: "account-outcome", role: "status" }, notice);
   const form = h(
     "form",
     { role: "search", "aria-labelledby": "find-title" },
     h("h2", { id: "find-title" }, "Find an account"),
-    ...field("Account id", search),
+    ...field("Account or user id", search),
     h("p", {}, h("button", { type: "submit" }, "Find")),
   );
   form.addEventListener("submit", (event) => {
@@ -308,6 +308,34 @@ export async function accountsView(api: EdgebankClient, redraw: Redraw, notice =
   });
   const content: HTMLElement[] = [h("h1", {}, "Accounts"), h("section", {}, form), status];
   if (!accountId) return content;
+  if (accountId.startsWith("usr_")) {
+    // A user's accounts, each a link to act on it.
+    try {
+      const { items } = await unwrap(
+        api.GET("/v1/accounts", { params: { query: { ownerId: accountId, limit: 100 } } }),
+      );
+      content.push(
+        h(
+          "section",
+          { "aria-labelledby": "owned-title" },
+          h("h2", { id: "owned-title" }, "Accounts of ", h("code", {}, accountId)),
+          items.length === 0
+            ? h("p", {}, "This user has no account.")
+            : table(
+                ["Account", "Currency", "Status"],
+                items.map((account) => [
+                  h("a", { href: `#/accounts/${account.id}` }, account.id),
+                  account.currency,
+                  account.status,
+                ]),
+              ),
+        ),
+      );
+    } catch (error) {
+      announce(status, describe(error), true);
+    }
+    return content;
+  }
   try {
     const path = { id: accountId };
     const [account, balance] = await Promise.all([

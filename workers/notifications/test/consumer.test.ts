@@ -15,7 +15,7 @@ import { newId, newUuidV7 } from "@edgebank/ids";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { notifiedEvents, recordNotification } from "../src/domain/notifications.ts";
-import { broker, inDatabase, sleep, transferEvent } from "./helpers.ts";
+import { broker, deadLetterOf, inDatabase, sleep, transferEvent } from "./helpers.ts";
 
 /**
  * The shared consumer (@edgebank/consumer) with the notifications handler, against the test
@@ -360,14 +360,7 @@ describe("operators and dead letters", () => {
   it("list what waits and redrive it once through the API; customers may not", async () => {
     const payer = `usr_test_${crypto.randomUUID().slice(0, 8)}`;
     const event = transferEvent(payer);
-    // What the service's own consumer leaves behind when its handler keeps failing.
-    const id = newId("deadLetter");
-    await inDatabase((db) =>
-      db.execute(sql`insert into notifications.dead_letters
-        (id, consumer, topic, partition, "offset", event_id, type, key, value, error, attempts)
-        values (${id}, 'notifications', 'edgebank.transfers', 0, ${Date.now()}, ${event.id}, ${event.type},
-                ${JSON.stringify(event.subject)}::jsonb, ${JSON.stringify(event)}::jsonb, 'handler bug', 5)`),
-    );
+    const id = await deadLetterOf(event);
     const operator = await testCaller(env, "operator");
     const customer = await testCaller(env, "notifications:read notifications:write");
     const call = (path: string, token: string, method = "GET") =>

@@ -4,6 +4,7 @@ import { withDatabase } from "@edgebank/db";
 import { type CloudEvent, toCloudEvent } from "@edgebank/events";
 import { newId, newUuidV7 } from "@edgebank/ids";
 import { KafkaRestClient } from "@edgebank/kafka";
+import { sql } from "drizzle-orm";
 
 /** The notifications database, as the service sees it. */
 export const settings = () => ({
@@ -43,3 +44,15 @@ export function transferEvent(
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What the service's consumer leaves behind when its handler keeps failing on `event`: a dead letter; its id. */
+export async function deadLetterOf(event: CloudEvent, error = "handler bug"): Promise<string> {
+  const id = newId("deadLetter");
+  await inDatabase((db) =>
+    db.execute(sql`insert into notifications.dead_letters
+      (id, consumer, topic, partition, "offset", event_id, type, key, value, error, attempts)
+      values (${id}, 'notifications', 'edgebank.transfers', 0, ${Date.now()}, ${event.id}, ${event.type},
+              ${JSON.stringify(event.subject)}::jsonb, ${JSON.stringify(event)}::jsonb, ${error}, 5)`),
+  );
+  return id;
+}

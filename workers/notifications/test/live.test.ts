@@ -1,9 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { testCaller } from "@edgebank/auth/testing";
-import { newId } from "@edgebank/ids";
-import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { broker, inDatabase, transferEvent } from "./helpers.ts";
+import { broker, deadLetterOf, transferEvent } from "./helpers.ts";
 
 /**
  * Live notifications: a token buys a one-time ticket, the ticket opens a WebSocket held by the
@@ -79,13 +77,7 @@ describe("live notifications", () => {
     const payer = await testCaller(env, "notifications:read");
     const stream = await open(payer.token);
     const event = transferEvent(payer.id, { type: "TransferFailed", reason: "insufficient_funds" });
-    const id = newId("deadLetter");
-    await inDatabase((db) =>
-      db.execute(sql`insert into notifications.dead_letters
-        (id, consumer, topic, partition, "offset", event_id, type, key, value, error, attempts)
-        values (${id}, 'notifications', 'edgebank.transfers', 0, ${Date.now()}, ${event.id}, ${event.type},
-                ${JSON.stringify(event.subject)}::jsonb, ${JSON.stringify(event)}::jsonb, 'handler bug', 5)`),
-    );
+    const id = await deadLetterOf(event);
     const operator = await testCaller(env, "operator");
     const redriven = await call(`/v1/notifications/dead-letters/${id}/redrive`, {
       method: "POST",

@@ -3,9 +3,9 @@
  * so the token carries the role's); the sections shown are those the token's scopes open.
  * Views are chosen by the URL's fragment.
  */
-import { createEdgebankClient, type EdgebankClient, unwrap } from "@edgebank/client";
+import { type EdgebankClient, unwrap } from "@edgebank/client";
 import { describe, h } from "../shared/dom.ts";
-import { currentSession, forgetSession, type SignInClient, signIn, signOut } from "../shared/sign-in.ts";
+import { type SignInClient, startApp } from "../shared/sign-in.ts";
 import { ledgerView } from "./ledger.ts";
 import { accountsView, attentionView, eventsView, rolloutsView } from "./operations.ts";
 
@@ -75,26 +75,9 @@ async function home(api: EdgebankClient, granted: string[], signOutButton: HTMLB
   await draw();
 }
 
-async function start(): Promise<void> {
-  try {
-    const session = await currentSession(client);
-    if (session) {
-      const api = createEdgebankClient({ baseUrl: location.origin, session });
-      const button = h("button", { type: "button" }, "Sign out");
-      button.addEventListener("click", () => void signOut(client, session));
-      await home(api, (session.tokens.scope ?? "").split(" "), button);
-    } else {
-      const button = h("button", { type: "button" }, "Sign in");
-      button.addEventListener("click", () => void signIn(client));
-      main.replaceChildren(h("h1", {}, "edgebank console"), h("p", {}, "For operators and auditors."), button);
-    }
-  } catch (error) {
-    forgetSession(client);
-    const again = h("button", { type: "button" }, "Sign in");
-    again.addEventListener("click", () => void signIn(client));
-    main.replaceChildren(h("h1", {}, "Sign in"), h("p", { role: "alert" }, describe(error)), again);
-  }
-  main.focus();
-}
-
-void start();
+void startApp(
+  client,
+  main,
+  [h("h1", {}, "edgebank console"), h("p", {}, "For operators and auditors.")],
+  (api, session, signOutButton) => home(api, (session.tokens.scope ?? "").split(" "), signOutButton),
+);

@@ -1,6 +1,6 @@
 /** Accounts and balances, opening an account, a transfer, and an account's statement. */
 import { type EdgebankClient, idempotencyKey, ProblemError, type Schemas, unwrap } from "@edgebank/client";
-import { announce, describe, field, formatMoney, h, minorUnits, table, when } from "../shared/dom.ts";
+import { accountSelect, announce, describe, field, formatMoney, h, minorUnits, table, when } from "../shared/dom.ts";
 
 type Account = Schemas["Account"];
 
@@ -58,9 +58,7 @@ function transferForm(
   redraw: (notice?: string) => void,
   notice: string,
 ): HTMLElement {
-  const from = h("select", { id: "from", name: "from", required: "" });
-  for (const account of accounts)
-    from.append(h("option", { value: account.id }, `${account.name ?? "Account"} ${account.id}`));
+  const from = accountSelect("from", accounts);
   const to = h("input", { id: "to", name: "to", required: "", autocomplete: "off" });
   const amount = h("input", { id: "amount", name: "amount", required: "", inputmode: "decimal", placeholder: "12.50" });
   const description = h("input", { id: "description", name: "description", required: "", maxlength: "140" });

@@ -4,10 +4,10 @@
  * notifications as they happen. Every call goes through @edgebank/client on the page's own
  * origin. Views are chosen by the URL's fragment (#/, #/accounts/<id>, #/pay, #/shop).
  */
-import { createEdgebankClient, type EdgebankClient, unwrap } from "@edgebank/client";
+import { type EdgebankClient, unwrap } from "@edgebank/client";
 import { describe, h } from "../shared/dom.ts";
 import { notificationsPanel } from "../shared/notifications.ts";
-import { currentSession, forgetSession, type SignInClient, signIn, signOut } from "../shared/sign-in.ts";
+import { type SignInClient, startApp } from "../shared/sign-in.ts";
 import { accountsView, statementView } from "./accounts.ts";
 import { payView } from "./pay.ts";
 import { shopView } from "./shop.ts";
@@ -80,26 +80,9 @@ async function home(api: EdgebankClient, signOutButton: HTMLButtonElement): Prom
 /** The outcome shown on the page, kept when a notification redraws it. */
 const keptNotice = () => main.querySelector("[id$='-outcome']")?.textContent ?? undefined;
 
-async function start(): Promise<void> {
-  try {
-    const session = await currentSession(client);
-    if (session) {
-      const api = createEdgebankClient({ baseUrl: location.origin, session });
-      const button = h("button", { type: "button" }, "Sign out");
-      button.addEventListener("click", () => void signOut(client, session));
-      await home(api, button);
-    } else {
-      const button = h("button", { type: "button" }, "Sign in");
-      button.addEventListener("click", () => void signIn(client));
-      main.replaceChildren(h("h1", {}, "Welcome to edgebank"), h("p", {}, "Sign in to see your accounts."), button);
-    }
-  } catch (error) {
-    forgetSession(client);
-    const again = h("button", { type: "button" }, "Sign in");
-    again.addEventListener("click", () => void signIn(client));
-    main.replaceChildren(h("h1", {}, "Sign in"), h("p", { role: "alert" }, describe(error)), again);
-  }
-  main.focus();
-}
-
-void start();
+void startApp(
+  client,
+  main,
+  [h("h1", {}, "Welcome to edgebank"), h("p", {}, "Sign in to see your accounts.")],
+  (api, _session, signOutButton) => home(api, signOutButton),
+);

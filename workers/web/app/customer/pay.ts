@@ -1,6 +1,6 @@
 /** Paying a merchant, and the customer's payments. */
 import { type EdgebankClient, idempotencyKey, ProblemError, unwrap } from "@edgebank/client";
-import { announce, describe, field, formatMoney, h, minorUnits, table, when } from "../shared/dom.ts";
+import { accountSelect, announce, describe, field, formatMoney, h, minorUnits, table, when } from "../shared/dom.ts";
 
 export async function payView(api: EdgebankClient, redraw: (notice?: string) => void, notice = "") {
   const [{ items: accounts }, { items: payments }] = await Promise.all([
@@ -8,9 +8,7 @@ export async function payView(api: EdgebankClient, redraw: (notice?: string) => 
     unwrap(api.GET("/v1/payments")),
   ]);
   const merchant = h("input", { id: "merchant", required: "", autocomplete: "off", placeholder: "mer_…" });
-  const from = h("select", { id: "pay-from", required: "" });
-  for (const account of accounts)
-    from.append(h("option", { value: account.id }, `${account.name ?? "Account"} ${account.id}`));
+  const from = accountSelect("pay-from", accounts);
   const amount = h("input", { id: "pay-amount", required: "", inputmode: "decimal", placeholder: "12.50" });
   const reference = h("input", { id: "reference", required: "", maxlength: "140" });
   const outcome = h("p", { id: "payment-outcome", role: "status" }, notice);

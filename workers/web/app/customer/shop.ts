@@ -1,6 +1,6 @@
 /** The catalogue, ordering, and the customer's orders as they move (confirmed, cancelled). */
 import { type EdgebankClient, idempotencyKey, ProblemError, unwrap } from "@edgebank/client";
-import { announce, describe, field, formatMoney, h, table, when } from "../shared/dom.ts";
+import { accountSelect, announce, describe, field, formatMoney, h, table, when } from "../shared/dom.ts";
 
 export async function shopView(api: EdgebankClient, redraw: (notice?: string) => void, notice = "") {
   const [{ items: products }, { items: accounts }, { items: orders }] = await Promise.all([
@@ -14,9 +14,7 @@ export async function shopView(api: EdgebankClient, redraw: (notice?: string) =>
       h("option", { value: item.sku }, `${item.name} (${item.sku}), ${formatMoney(item.price, item.currency)}`),
     );
   const quantity = h("input", { id: "quantity", type: "number", min: "1", max: "1000", value: "1", required: "" });
-  const from = h("select", { id: "order-from", required: "" });
-  for (const account of accounts)
-    from.append(h("option", { value: account.id }, `${account.name ?? "Account"} ${account.id}`));
+  const from = accountSelect("order-from", accounts);
   const outcome = h("p", { id: "order-outcome", role: "status" }, notice);
   const form = h(
     "form",

@@ -2,7 +2,7 @@
  * What every page of the web app and the console builds with: elements, messages from problem
  * documents, amounts.
  */
-import { ProblemError } from "@edgebank/client";
+import { ProblemError, type Schemas } from "@edgebank/client";
 
 /** Builds an element: `h("button", { type: "submit" }, "Send")`. */
 export function h<K extends keyof HTMLElementTagNameMap>(
@@ -26,6 +26,14 @@ export function table(headings: string[], rows: Array<Array<Node | string>>, num
     h("thead", {}, h("tr", {}, ...headings.map((heading) => h("th", { scope: "col" }, heading)))),
     h("tbody", {}, ...rows.map((row) => h("tr", {}, ...row.map(cell)))),
   );
+}
+
+/** A choice among the caller's accounts (name and id), e.g. where a payment comes from. */
+export function accountSelect(id: string, accounts: Schemas["Account"][]): HTMLSelectElement {
+  const select = h("select", { id, name: id, required: "" });
+  for (const account of accounts)
+    select.append(h("option", { value: account.id }, `${account.name ?? "Account"} ${account.id}`));
+  return select;
 }
 
 /** A labelled field: the label, then the control (ids tie them together). */

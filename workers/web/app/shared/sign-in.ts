@@ -2,8 +2,8 @@
  * Sign-in of a public client by authorization code with PKCE (S256): no secret in the page; the
  * tokens live in this tab's sessionStorage (gone with the tab) and are refreshed by the Session.
  */
-import { Session, type Tokens } from "@edgebank/client";
-import { base64url } from "./dom.ts";
+import { createEdgebankClient, type EdgebankClient, Session, type Tokens } from "@edgebank/client";
+import { base64url, describe, h } from "./dom.ts";
 
 export interface SignInClient {
   clientId: string;
@@ -90,3 +90,35 @@ export async function signOut(client: SignInClient, session: Session): Promise<v
 
 /** Forgets a session that no longer works (refused, expired). */
 export const forgetSession = (client: SignInClient) => sessionStorage.removeItem(storageKey(client));
+
+/**
+ * Starts a signed-in app in `main`: the signed-in part with its API client and a sign-out
+ * button, or the welcome with a sign-in button; a sign-in that failed says why and offers another.
+ */
+export async function startApp(
+  client: SignInClient,
+  main: HTMLElement,
+  welcome: Array<Node | string>,
+  signedIn: (api: EdgebankClient, session: Session, signOutButton: HTMLButtonElement) => Promise<void>,
+): Promise<void> {
+  const signInButton = () => {
+    const button = h("button", { type: "button" }, "Sign in");
+    button.addEventListener("click", () => void signIn(client));
+    return button;
+  };
+  try {
+    const session = await currentSession(client);
+    if (session) {
+      const api = createEdgebankClient({ baseUrl: location.origin, session });
+      const button = h("button", { type: "button" }, "Sign out");
+      button.addEventListener("click", () => void signOut(client, session));
+      await signedIn(api, session, button);
+    } else {
+      main.replaceChildren(...welcome, signInButton());
+    }
+  } catch (error) {
+    forgetSession(client);
+    main.replaceChildren(h("h1", {}, "Sign in"), h("p", { role: "alert" }, describe(error)), signInButton());
+  }
+  main.focus();
+}

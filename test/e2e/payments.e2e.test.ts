@@ -190,14 +190,15 @@ describe("payments through the gateway", () => {
       // …and so does the account event of the money it moved (payments → accounts → AccountDO).
       expect(merchantTraces[0]).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
 
-      // Notifications: the payer (paid, two refunds), the merchant (received); the merchant's webhook.
+      // Notifications: the payer (the deposit that funded the account, paid, two refunds), the
+      // merchant (received); the merchant's webhook.
       const payerNotes = await until("the payer's notifications", async () => {
         const items = ((await (await api("/v1/notifications", payer)).json()) as { items: Array<{ title: string }> })
           .items;
-        return items.length >= 4 ? items : undefined;
+        return items.length >= 5 ? items : undefined;
       });
       expect(payerNotes.map((n) => n.title).sort()).toEqual(
-        ["Payment completed", "Payment failed", "Refund received", "Refund received"].sort(),
+        ["Money received", "Payment completed", "Payment failed", "Refund received", "Refund received"].sort(),
       );
       const shopNotes = (await (await api("/v1/notifications", shop)).json()) as { items: Array<{ title: string }> };
       expect(shopNotes.items.map((n) => n.title)).toEqual(["Payment received"]);

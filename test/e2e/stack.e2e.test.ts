@@ -110,7 +110,7 @@ describe("npm run dev", () => {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
     expect(items.map((item) => item.name).sort()).toEqual(
-      ["edgebank.delivery", "edgebank.orders", "edgebank.payments", "edgebank.transfers"].map(
+      ["edgebank.accounts", "edgebank.delivery", "edgebank.orders", "edgebank.payments", "edgebank.transfers"].map(
         (topic) => `notifications/${topic}`,
       ),
     );

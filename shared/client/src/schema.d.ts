@@ -7049,7 +7049,7 @@ export type paths = {
                 content: {
                     "application/json": {
                         url: string;
-                        events: ("TransferCompleted" | "TransferFailed" | "PaymentCompleted" | "PaymentFailed" | "PaymentCaptured" | "PaymentRefunded" | "OrderConfirmed" | "OrderCancelled" | "RolloutRolledBack" | "RolloutPaused" | "RolloutPromoted")[];
+                        events: ("AccountCredited" | "TransferCompleted" | "TransferFailed" | "PaymentCompleted" | "PaymentFailed" | "PaymentCaptured" | "PaymentRefunded" | "OrderConfirmed" | "OrderCancelled" | "RolloutRolledBack" | "RolloutPaused" | "RolloutPromoted")[];
                     };
                 };
             };

@@ -18,6 +18,11 @@ const currency = z
 
 const accountMovement = z.object({
   accountId: z.string(),
+  ownerId: z
+    .string()
+    .optional()
+    .describe("the owner of a customer's account (absent for settlement accounts, and in events before it was added)"),
+  currency: currency.optional().describe("the account's currency (absent in events before it was added)"),
   operationId: z.string().describe("the caller's operation id (`<transfer>:<step>` for a saga)"),
   amount: minorUnits.optional(),
   holdId: z.string().optional(),

@@ -92,6 +92,8 @@ describe("account events on Kafka", () => {
       posted: "350",
     });
     expect(events[3]?.data).toMatchObject({ status: "frozen", actor: operator.id });
+    // Whose account and in what currency: what a consumer telling the owner needs.
+    for (const event of events) expect(event.data).toMatchObject({ ownerId: owner.id, currency: "EUR" });
     // Same trace as the request (the refused debit's, index 3, published nothing), with the
     // accounts service's span as parent.
     expect(events.map((e) => e.traceparent?.split("-")[1])).toEqual([traces[0], traces[1], traces[2], traces[4]]);

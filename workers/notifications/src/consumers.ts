@@ -13,6 +13,14 @@ export function consumers(env: object): ConsumerSpec[] {
   return [
     {
       group: "notifications",
+      topic: "edgebank.accounts",
+      schema: "notifications",
+      types: notifiedEvents,
+      maxAttempts: CONSUMER_MAX_ATTEMPTS,
+      handle: recordNotification,
+    },
+    {
+      group: "notifications",
       topic: "edgebank.transfers",
       schema: "notifications",
       types: notifiedEvents,

@@ -143,6 +143,48 @@ describe("consuming events once", () => {
     ]);
   });
 
+  it("tells a customer of money that came into their account by a transfer or a deposit, and of nothing else", async () => {
+    const s = spec({ types: notifiedEvents });
+    const owner = `usr_test_${crypto.randomUUID().slice(0, 8)}`;
+    const accountId = newId("account");
+    const credited = (operationId: string, ownerId?: string) =>
+      toCloudEvent({
+        id: newUuidV7(),
+        aggregateId: accountId,
+        type: "AccountCredited",
+        createdAt: new Date(),
+        payload: {
+          accountId,
+          ...(ownerId ? { ownerId } : {}),
+          currency: "EUR",
+          operationId,
+          amount: "10000",
+          posted: "10000",
+          pending: "0",
+          available: "10000",
+        },
+      });
+    const transferId = newId("transfer");
+    const deposit = credited(`${transferId}:credit`, owner);
+    // A payment's credit is the merchant's "Payment received"; a compensation's return, a
+    // settlement account's credit (no owner) and another step's credit are not news of their own.
+    const others = [
+      credited(`${newId("payment")}:credit`, owner),
+      credited(`${transferId}:return-capture1`, owner),
+      credited(`${newId("transfer")}:credit`),
+    ];
+    for (const event of [deposit, ...others, deposit]) await publish(s.topic, event);
+    await consumeUntil(s, { attempts: {}, positions: {} }, () => false, 3);
+    expect(await notificationsOf(owner)).toEqual([
+      {
+        type: "AccountCredited",
+        event_id: deposit.id,
+        title: "Money received",
+        body: `100.00 EUR arrived on ${accountId}.`,
+      },
+    ]);
+  });
+
   it("prepares outside the inbox transaction: before each attempt, never for an event already applied", async () => {
     const steps: string[] = [];
     let failures = 1;

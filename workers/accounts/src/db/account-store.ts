@@ -141,6 +141,9 @@ export class PgAccountStore implements AccountStore {
         traceparent: operation.traceparent ?? null,
         payload: {
           accountId,
+          // Whom it concerns: a customer's account names its owner (a settlement account has none).
+          ...(before.kind === "customer" ? { ownerId: before.ownerId } : {}),
+          currency: before.currency,
           operationId: operation.operationId,
           ...("amount" in operation && operation.amount !== undefined ? { amount: operation.amount.toString() } : {}),
           ...("holdId" in operation ? { holdId: operation.holdId } : {}),

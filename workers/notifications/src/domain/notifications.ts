@@ -8,6 +8,7 @@ import { notifications, webhookDeliveries, webhooks } from "../db/schema.ts";
 
 /** The events that become notifications (and webhook deliveries). */
 export const notifiedEvents = [
+  "AccountCredited",
   "TransferCompleted",
   "TransferFailed",
   "PaymentCompleted",
@@ -136,8 +137,31 @@ function rolloutNotifications(event: KnownEvent): NotificationContent[] {
   ];
 }
 
+/** A transfer's or a deposit's credit (`trf_…:credit`); a payment's credit is told as "Payment received". */
+const transferCredit = /^trf_[0-9a-z]+:credit$/;
+
+/**
+ * Money that came into a customer's account by a transfer or a deposit, told to the account's
+ * owner (the payer hears "Transfer completed"; a deposit has no payer to tell).
+ */
+function creditNotifications(event: KnownEvent): NotificationContent[] {
+  if (!isEventOf(event, "AccountCredited")) return [];
+  const data = event.data;
+  if (!data.ownerId || !data.currency || !data.amount || !transferCredit.test(data.operationId)) return [];
+  const transferId = data.operationId.slice(0, -":credit".length);
+  return [
+    {
+      userId: data.ownerId,
+      title: "Money received",
+      body: `${amount(data.amount, data.currency)} arrived on ${data.accountId}.`,
+      data: { accountId: data.accountId, transferId, amount: data.amount, currency: data.currency },
+    },
+  ];
+}
+
 /** Whom an event concerns and what each is told (none when it concerns no user). */
 export function notificationsFor(event: KnownEvent): NotificationContent[] {
+  if (event.type === "AccountCredited") return creditNotifications(event);
   if (event.type.startsWith("Payment")) return paymentNotifications(event);
   if (event.type.startsWith("Order")) return orderNotifications(event);
   if (event.type.startsWith("Rollout")) return rolloutNotifications(event);

@@ -251,6 +251,9 @@ export default defineConfig({
       defineProject({
         test: { name: "dev-traffic-router", include: ["dev/traffic-router/test/**/*.test.ts"], environment: "node" },
       }),
+      defineProject({
+        test: { name: "chaos", include: ["chaos/test/**/*.test.ts"], environment: "node" },
+      }),
       // Both database drivers, inside workerd, against the real test database.
       workerdProject("shared-db", "shared/db/test/**/*.test.ts", ({ inject }) => {
         const databases = inject("databases");

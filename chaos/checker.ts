@@ -1,0 +1,146 @@
+/**
+ * The checker: reads a chaos run's history and reports every violation of the invariants
+ * (ARCHITECTURE.md §3, §16) with the operations involved. It trusts nothing the run believed:
+ * only what clients were told (the history) and what the system holds at the end (the final
+ * observation).
+ */
+import type { FinalObservation, MoveOperation, Operation } from "./history.ts";
+
+export interface Violation {
+  check: "conservation" | "limit" | "applied-once" | "acknowledged" | "real-outcome" | "ledger" | "chain";
+  message: string;
+  operations: Operation[];
+}
+
+/** What a final answer says happened: applied, refused (nothing happened), or not final. */
+function outcomeOf(answer: { httpStatus: number; status?: string | undefined } | undefined) {
+  if (!answer) return "unknown";
+  if (answer.httpStatus === 201 || answer.status === "COMPLETED") return "applied";
+  if (answer.httpStatus === 422 || answer.status === "FAILED" || answer.status === "VOIDED") return "refused";
+  return "unknown";
+}
+
+/** Money is neither made nor lost: every currency's balances (settlement included) sum to zero. */
+function conservation(final: FinalObservation, end: Operation): Violation[] {
+  const sums = new Map<string, bigint>();
+  for (const account of Object.values(final.accounts))
+    sums.set(account.currency, (sums.get(account.currency) ?? 0n) + BigInt(account.posted));
+  return [...sums]
+    .filter(([, sum]) => sum !== 0n)
+    .map(([currency, sum]) => ({
+      check: "conservation" as const,
+      message: `${currency} balances sum to ${sum}, not 0: money was ${sum > 0n ? "created" : "lost"}`,
+      operations: [end],
+    }));
+}
+
+/** No read ever showed an available balance below zero (the credit limit counted in). */
+function limits(history: readonly Operation[], final: FinalObservation, end: Operation): Violation[] {
+  const found: Violation[] = [];
+  for (const op of history) {
+    if (op.f !== "read" || op.type !== "ok" || !op.value.balance) continue;
+    const { posted, pending, available, creditLimit } = op.value.balance;
+    if (BigInt(available) < 0n)
+      found.push({
+        check: "limit",
+        message: `${op.value.accountId} read with available ${available}`,
+        operations: [op],
+      });
+    if (BigInt(available) !== BigInt(posted) - BigInt(pending) + BigInt(creditLimit))
+      found.push({
+        check: "limit",
+        message: `${op.value.accountId}: available ${available} is not posted − pending + limit`,
+        operations: [op],
+      });
+  }
+  for (const [id, account] of Object.entries(final.accounts)) {
+    const available = BigInt(account.posted) - BigInt(account.pending) + BigInt(account.creditLimit);
+    if (account.kind === "customer" && available < 0n)
+      found.push({ check: "limit", message: `${id} ends with available ${available}`, operations: [end] });
+  }
+  return found;
+}
+
+/**
+ * Every move, by its Idempotency-Key: resolved one way at the end (asking again answers its real
+ * outcome, never 202 or 409), applied exactly once if it was (one ledger entry, one net credit),
+ * not at all if it was refused, and never against what a client was told.
+ */
+function moves(history: readonly Operation[], final: FinalObservation, end: Operation): Violation[] {
+  const byKey = new Map<string, MoveOperation[]>();
+  for (const op of history) if (op.f === "move") byKey.set(op.value.key, [...(byKey.get(op.value.key) ?? []), op]);
+  const found: Violation[] = [];
+  for (const [key, ops] of byKey) {
+    const answer = final.answers[key];
+    const outcome = outcomeOf(answer);
+    const id = answer?.id ?? ops.find((op) => op.value.id)?.value.id;
+    if (outcome === "unknown") {
+      found.push({
+        check: "real-outcome",
+        message: `key ${key} is still answered ${answer ? answer.httpStatus : "nothing"} after the run: not its real outcome`,
+        operations: [...ops, end],
+      });
+      continue;
+    }
+    // What a client was told stands: an acknowledged move ends applied, a refused one not.
+    for (const op of ops) {
+      const told =
+        op.type === "ok"
+          ? outcomeOf({ httpStatus: op.value.httpStatus ?? 0, status: op.value.status })
+          : op.type === "fail"
+            ? "refused"
+            : "unknown";
+      if (told !== "unknown" && told !== outcome)
+        found.push({
+          check: "acknowledged",
+          message: `key ${key} was answered ${told}, yet it ended ${outcome}`,
+          operations: [op, end],
+        });
+    }
+    if (!id) {
+      if (outcome === "applied")
+        found.push({ check: "applied-once", message: `key ${key} applied, but no flow id is known`, operations: ops });
+      continue;
+    }
+    const entries = final.ledgerEntries[id] ?? 0;
+    const credits = final.credits[id] ?? 0;
+    const expected = outcome === "applied" ? 1 : 0;
+    if (entries !== expected || credits !== expected)
+      found.push({
+        check: "applied-once",
+        message: `${id} (key ${key}) ended ${outcome} with ${entries} ledger entries and ${credits} net credits (expected ${expected} of each)`,
+        operations: [...ops, end],
+      });
+  }
+  return found;
+}
+
+/** The ledger agrees with the accounts, and its chain verifies. */
+function ledger(final: FinalObservation, end: Operation): Violation[] {
+  const found: Violation[] = [];
+  for (const [id, account] of Object.entries(final.accounts)) {
+    const booked = final.ledgerBalances[id] ?? "0";
+    if (BigInt(booked) !== BigInt(account.posted))
+      found.push({
+        check: "ledger",
+        message: `${id}: the ledger says ${booked}, the account ${account.posted}`,
+        operations: [end],
+      });
+  }
+  if (!final.chainValid)
+    found.push({ check: "chain", message: "the ledger's hash chain does not verify", operations: [end] });
+  return found;
+}
+
+/** Every violation in a history; none means the run kept every invariant the checker knows. */
+export function check(history: readonly Operation[]): Violation[] {
+  const end = history.findLast((op): op is Extract<Operation, { f: "final" }> => op.f === "final");
+  if (!end) return [{ check: "real-outcome", message: "the history has no final observation", operations: [] }];
+  const final = end.value;
+  return [
+    ...conservation(final, end),
+    ...limits(history, final, end),
+    ...moves(history, final, end),
+    ...ledger(final, end),
+  ];
+}

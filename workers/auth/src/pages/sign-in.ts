@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /** HTML-escapes text and attribute values. */
 const escapeHtml = (value: string) =>
   value.replace(
@@ -17,17 +19,15 @@ button { background: #0b3d91; color: #fff; border: 0; border-radius: 4px; cursor
 [role="alert"] { color: #a4001d; font-weight: 600; }
 `;
 
-let styleHash: Promise<string> | undefined;
+/** The stylesheet's digest, as a CSP hash source names it. */
+const styleHash = createHash("sha256").update(style, "utf8").digest("base64");
 
 /**
  * The Content-Security-Policy of the auth pages: nothing but their own inline stylesheet (by
  * hash), forms posted to this origin and then sent on to `redirectTo` (browsers hold a form's
  * redirect to form-action too), never framed.
  */
-export async function pageSecurityPolicy(redirectTo?: string): Promise<string> {
-  styleHash ??= crypto.subtle
-    .digest("SHA-256", new TextEncoder().encode(style))
-    .then((digest) => btoa(String.fromCharCode(...new Uint8Array(digest))));
+export function pageSecurityPolicy(redirectTo?: string): string {
   let target = "";
   if (redirectTo) {
     const url = new URL(redirectTo);
@@ -35,7 +35,7 @@ export async function pageSecurityPolicy(redirectTo?: string): Promise<string> {
   }
   return [
     "default-src 'none'",
-    `style-src 'sha256-${await styleHash}'`,
+    `style-src 'sha256-${styleHash}'`,
     `form-action 'self'${target}`,
     "base-uri 'none'",
     "frame-ancestors 'none'",

@@ -112,12 +112,9 @@ const pick = (source: Record<string, unknown>): Parameters =>
   Object.fromEntries(names.flatMap((name) => (typeof source[name] === "string" ? [[name, source[name]]] : [])));
 
 /** Headers of every answer of the page: never cached, and its own policy (the form posts here, then goes to the redirect URI). */
-async function pageHeaders(c: Context<ServiceEnv>, checked: Checked): Promise<void> {
+function pageHeaders(c: Context<ServiceEnv>, checked: Checked): void {
   c.header("cache-control", "no-store");
-  c.header(
-    "content-security-policy",
-    await pageSecurityPolicy(checked.kind === "refuse" ? undefined : checked.redirectUri),
-  );
+  c.header("content-security-policy", pageSecurityPolicy(checked.kind === "refuse" ? undefined : checked.redirectUri));
 }
 
 /** A request that cannot go on: refused on the page, or sent back to the client with its error. */
@@ -135,7 +132,7 @@ export function registerAuthorize(app: OpenAPIHono<ServiceEnv>): void {
   app.get(showRoute.path, async (c) => {
     const parameters = pick(c.req.query());
     const checked = await check(c, parameters);
-    await pageHeaders(c, checked);
+    pageHeaders(c, checked);
     if (checked.kind !== "ok") return stopped(c, checked, parameters.state);
     const carried = Object.fromEntries(Object.entries(parameters).filter(([, value]) => value !== undefined));
     return c.html(signInPage({ clientName: checked.client.name, parameters: carried as Record<string, string> }), 200);
@@ -146,7 +143,7 @@ export function registerAuthorize(app: OpenAPIHono<ServiceEnv>): void {
     const form = Object.fromEntries(new URLSearchParams(await c.req.text()));
     const parameters = pick(form);
     const checked = await check(c, parameters);
-    await pageHeaders(c, checked);
+    pageHeaders(c, checked);
     if (checked.kind !== "ok") return stopped(c, checked, parameters.state);
     const email = form.email ?? "";
     const db = c.var.db();

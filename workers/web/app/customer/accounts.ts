@@ -1,6 +1,7 @@
 /** Accounts and balances, opening an account, a transfer, and an account's statement. */
-import { type EdgebankClient, idempotencyKey, ProblemError, type Schemas, unwrap } from "@edgebank/client";
+import { type EdgebankClient, idempotencyKey, type Schemas, unwrap } from "@edgebank/client";
 import { accountSelect, announce, describe, field, formatMoney, h, minorUnits, table, when } from "../shared/dom.ts";
+import { Intent } from "../shared/intent.ts";
 
 type Account = Schemas["Account"];
 
@@ -74,8 +75,7 @@ function transferForm(
     h("p", {}, h("button", { type: "submit", id: "send" }, "Send")),
     outcome,
   );
-  // One key per intent: a retry of the same form sends the same key, a new transfer a new one.
-  let key = idempotencyKey();
+  const intent = new Intent();
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const units = minorUnits(amount.value);
@@ -83,7 +83,7 @@ function transferForm(
     try {
       const transfer = await unwrap(
         api.POST("/v1/transfers", {
-          params: { header: { "Idempotency-Key": key } },
+          params: { header: { "Idempotency-Key": intent.key } },
           body: {
             fromAccountId: from.value,
             toAccountId: to.value.trim(),
@@ -93,10 +93,10 @@ function transferForm(
           },
         }),
       );
-      key = idempotencyKey();
+      intent.settled();
       redraw(`Transfer ${transfer.id}: ${transfer.status.toLowerCase()}.`);
     } catch (error) {
-      if (error instanceof ProblemError && error.status === 422) key = idempotencyKey();
+      intent.settled(error);
       announce(outcome, `Refused: ${describe(error)}`, true);
     }
   });

@@ -1,6 +1,7 @@
 /** Paying a merchant, and the customer's payments. */
-import { type EdgebankClient, idempotencyKey, ProblemError, unwrap } from "@edgebank/client";
+import { type EdgebankClient, unwrap } from "@edgebank/client";
 import { accountSelect, announce, describe, field, formatMoney, h, minorUnits, table, when } from "../shared/dom.ts";
+import { Intent } from "../shared/intent.ts";
 
 export async function payView(api: EdgebankClient, redraw: (notice?: string) => void, notice = "") {
   const [{ items: accounts }, { items: payments }] = await Promise.all([
@@ -23,7 +24,7 @@ export async function payView(api: EdgebankClient, redraw: (notice?: string) => 
     h("p", {}, h("button", { type: "submit", id: "pay" }, "Pay")),
     outcome,
   );
-  let key = idempotencyKey();
+  const intent = new Intent();
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const units = minorUnits(amount.value);
@@ -33,7 +34,7 @@ export async function payView(api: EdgebankClient, redraw: (notice?: string) => 
       const payee = await unwrap(api.GET("/v1/merchants/{id}", { params: { path: { id: merchant.value.trim() } } }));
       const payment = await unwrap(
         api.POST("/v1/payments", {
-          params: { header: { "Idempotency-Key": key } },
+          params: { header: { "Idempotency-Key": intent.key } },
           body: {
             fromAccountId: from.value,
             merchantId: payee.id,
@@ -43,11 +44,11 @@ export async function payView(api: EdgebankClient, redraw: (notice?: string) => 
           },
         }),
       );
-      key = idempotencyKey();
+      intent.settled();
       const reason = payment.failureReason ? ` (${payment.failureReason})` : "";
       redraw(`Payment ${payment.id} to ${payee.name}: ${payment.status.toLowerCase()}${reason}.`);
     } catch (error) {
-      if (error instanceof ProblemError && error.status < 500) key = idempotencyKey();
+      intent.settled(error);
       announce(outcome, `Refused: ${describe(error)}`, true);
     }
   });

@@ -1,6 +1,7 @@
 /** The catalogue, ordering, and the customer's orders as they move (confirmed, cancelled). */
-import { type EdgebankClient, idempotencyKey, ProblemError, unwrap } from "@edgebank/client";
+import { type EdgebankClient, unwrap } from "@edgebank/client";
 import { accountSelect, announce, describe, field, formatMoney, h, table, when } from "../shared/dom.ts";
+import { Intent } from "../shared/intent.ts";
 
 export async function shopView(api: EdgebankClient, redraw: (notice?: string) => void, notice = "") {
   const [{ items: products }, { items: accounts }, { items: orders }] = await Promise.all([
@@ -26,20 +27,20 @@ export async function shopView(api: EdgebankClient, redraw: (notice?: string) =>
     h("p", {}, h("button", { type: "submit", id: "order" }, "Order")),
     outcome,
   );
-  let key = idempotencyKey();
+  const intent = new Intent();
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
       const order = await unwrap(
         api.POST("/v1/orders", {
-          params: { header: { "Idempotency-Key": key } },
+          params: { header: { "Idempotency-Key": intent.key } },
           body: { payerAccountId: from.value, lines: [{ sku: product.value, quantity: Number(quantity.value) }] },
         }),
       );
-      key = idempotencyKey();
+      intent.settled();
       redraw(`Order ${order.id}: ${order.status.toLowerCase()}; its status follows below.`);
     } catch (error) {
-      if (error instanceof ProblemError && error.status < 500) key = idempotencyKey();
+      intent.settled(error);
       announce(outcome, `Refused: ${describe(error)}`, true);
     }
   });

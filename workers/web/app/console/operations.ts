@@ -33,6 +33,50 @@ function actionButton(
   return button;
 }
 
+/**
+ * The actions on a flow that waits for an operator: retry it, or compensate it (the service
+ * refuses where undoing would lose money, and says why). `call` runs the verb on the flow.
+ */
+function flowActions(
+  noun: "transfer" | "payment",
+  id: string,
+  facts: Array<[string, string]>,
+  call: (verb: "retry" | "compensate") => Promise<{ id: string; status: string }>,
+  status: HTMLElement,
+  redraw: Redraw,
+): HTMLElement {
+  const Noun = noun === "transfer" ? "Transfer" : "Payment";
+  const act = (verb: "retry" | "compensate", done: string) => async () => {
+    const after = await call(verb);
+    return `${Noun} ${after.id} ${done}: ${after.status.toLowerCase()}.`;
+  };
+  return h(
+    "span",
+    { class: "actions" },
+    actionButton(
+      "Retry",
+      `Retry ${noun} ${id}`,
+      () => confirmAction(`Retry this ${noun}?`, facts, noun === "transfer" ? "Retry the saga" : "Retry the payment"),
+      act("retry", "retried"),
+      status,
+      redraw,
+    ),
+    actionButton(
+      "Compensate",
+      `Compensate ${noun} ${id}`,
+      () =>
+        confirmAction(
+          `Undo this ${noun}?`,
+          facts,
+          noun === "transfer" ? "Compensate and fail it" : "Compensate and end it",
+        ),
+      act("compensate", "compensated"),
+      status,
+      redraw,
+    ),
+  );
+}
+
 export async function attentionView(api: EdgebankClient, redraw: Redraw, notice = "") {
   const [{ items }, { items: stuckPayments }, { items: stuckRefunds }] = await Promise.all([
     unwrap(api.GET("/v1/transfers", { params: { query: { status: "NEEDS_ATTENTION", limit: 50 } } })),
@@ -54,33 +98,13 @@ export async function attentionView(api: EdgebankClient, redraw: Redraw, notice 
     h("code", {}, transfer.toAccountId),
     transfer.failureReason ?? "",
     when(transfer.createdAt),
-    h(
-      "span",
-      { class: "actions" },
-      actionButton(
-        "Retry",
-        `Retry transfer ${transfer.id}`,
-        () => confirmAction("Retry this transfer?", facts(transfer), "Retry the saga"),
-        async () => {
-          const after = await unwrap(api.POST("/v1/transfers/{id}/retry", { params: { path: { id: transfer.id } } }));
-          return `Transfer ${after.id} retried: ${after.status.toLowerCase()}.`;
-        },
-        status,
-        redraw,
-      ),
-      actionButton(
-        "Compensate",
-        `Compensate transfer ${transfer.id}`,
-        () => confirmAction("Undo this transfer?", facts(transfer), "Compensate and fail it"),
-        async () => {
-          const after = await unwrap(
-            api.POST("/v1/transfers/{id}/compensate", { params: { path: { id: transfer.id } } }),
-          );
-          return `Transfer ${after.id} compensated: ${after.status.toLowerCase()}.`;
-        },
-        status,
-        redraw,
-      ),
+    flowActions(
+      "transfer",
+      transfer.id,
+      facts(transfer),
+      (verb) => unwrap(api.POST(`/v1/transfers/{id}/${verb}`, { params: { path: { id: transfer.id } } })),
+      status,
+      redraw,
     ),
   ]);
   const paymentFacts = (payment: Schemas["Payment"]): Array<[string, string]> => [
@@ -97,33 +121,13 @@ export async function attentionView(api: EdgebankClient, redraw: Redraw, notice 
     h("code", {}, payment.merchantId),
     payment.failureReason ?? "",
     when(payment.createdAt),
-    h(
-      "span",
-      { class: "actions" },
-      actionButton(
-        "Retry",
-        `Retry payment ${payment.id}`,
-        () => confirmAction("Retry this payment?", paymentFacts(payment), "Retry the payment"),
-        async () => {
-          const after = await unwrap(api.POST("/v1/payments/{id}/retry", { params: { path: { id: payment.id } } }));
-          return `Payment ${after.id} retried: ${after.status.toLowerCase()}.`;
-        },
-        status,
-        redraw,
-      ),
-      actionButton(
-        "Compensate",
-        `Compensate payment ${payment.id}`,
-        () => confirmAction("Undo this payment?", paymentFacts(payment), "Compensate and end it"),
-        async () => {
-          const after = await unwrap(
-            api.POST("/v1/payments/{id}/compensate", { params: { path: { id: payment.id } } }),
-          );
-          return `Payment ${after.id} compensated: ${after.status.toLowerCase()}.`;
-        },
-        status,
-        redraw,
-      ),
+    flowActions(
+      "payment",
+      payment.id,
+      paymentFacts(payment),
+      (verb) => unwrap(api.POST(`/v1/payments/{id}/${verb}`, { params: { path: { id: payment.id } } })),
+      status,
+      redraw,
     ),
   ]);
   const refundRows = stuckRefunds.map((refund) => [

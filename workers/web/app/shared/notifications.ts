@@ -41,20 +41,17 @@ export function notificationsPanel(
     }
     return entry;
   };
-  const add = (notification: Notification, fresh: boolean) => {
+  /** Puts a notification on top of the list, once. */
+  const add = (notification: Notification) => {
     if (shown.has(notification.id)) return;
     shown.add(notification.id);
-    if (fresh) list.prepend(item(notification));
-    else list.append(item(notification));
+    list.prepend(item(notification));
   };
 
   const catchUp = async () => {
     const { items } = await unwrap(api.GET("/v1/notifications", { params: { query: { limit: 10 } } }));
     // Oldest of the page first, so each lands on top as it would have live.
-    for (const notification of [...items].reverse()) {
-      if (shown.has(notification.id)) continue;
-      add(notification, true);
-    }
+    for (const notification of [...items].reverse()) add(notification);
   };
 
   let failures = 0;
@@ -73,7 +70,7 @@ export function notificationsPanel(
           state.textContent = "Live";
         }
         if (message.type === "notification" && message.notification) {
-          add(message.notification, true);
+          add(message.notification);
           announce(news, `New: ${message.notification.title}`);
           onNotification(message.notification);
         }

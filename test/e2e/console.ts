@@ -33,10 +33,10 @@ export function describeConsole(setting: () => ConsoleSetting): void {
       );
       const api = (path: string, token: string, init: Parameters<typeof gatewayRequest>[3] = {}) =>
         gatewayRequest(base, path, token, init);
-      const openAccount = async () =>
+      const openAccount = async (owner = customer) =>
         (
           (await (
-            await api("/v1/accounts", customer, {
+            await api("/v1/accounts", owner, {
               method: "POST",
               key: crypto.randomUUID(),
               body: '{"currency":"EUR"}',
@@ -82,11 +82,7 @@ export function describeConsole(setting: () => ConsoleSetting): void {
         "192.0.2.83",
         "merchant",
       );
-      const shopAccount = (
-        (await (
-          await api("/v1/accounts", shop, { method: "POST", key: crypto.randomUUID(), body: '{"currency":"EUR"}' })
-        ).json()) as { id: string }
-      ).id;
+      const shopAccount = await openAccount(shop);
       const merchant = (await (
         await api("/v1/merchants", shop, {
           method: "POST",

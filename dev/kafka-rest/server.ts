@@ -30,11 +30,37 @@ export interface KafkaRestOptions {
   defaultPartitions?: number;
   port?: number;
   instanceTimeoutMs?: number;
+  /** Faults to inject from the start (see `KafkaRestServer.faults`). */
+  faults?: BrokerFaults;
+  /** Draws the faults' chances (a seeded generator replays a run); unset: Math.random. */
+  random?: () => number;
+}
+
+/**
+ * What a broker or the network in front of it does wrong, for the chaos run (chaos/): each the
+ * way a real one fails, seen from the client as the real one would be.
+ */
+export interface BrokerFaults {
+  /** Every request waits this long before the broker handles it (a slow or overloaded broker). */
+  delayMs?: number;
+  /**
+   * The share of produce requests whose records are appended and whose answer is then lost (the
+   * connection drops after the broker acknowledged): the producer cannot tell and sends them
+   * again, so the log holds them twice.
+   */
+  lostAcks?: number;
+  /**
+   * The share of offset commits lost with the connection before the broker stored them: the
+   * group reads those records again after its next rebalance or restart.
+   */
+  lostCommits?: number;
 }
 
 export interface KafkaRestServer {
   url: string;
   log: KafkaLog;
+  /** The faults in force now; assign to change them while it runs. */
+  faults: BrokerFaults;
   close(): Promise<void>;
 }
 
@@ -83,6 +109,8 @@ function v3Bytes(part: unknown, what: string): Uint8Array | null {
   }
   throw new RestError(422, 42201, `${what}.type ${type} is not supported here (JSON, STRING, BINARY).`);
 }
+
+const pathOf = (request: IncomingMessage) => new URL(request.url ?? "/", "http://broker").pathname.replace(/\/+$/, "");
 
 export async function startKafkaRestServer(options: KafkaRestOptions = {}): Promise<KafkaRestServer> {
   const log = new KafkaLog(options.journal);
@@ -200,7 +228,7 @@ export async function startKafkaRestServer(options: KafkaRestOptions = {}): Prom
     body: string,
   ): Promise<{ status: number; json?: unknown; text?: string }> {
     const url = new URL(request.url ?? "/", "http://broker");
-    const path = url.pathname.replace(/\/+$/, "");
+    const path = pathOf(request);
     const method = request.method ?? "GET";
     const parse = () => {
       try {
@@ -428,15 +456,35 @@ export async function startKafkaRestServer(options: KafkaRestOptions = {}): Prom
     throw new RestError(404, 404, `No route for ${method} ${path}.`);
   }
 
+  const random = options.random ?? Math.random;
+  const broker = { faults: { ...options.faults } as BrokerFaults };
+  const isProduce = (request: IncomingMessage) =>
+    request.method === "POST" &&
+    /^(?:(?:\/kafka)?\/v3\/clusters\/[^/]+\/topics\/[^/]+\/records|\/topics\/[^/]+)$/.test(pathOf(request));
+  const isCommit = (request: IncomingMessage) =>
+    request.method === "POST" && /^\/consumers\/[^/]+\/instances\/[^/]+\/offsets$/.test(pathOf(request));
+  const chance = (share: number | undefined) => share !== undefined && share > 0 && random() < share;
+
   const server: Server = createServer((request, response: ServerResponse) => {
     let body = "";
     request.setEncoding("utf8");
     request.on("data", (chunk: string) => {
       body += chunk;
     });
-    request.on("end", () => {
+    request.on("end", async () => {
+      const { delayMs, lostAcks, lostCommits } = broker.faults;
+      if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (isCommit(request) && chance(lostCommits)) {
+        request.socket.destroy();
+        return;
+      }
+      const ackLost = isProduce(request) && chance(lostAcks);
       handle(request, body).then(
         ({ status, json, text }) => {
+          if (ackLost && status < 300) {
+            request.socket.destroy();
+            return;
+          }
           if (text !== undefined) {
             response.writeHead(status, { "content-type": "application/json" }).end(text);
             return;
@@ -465,6 +513,12 @@ export async function startKafkaRestServer(options: KafkaRestOptions = {}): Prom
   return {
     url: baseUrl,
     log,
+    get faults() {
+      return broker.faults;
+    },
+    set faults(faults: BrokerFaults) {
+      broker.faults = { ...faults };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -16,6 +16,8 @@ import { freePort } from "../stack/ports.ts";
 export interface PgBouncer {
   /** `upstream` with host and port replaced by the pooler's. */
   url(upstream: string): string;
+  /** Stops it (dropping every client and server connection) and starts it again on its port. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -65,20 +67,32 @@ export async function startPgBouncer(options: {
   // PgBouncer refuses to run as root; as root, it drops to the postgres user. A watchdog shell
   // ends it when this process ends, however it ends (a SIGKILL runs no cleanup).
   const asRoot = process.getuid?.() === 0 ? "-u postgres " : "";
-  const child: ChildProcess = spawn(
-    "sh",
-    [
-      "-c",
-      `pgbouncer ${asRoot}"$1" & bouncer=$!; trap 'kill $bouncer 2>/dev/null; exit 0' INT TERM; ` +
-        `while kill -0 ${process.pid} 2>/dev/null && kill -0 $bouncer 2>/dev/null; do sleep 1; done; ` +
-        "kill $bouncer 2>/dev/null",
-      "pgbouncer-watchdog",
-      join(dir, "pgbouncer.ini"),
-    ],
-    { stdio: "ignore" },
-  );
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await waitForPort(port, exited);
+  const launch = async () => {
+    const child: ChildProcess = spawn(
+      "sh",
+      [
+        "-c",
+        `pgbouncer ${asRoot}"$1" & bouncer=$!; trap 'kill $bouncer 2>/dev/null; exit 0' INT TERM; ` +
+          `while kill -0 ${process.pid} 2>/dev/null && kill -0 $bouncer 2>/dev/null; do sleep 1; done; ` +
+          "kill $bouncer 2>/dev/null",
+        "pgbouncer-watchdog",
+        join(dir, "pgbouncer.ini"),
+      ],
+      { stdio: "ignore" },
+    );
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    await waitForPort(port, exited);
+    return {
+      async stop() {
+        child.kill("SIGINT");
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+        // The port is free once the bouncer itself is gone, not only its watchdog.
+        for (let attempt = 0; attempt < 50 && (await portOpen(port)); attempt++)
+          await new Promise((resolve) => setTimeout(resolve, 100));
+      },
+    };
+  };
+  let running = await launch();
   return {
     url(target: string) {
       const pooled = new URL(target);
@@ -86,12 +100,25 @@ export async function startPgBouncer(options: {
       pooled.port = String(port);
       return pooled.toString();
     },
+    async restart() {
+      await running.stop();
+      running = await launch();
+    },
     async stop() {
-      child.kill("SIGINT");
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+      await running.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port }, () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
 }
 
 async function waitForPort(port: number, exited: Promise<void>): Promise<void> {
@@ -100,14 +127,7 @@ async function waitForPort(port: number, exited: Promise<void>): Promise<void> {
     ended = true;
   });
   for (let attempt = 0; attempt < 100 && !ended; attempt++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = createConnection({ host: "127.0.0.1", port }, () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
+    if (await portOpen(port)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(ended ? "pgbouncer exited at start" : `pgbouncer did not listen on ${port}`);

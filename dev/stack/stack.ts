@@ -114,10 +114,18 @@ export interface RunningStack {
   versions: VersionedWorker[];
   /** Polls GET /health/all with the monitor's credential until every service is ready. */
   waitUntilReady(timeoutMs: number): Promise<Response>;
-  wrangler: ChildProcess;
+  /** wrangler dev (the one running now, after any `restartWorkers`). */
+  readonly wrangler: ChildProcess;
+  /** PgBouncer in front of the PostgreSQL server, when the stack started one. */
+  pooler: PgBouncer | undefined;
+  /**
+   * Stops wrangler dev and starts it again with the same Workers and state: every isolate and
+   * Durable Object is evicted and requests in flight are lost, as when workerd restarts.
+   */
+  restartWorkers(): Promise<void>;
   /** Stops wrangler (its whole process group), the relay and the embedded database. */
   stop(): Promise<void>;
-  /** Resolves with wrangler's exit code when it ends. */
+  /** Resolves with wrangler's exit code when it ends (not when `restartWorkers` stops it). */
   exited: Promise<number>;
 }
 
@@ -360,11 +368,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         );
       }
     }
-    const {
-      child: wrangler,
-      exited,
-      stop,
-    } = await spawnWrangler({
+    const wranglerOptions = {
       configs,
       port: options.port,
       persistDir: options.persistDir,
@@ -372,9 +376,31 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       args: Object.entries(gatewayVars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
       output: options.output,
       ...(options.localObservability === false ? { localObservability: false } : {}),
+    };
+    let workers = await spawnWrangler(wranglerOptions);
+    let restarting = false;
+    let ended: (code: number) => void = () => {};
+    const exited = new Promise<number>((resolve) => {
+      ended = resolve;
     });
-    cleanups.push(stop);
-    options.log(`wrangler dev started (process group ${wrangler.pid})`);
+    const watch = (running: typeof workers) =>
+      void running.exited.then((code) => {
+        if (!restarting) ended(code);
+      });
+    watch(workers);
+    cleanups.push(() => workers.stop());
+    options.log(`wrangler dev started (process group ${workers.child.pid})`);
+    const restartWorkers = async () => {
+      restarting = true;
+      try {
+        await workers.stop();
+        workers = await spawnWrangler(wranglerOptions);
+        watch(workers);
+      } finally {
+        restarting = false;
+      }
+      options.log(`wrangler dev restarted (process group ${workers.child.pid})`);
+    };
 
     const url = publicUrl;
     if (options.crons ?? true) {
@@ -382,13 +408,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       // cron (outboxes, key rotation, reconciliation, webhook retries) is swept locally too.
       const triggers = cronTriggers(allServices.map((service) => service.config));
       const stopCrons = startCronScheduler({
-        entry: async () => `http://127.0.0.1:${await findWorkerdPort(wrangler, "gateway", options.port)}`,
+        entry: async () => `http://127.0.0.1:${await findWorkerdPort(workers.child, "gateway", options.port)}`,
         triggers,
         log: options.log,
       });
       cleanups.push(async () => stopCrons());
-      const workers = new Set(triggers.map((trigger) => trigger.worker)).size;
-      options.log(`Cron Triggers fire on their schedules (${triggers.length} triggers of ${workers} workers)`);
+      const count = new Set(triggers.map((trigger) => trigger.worker)).size;
+      options.log(`Cron Triggers fire on their schedules (${triggers.length} triggers of ${count} workers)`);
     }
     const waitUntilReady = (timeoutMs: number) =>
       waitForOk(`${url}/health/all`, timeoutMs, exited, { authorization: `Bearer ${healthProbeToken}` });
@@ -403,7 +429,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       cloudflareApi: { baseUrl: cloudflare.apiBaseUrl, accountId: DEV_ACCOUNT_ID, token: cloudflareToken },
       versions,
       waitUntilReady,
-      wrangler,
+      get wrangler() {
+        return workers.child;
+      },
+      pooler,
+      restartWorkers,
       exited,
       stop: cleanup,
     };

@@ -245,3 +245,56 @@ describe("v2 produce and consumer groups", () => {
     expect((gone as KafkaRestError).instanceGone).toBe(true);
   });
 });
+
+describe("faults (the chaos run's broker)", () => {
+  it("a lost acknowledgement: the records are in the log, the producer sees the connection drop", async () => {
+    const name = topic();
+    const client = v2();
+    await client.produce({ topic: name, key: "acc_z", value: { i: 0 } });
+    broker.faults = { lostAcks: 1 };
+    const lost = fetch(`${broker.url}/topics/${name}`, {
+      method: "POST",
+      headers: { "content-type": "application/vnd.kafka.json.v2+json" },
+      body: JSON.stringify({ records: [{ key: "acc_z", value: { i: 1 } }] }),
+    });
+    await expect(lost).rejects.toThrow();
+    broker.faults = {};
+    // The producer sends it again, as a relay does: the log holds it twice.
+    await client.produce({ topic: name, key: "acc_z", value: { i: 1 } });
+    const partition = partitionForKey(new TextEncoder().encode(JSON.stringify("acc_z")), 4);
+    expect(await client.partitionOffsets(name, partition)).toEqual({ beginning: 0, end: 3 });
+  });
+
+  it("a lost offset commit is not stored: a new instance of the group reads those records again", async () => {
+    const name = topic();
+    const client = v2();
+    for (let i = 0; i < 3; i++) await client.produce({ topic: name, key: "acc_w", value: { i } });
+    const consumer = await client.createConsumer("lossy", { reset: "earliest" });
+    await client.subscribe(consumer, [name]);
+    const read = await client.fetchRecords(consumer, { timeoutMs: 500 });
+    const last = read.at(-1);
+    if (!last) throw new Error("nothing read");
+    broker.faults = { lostCommits: 1 };
+    await expect(
+      client.commit(consumer, [{ topic: name, partition: last.partition, offset: last.offset }]),
+    ).rejects.toThrow();
+    broker.faults = {};
+    await client.deleteConsumer(consumer);
+    const fresh = await client.createConsumer("lossy", { reset: "earliest" });
+    await client.subscribe(fresh, [name]);
+    const again = await client.fetchRecords(fresh, { timeoutMs: 500 });
+    expect(again.map((r) => (r.value as { i: number }).i)).toEqual([0, 1, 2]);
+  });
+
+  it("a slow broker answers every request late, and right again once healed", async () => {
+    const name = topic();
+    const client = v2();
+    broker.faults = { delayMs: 300 };
+    const started = performance.now();
+    await client.produce({ topic: name, key: "acc_v", value: { i: 0 } });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    broker.faults = {};
+    const partition = partitionForKey(new TextEncoder().encode(JSON.stringify("acc_v")), 4);
+    expect(await client.partitionOffsets(name, partition)).toEqual({ beginning: 0, end: 1 });
+  });
+});

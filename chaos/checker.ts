@@ -144,3 +144,53 @@ export function check(history: readonly Operation[]): Violation[] {
     ...ledger(final, end),
   ];
 }
+
+/** The run in figures, and every violation with the operations involved. */
+export function summarize(history: readonly Operation[], violations: readonly Violation[]): string {
+  const moves = history.filter((op): op is MoveOperation => op.f === "move");
+  const keys = new Map<string, MoveOperation[]>();
+  for (const op of moves) keys.set(op.value.key, [...(keys.get(op.value.key) ?? []), op]);
+  const byKind = new Map<string, number>();
+  for (const ops of keys.values()) {
+    const f = ops[0]?.value.f ?? "?";
+    byKind.set(f, (byKind.get(f) ?? 0) + 1);
+  }
+  const attempts = moves.filter((op) => op.type === "invoke").length;
+  const told = { ok: 0, fail: 0, info: 0 };
+  for (const ops of keys.values()) {
+    const last = ops.findLast((op) => op.type !== "invoke");
+    if (last && last.type !== "invoke") told[last.type] += 1;
+  }
+  const final = history.findLast((op) => op.f === "final");
+  const outcomes = { applied: 0, refused: 0, unknown: 0 };
+  if (final?.f === "final") for (const key of keys.keys()) outcomes[outcomeOf(final.value.answers[key])] += 1;
+  const reads = history.filter((op) => op.f === "read" && op.type === "ok").length;
+  const faults = new Map<string, number>();
+  for (const op of history)
+    if (op.f === "nemesis" && op.value.phase === "start")
+      faults.set(op.value.fault, (faults.get(op.value.fault) ?? 0) + 1);
+  const repairs = history.filter((op) => op.f === "repair" && op.type === "invoke").length;
+  const lines = [
+    `operations: ${keys.size} money moves (${[...byKind].map(([f, n]) => `${f} ${n}`).join(", ")}), ${reads} balance reads`,
+    `attempts: ${attempts} (${attempts - keys.size} retries); clients were told: ${told.ok} ok, ${told.fail} refused, ${told.info} unknown`,
+    `outcomes after the run: ${outcomes.applied} applied, ${outcomes.refused} refused, ${outcomes.unknown} unresolved`,
+    `faults: ${[...faults].map(([f, n]) => `${f} ×${n}`).join(", ") || "none"}; operator repairs: ${repairs}`,
+    `time: ${((history.at(-1)?.time ?? 0) / 1000).toFixed(0)} s`,
+  ];
+  if (final?.f === "final")
+    lines.push(
+      `books: ${Object.keys(final.value.accounts).length} accounts, ${Object.keys(final.value.ledgerEntries).length} flows in the ledger, chain ${final.value.chainValid ? "verified" : "BROKEN"}`,
+    );
+  if (violations.length === 0)
+    lines.push("checker: no violation (conservation, limits, exactly-once, real outcomes, ledger = accounts, chain)");
+  else {
+    lines.push(`checker: ${violations.length} violation(s)`);
+    for (const violation of violations.slice(0, 50)) {
+      lines.push(`  [${violation.check}] ${violation.message}`);
+      for (const op of violation.operations.filter((o) => o.f !== "final").slice(0, 6))
+        lines.push(`      ${JSON.stringify(op)}`);
+    }
+    if (violations.length > 50) lines.push(`  … and ${violations.length - 50} more`);
+  }
+  return lines.join("\n");
+}

@@ -44,6 +44,26 @@ export const operation = z.discriminatedUnion("f", [
     }),
   }),
   z.object({
+    /** An operator's retry of a flow left in NEEDS_ATTENTION (POST /v1/{flows}/{id}/retry). */
+    f: z.literal("repair"),
+    type: z.enum(["invoke", "ok", "fail", "info"]),
+    process: z.number().int(),
+    time: z.number(),
+    value: z.object({
+      id: z.string(),
+      flow: z.enum(["transfer", "payment", "refund"]),
+      httpStatus: z.number().int().optional(),
+    }),
+  }),
+  z.object({
+    /** A fault the nemesis began (`start`) or healed (`stop`). */
+    f: z.literal("nemesis"),
+    type: z.literal("info"),
+    process: z.literal(-1),
+    time: z.number(),
+    value: z.object({ fault: z.string(), phase: z.enum(["start", "stop"]), detail: z.string().optional() }),
+  }),
+  z.object({
     f: z.literal("final"),
     type: z.literal("ok"),
     process: z.number().int(),

@@ -93,13 +93,21 @@ export class Session {
   #expiresAt: number;
   #refreshing: Promise<Tokens> | undefined;
 
+  private readonly endpoint: TokenEndpoint;
+  private readonly onRenew: (tokens: Tokens) => void;
+  private readonly marginSeconds: number;
+
+  // Plain fields, no parameter properties: Node runs this file as it is (type stripping).
   constructor(
-    private readonly endpoint: TokenEndpoint,
+    endpoint: TokenEndpoint,
     tokens: Tokens,
     /** Called with every renewal: keep the new tokens where the old ones were kept. */
-    private readonly onRenew: (tokens: Tokens) => void = () => {},
-    private readonly marginSeconds = 30,
+    onRenew: (tokens: Tokens) => void = () => {},
+    marginSeconds = 30,
   ) {
+    this.endpoint = endpoint;
+    this.onRenew = onRenew;
+    this.marginSeconds = marginSeconds;
     this.#tokens = tokens;
     this.#expiresAt = Date.now() + tokens.expires_in * 1000;
   }

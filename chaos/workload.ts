@@ -1,0 +1,299 @@
+/**
+ * The workload: customers and a merchant set up through the gateway, then C client processes
+ * drawing operations from the seed (transfers, deposits and withdrawals by the operator,
+ * payments, refunds by the merchant, balance reads) until M operations are done. Every money
+ * move carries an Idempotency-Key; an answer lost, or not final (202, 409 while it runs, 429,
+ * 5xx), is asked again with the same key and body until it is final or the bound passes.
+ * Each attempt goes into the history as an invoke and its completion.
+ */
+import { type Answer, call, signIn, type User } from "./client.ts";
+import type { MoveOperation, Operation } from "./history.ts";
+import type { Random } from "./random.ts";
+
+export type MoveValue = MoveOperation["value"];
+type Flow = "transfer" | "payment" | "refund";
+
+/** A money move a client meant: what it asked (the history's value) and how to ask it (again). */
+export interface Intent {
+  value: MoveValue;
+  flow: Flow;
+  send(): Promise<Answer>;
+}
+
+export class Recorder {
+  readonly operations: Operation[] = [];
+  readonly #started = performance.now();
+  time(): number {
+    return Math.round((performance.now() - this.#started) * 1000) / 1000;
+  }
+  add(op: Operation): void {
+    this.operations.push(op);
+  }
+}
+
+export interface World {
+  url: string;
+  operator: User;
+  auditor: User;
+  customers: Array<{ user: User; accounts: Array<{ id: string; currency: string }> }>;
+  merchant: { user: User; accountId: string; merchantId: string };
+  /** Every account the run opened. */
+  accountIds: string[];
+  /** Every move asked, by key (the observer asks each again for its real outcome). */
+  intents: Map<string, Intent>;
+  /** Payments known to have completed, which the merchant may refund. */
+  completedPayments: Array<{ id: string; amount: bigint }>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What a completed attempt says: final (ok: applied, fail: refused) or not (info). */
+function completion(answer: Answer): {
+  type: "ok" | "fail" | "info";
+  extra: Partial<MoveValue>;
+  waitMs?: number;
+} {
+  if (answer.kind === "lost") return { type: "info", extra: { reason: answer.reason } };
+  const { status, body } = answer;
+  const id = [body.id, body.transferId, body.paymentId, body.refundId].find((v) => typeof v === "string") as
+    | string
+    | undefined;
+  const extra: Partial<MoveValue> = {
+    httpStatus: status,
+    ...(id ? { id } : {}),
+    ...(typeof body.status === "string" ? { status: body.status } : {}),
+  };
+  if (status === 200 || status === 201) return { type: "ok", extra };
+  const reason = typeof body.reason === "string" ? body.reason : typeof body.code === "string" ? body.code : undefined;
+  if (reason) extra.reason = reason;
+  if (status === 202 || status === 409 || status === 429 || status === 401 || status >= 500)
+    return { type: "info", extra, ...(answer.retryAfterMs ? { waitMs: answer.retryAfterMs } : {}) };
+  // 422 (refused: insufficient funds, over-refund…) and the other 4xx: nothing happened.
+  return { type: "fail", extra };
+}
+
+/** Asks until the answer is final or `boundMs` passes; the last completion's type. */
+export async function perform(
+  intent: Intent,
+  process: number,
+  recorder: Recorder,
+  boundMs: number,
+): Promise<{ type: "ok" | "fail" | "info"; value: MoveValue }> {
+  const deadline = Date.now() + boundMs;
+  for (let attempt = 0; ; attempt++) {
+    recorder.add({ f: "move", type: "invoke", process, time: recorder.time(), value: intent.value });
+    const answer = await intent.send();
+    const { type, extra, waitMs } = completion(answer);
+    const value = { ...intent.value, ...extra };
+    recorder.add({ f: "move", type, process, time: recorder.time(), value });
+    if (type !== "info" || Date.now() > deadline) return { type, value };
+    await sleep(waitMs ?? Math.min(250 * 2 ** attempt, 3_000));
+  }
+}
+
+/** Creates the users, accounts and merchant, and funds every customer account (recorded moves). */
+export async function setUp(options: {
+  url: string;
+  seed: number;
+  customers: number;
+  operator: { email: string; password: string };
+  auditor: { email: string; password: string };
+  recorder: Recorder;
+  boundMs: number;
+}): Promise<World> {
+  const { url, seed } = options;
+  const deadline = Date.now() + 120_000;
+  const ok = async (answer: Promise<Answer>, what: string) => {
+    const settled = await answer;
+    if (settled.kind === "lost" || settled.status >= 300)
+      throw new Error(
+        `${what}: ${settled.kind === "lost" ? settled.reason : `${settled.status} ${JSON.stringify(settled.body)}`}`,
+      );
+    return settled.body;
+  };
+  const newUser = async (email: string, accountType: "customer" | "merchant", ip: string) => {
+    const password = `chaos-${seed}-${crypto.randomUUID()}`;
+    await ok(call(url, "/v1/auth/register", { body: { email, password, accountType }, ip }), `register ${email}`);
+    return signIn(url, email, password, ip, deadline);
+  };
+  const open = async (user: User, currency: string) =>
+    (
+      await ok(
+        call(url, "/v1/accounts", { user, body: { currency, name: `chaos ${currency}` }, key: crypto.randomUUID() }),
+        "open an account",
+      )
+    ).id as string;
+
+  const operator = await signIn(url, options.operator.email, options.operator.password, "198.51.100.1", deadline);
+  const auditor = await signIn(url, options.auditor.email, options.auditor.password, "198.51.100.2", deadline);
+  const world: World = {
+    url,
+    operator,
+    auditor,
+    customers: [],
+    merchant: { user: operator, accountId: "", merchantId: "" },
+    accountIds: [],
+    intents: new Map(),
+    completedPayments: [],
+  };
+  for (let i = 0; i < options.customers; i++) {
+    const user = await newUser(`chaos-${seed}-${i}@customers.test`, "customer", `198.51.100.${10 + i}`);
+    const currencies = i % 2 === 0 ? ["EUR", "GBP"] : ["EUR"];
+    const accounts = [];
+    for (const currency of currencies) accounts.push({ id: await open(user, currency), currency });
+    world.customers.push({ user, accounts });
+    world.accountIds.push(...accounts.map((account) => account.id));
+  }
+  const shop = await newUser(`chaos-${seed}-shop@merchants.test`, "merchant", "198.51.100.9");
+  const shopAccount = await open(shop, "EUR");
+  const merchant = await ok(
+    call(url, "/v1/merchants", {
+      user: shop,
+      body: { name: `Chaos shop ${seed}`, accountId: shopAccount },
+      key: crypto.randomUUID(),
+    }),
+    "register the merchant",
+  );
+  world.merchant = { user: shop, accountId: shopAccount, merchantId: merchant.id as string };
+  world.accountIds.push(shopAccount);
+  // Every customer account starts funded (moves like any other, checked like any other).
+  let n = 0;
+  for (const { accounts } of world.customers)
+    for (const account of accounts) {
+      const intent = deposit(world, `chaos-${seed}-setup-${n++}`, account.id, account.currency, 50_000n);
+      const done = await perform(intent, 0, options.recorder, options.boundMs);
+      if (done.type !== "ok") throw new Error(`funding ${account.id}: ${JSON.stringify(done.value)}`);
+    }
+  return world;
+}
+
+function remember(world: World, intent: Intent): Intent {
+  world.intents.set(intent.value.key, intent);
+  return intent;
+}
+
+function deposit(world: World, key: string, accountId: string, currency: string, amount: bigint): Intent {
+  const body = { accountId, amount: amount.toString(), currency, description: "chaos deposit" };
+  return remember(world, {
+    flow: "transfer",
+    value: { key, f: "deposit", to: accountId, amount: amount.toString(), currency },
+    send: () => call(world.url, "/v1/transfers/deposits", { user: world.operator, body, key }),
+  });
+}
+
+/** The next operation of a client, drawn from its random stream: a move, or a read. */
+function nextOperation(world: World, random: Random, key: string): Intent | { read: string } {
+  const roll = random();
+  const customer = random.pick(world.customers);
+  const account = random.pick(customer.accounts);
+  if (roll < 0.35) {
+    const others = world.customers
+      .flatMap((c) => c.accounts)
+      .filter((a) => a.currency === account.currency && a.id !== account.id);
+    if (others.length > 0) {
+      const to = random.pick(others);
+      const amount = String(random.int(1, 20_000));
+      const body = {
+        fromAccountId: account.id,
+        toAccountId: to.id,
+        amount,
+        currency: account.currency,
+        description: "chaos transfer",
+      };
+      return remember(world, {
+        flow: "transfer",
+        value: { key, f: "transfer", from: account.id, to: to.id, amount, currency: account.currency },
+        send: () => call(world.url, "/v1/transfers", { user: customer.user, body, key }),
+      });
+    }
+  }
+  if (roll < 0.43) return deposit(world, key, account.id, account.currency, BigInt(random.int(1_000, 30_000)));
+  if (roll < 0.5) {
+    const amount = String(random.int(1, 20_000));
+    const body = { accountId: account.id, amount, currency: account.currency, description: "chaos withdrawal" };
+    return remember(world, {
+      flow: "transfer",
+      value: { key, f: "withdraw", from: account.id, amount, currency: account.currency },
+      send: () => call(world.url, "/v1/transfers/withdrawals", { user: world.operator, body, key }),
+    });
+  }
+  const eur = customer.accounts.find((a) => a.currency === "EUR");
+  if (roll < 0.7 && eur) {
+    const amount = String(random.int(1, 10_000));
+    const body = {
+      fromAccountId: eur.id,
+      merchantId: world.merchant.merchantId,
+      amount,
+      currency: "EUR",
+      reference: `chaos ${key}`,
+    };
+    return remember(world, {
+      flow: "payment",
+      value: { key, f: "pay", from: eur.id, to: world.merchant.accountId, amount, currency: "EUR" },
+      send: () => call(world.url, "/v1/payments", { user: customer.user, body, key }),
+    });
+  }
+  if (roll < 0.8 && world.completedPayments.length > 0) {
+    const payment = random.pick(world.completedPayments);
+    // Sometimes more than is left to refund: a refusal the run must see as one.
+    const amount = String(random.int(1, Number(payment.amount)));
+    const body = { amount, reason: "chaos refund" };
+    return remember(world, {
+      flow: "refund",
+      value: { key, f: "refund", from: world.merchant.accountId, amount, currency: "EUR" },
+      send: () => call(world.url, `/v1/payments/${payment.id}/refunds`, { user: world.merchant.user, body, key }),
+    });
+  }
+  return { read: account.id };
+}
+
+/** Runs `clients` processes until `ops` operations are done (or `until` passes). */
+export async function runClients(options: {
+  world: World;
+  seed: number;
+  ops: number;
+  clients: number;
+  random: Random;
+  recorder: Recorder;
+  boundMs: number;
+  /** No new operation after this time (ms since the epoch). */
+  until?: number;
+  onProgress?: (done: number) => void;
+}): Promise<void> {
+  const { world, recorder } = options;
+  let issued = 0;
+  const client = async (process: number) => {
+    const random = options.random.fork(`client-${process}`);
+    while (issued < options.ops && (options.until === undefined || Date.now() < options.until)) {
+      const n = issued++;
+      const key = `chaos-${options.seed}-${n}`;
+      const next = nextOperation(world, random, key);
+      if ("read" in next) {
+        recorder.add({ f: "read", type: "invoke", process, time: recorder.time(), value: { accountId: next.read } });
+        const answer = await call(world.url, `/v1/accounts/${next.read}/balance`, { user: world.operator });
+        const balance =
+          answer.kind === "answer" && answer.status === 200
+            ? {
+                posted: String(answer.body.posted),
+                pending: String(answer.body.pending),
+                available: String(answer.body.available),
+                creditLimit: String(answer.body.creditLimit),
+              }
+            : undefined;
+        recorder.add({
+          f: "read",
+          type: balance ? "ok" : answer.kind === "lost" || answer.status >= 500 ? "info" : "fail",
+          process,
+          time: recorder.time(),
+          value: { accountId: next.read, ...(balance ? { balance } : {}) },
+        });
+      } else {
+        const done = await perform(next, process, recorder, options.boundMs);
+        if (next.flow === "payment" && done.type === "ok" && done.value.status === "COMPLETED" && done.value.id)
+          world.completedPayments.push({ id: done.value.id, amount: BigInt(next.value.amount) });
+      }
+      options.onProgress?.(n + 1);
+    }
+  };
+  await Promise.all(Array.from({ length: options.clients }, (_, i) => client(i + 1)));
+}

@@ -7,7 +7,17 @@
 import type { FinalObservation, MoveOperation, Operation } from "./history.ts";
 
 export interface Violation {
-  check: "conservation" | "limit" | "applied-once" | "acknowledged" | "real-outcome" | "ledger" | "chain";
+  check:
+    | "conservation"
+    | "limit"
+    | "applied-once"
+    | "acknowledged"
+    | "real-outcome"
+    | "ledger"
+    | "chain"
+    | "events"
+    | "orders"
+    | "attention";
   message: string;
   operations: Operation[];
 }
@@ -132,6 +142,121 @@ function ledger(final: FinalObservation, end: Operation): Violation[] {
   return found;
 }
 
+/** What each applied move's users are told, once each (the notifications consumer's work). */
+const expectedNotices: Record<MoveOperation["value"]["f"], string[]> = {
+  transfer: ["Transfer completed", "Money received"],
+  deposit: ["Money received"],
+  withdraw: [],
+  pay: ["Payment completed", "Payment received"],
+  refund: ["Refund received"],
+};
+
+/**
+ * Every event handled once downstream: each notification an applied move calls for arrived
+ * exactly once, and nothing told a refused move's users that money moved.
+ */
+function events(history: readonly Operation[], final: FinalObservation, end: Operation): Violation[] {
+  const found: Violation[] = [];
+  const seen = new Set<string>();
+  for (const op of history) {
+    if (op.f !== "move" || seen.has(op.value.key)) continue;
+    seen.add(op.value.key);
+    const answer = final.answers[op.value.key];
+    const id = answer?.id;
+    if (!id) continue;
+    const outcome = outcomeOf(answer);
+    const told = final.notified[id] ?? {};
+    for (const title of expectedNotices[op.value.f]) {
+      const count = told[title] ?? 0;
+      const expected = outcome === "applied" ? 1 : 0;
+      if (count !== expected && outcome !== "unknown")
+        found.push({
+          check: "events",
+          message: `${id} (${op.value.f}, ${outcome}): "${title}" told ${count} times, expected ${expected}`,
+          operations: [op, end],
+        });
+    }
+    for (const [title, count] of Object.entries(told))
+      if (count > 1)
+        found.push({ check: "events", message: `${id}: "${title}" told ${count} times`, operations: [op, end] });
+  }
+  return found;
+}
+
+/**
+ * The order choreography: every order ends CONFIRMED or CANCELLED; a confirmed one was paid (its
+ * payment COMPLETED, the money credited to the merchant once), a cancelled one was not (no
+ * payment, one that ended without moving money, or one refunded in full); and each product's
+ * stock is what it was given less what confirmed orders took.
+ */
+function orders(history: readonly Operation[], final: FinalObservation, end: Operation): Violation[] {
+  const found: Violation[] = [];
+  const placed = new Map<string, Operation>();
+  for (const op of history) if (op.f === "order" && op.type === "ok" && op.value.id) placed.set(op.value.id, op);
+  const taken = new Map<string, number>();
+  for (const [id, op] of placed) {
+    const order = final.orders[id];
+    if (!order) {
+      found.push({
+        check: "orders",
+        message: `order ${id} was accepted but is not in the system`,
+        operations: [op, end],
+      });
+      continue;
+    }
+    const paid = order.payment ? (final.credits[order.payment.id] ?? 0) : 0;
+    if (order.status === "CONFIRMED") {
+      for (const line of order.lines) taken.set(line.sku, (taken.get(line.sku) ?? 0) + line.quantity);
+      if (order.payment?.status !== "COMPLETED" || paid !== 1)
+        found.push({
+          check: "orders",
+          message: `order ${id} CONFIRMED (stock taken) but its payment is ${order.payment?.status ?? "missing"} with ${paid} credits`,
+          operations: [op, end],
+        });
+    } else if (order.status === "CANCELLED") {
+      // Never paid, or paid and refunded in full (the cancellation raced the capture).
+      const payment = order.payment;
+      const kept = payment && paid !== 0 ? BigInt(payment.amount) - BigInt(payment.refunded) : 0n;
+      if (kept !== 0n || (payment?.status === "COMPLETED" && paid !== 1))
+        found.push({
+          check: "orders",
+          message: `order ${id} CANCELLED but its payment ${payment?.id} is ${payment?.status} with ${paid} credits and ${kept} not refunded`,
+          operations: [op, end],
+        });
+    } else
+      found.push({
+        check: "real-outcome",
+        message: `order ${id} is still ${order.status} after the run`,
+        operations: [op, end],
+      });
+  }
+  for (const [sku, product] of Object.entries(final.products)) {
+    const expected = product.stocked - (taken.get(sku) ?? 0);
+    if (product.available !== expected)
+      found.push({
+        check: "orders",
+        message: `${sku}: ${product.available} available, but ${product.stocked} stocked less ${taken.get(sku) ?? 0} confirmed is ${expected}`,
+        operations: [end],
+      });
+  }
+  return found;
+}
+
+/**
+ * NEEDS_ATTENTION only where a fault made it necessary: an operator's repair in a run without
+ * faults means the system gave up on something it should have finished by itself.
+ */
+function attention(history: readonly Operation[]): Violation[] {
+  if (history.some((op) => op.f === "nemesis")) return [];
+  return history
+    .filter((op) => op.f === "repair" && op.type === "invoke")
+    .map((op) => ({
+      check: "attention" as const,
+      message: `${op.f === "repair" ? op.value.id : ""} needed an operator in a run without faults`,
+      operations: [op],
+    }));
+}
+
 /** Every violation in a history; none means the run kept every invariant the checker knows. */
 export function check(history: readonly Operation[]): Violation[] {
   const end = history.findLast((op): op is Extract<Operation, { f: "final" }> => op.f === "final");
@@ -142,6 +267,9 @@ export function check(history: readonly Operation[]): Violation[] {
     ...limits(history, final, end),
     ...moves(history, final, end),
     ...ledger(final, end),
+    ...events(history, final, end),
+    ...orders(history, final, end),
+    ...attention(history),
   ];
 }
 
@@ -165,13 +293,17 @@ export function summarize(history: readonly Operation[], violations: readonly Vi
   const outcomes = { applied: 0, refused: 0, unknown: 0 };
   if (final?.f === "final") for (const key of keys.keys()) outcomes[outcomeOf(final.value.answers[key])] += 1;
   const reads = history.filter((op) => op.f === "read" && op.type === "ok").length;
+  const orderCount = new Set(history.flatMap((op) => (op.f === "order" && op.type === "invoke" ? [op.value.key] : [])))
+    .size;
+  const cancels = new Set(history.flatMap((op) => (op.f === "cancel" && op.type === "invoke" ? [op.value.key] : [])))
+    .size;
   const faults = new Map<string, number>();
   for (const op of history)
     if (op.f === "nemesis" && op.value.phase === "start")
       faults.set(op.value.fault, (faults.get(op.value.fault) ?? 0) + 1);
   const repairs = history.filter((op) => op.f === "repair" && op.type === "invoke").length;
   const lines = [
-    `operations: ${keys.size} money moves (${[...byKind].map(([f, n]) => `${f} ${n}`).join(", ")}), ${reads} balance reads`,
+    `operations: ${keys.size} money moves (${[...byKind].map(([f, n]) => `${f} ${n}`).join(", ")}), ${reads} balance reads, ${orderCount} orders (${cancels} cancellations asked)`,
     `attempts: ${attempts} (${attempts - keys.size} retries); clients were told: ${told.ok} ok, ${told.fail} refused, ${told.info} unknown`,
     `outcomes after the run: ${outcomes.applied} applied, ${outcomes.refused} refused, ${outcomes.unknown} unresolved`,
     `faults: ${[...faults].map(([f, n]) => `${f} ×${n}`).join(", ") || "none"}; operator repairs: ${repairs}`,
@@ -179,10 +311,20 @@ export function summarize(history: readonly Operation[], violations: readonly Vi
   ];
   if (final?.f === "final")
     lines.push(
-      `books: ${Object.keys(final.value.accounts).length} accounts, ${Object.keys(final.value.ledgerEntries).length} flows in the ledger, chain ${final.value.chainValid ? "verified" : "BROKEN"}`,
+      `books: ${Object.keys(final.value.accounts).length} accounts, ${Object.keys(final.value.ledgerEntries).length} flows in the ledger, chain ${final.value.chainValid ? "verified" : "BROKEN"}; orders ${Object.entries(
+        Object.values(final.value.orders).reduce<Record<string, number>>((counts, order) => {
+          counts[order.status] = (counts[order.status] ?? 0) + 1;
+          return counts;
+        }, {}),
+      )
+        .map(([status, n]) => `${status} ${n}`)
+        .join(", ")}`,
     );
   if (violations.length === 0)
-    lines.push("checker: no violation (conservation, limits, exactly-once, real outcomes, ledger = accounts, chain)");
+    lines.push(
+      "checker: no violation (conservation, limits, exactly-once, real outcomes, ledger = accounts, chain, " +
+        "events handled once, orders against payments and stock, nothing left for an operator)",
+    );
   else {
     lines.push(`checker: ${violations.length} violation(s)`);
     for (const violation of violations.slice(0, 50)) {

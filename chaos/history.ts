@@ -44,6 +44,25 @@ export const operation = z.discriminatedUnion("f", [
     }),
   }),
   z.object({
+    /**
+     * An order (POST /v1/orders, always answered 202 PENDING: payment and stock follow by events)
+     * or its cancellation (POST /v1/orders/{id}/cancel).
+     */
+    f: z.enum(["order", "cancel"]),
+    type: z.enum(["invoke", "ok", "fail", "info"]),
+    process: z.number().int(),
+    time: z.number(),
+    value: z.object({
+      key: z.string(),
+      accountId: z.string(),
+      lines: z.array(z.object({ sku: z.string(), quantity: z.number().int() })).optional(),
+      id: z.string().optional(),
+      status: z.string().optional(),
+      httpStatus: z.number().int().optional(),
+      reason: z.string().optional(),
+    }),
+  }),
+  z.object({
     /** An operator's retry of a flow left in NEEDS_ATTENTION (POST /v1/{flows}/{id}/retry). */
     f: z.literal("repair"),
     type: z.enum(["invoke", "ok", "fail", "info"]),
@@ -91,6 +110,27 @@ export const operation = z.discriminatedUnion("f", [
       ledgerBalances: z.record(z.string(), minor),
       /** The hash chain and its signed checkpoints verified. */
       chainValid: z.boolean(),
+      /**
+       * Per flow id (transfer, payment, refund): the notifications its users got, by title
+       * ("Transfer completed", "Money received", "Payment completed", …).
+       */
+      notified: z.record(z.string(), z.record(z.string(), z.number().int())).default({}),
+      /**
+       * Per order: how it ended, its lines, and the payment made for it (`order <id>`), if any,
+       * with how much of it was refunded (a cancellation that raced the capture refunds it all).
+       */
+      orders: z
+        .record(
+          z.string(),
+          z.object({
+            status: z.string(),
+            lines: z.array(z.object({ sku: z.string(), quantity: z.number().int() })),
+            payment: z.object({ id: z.string(), status: z.string(), amount: minor, refunded: minor }).optional(),
+          }),
+        )
+        .default({}),
+      /** Per product: the stock the run gave it and what the catalogue says is available. */
+      products: z.record(z.string(), z.object({ stocked: z.number().int(), available: z.number().int() })).default({}),
       /** Per Idempotency-Key: what asking again answered after the run (the real outcome). */
       answers: z.record(
         z.string(),

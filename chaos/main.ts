@@ -124,7 +124,7 @@ try {
   await clients;
   log(`workload done; faults injected: ${JSON.stringify(faults)}; healing and reading the books`);
   await env.stack.waitUntilReady(120_000);
-  const final = await observe(world, recorder, boundMs);
+  const final = await observe(world, recorder, boundMs, log);
   recorder.add({ f: "final", type: "ok", process: 0, time: recorder.time(), value: final });
   writeFileSync(historyFile, formatHistory(recorder.operations));
   log(`history: ${historyFile} (${recorder.operations.length} lines)`);

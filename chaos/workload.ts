@@ -43,6 +43,12 @@ export interface World {
   intents: Map<string, Intent>;
   /** Payments known to have completed, which the merchant may refund. */
   completedPayments: Array<{ id: string; amount: bigint }>;
+  /** The merchant's products and the stock each was given. */
+  products: Array<{ sku: string; stocked: number }>;
+  /** Orders placed (their ids, by the customer who placed them). */
+  orders: Array<{ id: string; customer: number }>;
+  /** How to ask each order again (by key): its answer names the order. */
+  orderIntents: Map<string, () => Promise<Answer>>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -135,6 +141,9 @@ export async function setUp(options: {
     accountIds: [],
     intents: new Map(),
     completedPayments: [],
+    products: [],
+    orders: [],
+    orderIntents: new Map(),
   };
   for (let i = 0; i < options.customers; i++) {
     const user = await newUser(`chaos-${seed}-${i}@customers.test`, "customer", `198.51.100.${10 + i}`);
@@ -156,6 +165,26 @@ export async function setUp(options: {
   );
   world.merchant = { user: shop, accountId: shopAccount, merchantId: merchant.id as string };
   world.accountIds.push(shopAccount);
+  // A few products in short supply, so orders run out of stock and are cancelled for it.
+  for (let i = 0; i < 3; i++) {
+    const sku = `CHAOS-${seed}-${i}`;
+    const stocked = 25;
+    await ok(
+      call(url, "/v1/products", {
+        user: shop,
+        body: {
+          sku,
+          name: `Chaos product ${i}`,
+          price: String(150 * (i + 1)),
+          merchantId: merchant.id,
+          stock: stocked,
+        },
+        key: crypto.randomUUID(),
+      }),
+      `list ${sku}`,
+    );
+    world.products.push({ sku, stocked });
+  }
   // Every customer account starts funded (moves like any other, checked like any other).
   let n = 0;
   for (const { accounts } of world.customers)
@@ -181,10 +210,37 @@ function deposit(world: World, key: string, accountId: string, currency: string,
   });
 }
 
-/** The next operation of a client, drawn from its random stream: a move, or a read. */
-function nextOperation(world: World, random: Random, key: string): Intent | { read: string } {
+type Next = Intent | { read: string } | { order: OrderIntent } | { cancel: { id: string; user: User } };
+interface OrderIntent {
+  key: string;
+  accountId: string;
+  lines: Array<{ sku: string; quantity: number }>;
+  customer: number;
+  send(): Promise<Answer>;
+}
+
+/** The next operation of a client, drawn from its random stream: a move, an order, a cancellation or a read. */
+function nextOperation(world: World, random: Random, key: string): Next {
   const roll = random();
-  const customer = random.pick(world.customers);
+  const customerIndex = random.int(0, world.customers.length - 1);
+  const customer = world.customers[customerIndex] as World["customers"][number];
+  if (roll >= 0.9) {
+    const placed = world.orders.filter((order) => order.customer === customerIndex);
+    const eurAccount = customer.accounts.find((a) => a.currency === "EUR");
+    if (roll >= 0.96 && placed.length > 0) return { cancel: { id: random.pick(placed).id, user: customer.user } };
+    if (eurAccount) {
+      const skus = [...world.products];
+      const lines = Array.from({ length: random.int(1, 2) }, () => {
+        const index = random.int(0, skus.length - 1);
+        const [product] = skus.splice(index, 1);
+        return { sku: product?.sku ?? "", quantity: random.int(1, 3) };
+      });
+      const body = { payerAccountId: eurAccount.id, lines };
+      const send = () => call(world.url, "/v1/orders", { user: customer.user, body, key });
+      world.orderIntents.set(key, send);
+      return { order: { key, accountId: eurAccount.id, lines, customer: customerIndex, send } };
+    }
+  }
   const account = random.pick(customer.accounts);
   if (roll < 0.35) {
     const others = world.customers
@@ -268,7 +324,9 @@ export async function runClients(options: {
       const n = issued++;
       const key = `chaos-${options.seed}-${n}`;
       const next = nextOperation(world, random, key);
-      if ("read" in next) {
+      if ("order" in next) await placeOrder(world, next.order, process, recorder, options.boundMs);
+      else if ("cancel" in next) await cancelOrder(world, next.cancel, key, process, recorder);
+      else if ("read" in next) {
         recorder.add({ f: "read", type: "invoke", process, time: recorder.time(), value: { accountId: next.read } });
         const answer = await call(world.url, `/v1/accounts/${next.read}/balance`, { user: world.operator });
         const balance =
@@ -296,4 +354,68 @@ export async function runClients(options: {
     }
   };
   await Promise.all(Array.from({ length: options.clients }, (_, i) => client(i + 1)));
+}
+
+/** Places an order, asking again with its key until an answer names it (202 PENDING). */
+async function placeOrder(world: World, intent: OrderIntent, process: number, recorder: Recorder, boundMs: number) {
+  const deadline = Date.now() + boundMs;
+  const value = { key: intent.key, accountId: intent.accountId, lines: intent.lines };
+  for (let attempt = 0; ; attempt++) {
+    recorder.add({ f: "order", type: "invoke", process, time: recorder.time(), value });
+    const answer = await intent.send();
+    const id = answer.kind === "answer" && typeof answer.body.id === "string" ? answer.body.id : undefined;
+    const type =
+      answer.kind === "answer" && answer.status === 202 && id
+        ? "ok"
+        : answer.kind === "lost" || answer.status >= 500 || answer.status === 409 || answer.status === 429
+          ? "info"
+          : "fail";
+    recorder.add({
+      f: "order",
+      type,
+      process,
+      time: recorder.time(),
+      value: {
+        ...value,
+        ...(id ? { id } : {}),
+        ...(answer.kind === "answer" ? { httpStatus: answer.status } : { reason: answer.reason }),
+      },
+    });
+    if (type === "ok" && id) world.orders.push({ id, customer: intent.customer });
+    if (type !== "info" || Date.now() > deadline) return;
+    await sleep(Math.min(250 * 2 ** attempt, 3_000));
+  }
+}
+
+/** Asks once to cancel an order (it may be confirmed already: then it stays so). */
+async function cancelOrder(
+  world: World,
+  cancel: { id: string; user: User },
+  key: string,
+  process: number,
+  recorder: Recorder,
+) {
+  const value = { key, accountId: "", id: cancel.id };
+  recorder.add({ f: "cancel", type: "invoke", process, time: recorder.time(), value });
+  const answer = await call(world.url, `/v1/orders/${cancel.id}/cancel`, { user: cancel.user, body: {}, key });
+  recorder.add({
+    f: "cancel",
+    type:
+      answer.kind === "answer" && answer.status === 200
+        ? "ok"
+        : answer.kind === "answer" && answer.status < 500
+          ? "fail"
+          : "info",
+    process,
+    time: recorder.time(),
+    value: {
+      ...value,
+      ...(answer.kind === "answer"
+        ? {
+            httpStatus: answer.status,
+            ...(typeof answer.body.status === "string" ? { status: answer.body.status } : {}),
+          }
+        : { reason: answer.reason }),
+    },
+  });
 }

@@ -17,10 +17,24 @@ function history(): Operation[] {
       acc_b: { currency: "EUR", kind: "customer", posted: "300", pending: "0", creditLimit: "0" },
       acc_settlement: { currency: "EUR", kind: "system", posted: "-1000", pending: "0", creditLimit: "0" },
     },
-    credits: { trf_deposit: 1, trf_one: 1, trf_refused: 0, trf_lost: 0 },
+    credits: { trf_deposit: 1, trf_one: 1, trf_refused: 0, trf_lost: 0, pay_order: 1 },
     ledgerEntries: { trf_deposit: 1, trf_one: 1 },
     ledgerBalances: { acc_a: "700", acc_b: "300", acc_settlement: "-1000" },
     chainValid: true,
+    notified: {
+      trf_deposit: { "Money received": 1 },
+      trf_one: { "Transfer completed": 1, "Money received": 1 },
+      trf_refused: { "Transfer failed": 1 },
+    },
+    orders: {
+      ord_confirmed: {
+        status: "CONFIRMED",
+        lines: [{ sku: "SKU-1", quantity: 2 }],
+        payment: { id: "pay_order", status: "COMPLETED", amount: "300", refunded: "0" },
+      },
+      ord_cancelled: { status: "CANCELLED", lines: [{ sku: "SKU-1", quantity: 5 }] },
+    },
+    products: { "SKU-1": { stocked: 10, available: 8 } },
     answers: {
       "k-deposit": { httpStatus: 201, id: "trf_deposit", status: "COMPLETED" },
       "k-one": { httpStatus: 201, id: "trf_one", status: "COMPLETED" },
@@ -94,6 +108,13 @@ function history(): Operation[] {
       time: 12,
       value: { accountId: "acc_a", balance: { posted: "700", pending: "0", available: "700", creditLimit: "0" } },
     },
+    ...(["ord_confirmed", "ord_cancelled"] as const).map((id, i) => ({
+      f: "order" as const,
+      type: "ok" as const,
+      process: 5,
+      time: 12.5 + i / 10,
+      value: { key: `k-${id}`, accountId: "acc_a", lines: [{ sku: "SKU-1", quantity: 2 }], id, httpStatus: 202 },
+    })),
     { f: "final", type: "ok", process: -1, time: 13, value: final },
   ];
 }
@@ -143,6 +164,7 @@ describe("the chaos checker", () => {
       final.answers["k-one"] = { httpStatus: 422, id: "trf_one", status: "FAILED" };
       final.credits.trf_one = 0;
       final.ledgerEntries.trf_one = 0;
+      final.notified.trf_one = {};
     });
     expect(checks(ops)).toEqual(["acknowledged"]);
   });
@@ -183,6 +205,68 @@ describe("the chaos checker", () => {
       final.chainValid = false;
     });
     expect(checks(broken)).toEqual(["chain"]);
+  });
+
+  it("catches a dropped event and one handled twice downstream (notifications)", () => {
+    const dropped = withFinal((final) => {
+      delete final.notified.trf_one?.["Money received"];
+    });
+    expect(check(dropped).map((v) => v.message)).toEqual([
+      'trf_one (transfer, applied): "Money received" told 0 times, expected 1',
+    ]);
+    const twice = withFinal((final) => {
+      final.notified.trf_refused = { "Transfer failed": 2 };
+    });
+    expect(checks(twice)).toEqual(["events"]);
+    const refusedButTold = withFinal((final) => {
+      final.notified.trf_refused = { "Transfer completed": 1 };
+    });
+    expect(checks(refusedButTold)).toEqual(["events"]);
+  });
+
+  it("catches an order confirmed without payment, one paid yet cancelled, stock off, one never settled", () => {
+    const unpaid = withFinal((final) => {
+      final.credits.pay_order = 0;
+    });
+    expect(check(unpaid).map((v) => v.message)).toEqual([
+      "order ord_confirmed CONFIRMED (stock taken) but its payment is COMPLETED with 0 credits",
+    ]);
+    const cancelledAfterCapture = (refunded: string) =>
+      withFinal((final) => {
+        final.credits.pay_late = 1;
+        final.orders.ord_cancelled = {
+          status: "CANCELLED",
+          lines: [{ sku: "SKU-1", quantity: 5 }],
+          payment: { id: "pay_late", status: "COMPLETED", amount: "750", refunded },
+        };
+      });
+    // Captured before the cancellation arrived and refunded in full: as it should be.
+    expect(checks(cancelledAfterCapture("750"))).toEqual([]);
+    expect(check(cancelledAfterCapture("700")).map((v) => v.message)).toEqual([
+      "order ord_cancelled CANCELLED but its payment pay_late is COMPLETED with 1 credits and 50 not refunded",
+    ]);
+    const stock = withFinal((final) => {
+      final.products["SKU-1"] = { stocked: 10, available: 3 };
+    });
+    expect(check(stock).map((v) => v.message)).toEqual(["SKU-1: 3 available, but 10 stocked less 2 confirmed is 8"]);
+    const pending = withFinal((final) => {
+      final.orders.ord_cancelled = { status: "PENDING", lines: [{ sku: "SKU-1", quantity: 5 }] };
+    });
+    expect(checks(pending)).toEqual(["real-outcome"]);
+  });
+
+  it("catches a flow that needed an operator in a run without faults, and allows it when a fault made it necessary", () => {
+    const repaired = [
+      ...history().slice(0, -1),
+      { f: "repair", type: "invoke", process: 0, time: 12.9, value: { id: "trf_lost", flow: "transfer" } },
+      ...history().slice(-1),
+    ] as Operation[];
+    expect(checks(repaired)).toEqual(["attention"]);
+    const withFault = [
+      { f: "nemesis", type: "info", process: -1, time: 0.5, value: { fault: "postgres-crash", phase: "start" } },
+      ...repaired,
+    ] as Operation[];
+    expect(checks(withFault)).toEqual([]);
   });
 
   it("says so when a history has no final observation", () => {

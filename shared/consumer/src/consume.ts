@@ -1,4 +1,4 @@
-import { type Database, resultRows, type Transaction } from "@edgebank/db";
+import { type Database, isDatabaseUnavailable, resultRows, type Transaction } from "@edgebank/db";
 import { type CloudEvent, type EventType, parseEvent } from "@edgebank/events";
 import { newId } from "@edgebank/ids";
 import { type ConsumedRecord, type ConsumerInstance, type KafkaRestClient, KafkaRestError } from "@edgebank/kafka";
@@ -67,7 +67,11 @@ export interface BatchOutcome {
   passed: number;
   deadLettered: number;
   /** Records whose handler failed this time and will be tried again. */
-  retrying: Array<{ partition: number; offset: number; attempts: number; error: string }>;
+  /**
+   * Records held to try again: after a failed attempt (counted toward `maxAttempts`), or because
+   * what handling needs was unavailable (`unavailable`: not counted).
+   */
+  retrying: Array<{ partition: number; offset: number; attempts: number; error: string; unavailable?: boolean }>;
   /** The events applied now, for work after the commit (deliveries). */
   applied: KnownEvent[];
   /** Age of the newest event handled, in seconds (commit-to-consume latency). */
@@ -192,6 +196,22 @@ async function joinGroup(client: KafkaRestClient, spec: ConsumerSpec): Promise<C
   return instance;
 }
 
+/**
+ * Whether a handler failed because what it needs is unavailable (the database unreachable or
+ * its connection dropped, a service answering 503 or not in time) rather than because of the
+ * event. Such a failure is no sign of a poison event: it must not bring one closer to the dead
+ * letters, or an outage would dead-letter every event it met.
+ */
+export function isUnavailable(error: unknown): boolean {
+  if (isDatabaseUnavailable(error)) return true;
+  for (let current = error, depth = 0; current !== null && typeof current === "object" && depth < 5; depth++) {
+    const { code, cause } = current as { code?: unknown; cause?: unknown };
+    if (code === "dependency_unavailable" || code === "dependency_timeout") return true;
+    current = cause;
+  }
+  return false;
+}
+
 /** Drops the instance (best effort): the next batch joins again and resumes at the committed offsets. */
 async function leaveGroup(client: KafkaRestClient, memory: ConsumerMemory): Promise<void> {
   const instance = memory.instance;
@@ -279,6 +299,19 @@ export async function consumeBatch(options: {
             }
             newest = Math.max(newest ?? 0, Date.parse(parsed.event.time));
           } catch (error) {
+            if (isUnavailable(error)) {
+              // Not the event's fault: what handling it needs is down (the database, a service).
+              // Held without counting an attempt, so an outage never dead-letters what it met.
+              outcome.retrying.push({
+                partition: record.partition,
+                offset: record.offset,
+                attempts: memory.attempts[attemptKey] ?? 0,
+                error: message(error),
+                unavailable: true,
+              });
+              held.set(record.partition, record.offset);
+              continue;
+            }
             const attempts = (memory.attempts[attemptKey] ?? 0) + 1;
             if (attempts < spec.maxAttempts) {
               memory.attempts[attemptKey] = attempts;

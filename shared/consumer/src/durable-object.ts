@@ -171,7 +171,11 @@ export abstract class EventConsumerDO<E extends object = object> extends Durable
             work,
           ),
       });
-      await this.ctx.storage.put("failures", 0);
+      // An event held because the database or a service was unavailable: back off as after a
+      // failed batch (those attempts are not counted toward the dead letters).
+      const unavailable = outcome.retrying.some((retry) => retry.unavailable);
+      const failures = unavailable ? ((await this.ctx.storage.get<number>("failures")) ?? 0) + 1 : 0;
+      await this.ctx.storage.put("failures", failures);
       if (outcome.fetched > 0) {
         const { applied, ...summary } = outcome;
         await this.ctx.storage.put("lastBatch", { ...summary, at: new Date().toISOString() });
@@ -191,6 +195,7 @@ export abstract class EventConsumerDO<E extends object = object> extends Durable
       // A held record is tried again after a pause that grows with its attempts.
       const attempts = Math.max(0, ...outcome.retrying.map((retry) => retry.attempts));
       if (attempts > 0) next = Math.min(MAX_BACKOFF_MS, 250 * 2 ** attempts);
+      if (unavailable) next = Math.max(next, Math.random() * Math.min(MAX_BACKOFF_MS, 500 * 2 ** failures));
     } catch (error) {
       const failures = ((await this.ctx.storage.get<number>("failures")) ?? 0) + 1;
       await this.ctx.storage.put("failures", failures);

@@ -8,7 +8,7 @@ export {
   withDatabase,
   withTransaction,
 } from "./client.ts";
-export { databaseError } from "./errors.ts";
+export { databaseError, isDatabaseUnavailable } from "./errors.ts";
 export { checkDatabase } from "./health.ts";
 export { KeptDatabase } from "./kept.ts";
 export { type DatabaseVariables, databaseMiddleware } from "./middleware.ts";

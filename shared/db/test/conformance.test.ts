@@ -6,6 +6,7 @@ import {
   type Database,
   type DatabaseSettings,
   type DbDriver,
+  isDatabaseUnavailable,
   openDatabase,
   resultRows,
   withTransaction,
@@ -123,6 +124,24 @@ describe.each(["hyperdrive", "neon"] as const)("driver conformance: %s", (driver
     await Promise.all(Array.from({ length: 5 }, increment));
     const [row] = await withClient(driver, (db) => db.select().from(counters).where(eq(counters.id, id)));
     expect(row?.value).toBe(5);
+  });
+
+  // A consumer holds an event that met an unavailable database without counting it toward the
+  // dead letters; an event whose statement is wrong is counted. The driver's own errors decide.
+  it("tells a database that cannot be reached from a statement that is wrong", async () => {
+    const wrong = await withClient(driver, (db) => db.execute(sql`select * from db_conformance.nowhere`)).catch(
+      (error: unknown) => error,
+    );
+    expect(wrong).toBeInstanceOf(Error);
+    expect(isDatabaseUnavailable(wrong)).toBe(false);
+    const { db, close } = openDatabase({
+      ...settingsFor(driver),
+      connectionString: "postgres://postgres@127.0.0.1:9/postgres",
+    });
+    const unreachable = await db.execute(sql`select 1`).catch((error: unknown) => error);
+    await close();
+    expect(unreachable).toBeInstanceOf(Error);
+    expect(isDatabaseUnavailable(unreachable)).toBe(true);
   });
 
   it("closes idempotently", async () => {

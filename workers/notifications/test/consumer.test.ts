@@ -273,6 +273,37 @@ describe("consuming events once", () => {
     expect((await notificationsOf(payer)).map((n) => n.event_id).sort()).toEqual([next.id, poison.id].sort());
   });
 
+  it("holds an event that met an unavailable database or service without counting it: an outage never dead-letters", async () => {
+    // What the handler meets, in turn, more times than maxAttempts: the server cutting the
+    // connection (as pg_terminate_backend, a crash or a pooler restart does), then a service
+    // that is down (the resilience layer's 503), then it works.
+    const outages = [
+      Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" }),
+      new Error("Failed query: insert …", { cause: new Error("Connection terminated unexpectedly") }),
+      Object.assign(new Error("accounts is unavailable; try again later."), { code: "dependency_unavailable" }),
+      Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" }),
+    ];
+    const s = spec({
+      handle: async (tx, event) => {
+        const outage = outages.shift();
+        if (outage) throw outage;
+        await recordNotification(tx, event);
+      },
+    });
+    const payer = `usr_test_${crypto.randomUUID().slice(0, 8)}`;
+    const event = transferEvent(payer);
+    await publish(s.topic, event);
+    const memory: ConsumerMemory = { attempts: {}, positions: {} };
+    const outcomes = await consumeUntil(s, memory, () => false, 6);
+    expect(outcomes.flatMap((o) => o.retrying)).toEqual(
+      Array.from({ length: 4 }, () => expect.objectContaining({ attempts: 0, unavailable: true })),
+    );
+    expect(total(outcomes, "deadLettered")).toBe(0);
+    expect(total(outcomes, "handled")).toBe(1);
+    expect((await notificationsOf(payer)).map((n) => n.event_id)).toEqual([event.id]);
+    expect(memory.attempts).toEqual({});
+  });
+
   it("applies a batch in one transaction; an event that throws rolls back alone and holds back its partition", async () => {
     let broken = true;
     const s = spec({

@@ -183,8 +183,9 @@ async function readNotifications(world: World): Promise<FinalObservation["notifi
         | string
         | undefined;
       if (!flow) continue;
-      const titles = (notified[flow] ??= {});
+      const titles = notified[flow] ?? {};
       titles[title] = (titles[title] ?? 0) + 1;
+      notified[flow] = titles;
     }
   }
   return notified;

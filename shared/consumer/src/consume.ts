@@ -272,7 +272,15 @@ export async function consumeBatch(options: {
 
   const trace = <T>(event: KnownEvent, work: () => Promise<T>) =>
     options.traceEvent ? options.traceEvent(event, work) : work();
-  await options.withDb(async (db) => {
+  // The database may fail under the batch (a crash, a cut connection, a pooler restart) and end
+  // it with nothing applied or committed, while the broker has moved this instance past what it
+  // fetched: a new instance resumes at the committed offsets instead.
+  const withDb = <T>(work: (db: Database) => Promise<T>) =>
+    options.withDb(work).catch(async (error: unknown) => {
+      await leaveGroup(client, memory);
+      throw error;
+    });
+  await withDb(async (db) => {
     // Without remote work, the batch's effects commit together (see applyBatchIn).
     const decided = spec.prepare ? new Map<ConsumedRecord, Decided>() : await applyBatchIn(db, spec, records, trace);
     for (const record of records) {

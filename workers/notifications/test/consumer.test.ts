@@ -304,6 +304,36 @@ describe("consuming events once", () => {
     expect(memory.attempts).toEqual({});
   });
 
+  it("reads a batch again when the database failed under it (the broker had moved the instance past it)", async () => {
+    const s = spec();
+    const payer = `usr_test_${crypto.randomUUID().slice(0, 8)}`;
+    const event = transferEvent(payer);
+    await publish(s.topic, event);
+    const memory: ConsumerMemory = { attempts: {}, positions: {} };
+    let failing = true;
+    const withDb: typeof inDatabase = (work) => {
+      if (!failing) return inDatabase(work);
+      failing = false;
+      return Promise.reject(new Error("Connection terminated unexpectedly"));
+    };
+    // The first batch fetched the event, then lost its database: nothing applied, nothing committed.
+    let fetched = 0;
+    for (let i = 0; i < 10 && failing; i++) {
+      await consumeBatch({ client: broker(), spec: s, memory, pollMs: 300, withDb }).then(
+        (outcome) => {
+          fetched += outcome.fetched;
+        },
+        () => undefined,
+      );
+    }
+    expect(failing).toBe(false);
+    expect(fetched).toBe(0);
+    expect(memory.instance).toBeUndefined();
+    const outcomes = await consumeUntil(s, memory, () => false, 3);
+    expect(total(outcomes, "handled")).toBe(1);
+    expect((await notificationsOf(payer)).map((n) => n.event_id)).toEqual([event.id]);
+  });
+
   it("applies a batch in one transaction; an event that throws rolls back alone and holds back its partition", async () => {
     let broken = true;
     const s = spec({

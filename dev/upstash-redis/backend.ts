@@ -95,6 +95,10 @@ function withScripts(kind: RedisBackend["kind"], execute: Execute): Execute {
 /** A real Redis server (REDIS_URL). */
 export function redisBackend(url: string): RedisBackend {
   const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  // While Redis is down each command fails (and the REST endpoint answers an error, as
+  // Upstash's does); ioredis reconnects by itself. Without a listener it would also print every
+  // failed reconnection as an unhandled error event.
+  client.on("error", () => {});
   const execute = withScripts("redis", ([name, ...args]) => client.call(name, ...args));
   return {
     kind: "redis",

@@ -189,6 +189,11 @@ export async function startBroker(dir: string, random: () => number): Promise<Br
 
 export async function startEnvironment(options: {
   random: () => number;
+  /**
+   * Deliberately broken builds to run (the test builds with `EDGEBANK_BROKEN`, see
+   * @edgebank/durable-objects/flow/testing): the checker must catch each.
+   */
+  broken?: readonly string[];
   /** wrangler's output to this process's (debugging). */
   verbose?: boolean;
   log: (line: string) => void;
@@ -208,6 +213,9 @@ export async function startEnvironment(options: {
     const broker = await startBroker(dir, options.random);
     stops.push(() => broker.stop());
     options.log(`Kafka REST broker of the run's own on ${broker.url}`);
+    const brokenVars: Record<string, string> = options.broken?.length
+      ? { EDGEBANK_BROKEN: options.broken.join(",") }
+      : {};
     const operator = { email: "operator@edgebank.dev", password: newKek(), role: "operator" as const };
     const auditor = { email: "auditor@edgebank.dev", password: newKek(), role: "auditor" as const };
     const stack = await startStack({
@@ -227,6 +235,9 @@ export async function startEnvironment(options: {
       // clients ask: the run is about correctness, and the operator reads every book at the end.
       gatewayVars: { LOG_LEVEL: "warn", RATE_LIMIT_API_PER_MINUTE: "100000" },
       serviceVars: { LOG_LEVEL: "warn" },
+      ...(options.broken?.length
+        ? { testFaults: true, testBuildVars: { EDGEBANK_BROKEN: options.broken.join(",") } }
+        : {}),
       log: options.log,
     });
     stops.push(() => stack.stop());

@@ -13,6 +13,8 @@
  *   --bound S         seconds a client keeps asking a key whose answer is not final (default 180)
  *   --max-seconds S   stops issuing operations after S seconds of workload (default: no limit)
  *   --history FILE    where the history goes (default chaos-<seed>.jsonl in the system's temp folder)
+ *   --break LIST      run deliberately broken builds (apply-twice, lost-ledger-entry, dropped-event,
+ *                     stale-answer, or all): the run passes only if the checker catches every one
  *   --keep            keep the run's databases and state folder
  *   --verbose         wrangler's output here
  *
@@ -23,7 +25,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { check, summarize } from "./checker.ts";
+import { brokenBuildKinds } from "../durable-objects/flow/testing/broken-build.ts";
+import { check, summarize, type Violation } from "./checker.ts";
 import { startEnvironment } from "./environment.ts";
 import { formatHistory, type Operation, parseHistory } from "./history.ts";
 import { faultKinds, faultsNamed, runNemesis } from "./nemesis.ts";
@@ -46,16 +49,30 @@ const { values: args } = parseArgs({
     "max-seconds": { type: "string" },
     history: { type: "string" },
     check: { type: "string" },
+    break: { type: "string" },
     keep: { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
 
-function report(history: Operation[]): number {
+/** How each broken build shows in the checker's findings: the proof it was caught. */
+const caughtBy: Record<(typeof brokenBuildKinds)[number], (violation: Violation) => boolean> = {
+  "apply-twice": (v) => v.check === "applied-once" && /with \d+ ledger entries and 2 net credits/.test(v.message),
+  "lost-ledger-entry": (v) => v.check === "applied-once" && /ended applied with 0 ledger entries/.test(v.message),
+  "dropped-event": (v) => v.check === "events" && /told 0 times, expected 1/.test(v.message),
+  "stale-answer": (v) => v.check === "real-outcome" && /still answered 202/.test(v.message),
+};
+
+function report(history: Operation[], broken: readonly string[]): number {
   const violations = check(history);
   console.log(summarize(history, violations));
-  return violations.length === 0 ? 0 : 1;
+  if (broken.length === 0) return violations.length === 0 ? 0 : 1;
+  // A run of broken builds passes when the checker caught every one of them.
+  const missed = broken.filter((kind) => !violations.some(caughtBy[kind as keyof typeof caughtBy]));
+  for (const kind of broken)
+    console.log(`broken build ${kind}: ${missed.includes(kind) ? "NOT CAUGHT" : "caught by the checker"}`);
+  return missed.length === 0 ? 0 : 1;
 }
 
 if (args.help) {
@@ -63,7 +80,13 @@ if (args.help) {
   console.log(`fault kinds:\n${faultKinds.map((k) => `  ${k.name.padEnd(18)} ${k.describe}`).join("\n")}`);
   process.exit(0);
 }
-if (args.check) process.exit(report(parseHistory(readFileSync(args.check, "utf8"))));
+const broken = args.break === "all" ? [...brokenBuildKinds] : (args.break?.split(",").filter(Boolean) ?? []);
+for (const kind of broken)
+  if (!(brokenBuildKinds as readonly string[]).includes(kind)) {
+    console.error(`unknown broken build ${kind}; known: ${brokenBuildKinds.join(", ")}, all`);
+    process.exit(2);
+  }
+if (args.check) process.exit(report(parseHistory(readFileSync(args.check, "utf8")), broken));
 
 const seed = args.seed !== undefined ? Number(args.seed) : Math.floor(Math.random() * 2 ** 31);
 const ops = Number(args.ops);
@@ -71,7 +94,7 @@ const kinds = faultsNamed(args.faults);
 const [gapMin = 4_000, gapMax = 10_000] = args.gap.split("-").map(Number);
 const boundMs = Number(args.bound) * 1000;
 const historyFile = args.history ?? join(tmpdir(), `chaos-${seed}.jsonl`);
-const replay = `npm run chaos -- --seed ${seed} --ops ${ops} --clients ${args.clients} --customers ${args.customers} --faults ${kinds.map((k) => k.name).join(",") || "none"} --gap ${gapMin}-${gapMax}`;
+const replay = `npm run chaos -- --seed ${seed} --ops ${ops} --clients ${args.clients} --customers ${args.customers} --faults ${kinds.map((k) => k.name).join(",") || "none"} --gap ${gapMin}-${gapMax}${broken.length ? ` --break ${broken.join(",")}` : ""}`;
 log(
   `seed ${seed}, ${ops} operations, ${args.clients} clients, faults: ${kinds.map((k) => k.name).join(", ") || "none"}`,
 );
@@ -81,7 +104,7 @@ const recorder = new Recorder();
 let env: Awaited<ReturnType<typeof startEnvironment>> | undefined;
 let code = 2;
 try {
-  env = await startEnvironment({ random: random.fork("broker"), verbose: args.verbose, log });
+  env = await startEnvironment({ random: random.fork("broker"), broken, verbose: args.verbose, log });
   const world = await setUp({
     url: env.url,
     seed,
@@ -128,7 +151,7 @@ try {
   recorder.add({ f: "final", type: "ok", process: 0, time: recorder.time(), value: final });
   writeFileSync(historyFile, formatHistory(recorder.operations));
   log(`history: ${historyFile} (${recorder.operations.length} lines)`);
-  code = report(recorder.operations);
+  code = report(recorder.operations, broken);
   if (code !== 0) log(`replay: ${replay}`);
 } catch (error) {
   log(`the run could not be made: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -92,6 +92,8 @@ export interface StackOptions {
    * only; never a stack anyone else uses.
    */
   testFaults?: boolean;
+  /** Vars of the test builds alone (`EDGEBANK_BROKEN`: deliberately broken builds, see chaos/). */
+  testBuildVars?: Record<string, string>;
   log: (line: string) => void;
 }
 
@@ -345,7 +347,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 
     let configs = allServices.map((service) => service.config);
     if (options.testFaults) {
-      const builds = testBuildConfigs(repositoryRoot, allServices);
+      const builds = testBuildConfigs(repositoryRoot, allServices, options.testBuildVars);
       cleanups.push(builds.remove);
       configs = builds.configs;
       const faulted = allServices.filter((service, index) => configs[index] !== service.config);

@@ -14,14 +14,20 @@ const TEST_ENTRY = "test/faults-entry.ts";
 export function testBuildConfigs(
   root: string,
   services: readonly ServiceInfo[],
+  /** Vars of the test builds alone (`EDGEBANK_BROKEN`: the deliberately broken builds). */
+  vars: Record<string, string> = {},
 ): { configs: string[]; remove: () => Promise<void> } {
   const written: string[] = [];
   const configs = services.map((service) => {
     const folder = dirname(service.config);
-    if (!existsSync(join(root, folder, TEST_ENTRY))) return service.config;
     const original = readFileSync(join(root, service.config), "utf8");
-    const derived = original.replace(/^main = ".*"$/m, `main = "${TEST_ENTRY}"`);
-    if (derived === original) throw new Error(`${service.config} has no main = "…" line to point at ${TEST_ENTRY}`);
+    // The test entry sits beside the Worker's source: test/ next to main's src/ (the gateway's
+    // config is the repository's root wrangler.toml, its main under workers/gateway).
+    const main = /^main = "(.*)"$/m.exec(original)?.[1];
+    const entry = main ? join(dirname(dirname(main)), TEST_ENTRY) : TEST_ENTRY;
+    if (!existsSync(join(root, folder, entry))) return service.config;
+    if (!main) throw new Error(`${service.config} has no main = "…" line to point at ${entry}`);
+    const derived = withVars(original.replace(/^main = ".*"$/m, `main = "${entry}"`), vars);
     // One copy per stack: stacks started side by side never remove each other's.
     const config = join(folder, `.wrangler.test-build.${process.pid}.toml`);
     writeFileSync(
@@ -37,4 +43,12 @@ export function testBuildConfigs(
       for (const path of written) rmSync(path, { force: true });
     },
   };
+}
+
+/** The config with `vars` added to its top-level [vars] (created at the end when it has none). */
+function withVars(config: string, vars: Record<string, string>): string {
+  const lines = Object.entries(vars).map(([name, value]) => `${name} = ${JSON.stringify(value)}`);
+  if (lines.length === 0) return config;
+  if (/^\[vars\]$/m.test(config)) return config.replace(/^\[vars\]$/m, `[vars]\n${lines.join("\n")}`);
+  return `${config.trimEnd()}\n\n[vars]\n${lines.join("\n")}\n`;
 }

@@ -39,6 +39,30 @@ describe("testBuildConfigs", () => {
     expect(existsSync(join(root, configs[0] ?? ""))).toBe(false);
   });
 
+  it("finds a test entry beside main's source (the gateway's root config), and gives the test builds their vars", () => {
+    checkout();
+    mkdirSync(join(root, "workers/gateway/test"), { recursive: true });
+    writeFileSync(join(root, "workers/gateway/test/faults-entry.ts"), "export {};\n");
+    writeFileSync(join(root, "wrangler.toml"), 'name = "edgebank-gateway"\nmain = "workers/gateway/src/index.ts"\n');
+    writeFileSync(
+      join(root, "workers/transfers/wrangler.toml"),
+      'name = "edgebank-transfers"\nmain = "src/index.ts"\n\n[vars]\nLOG_LEVEL = "info"\n',
+    );
+    const { configs } = testBuildConfigs(root, [{ name: "gateway", config: "wrangler.toml" }, ...services], {
+      EDGEBANK_BROKEN: "stale-answer",
+    });
+    expect(configs).toEqual([
+      `.wrangler.test-build.${process.pid}.toml`,
+      `workers/transfers/.wrangler.test-build.${process.pid}.toml`,
+      "workers/ledger/wrangler.toml",
+    ]);
+    const gateway = readFileSync(join(root, configs[0] ?? ""), "utf8");
+    expect(gateway).toContain('main = "workers/gateway/test/faults-entry.ts"');
+    expect(gateway).toContain('[vars]\nEDGEBANK_BROKEN = "stale-answer"\n');
+    const transfers = readFileSync(join(root, configs[1] ?? ""), "utf8");
+    expect(transfers).toContain('[vars]\nEDGEBANK_BROKEN = "stale-answer"\nLOG_LEVEL = "info"\n');
+  });
+
   it("refuses a config whose main it cannot find", () => {
     writeFileSync(join(checkout(), "workers/transfers/wrangler.toml"), 'name = "edgebank-transfers"\n');
     expect(() => testBuildConfigs(root, services)).toThrow(/no main/);

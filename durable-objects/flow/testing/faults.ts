@@ -258,3 +258,5 @@ function faulting(namespace: DurableObjectNamespace, fault: CanaryFault) {
     },
   });
 }
+
+export { type BrokenBuild, brokenBuildKinds, hits, isBroken } from "./broken-build.ts";

@@ -213,9 +213,6 @@ export async function startEnvironment(options: {
     const broker = await startBroker(dir, options.random);
     stops.push(() => broker.stop());
     options.log(`Kafka REST broker of the run's own on ${broker.url}`);
-    const brokenVars: Record<string, string> = options.broken?.length
-      ? { EDGEBANK_BROKEN: options.broken.join(",") }
-      : {};
     const operator = { email: "operator@edgebank.dev", password: newKek(), role: "operator" as const };
     const auditor = { email: "auditor@edgebank.dev", password: newKek(), role: "auditor" as const };
     const stack = await startStack({

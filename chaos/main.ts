@@ -152,7 +152,13 @@ try {
   writeFileSync(historyFile, formatHistory(recorder.operations));
   log(`history: ${historyFile} (${recorder.operations.length} lines)`);
   code = report(recorder.operations, broken);
-  if (code !== 0) log(`replay: ${replay}`);
+  if (code !== 0) {
+    const schedule = recorder.operations.flatMap((op) =>
+      op.f === "nemesis" && op.value.phase === "start" ? [`${(op.time / 1000).toFixed(1)}s ${op.value.fault}`] : [],
+    );
+    log(`fault schedule: ${schedule.join(", ") || "none"}`);
+    log(`replay: ${replay}`);
+  }
 } catch (error) {
   log(`the run could not be made: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   if (recorder.operations.length > 0) {

@@ -103,6 +103,13 @@ const random = seeded(seed);
 const recorder = new Recorder();
 let env: Awaited<ReturnType<typeof startEnvironment>> | undefined;
 let code = 2;
+// Ctrl-C stops what the run started (its PostgreSQL cluster, Redis, wrangler) and says how far it got.
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.once(signal, () => {
+    log(`${signal}: stopping the run`);
+    if (recorder.operations.length > 0) writeFileSync(historyFile, formatHistory(recorder.operations));
+    void (env?.stop({ keep: args.keep }) ?? Promise.resolve()).finally(() => process.exit(130));
+  });
 try {
   env = await startEnvironment({ random: random.fork("broker"), broken, verbose: args.verbose, log });
   const world = await setUp({

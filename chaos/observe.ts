@@ -7,7 +7,7 @@
 import { check } from "./checker.ts";
 import { type Answer, call, type User } from "./client.ts";
 import type { FinalObservation } from "./history.ts";
-import type { Recorder, World } from "./workload.ts";
+import { placeOrder, type Recorder, type World } from "./workload.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 type AnswerRecord = FinalObservation["answers"][string];
@@ -122,6 +122,13 @@ export async function settle(
     await sleep(2_000);
   }
   return answers;
+}
+
+/** Asks again every order whose answer never came: its answer names it, and it is checked like the rest. */
+async function settleOrders(world: World, recorder: Recorder, boundMs: number): Promise<void> {
+  const named = new Set(world.orders.map((order) => order.key));
+  for (const [key, intent] of world.orderIntents)
+    if (!named.has(key)) await placeOrder(world, intent, 0, recorder, boundMs);
 }
 
 /** The books as the API shows them. */
@@ -250,6 +257,7 @@ export async function observe(
   const deadline = Date.now() + boundMs;
   const repaired = new Set<string>();
   const answers = await settle(world, recorder, boundMs, repaired);
+  await settleOrders(world, recorder, boundMs);
   for (;;) {
     await repairAttention(world, recorder, repaired);
     const final = { ...(await readBooks(world)), answers };

@@ -1,7 +1,8 @@
 /**
  * The workload: customers and a merchant set up through the gateway, then C client processes
  * drawing operations from the seed (transfers, deposits and withdrawals by the operator,
- * payments, refunds by the merchant, balance reads) until M operations are done. Every money
+ * payments, refunds by the merchant, orders and their cancellation, balance reads) until M
+ * operations are done. Every money
  * move carries an Idempotency-Key; an answer lost, or not final (202, 409 while it runs, 429,
  * 5xx), is asked again with the same key and body until it is final or the bound passes.
  * Each attempt goes into the history as an invoke and its completion.
@@ -45,10 +46,13 @@ export interface World {
   completedPayments: Array<{ id: string; amount: bigint }>;
   /** The merchant's products and the stock each was given. */
   products: Array<{ sku: string; stocked: number }>;
-  /** Orders placed (their ids, by the customer who placed them). */
-  orders: Array<{ id: string; customer: number }>;
-  /** How to ask each order again (by key): its answer names the order. */
-  orderIntents: Map<string, () => Promise<Answer>>;
+  /** Orders placed (their ids, by the customer who placed them, and the key they were asked with). */
+  orders: Array<{ id: string; customer: number; key: string }>;
+  /**
+   * Every order asked, by key: an order whose answer never came within the bound is asked again
+   * by the observer, whose answer names it (it may have taken stock and money all the same).
+   */
+  orderIntents: Map<string, OrderIntent>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -211,7 +215,7 @@ function deposit(world: World, key: string, accountId: string, currency: string,
 }
 
 type Next = Intent | { read: string } | { order: OrderIntent } | { cancel: { id: string; user: User } };
-interface OrderIntent {
+export interface OrderIntent {
   key: string;
   accountId: string;
   lines: Array<{ sku: string; quantity: number }>;
@@ -237,8 +241,9 @@ function nextOperation(world: World, random: Random, key: string): Next {
       });
       const body = { payerAccountId: eurAccount.id, lines };
       const send = () => call(world.url, "/v1/orders", { user: customer.user, body, key });
-      world.orderIntents.set(key, send);
-      return { order: { key, accountId: eurAccount.id, lines, customer: customerIndex, send } };
+      const order = { key, accountId: eurAccount.id, lines, customer: customerIndex, send };
+      world.orderIntents.set(key, order);
+      return { order };
     }
   }
   const account = random.pick(customer.accounts);
@@ -357,7 +362,13 @@ export async function runClients(options: {
 }
 
 /** Places an order, asking again with its key until an answer names it (202 PENDING). */
-async function placeOrder(world: World, intent: OrderIntent, process: number, recorder: Recorder, boundMs: number) {
+export async function placeOrder(
+  world: World,
+  intent: OrderIntent,
+  process: number,
+  recorder: Recorder,
+  boundMs: number,
+): Promise<void> {
   const deadline = Date.now() + boundMs;
   const value = { key: intent.key, accountId: intent.accountId, lines: intent.lines };
   for (let attempt = 0; ; attempt++) {
@@ -381,7 +392,7 @@ async function placeOrder(world: World, intent: OrderIntent, process: number, re
         ...(answer.kind === "answer" ? { httpStatus: answer.status } : { reason: answer.reason }),
       },
     });
-    if (type === "ok" && id) world.orders.push({ id, customer: intent.customer });
+    if (type === "ok" && id) world.orders.push({ id, customer: intent.customer, key: intent.key });
     if (type !== "info" || Date.now() > deadline) return;
     await sleep(Math.min(250 * 2 ** attempt, 3_000));
   }

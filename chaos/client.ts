@@ -91,6 +91,14 @@ export async function call(
   }
 }
 
+/**
+ * The flow an answer is about: a transfer, payment or refund's `id`, or the id a 422 problem
+ * names (`transferId`, `paymentId`, `refundId`).
+ */
+export function flowIdOf(body: Record<string, unknown>): string | undefined {
+  return [body.id, body.transferId, body.paymentId, body.refundId].find((v): v is string => typeof v === "string");
+}
+
 /** Signs a user in (the password grant, as first-party test clients do), retrying through faults. */
 export async function signIn(
   base: string,

@@ -5,7 +5,7 @@
  * settlement accounts included; every account's ledger postings; the ledger's hash chain.
  */
 import { check } from "./checker.ts";
-import { type Answer, call, type User } from "./client.ts";
+import { type Answer, call, flowIdOf, type User } from "./client.ts";
 import type { FinalObservation } from "./history.ts";
 import { placeOrder, type Recorder, type World } from "./workload.ts";
 
@@ -15,9 +15,7 @@ type AnswerRecord = FinalObservation["answers"][string];
 function answerRecord(answer: Answer): AnswerRecord | undefined {
   if (answer.kind === "lost") return undefined;
   const { body, status } = answer;
-  const id = [body.id, body.transferId, body.paymentId, body.refundId].find((v) => typeof v === "string") as
-    | string
-    | undefined;
+  const id = flowIdOf(body);
   return {
     httpStatus: status,
     ...(id ? { id } : {}),
@@ -48,12 +46,10 @@ async function pages<T>(url: string, path: string, user: User): Promise<{ items:
   let cursor: string | undefined;
   for (;;) {
     const separator = path.includes("?") ? "&" : "?";
-    const answer = await call(
+    const answer = await read(
       url,
       `${path}${separator}limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
-      {
-        user,
-      },
+      user,
     );
     if (answer.kind === "lost" || answer.status !== 200)
       throw new Error(

@@ -7,7 +7,7 @@
  * 5xx), is asked again with the same key and body until it is final or the bound passes.
  * Each attempt goes into the history as an invoke and its completion.
  */
-import { type Answer, call, signIn, type User } from "./client.ts";
+import { type Answer, call, flowIdOf, signIn, type User } from "./client.ts";
 import type { MoveOperation, Operation } from "./history.ts";
 import type { Random } from "./random.ts";
 
@@ -65,9 +65,7 @@ function completion(answer: Answer): {
 } {
   if (answer.kind === "lost") return { type: "info", extra: { reason: answer.reason } };
   const { status, body } = answer;
-  const id = [body.id, body.transferId, body.paymentId, body.refundId].find((v) => typeof v === "string") as
-    | string
-    | undefined;
+  const id = flowIdOf(body);
   const extra: Partial<MoveValue> = {
     httpStatus: status,
     ...(id ? { id } : {}),

@@ -103,16 +103,21 @@ export async function settle(
   let open = [...world.intents.keys()];
   while (open.length > 0) {
     const still: string[] = [];
-    for (const key of open) {
-      const intent = world.intents.get(key);
-      if (!intent) continue;
-      const record = answerRecord(await intent.send());
-      if (record) answers[key] = record;
-      if (isFinal(record)) continue;
-      still.push(key);
-      if (record?.status === "NEEDS_ATTENTION" && record.id)
-        await repair(world, recorder, repaired, intent.flow, record.id);
-    }
+    const queue = [...open];
+    // A few keys at a time, as clients would: a long run has thousands to ask again.
+    const asker = async () => {
+      for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+        const intent = world.intents.get(key);
+        if (!intent) continue;
+        const record = answerRecord(await intent.send());
+        if (record) answers[key] = record;
+        if (isFinal(record)) continue;
+        still.push(key);
+        if (record?.status === "NEEDS_ATTENTION" && record.id)
+          await repair(world, recorder, repaired, intent.flow, record.id);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, asker));
     open = still;
     if (open.length === 0 || Date.now() > deadline) break;
     await sleep(2_000);

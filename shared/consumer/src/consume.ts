@@ -213,7 +213,7 @@ export function isUnavailable(error: unknown): boolean {
 }
 
 /** Drops the instance (best effort): the next batch joins again and resumes at the committed offsets. */
-async function leaveGroup(client: KafkaRestClient, memory: ConsumerMemory): Promise<void> {
+export async function leaveGroup(client: KafkaRestClient, memory: ConsumerMemory): Promise<void> {
   const instance = memory.instance;
   memory.instance = undefined;
   if (instance) await client.deleteConsumer(instance).catch(() => undefined);

@@ -11,6 +11,7 @@ import {
   consumeBatch,
   consumerLag,
   type KnownEvent,
+  leaveGroup,
 } from "./consume.ts";
 
 /**
@@ -133,6 +134,9 @@ export abstract class EventConsumerDO<E extends object = object> extends Durable
     return (await this.ctx.storage.get<ConsumerMemory>("memory")) ?? { attempts: {}, positions: {} };
   }
 
+  /** The consumer instance this object joined in its present life (see `alarm`). */
+  #joined: string | undefined;
+
   override async alarm(): Promise<void> {
     const name = await this.ctx.storage.get<string>("name");
     const host = this.host();
@@ -143,6 +147,12 @@ export abstract class EventConsumerDO<E extends object = object> extends Durable
     const labels = { group: spec.group, topic: spec.topic };
     const memory = await this.#memory();
     const client = kafkaClient(this.env);
+    // An instance in storage that this object did not join in its present life may have fetched
+    // records that life never handled (workerd restarted, or the object was evicted, mid-batch)
+    // while the broker moved it past them: reading on with it would skip them for good. Join
+    // again at the committed offsets instead (found by the chaos run: notifications lost
+    // whenever workerd restarted under a batch).
+    if (memory.instance && memory.instance.id !== this.#joined) await leaveGroup(client, memory);
     let next = 0;
     try {
       const outcome = await consumeBatch({
@@ -213,6 +223,7 @@ export abstract class EventConsumerDO<E extends object = object> extends Durable
         log.warn("consumer lag not measured", { ...labels, ...describeError(error) });
       }
     }
+    this.#joined = memory.instance?.id;
     await this.ctx.storage.put("memory", memory);
     if (await this.ctx.storage.get<boolean>("stopped")) return;
     await this.ctx.storage.setAlarm(Date.now() + next);

@@ -39,6 +39,25 @@ function brokerFault(
   };
 }
 
+/** A server stopped for 2–8 s, then started again. */
+function outage(
+  name: string,
+  describe: string,
+  server: (env: ChaosEnvironment) => { stop(): Promise<void>; start(): Promise<void> },
+): FaultKind {
+  return {
+    name,
+    describe,
+    async inject(env, random) {
+      await server(env).stop();
+      const ms = random.int(2_000, 8_000);
+      await sleep(ms);
+      await server(env).start();
+      return `${ms} ms`;
+    },
+  };
+}
+
 export const faultKinds: FaultKind[] = [
   {
     name: "postgres-crash",
@@ -63,28 +82,16 @@ export const faultKinds: FaultKind[] = [
       return env.stack.pooler ? undefined : "no pooler";
     },
   },
-  {
-    name: "redis-down",
-    describe: "Redis stopped for a few seconds (rate limits, edge idempotency cache), then started empty",
-    async inject(env, random) {
-      await env.redis.stop();
-      const ms = random.int(2_000, 8_000);
-      await sleep(ms);
-      await env.redis.start();
-      return `${ms} ms`;
-    },
-  },
-  {
-    name: "kafka-down",
-    describe: "the Kafka REST broker stopped for a few seconds (consumer instances lost), then restarted from its log",
-    async inject(env, random) {
-      await env.broker.stop();
-      const ms = random.int(2_000, 8_000);
-      await sleep(ms);
-      await env.broker.start();
-      return `${ms} ms`;
-    },
-  },
+  outage(
+    "redis-down",
+    "Redis stopped for a few seconds (rate limits, edge idempotency cache), then started empty",
+    (env) => env.redis,
+  ),
+  outage(
+    "kafka-down",
+    "the Kafka REST broker stopped for a few seconds (consumer instances lost), then restarted from its log",
+    (env) => env.broker,
+  ),
   brokerFault("kafka-slow", "the broker answers every request late", (random) => ({ delayMs: random.int(500, 3_000) })),
   brokerFault(
     "relay-lost-ack",

@@ -66,7 +66,6 @@ export interface BatchOutcome {
   /** Of a type this consumer does not act on. */
   passed: number;
   deadLettered: number;
-  /** Records whose handler failed this time and will be tried again. */
   /**
    * Records held to try again: after a failed attempt (counted toward `maxAttempts`), or because
    * what handling needs was unavailable (`unavailable`: not counted).
